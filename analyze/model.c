@@ -1,0 +1,67 @@
+/* Growth and release of the walk's result. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pysnap/model.h"
+
+/* Grow *ARR (of *CAP elements of SIZE bytes) to hold one more than N; zero the new slot. */
+static void *grow(void **arr, size_t *cap, size_t n, size_t size)
+{
+    if (n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 8;
+        void *p = realloc(*arr, ncap * size);
+        if (!p)
+            return NULL;
+        *arr = p;
+        *cap = ncap;
+    }
+    void *slot = (char *)*arr + n * size;
+    memset(slot, 0, size);
+    return slot;
+}
+
+struct ps_interp *ps_model_add_interp(struct ps_model *m)
+{
+    struct ps_interp *in = grow((void **)&m->interps, &m->interps_cap, m->ninterps, sizeof *in);
+    if (in)
+        m->ninterps++;
+    return in;
+}
+
+struct ps_thread *ps_model_add_thread(struct ps_interp *in)
+{
+    struct ps_thread *t = grow((void **)&in->threads, &in->threads_cap, in->nthreads, sizeof *t);
+    if (t)
+        in->nthreads++;
+    return t;
+}
+
+struct ps_frame *ps_thread_add_frame(struct ps_thread *t)
+{
+    struct ps_frame *f = grow((void **)&t->frames, &t->frames_cap, t->nframes, sizeof *f);
+    if (f) {
+        f->line = -1;
+        t->nframes++;
+    }
+    return f;
+}
+
+void ps_model_free(struct ps_model *m)
+{
+    for (size_t i = 0; i < m->ninterps; i++) {
+        struct ps_interp *in = &m->interps[i];
+        for (size_t j = 0; j < in->nthreads; j++) {
+            struct ps_thread *t = &in->threads[j];
+            for (size_t k = 0; k < t->nframes; k++) {
+                free(t->frames[k].function);
+                free(t->frames[k].qualname);
+                free(t->frames[k].file);
+            }
+            free(t->frames);
+            free(t->name);
+        }
+        free(in->threads);
+    }
+    free(m->interps);
+    memset(m, 0, sizeof *m);
+}

@@ -1,0 +1,147 @@
+/* --json: the documented schema (doc/schema.json). Names here are an interface: change
+ * them only together with the schema and a format note in README. */
+#include <stdio.h>
+#include <string.h>
+
+#include "pysnap/error.h"
+#include "pysnap/report.h"
+#include "render_common.h"
+
+#ifndef PYSNAP_VERSION
+#define PYSNAP_VERSION "0.0.0"
+#endif
+
+static void json_str(FILE *out, const char *s)
+{
+    if (!s) {
+        fputs("null", out);
+        return;
+    }
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"': fputs("\\\"", out); break;
+        case '\\': fputs("\\\\", out); break;
+        case '\n': fputs("\\n", out); break;
+        case '\r': fputs("\\r", out); break;
+        case '\t': fputs("\\t", out); break;
+        default:
+            if (*p < 0x20)
+                fprintf(out, "\\u%04x", *p);
+            else
+                fputc(*p, out);
+        }
+    }
+    fputc('"', out);
+}
+
+static const char *json_bool(int b)
+{
+    return b ? "true" : "false";
+}
+
+static void print_frame(FILE *out, const struct ps_frame *f)
+{
+    if (f->kind == PS_FRAME_PYTHON) {
+        fputs("{\"kind\": \"python\", \"function\": ", out);
+        json_str(out, f->function);
+        fputs(", \"qualname\": ", out);
+        json_str(out, f->qualname);
+        fputs(", \"file\": ", out);
+        json_str(out, f->file);
+        fprintf(out, ", \"line\": %d}", f->line);
+    } else {
+        fputs("{\"kind\": \"native\", \"function\": ", out);
+        json_str(out, f->function);
+        fputs(", \"module\": ", out);
+        json_str(out, f->file);
+        fprintf(out, ", \"offset\": %llu}", (unsigned long long)f->offset);
+    }
+}
+
+static void print_thread(FILE *out, const struct ps_thread *t)
+{
+    fprintf(out, "{\"tid\": %u, \"name\": ", t->tid);
+    json_str(out, t->name);
+    char os_state[2] = {t->os_state, 0};
+    fputs(", \"os_state\": ", out);
+    json_str(out, t->os_state ? os_state : NULL);
+    fprintf(out, ", \"state\": \"%s\", \"holds_gil\": %s, \"python\": %s",
+            ps_thread_state_name(t->state), json_bool(t->holds_gil), json_bool(t->tstate != 0));
+    fprintf(out, ", \"frames_truncated\": %s, \"error\": ", json_bool(t->frames_truncated));
+    json_str(out, t->walk_status && t->walk_status != PS_LIMIT ? ps_strerror(t->walk_status) : NULL);
+    fputs(", \"frames\": [", out);
+    for (size_t i = 0; i < t->nframes; i++) {
+        fputs(i ? ", " : "", out);
+        print_frame(out, &t->frames[i]);
+    }
+    fputs("]}", out);
+}
+
+static void print_interp(FILE *out, const struct ps_interp *in)
+{
+    fprintf(out, "{\"id\": %lld, \"gil\": ", (long long)in->id);
+    if (in->gil_known) {
+        fprintf(out, "{\"locked\": %s, \"holder_tid\": ", json_bool(in->gil_locked));
+        if (in->gil_locked && in->gil_holder_tid)
+            fprintf(out, "%u}", in->gil_holder_tid);
+        else
+            fputs("null}", out);
+    } else {
+        fputs("null", out);
+    }
+    fputs(", \"gc\": ", out);
+    if (in->gc_known)
+        fprintf(out, "{\"collecting\": %s}", json_bool(in->gc_collecting));
+    else
+        fputs("null", out);
+    fputs(", \"threads\": [", out);
+    for (size_t j = 0; j < in->nthreads; j++) {
+        fputs(j ? ",\n    " : "\n    ", out);
+        print_thread(out, &in->threads[j]);
+    }
+    fputs("]}", out);
+}
+
+static int render_json(FILE *out, const struct ps_report *r, const struct ps_render_opts *o)
+{
+    (void)o;
+    const struct ps_snap_meta *m = r->meta;
+    char when[48], version[32];
+    ps_format_time(m->meta.captured_at_ns, when, sizeof when);
+    ps_format_version(m->meta.py_version_hex, version, sizeof version);
+    fputs("{\"pysnap\": {\"version\": ", out);
+    json_str(out, PYSNAP_VERSION);
+    fprintf(out, "},\n \"snapshot\": {\"format\": \"%u.%u\", \"tool_version\": ",
+            m->meta.format_major, m->meta.format_minor);
+    json_str(out, ps_snap_string(m, "tool_version"));
+    fprintf(out, ", \"partial\": %s, \"partial_reason\": ", json_bool(m->meta.flags & PS_META_PARTIAL));
+    json_str(out, ps_snap_string(m, "partial_reason"));
+    fprintf(out, "},\n \"target\": {\"pid\": %llu, \"host\": ", (unsigned long long)m->meta.pid);
+    json_str(out, ps_snap_string(m, "host"));
+    fputs(", \"captured_at\": ", out);
+    json_str(out, when);
+    fprintf(out, ", \"pause_us\": %llu, \"exe\": ", (unsigned long long)(m->meta.pause_ns / 1000));
+    json_str(out, ps_snap_string(m, "exe"));
+    fputs(", \"cmdline\": ", out);
+    json_str(out, ps_snap_string(m, "cmdline"));
+    fputs(",\n  \"python\": {\"version\": ", out);
+    json_str(out, version);
+    fputs(", \"implementation\": \"cpython\", \"path\": ", out);
+    json_str(out, ps_snap_string(m, "python_path"));
+    fputs("}},\n \"interpreters\": [", out);
+    for (size_t i = 0; i < r->model.ninterps; i++) {
+        fputs(i ? ",\n  " : "\n  ", out);
+        print_interp(out, &r->model.interps[i]);
+    }
+    fputs("],\n \"warnings\": [", out);
+    if (r->model.walk_status) {
+        fputs("\"the walk stopped early: ", out);
+        fputs(ps_strerror(r->model.walk_status), out);
+        fputs("\"", out);
+    }
+    fputs("]}\n", out);
+    return ferror(out) ? PS_IO : PS_OK;
+}
+
+const struct ps_renderer ps_render_json = {"json", render_json};

@@ -1,0 +1,81 @@
+/* The default output: a header, then every thread with its Python stack as a traceback
+ * (most recent call last), like py-spy dump and pystack. */
+#include <stdio.h>
+#include <time.h>
+
+#include "pysnap/error.h"
+#include "pysnap/report.h"
+#include "render_common.h"
+
+void ps_format_time(int64_t ns, char *buf, size_t size)
+{
+    time_t t = (time_t)(ns / 1000000000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char base[32];
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, size, "%s.%06dZ", base, (int)((ns % 1000000000) / 1000));
+}
+
+static void print_thread(FILE *out, const struct ps_thread *t)
+{
+    fprintf(out, "\nThread %u", t->tid);
+    if (t->name)
+        fprintf(out, " \"%s\"", t->name);
+    fprintf(out, " (%s%s)\n", ps_thread_state_name(t->state), t->holds_gil ? ", holds the GIL" : "");
+    if (t->nframes == 0) {
+        fprintf(out, "    (no Python frames)\n");
+    } else {
+        fprintf(out, "    Traceback (most recent call last):\n");
+        if (t->frames_truncated)
+            fprintf(out, "      ... older frames not captured (frame limit)\n");
+        for (size_t i = t->nframes; i-- > 0;) {
+            const struct ps_frame *f = &t->frames[i];
+            if (f->kind != PS_FRAME_PYTHON)
+                continue;
+            fprintf(out, "      File \"%s\", line %d, in %s\n", f->file, f->line, f->function);
+        }
+    }
+    if (t->walk_status && t->walk_status != PS_LIMIT)
+        fprintf(out, "    (stack incomplete: %s)\n", ps_strerror(t->walk_status));
+}
+
+static int render_text(FILE *out, const struct ps_report *r, const struct ps_render_opts *o)
+{
+    (void)o;
+    const struct ps_snap_meta *m = r->meta;
+    char when[48], version[32];
+    ps_format_time(m->meta.captured_at_ns, when, sizeof when);
+    ps_format_version(m->meta.py_version_hex, version, sizeof version);
+    const char *host = ps_snap_string(m, "host"), *cmd = ps_snap_string(m, "cmdline");
+    fprintf(out, "Process %llu on %s, captured %s, paused %.3f ms\n",
+            (unsigned long long)m->meta.pid, host ? host : "?", when,
+            (double)m->meta.pause_ns / 1e6);
+    if (cmd && *cmd)
+        fprintf(out, "Command: %s\n", cmd);
+    fprintf(out, "Python %s (cpython)\n", version);
+    if (m->meta.flags & PS_META_PARTIAL) {
+        const char *why = ps_snap_string(m, "partial_reason");
+        fprintf(out, "PARTIAL snapshot: %s\n", why ? why : "capture ended early");
+    }
+    for (size_t i = 0; i < r->model.ninterps; i++) {
+        const struct ps_interp *in = &r->model.interps[i];
+        if (r->model.ninterps > 1)
+            fprintf(out, "\nInterpreter %lld\n", (long long)in->id);
+        if (in->gil_known) {
+            if (in->gil_locked && in->gil_holder_tid)
+                fprintf(out, "GIL: held by thread %u\n", in->gil_holder_tid);
+            else
+                fprintf(out, "GIL: %s\n", in->gil_locked ? "locked" : "free");
+        }
+        if (in->gc_known && in->gc_collecting)
+            fprintf(out, "GC: collecting\n");
+        for (size_t j = 0; j < in->nthreads; j++)
+            print_thread(out, &in->threads[j]);
+    }
+    if (r->model.walk_status)
+        fprintf(out, "\nwarning: the walk stopped early: %s\n", ps_strerror(r->model.walk_status));
+    return ferror(out) ? PS_IO : PS_OK;
+}
+
+const struct ps_renderer ps_render_text = {"text", render_text};

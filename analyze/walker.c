@@ -1,0 +1,381 @@
+/* The walk: _PyRuntime -> interpreters -> thread states -> frames, plus each thread's name
+ * (threading._active), the GIL holder and whether the GC runs. Reads only through the
+ * memory source and the version's offsets table; every loop is bounded. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pysnap/error.h"
+#include "walker_internal.h"
+
+/* glibc x86-64: struct pthread's kernel tid (exported as _thread_db_pthread_tid). Used only
+ * where PyThreadState has no native_thread_id (before 3.11). */
+#define GLIBC_PTHREAD_TID_OFFSET 0x2d0
+#define MAX_LINETABLE (1u << 20)
+#define DEBUG_OFFSETS_BYTES (8 + 72 * 8)
+
+void ps_walk_limits_default(struct ps_walk_limits *lim)
+{
+    lim->max_interps = 256;
+    lim->max_threads = 16384;
+    lim->max_frames = 4096;
+    lim->max_name = 1024;
+    lim->max_dict = 1u << 16;
+}
+
+struct code_info {
+    char *name, *qualname, *file;
+    int firstlineno;
+    int firsttraceable;
+    uint64_t code_start; /* first instruction (3.11+) */
+    unsigned char *lines;
+    size_t nlines;
+};
+
+static void code_info_free(void *p)
+{
+    struct code_info *ci = p;
+    free(ci->name);
+    free(ci->qualname);
+    free(ci->file);
+    free(ci->lines);
+    free(ci);
+}
+
+static int read_name(struct ps_walker *w, uint64_t code, ps_off off, char **out)
+{
+    uint64_t obj;
+    int rc;
+    *out = NULL;
+    if (off == PS_OFF_NONE)
+        return PS_OK;
+    if ((rc = ps_w_field_u64(w, code, off, &obj)))
+        return rc;
+    return ps_py_str(w, obj, w->lim.max_name, out, NULL);
+}
+
+static int load_code(struct ps_walker *w, uint64_t code, const struct code_info **out)
+{
+    const struct ps_pyoffsets *o = &w->off;
+    struct code_info *ci = ps_u64map_get(&w->codes, code);
+    if (ci) {
+        *out = ci;
+        return PS_OK;
+    }
+    if (!ps_py_is(w, code, "code"))
+        return PS_CORRUPT;
+    if (!(ci = calloc(1, sizeof *ci)))
+        return PS_NOMEM;
+    uint64_t table;
+    int rc;
+    if ((rc = read_name(w, code, o->code.name, &ci->name)) ||
+        (rc = read_name(w, code, o->code.qualname, &ci->qualname)) ||
+        (rc = read_name(w, code, o->code.filename, &ci->file)) ||
+        (rc = ps_w_field_i32(w, code, o->code.firstlineno, &ci->firstlineno)) ||
+        (rc = ps_w_field_u64(w, code, o->code.linetable, &table)) ||
+        (rc = ps_py_bytes(w, table, MAX_LINETABLE, &ci->lines, &ci->nlines)))
+        goto fail;
+    if (o->code.firsttraceable != PS_OFF_NONE &&
+        (rc = ps_w_field_i32(w, code, o->code.firsttraceable, &ci->firsttraceable)))
+        goto fail;
+    if (o->code.code_adaptive != PS_OFF_NONE)
+        ci->code_start = code + (uint64_t)o->code.code_adaptive;
+    if ((rc = ps_u64map_put(&w->codes, code, ci)))
+        goto fail;
+    *out = ci;
+    return PS_OK;
+fail:
+    code_info_free(ci);
+    return rc;
+}
+
+static int add_python_frame(struct ps_thread *t, const struct code_info *ci, int line)
+{
+    struct ps_frame *f = ps_thread_add_frame(t);
+    if (!f)
+        return PS_NOMEM;
+    f->kind = PS_FRAME_PYTHON;
+    f->line = line;
+    f->function = strdup(ci->name ? ci->name : "?");
+    f->file = strdup(ci->file ? ci->file : "?");
+    f->qualname = ci->qualname ? strdup(ci->qualname) : NULL;
+    if (!f->function || !f->file || (ci->qualname && !f->qualname))
+        return PS_NOMEM;
+    return PS_OK;
+}
+
+/* 3.11+: the _PyInterpreterFrame chain. Shim frames (owned by the C stack) and frames that
+ * have not reached their first traceable instruction are skipped, as frame.f_back does. */
+static int walk_interp_frames(struct ps_walker *w, uint64_t frame, struct ps_thread *t)
+{
+    const struct ps_pyoffsets *o = &w->off;
+    for (unsigned n = 0; frame; n++) {
+        if (n >= w->lim.max_frames) {
+            t->frames_truncated = 1;
+            return PS_LIMIT;
+        }
+        uint64_t previous, code, instr;
+        uint8_t owner;
+        int rc;
+        if ((rc = ps_w_field_u64(w, frame, o->iframe.previous, &previous)) ||
+            (rc = ps_w_field_u64(w, frame, o->iframe.code, &code)) ||
+            (rc = ps_w_field_u64(w, frame, o->iframe.instr, &instr)) ||
+            (rc = ps_mem_u8(w->mem, frame + (uint64_t)o->iframe.owner, &owner)))
+            return rc;
+        if ((int32_t)owner != o->iframe.owner_cstack) {
+            const struct code_info *ci;
+            if ((rc = load_code(w, code, &ci)))
+                return rc;
+            uint64_t first = ci->code_start + 2 * (uint64_t)(uint32_t)ci->firsttraceable;
+            int incomplete = (int32_t)owner != o->iframe.owner_generator && instr < first;
+            if (!incomplete) {
+                int64_t addrq = (int64_t)(instr - ci->code_start);
+                int line = ps_line_for_offset(o->linetable_model, ci->lines, ci->nlines,
+                                              ci->firstlineno, addrq);
+                if ((rc = add_python_frame(t, ci, line)))
+                    return rc;
+            }
+        }
+        frame = previous;
+    }
+    return PS_OK;
+}
+
+/* 3.8-3.10: the PyFrameObject chain through f_back. f_lasti counts bytes before 3.10 and
+ * code units in 3.10, which is also when the line table changed; the table model says. */
+static int walk_frame_objects(struct ps_walker *w, uint64_t frame, struct ps_thread *t)
+{
+    const struct ps_pyoffsets *o = &w->off;
+    for (unsigned n = 0; frame; n++) {
+        if (n >= w->lim.max_frames) {
+            t->frames_truncated = 1;
+            return PS_LIMIT;
+        }
+        uint64_t back, code;
+        int32_t lasti;
+        const struct code_info *ci;
+        int rc;
+        if ((rc = ps_w_field_u64(w, frame, o->frameobj.back, &back)) ||
+            (rc = ps_w_field_u64(w, frame, o->frameobj.code, &code)) ||
+            (rc = ps_w_field_i32(w, frame, o->frameobj.lasti, &lasti)) ||
+            (rc = load_code(w, code, &ci)))
+            return rc;
+        int64_t addrq = o->linetable_model == PS_LINES_310 ? (int64_t)lasti * 2 : lasti;
+        int line = ps_line_for_offset(o->linetable_model, ci->lines, ci->nlines,
+                                      ci->firstlineno, addrq);
+        if ((rc = add_python_frame(t, ci, line)))
+            return rc;
+        frame = back;
+    }
+    return PS_OK;
+}
+
+static int walk_thread(struct ps_walker *w, uint64_t tstate, struct ps_thread *t)
+{
+    const struct ps_pyoffsets *o = &w->off;
+    uint64_t frame, native = 0;
+    int rc;
+    t->tstate = tstate;
+    if ((rc = ps_w_field_u64(w, tstate, o->tstate.thread_id, &t->thread_id)))
+        return rc;
+    if (o->tstate.native_thread_id != PS_OFF_NONE)
+        rc = ps_w_field_u64(w, tstate, o->tstate.native_thread_id, &native);
+    else if (t->thread_id) {
+        uint32_t tid = 0;
+        rc = ps_mem_u32(w->mem, t->thread_id + GLIBC_PTHREAD_TID_OFFSET, &tid);
+        native = tid;
+    }
+    if (rc)
+        return rc;
+    t->tid = (uint32_t)native;
+    if ((rc = ps_w_field_u64(w, tstate, o->tstate.frame, &frame)))
+        return rc;
+    if (frame && o->tstate.cframe_current != PS_OFF_NONE &&
+        (rc = ps_w_field_u64(w, frame, o->tstate.cframe_current, &frame)))
+        return rc;
+    if (o->frame_model == PS_FRAMES_INTERP)
+        return walk_interp_frames(w, frame, t);
+    return walk_frame_objects(w, frame, t);
+}
+
+/* Names from threading._active: {ident: Thread}; each Thread's _name. */
+struct names_ctx {
+    struct ps_walker *w;
+    struct ps_interp *in;
+};
+
+static int name_cb(void *arg, uint64_t key, uint64_t value)
+{
+    struct names_ctx *c = arg;
+    uint64_t ident, name_obj;
+    if (ps_py_long_u64(c->w, key, &ident) || ps_py_getattr(c->w, value, "_name", &name_obj) ||
+        !name_obj || !ps_py_is(c->w, name_obj, "str"))
+        return PS_OK; /* one unreadable entry does not hide the others */
+    for (size_t i = 0; i < c->in->nthreads; i++) {
+        struct ps_thread *t = &c->in->threads[i];
+        if (t->thread_id == ident && !t->name) {
+            char *name;
+            int rc = ps_py_str(c->w, name_obj, c->w->lim.max_name, &name, NULL);
+            if (rc == PS_NOMEM)
+                return rc;
+            if (!rc)
+                t->name = name;
+        }
+    }
+    return PS_OK;
+}
+
+static int read_thread_names(struct ps_walker *w, uint64_t interp, struct ps_interp *in)
+{
+    const struct ps_pyoffsets *o = &w->off;
+    uint64_t modules, threading, md_dict, active;
+    int rc;
+    if ((rc = ps_w_field_u64(w, interp, o->interp.modules, &modules)) || !modules)
+        return rc;
+    if ((rc = ps_py_dict_get(w, modules, "threading", &threading)) || !threading)
+        return rc;
+    /* PyModuleObject: the header, then md_dict. */
+    if ((rc = w_u64(w, threading + (uint64_t)o->object.ob_type + 8, &md_dict)) || !md_dict)
+        return rc;
+    if ((rc = ps_py_dict_get(w, md_dict, "_active", &active)) || !active)
+        return rc;
+    struct names_ctx c = {w, in};
+    return ps_py_dict_foreach(w, active, name_cb, &c);
+}
+
+static void read_gil_and_gc(struct ps_walker *w, uint64_t runtime, uint64_t interp,
+                            struct ps_interp *in)
+{
+    const struct ps_pyoffsets *o = &w->off;
+    uint64_t gil = 0, holder = 0;
+    int32_t locked = 0, collecting = 0;
+    if (o->runtime.gil != PS_OFF_NONE)
+        gil = runtime + (uint64_t)o->runtime.gil;
+    else if (o->interp.gil_ptr != PS_OFF_NONE && ps_w_field_u64(w, interp, o->interp.gil_ptr, &gil))
+        gil = 0;
+    if (gil && ps_w_field_i32(w, gil, o->gil.locked, &locked) == PS_OK &&
+        ps_w_field_u64(w, gil, o->gil.last_holder, &holder) == PS_OK) {
+        in->gil_known = 1;
+        in->gil_locked = locked != 0;
+        for (size_t i = 0; i < in->nthreads; i++) {
+            struct ps_thread *t = &in->threads[i];
+            t->holds_gil = locked && holder && t->tstate == holder;
+            if (t->holds_gil)
+                in->gil_holder_tid = t->tid;
+        }
+    }
+    if (o->interp.gc != PS_OFF_NONE && o->gc.collecting != PS_OFF_NONE &&
+        ps_w_field_i32(w, interp + (uint64_t)o->interp.gc, o->gc.collecting, &collecting) == PS_OK) {
+        in->gc_known = 1;
+        in->gc_collecting = collecting != 0;
+    }
+}
+
+static int walk_interp(struct ps_walker *w, uint64_t runtime, uint64_t interp, struct ps_interp *in)
+{
+    const struct ps_pyoffsets *o = &w->off;
+    uint64_t id, tstate;
+    int rc;
+    in->addr = interp;
+    if ((rc = ps_w_field_u64(w, interp, o->interp.id, &id)) ||
+        (rc = ps_w_field_u64(w, interp, o->interp.threads_head, &tstate)))
+        return rc;
+    in->id = (int64_t)id;
+    for (unsigned n = 0; tstate; n++) {
+        if (n >= w->lim.max_threads)
+            return PS_LIMIT;
+        for (size_t i = 0; i < in->nthreads; i++)
+            if (in->threads[i].tstate == tstate)
+                return PS_CORRUPT; /* a cycle in the thread list */
+        struct ps_thread *t = ps_model_add_thread(in);
+        if (!t)
+            return PS_NOMEM;
+        rc = walk_thread(w, tstate, t);
+        if (rc == PS_NOMEM)
+            return rc;
+        t->walk_status = rc;
+        if ((rc = ps_w_field_u64(w, tstate, o->tstate.next, &tstate)))
+            return rc;
+    }
+    read_gil_and_gc(w, runtime, interp, in);
+    rc = read_thread_names(w, interp, in);
+    return rc == PS_NOMEM ? rc : PS_OK; /* names are a bonus, not a reason to fail */
+}
+
+/* Choose the layout: the built-in table of the version, overlaid with the interpreter's own
+ * debug offsets where present; a version with no table proceeds only on valid debug offsets
+ * over the nearest older table. */
+static int choose_offsets(struct ps_walker *w, const struct ps_walk_target *t)
+{
+    int major = (int)(t->py_version_hex >> 24), minor = (int)((t->py_version_hex >> 16) & 0xff);
+    const struct ps_pyoffsets *base = ps_pyoffsets_builtin(major, minor);
+    unsigned char dbg[DEBUG_OFFSETS_BYTES];
+    int has_debug = ps_mem_read(w->mem, t->runtime_addr, dbg, 8) == PS_OK &&
+                    memcmp(dbg, "xdebugpy", 8) == 0 &&
+                    ps_mem_read(w->mem, t->runtime_addr, dbg, sizeof dbg) == PS_OK;
+    if (!base && has_debug)
+        base = ps_pyoffsets_nearest_below(major, minor);
+    if (!base)
+        return ps_error_set(PS_UNSUPPORTED, "unsupported CPython %d.%d (supported: %s)", major,
+                            minor, ps_pyoffsets_supported_list());
+    w->off = *base;
+    if (has_debug) {
+        int rc = ps_pyoffsets_apply_debug(&w->off, dbg, sizeof dbg, t->py_version_hex);
+        if (rc && !ps_pyoffsets_builtin(major, minor))
+            return ps_error_set(PS_UNSUPPORTED, "unsupported CPython %d.%d (supported: %s)",
+                                major, minor, ps_pyoffsets_supported_list());
+        if (rc) {
+            ps_error_clear();
+            w->off = *base; /* debug offsets unusable: the generated table still applies */
+        }
+    }
+    return PS_OK;
+}
+
+int ps_walk(const struct ps_memsrc *mem, const struct ps_walk_target *target,
+            const struct ps_walk_limits *lim, struct ps_model *out)
+{
+    struct ps_walker w;
+    memset(&w, 0, sizeof w);
+    w.mem = mem;
+    if (lim)
+        w.lim = *lim;
+    else
+        ps_walk_limits_default(&w.lim);
+    int rc = choose_offsets(&w, target);
+    if (rc)
+        return rc;
+    uint64_t interp;
+    rc = ps_w_field_u64(&w, target->runtime_addr, w.off.runtime.interpreters_head, &interp);
+    if (rc) {
+        rc = ps_error_set(rc, "cannot read _PyRuntime at 0x%llx: %s",
+                          (unsigned long long)target->runtime_addr, ps_strerror(rc));
+        goto out;
+    }
+    for (unsigned n = 0; interp; n++) {
+        if (n >= w.lim.max_interps) {
+            out->walk_status = PS_LIMIT;
+            break;
+        }
+        struct ps_interp *in = ps_model_add_interp(out);
+        if (!in) {
+            rc = PS_NOMEM;
+            goto out;
+        }
+        int st = walk_interp(&w, target->runtime_addr, interp, in);
+        if (st == PS_NOMEM) {
+            rc = st;
+            goto out;
+        }
+        if (st && !out->walk_status)
+            out->walk_status = st;
+        if ((st = ps_w_field_u64(&w, interp, w.off.interp.next, &interp))) {
+            if (!out->walk_status)
+                out->walk_status = st;
+            break;
+        }
+    }
+out:
+    ps_u64map_free(&w.types, free);
+    ps_u64map_free(&w.codes, code_info_free);
+    return rc;
+}

@@ -1,0 +1,62 @@
+/* Shared by the walker's files: the walk context and the object readers (pyobj.c). */
+#ifndef PYSNAP_WALKER_INTERNAL_H
+#define PYSNAP_WALKER_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pysnap/memsrc.h"
+#include "pysnap/pyoffsets.h"
+#include "pysnap/walker.h"
+#include "u64map.h"
+
+struct ps_walker {
+    const struct ps_memsrc *mem;
+    struct ps_pyoffsets off;
+    struct ps_walk_limits lim;
+    struct ps_u64map types; /* type address -> char* tp_name */
+    struct ps_u64map codes; /* code address -> struct ps_code_info* */
+};
+
+/* Reads through the walker's source. */
+static inline int w_u64(struct ps_walker *w, uint64_t addr, uint64_t *out)
+{
+    return ps_mem_u64(w->mem, addr, out);
+}
+
+/* The field at OFF of the object at BASE; PS_CORRUPT when the version has no such field. */
+int ps_w_field_u64(struct ps_walker *w, uint64_t base, ps_off off, uint64_t *out);
+int ps_w_field_i32(struct ps_walker *w, uint64_t base, ps_off off, int32_t *out);
+
+/* A NUL-terminated C string at ADDR, at most MAX-1 bytes kept; read in page-bounded chunks so
+ * that the bytes read are the same at capture and at analysis. */
+int ps_w_cstr(struct ps_walker *w, uint64_t addr, char *buf, size_t max);
+
+/* tp_name of OBJ's type; the string is cached and owned by the walker. */
+int ps_py_typename(struct ps_walker *w, uint64_t obj, const char **name);
+/* Is OBJ's type named NAME (e.g. "str", "dict")? 0 on a failed read. */
+int ps_py_is(struct ps_walker *w, uint64_t obj, const char *name);
+
+/* A str object as UTF-8 (malloc'd), at most MAXCHARS code points; *TRUNCATED set when cut. */
+int ps_py_str(struct ps_walker *w, uint64_t obj, size_t maxchars, char **out, int *truncated);
+/* Does the str OBJ equal the ASCII string S? */
+int ps_py_str_eq(struct ps_walker *w, uint64_t obj, const char *s, int *eq);
+/* A bytes object's contents (malloc'd), at most MAX bytes. */
+int ps_py_bytes(struct ps_walker *w, uint64_t obj, size_t max, unsigned char **out, size_t *len);
+/* A non-negative int object that fits in 64 bits. */
+int ps_py_long_u64(struct ps_walker *w, uint64_t obj, uint64_t *out);
+
+/* Call CB for each (key, value) of a dict, in its iteration order, at most lim.max_dict
+ * entries. CB returns non-zero to stop (that value is returned). */
+typedef int (*ps_dict_cb)(void *arg, uint64_t key, uint64_t value);
+int ps_py_dict_foreach(struct ps_walker *w, uint64_t dict, ps_dict_cb cb, void *arg);
+/* The value for the str key NAME in DICT, or *VALUE = 0 when absent. */
+int ps_py_dict_get(struct ps_walker *w, uint64_t dict, const char *name, uint64_t *value);
+/* An instance attribute from OBJ's __dict__ (however the version stores it), or 0. */
+int ps_py_getattr(struct ps_walker *w, uint64_t obj, const char *name, uint64_t *value);
+
+/* Line of the instruction at byte offset ADDRQ in a code object, from its line table. */
+int ps_line_for_offset(uint8_t model, const unsigned char *table, size_t len, int firstlineno,
+                       int64_t addrq);
+
+#endif

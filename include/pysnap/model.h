@@ -1,0 +1,64 @@
+/* What a walk reconstructs: interpreters, their threads, each thread's frames.
+ * Built by ps_walk() (walker.h), read by the renderers. All strings are owned by the model
+ * and freed by ps_model_free(). */
+#ifndef PYSNAP_MODEL_H
+#define PYSNAP_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum ps_frame_kind { PS_FRAME_PYTHON = 1, PS_FRAME_NATIVE = 2 };
+
+struct ps_frame {
+    uint8_t kind;
+    char *function;  /* co_name, or the native symbol */
+    char *qualname;  /* co_qualname where the version has one, else NULL */
+    char *file;      /* co_filename (python) or module path (native) */
+    int line;        /* -1 when unknown */
+    uint64_t offset; /* native: offset from the symbol (or module when no symbol) */
+};
+
+enum ps_thread_state {
+    PS_TSTATE_UNKNOWN = 0,
+    PS_TSTATE_RUNNING,
+    PS_TSTATE_SLEEPING,
+    PS_TSTATE_WAITING_FOR_GIL,
+    PS_TSTATE_IDLE,
+};
+
+struct ps_thread {
+    uint32_t tid;            /* kernel thread id, 0 when not known */
+    uint64_t thread_id;      /* PyThreadState.thread_id (pthread_t), 0 if not Python */
+    uint64_t tstate;         /* PyThreadState address, 0 if not Python */
+    char *name;              /* threading's name, else the OS name (comm), else NULL */
+    char os_state;           /* /proc state letter at capture (R, S, D, ...), 0 unknown */
+    uint8_t holds_gil;
+    uint8_t state;           /* enum ps_thread_state */
+    uint8_t frames_truncated;/* the frame walk hit its limit */
+    int walk_status;         /* PS_OK, or why the frame walk stopped early */
+    struct ps_frame *frames; /* innermost first */
+    size_t nframes, frames_cap;
+};
+
+struct ps_interp {
+    int64_t id;
+    uint64_t addr;
+    int gil_known, gil_locked;
+    uint32_t gil_holder_tid;
+    int gc_known, gc_collecting;
+    struct ps_thread *threads;
+    size_t nthreads, threads_cap;
+};
+
+struct ps_model {
+    struct ps_interp *interps;
+    size_t ninterps, interps_cap;
+    int walk_status; /* PS_OK, or the first error that cut the walk short */
+};
+
+struct ps_interp *ps_model_add_interp(struct ps_model *m);
+struct ps_thread *ps_model_add_thread(struct ps_interp *in);
+struct ps_frame *ps_thread_add_frame(struct ps_thread *t);
+void ps_model_free(struct ps_model *m);
+
+#endif

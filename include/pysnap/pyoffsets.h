@@ -1,0 +1,151 @@
+/* What pysnap knows of one CPython version's memory layout (x86-64).
+ *
+ * One table per major.minor, generated from the real headers by tools/gen-offsets (an
+ * offsetof() probe compiled against each version's internal headers) and committed as
+ * analyze/pyoffsets_table.c, so a build needs no Python headers. For 3.13+ the table is then
+ * overlaid with the interpreter's own _Py_DebugOffsets, after validating them.
+ *
+ * All offsets are byte offsets into the named structure; PS_OFF_NONE marks a field that the
+ * version does not have. The walker reads fields only through these tables: no
+ * `if (version == ...)` in the walker. Where the shape differs (frame objects before 3.11,
+ * interpreter frames since), `frame_model` selects one small reader per era. */
+#ifndef PYSNAP_PYOFFSETS_H
+#define PYSNAP_PYOFFSETS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PS_OFF_NONE (-1)
+
+typedef int32_t ps_off;
+
+enum ps_frame_model {
+    PS_FRAMES_FRAMEOBJECT = 1, /* 3.8-3.10: PyFrameObject chain via f_back */
+    PS_FRAMES_INTERP = 2,      /* 3.11+: _PyInterpreterFrame chain via previous */
+};
+
+/* How an instance without tp_dictoffset>0 keeps its attribute dict. */
+enum ps_dict_model {
+    PS_DICT_OFFSET = 1,    /* 3.8-3.10: dict pointer at tp_dictoffset */
+    PS_DICT_PREHEADER = 2, /* 3.11: dict at obj-3 words, split values at obj-4 words */
+    PS_DICT_TAGGED = 3,    /* 3.12: obj-3 words holds dict, or values|1 */
+    PS_DICT_INLINE = 4,    /* 3.13+: values inline after tp_basicsize; dict at obj-3 words */
+};
+
+/* How the line of an instruction is encoded in the code object. */
+enum ps_linetable_model {
+    PS_LINES_LNOTAB = 1,   /* 3.8-3.9: co_lnotab, byte pairs */
+    PS_LINES_310 = 2,      /* 3.10: co_linetable, (sdelta, ldelta) pairs */
+    PS_LINES_LOCATION = 3, /* 3.11+: PEP 657 location table */
+};
+
+struct ps_pyoffsets {
+    uint8_t major, minor;
+    uint8_t frame_model;    /* enum ps_frame_model */
+    uint8_t dict_model;     /* enum ps_dict_model */
+    uint8_t linetable_model;/* enum ps_linetable_model */
+    uint8_t debug_build;    /* Py_DEBUG / Py_TRACE_REFS: PyObject has _ob_next/_ob_prev */
+
+    struct {
+        ps_off interpreters_head; /* _PyRuntime.interpreters.head */
+        ps_off gil;               /* _PyRuntime.ceval.gil (embedded), until 3.11 */
+        ps_off tstate_current;    /* _PyRuntime.gilstate.tstate_current, until 3.11 */
+    } runtime;
+
+    struct {
+        ps_off next, id, threads_head;
+        ps_off modules;           /* sys.modules dict pointer */
+        ps_off gil_ptr;           /* interp->ceval.gil (pointer), 3.12+ */
+        ps_off gc;                /* interp->gc (embedded struct _gc_runtime_state) */
+    } interp;
+
+    struct {
+        ps_off locked;            /* _gil_runtime_state.locked (int) */
+        ps_off last_holder;       /* _gil_runtime_state.last_holder (PyThreadState*) */
+    } gil;
+
+    struct {
+        ps_off collecting;        /* offset inside struct _gc_runtime_state */
+    } gc;
+
+    struct {
+        ps_off next, interp, thread_id, native_thread_id;
+        ps_off frame;             /* tstate->frame (<=3.10), ->cframe (3.11/3.12),
+                                     ->current_frame (3.13+) */
+        ps_off cframe_current;    /* _PyCFrame.current_frame when frame is a cframe,
+                                     else PS_OFF_NONE */
+    } tstate;
+
+    struct { /* _PyInterpreterFrame, 3.11+ */
+        ps_off previous, code, instr, owner, localsplus, stacktop;
+        int32_t owner_generator;  /* FRAME_OWNED_BY_GENERATOR */
+        int32_t owner_cstack;     /* FRAME_OWNED_BY_CSTACK (shims), -1 if none */
+    } iframe;
+
+    struct { /* PyFrameObject, 3.8-3.10 */
+        ps_off back, code, lasti, lineno, localsplus;
+    } frameobj;
+
+    struct {
+        ps_off filename, name, qualname;
+        ps_off linetable;         /* co_linetable, or co_lnotab for PS_LINES_LNOTAB */
+        ps_off firstlineno;       /* int */
+        ps_off code_adaptive;     /* 3.11+: first instruction, inside the code object */
+        ps_off code;              /* <=3.10: co_code bytes object */
+        ps_off firsttraceable;    /* 3.11+: int _co_firsttraceable */
+        ps_off argcount, flags;   /* int */
+        ps_off nlocalsplus;       /* 3.11+: int */
+        ps_off localsplusnames, localspluskinds; /* 3.11+ */
+        ps_off nlocals, varnames, cellvars, freevars; /* <=3.10 */
+    } code;
+
+    struct {
+        ps_off ob_type;           /* PyObject.ob_type */
+        ps_off ob_size;           /* PyVarObject.ob_size */
+        ps_off tp_name, tp_flags, tp_basicsize, tp_dictoffset;
+        ps_off ht_cached_keys;    /* PyHeapTypeObject.ht_cached_keys, 3.11+ */
+    } object;
+
+    struct {
+        ps_off state, length;
+        int32_t ascii_size;       /* sizeof(PyASCIIObject): compact ASCII data follows */
+        int32_t compact_size;     /* sizeof(PyCompactUnicodeObject): compact data follows */
+    } unicode;
+
+    struct { ps_off ob_item; } tuple;
+    struct { ps_off ob_item; } list;
+    struct { ps_off ob_sval; } bytes;
+    struct { ps_off ob_fval; } floatobj;
+    struct {
+        ps_off digits;            /* ob_digit */
+        ps_off lv_tag;            /* 3.12+: long_value.lv_tag, else PS_OFF_NONE (ob_size) */
+    } longobj;
+
+    struct {
+        ps_off ma_used, ma_keys, ma_values;
+        ps_off dk_size;           /* <=3.10: Py_ssize_t dk_size */
+        ps_off dk_log2_size;      /* 3.11+: uint8 */
+        ps_off dk_log2_index_bytes; /* 3.11+: uint8 */
+        ps_off dk_kind;           /* 3.11+: uint8 (0 general, 1 unicode, 2 split) */
+        ps_off dk_nentries, dk_indices;
+        int32_t entry_size;       /* sizeof(PyDictKeyEntry) */
+        int32_t unicode_entry_size; /* sizeof(PyDictUnicodeEntry), 3.11+, else 0 */
+        ps_off values_values;     /* offset of values[] inside PyDictValues */
+    } dict;
+};
+
+/* The built-in table for MAJOR.MINOR, or NULL when this pysnap has none. */
+const struct ps_pyoffsets *ps_pyoffsets_builtin(int major, int minor);
+/* The newest built-in table of MAJOR with minor <= MINOR (a base for a newer version whose
+ * debug offsets validate), or NULL. */
+const struct ps_pyoffsets *ps_pyoffsets_nearest_below(int major, int minor);
+/* "3.8, 3.9, ..." for messages. */
+const char *ps_pyoffsets_supported_list(void);
+
+/* Overlay a 3.13+ interpreter's own _Py_DebugOffsets (RAW, LEN bytes as read from the start
+ * of _PyRuntime) onto *OFF. Validates cookie, version and that every offset lies inside its
+ * structure's declared size. Returns PS_OK, or PS_UNSUPPORTED with a detail. */
+int ps_pyoffsets_apply_debug(struct ps_pyoffsets *off, const void *raw, size_t len,
+                             uint32_t version_hex);
+
+#endif

@@ -1,0 +1,64 @@
+/* A snapshot in memory: what capture writes and analyze reads. */
+#ifndef PYSNAP_SNAPSHOT_H
+#define PYSNAP_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pysnap/memsrc.h"
+#include "pysnap/snapfmt.h"
+
+/* Registers of a stopped thread, in the kernel's x86-64 user_regs_struct order
+ * (27 words), as stored in NT_PRSTATUS. */
+#define PS_NREGS 27
+
+struct ps_snap_thread {
+    struct ps_note_thread info;
+    int has_regs;
+    uint64_t regs[PS_NREGS];
+};
+
+/* key=value strings; keys used: tool_version, host, exe, cmdline, python_path,
+ * partial_reason. Unknown keys are kept and ignored. */
+struct ps_snap_string {
+    char *key, *value;
+};
+
+struct ps_snap_meta {
+    struct ps_note_meta meta;
+    struct ps_snap_string *strings;
+    size_t nstrings;
+    struct ps_snap_thread *threads;
+    size_t nthreads;
+};
+
+const char *ps_snap_string(const struct ps_snap_meta *m, const char *key);
+void ps_snap_meta_free(struct ps_snap_meta *m);
+
+/* One captured range (what a PT_LOAD segment holds). */
+struct ps_range {
+    uint64_t addr;
+    uint64_t len;
+    const unsigned char *data;
+};
+
+/* An opened snapshot: its metadata and a memory source over its ranges. */
+struct ps_snapshot;
+
+/* Open PATH (compressed or not). On failure returns PS_NOTSNAP, PS_BADSNAP, PS_NEWERSNAP,
+ * PS_IO or PS_NOMEM with a detail set. */
+int ps_snapshot_open(const char *path, struct ps_snapshot **out);
+/* Same, from a buffer (the snapshot takes ownership of BUF, which must come from malloc). */
+int ps_snapshot_open_buffer(unsigned char *buf, size_t len, struct ps_snapshot **out);
+const struct ps_snap_meta *ps_snapshot_meta(const struct ps_snapshot *s);
+/* A memory source over the snapshot's ranges; valid while S is open; close is a no-op. */
+struct ps_memsrc ps_snapshot_memsrc(struct ps_snapshot *s);
+void ps_snapshot_close(struct ps_snapshot *s);
+
+/* Writing (capture side): serialize META and RANGES into an ELF core in memory, then
+ * optionally zstd-compress it. *OUT is malloc'd. */
+int ps_snapshot_encode(const struct ps_snap_meta *meta, const struct ps_range *ranges,
+                       size_t nranges, int compress_level, unsigned char **out,
+                       size_t *out_len);
+
+#endif

@@ -1,0 +1,204 @@
+/* pysnap: the command line. Thin: parse, call the library, print, map errors to exit codes.
+ *   0  success
+ *   1  the target or the snapshot could not be captured or analyzed
+ *   2  usage error, or the input is not a (valid) snapshot */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pysnap/capture.h"
+#include "pysnap/error.h"
+#include "pysnap/report.h"
+#include "pysnap/snapshot.h"
+
+#ifndef PYSNAP_VERSION
+#define PYSNAP_VERSION "0.0.0"
+#endif
+
+static const char exit_codes_help[] =
+    "Exit codes: 0 success; 1 the target or snapshot could not be captured or analyzed\n"
+    "(no such process, not a Python process, permission denied, unsupported version);\n"
+    "2 usage error, or the file is not a valid snapshot (truncated, corrupt, foreign).\n";
+
+static void usage_main(FILE *out)
+{
+    fprintf(out,
+            "pysnap %s: see inside a running Python process without a debugger\n\n"
+            "Usage:\n"
+            "  pysnap capture --pid PID [-o FILE]   freeze PID for milliseconds, write a snapshot\n"
+            "  pysnap analyze FILE [--json]         print every thread's Python stack, offline\n"
+            "  pysnap help | --help | --version\n"
+            "  pysnap COMMAND --help                options of one command\n\n%s",
+            PYSNAP_VERSION, exit_codes_help);
+}
+
+static void usage_capture(FILE *out)
+{
+    fprintf(out,
+            "Usage: pysnap capture --pid PID [options]\n\n"
+            "Freezes every thread of PID (ptrace, never SIGSTOP), copies the interpreter state\n"
+            "it needs, resumes the process, then writes the snapshot (mode 0600).\n\n"
+            "  -p, --pid PID        process to capture (required)\n"
+            "  -o, --output FILE    snapshot file (default pysnap-PID-HOST-TIME.snap here)\n"
+            "  -f, --force          replace FILE if it exists\n"
+            "      --timeout MS     wait at most MS for the threads to stop (default 2000)\n"
+            "      --max-frames N   Python frames kept per thread (default 4096)\n"
+            "      --no-compress    write a plain ELF core (readable by gdb, eu-stack)\n"
+            "  -h, --help           this help\n\n%s",
+            exit_codes_help);
+}
+
+static void usage_analyze(FILE *out)
+{
+    fprintf(out,
+            "Usage: pysnap analyze FILE [options]\n\n"
+            "Prints every thread of the snapshot with its Python stack (most recent call last).\n"
+            "Needs nothing but the file: not the target's binaries, not its Python.\n\n"
+            "  -j, --json           print the JSON document (see README: JSON schema)\n"
+            "  -h, --help           this help\n\n%s",
+            exit_codes_help);
+}
+
+static int fail(int code)
+{
+    const char *detail = ps_error_detail();
+    fprintf(stderr, "pysnap: %s\n", detail ? detail : ps_strerror(code));
+    return ps_error_exit_class(code);
+}
+
+static int usage_error(void (*usage)(FILE *), const char *fmt, const char *arg)
+{
+    (void)usage;
+    fprintf(stderr, "pysnap: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, " (see 'pysnap help')\n");
+    return 2;
+}
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+    char *end;
+    if (!s || !*s || *s == '-')
+        return -1;
+    unsigned long v = strtoul(s, &end, 10);
+    if (*end || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+enum { OPT_TIMEOUT = 256, OPT_MAX_FRAMES, OPT_NO_COMPRESS };
+
+static int cmd_capture(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"pid", required_argument, NULL, 'p'},       {"output", required_argument, NULL, 'o'},
+        {"force", no_argument, NULL, 'f'},           {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"max-frames", required_argument, NULL, OPT_MAX_FRAMES},
+        {"no-compress", no_argument, NULL, OPT_NO_COMPRESS},
+        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
+    struct ps_capture_opts o;
+    ps_capture_opts_default(&o);
+    unsigned long v;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+p:o:fh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'p':
+            if (parse_uint(optarg, INT_MAX, &v) || v == 0)
+                return usage_error(usage_capture, "--pid takes a process id, not '%s'", optarg);
+            o.pid = (pid_t)v;
+            break;
+        case 'o': o.output = optarg; break;
+        case 'f': o.force = 1; break;
+        case OPT_TIMEOUT:
+            if (parse_uint(optarg, 600000, &v) || v == 0)
+                return usage_error(usage_capture, "--timeout takes milliseconds, not '%s'", optarg);
+            o.timeout_ms = (unsigned)v;
+            break;
+        case OPT_MAX_FRAMES:
+            if (parse_uint(optarg, 1000000, &v) || v == 0)
+                return usage_error(usage_capture, "--max-frames takes a count, not '%s'", optarg);
+            o.limits.max_frames = (unsigned)v;
+            break;
+        case OPT_NO_COMPRESS: o.compress_level = 0; break;
+        case 'h': usage_capture(stdout); return 0;
+        default:
+            return usage_error(usage_capture, "capture: unknown or incomplete option '%s'",
+                               argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return usage_error(usage_capture, "capture: unexpected argument '%s'", argv[optind]);
+    if (!o.pid)
+        return usage_error(usage_capture, "%s", "capture needs --pid PID");
+    struct ps_capture_result r;
+    int rc = ps_capture(&o, &r);
+    if (rc)
+        return fail(rc);
+    printf("%s: %zu bytes, %zu threads, pause %.3f ms%s\n", r.path, r.file_size, r.nthreads,
+           (double)r.pause_ns / 1e6, r.partial ? " (PARTIAL: some threads did not stop)" : "");
+    return 0;
+}
+
+static int cmd_analyze(int argc, char **argv)
+{
+    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const struct ps_renderer *renderer = &ps_render_text;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'j': renderer = &ps_render_json; break;
+        case 'h': usage_analyze(stdout); return 0;
+        default:
+            return usage_error(usage_analyze, "analyze: unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind != argc - 1)
+        return usage_error(usage_analyze, "%s", "analyze needs exactly one snapshot FILE");
+    struct ps_snapshot *snap;
+    int rc = ps_snapshot_open(argv[optind], &snap);
+    if (rc)
+        return fail(rc);
+    struct ps_report report;
+    rc = ps_report_build(snap, NULL, &report);
+    if (!rc) {
+        struct ps_render_opts ro = {0};
+        rc = renderer->render(stdout, &report, &ro);
+        if (fflush(stdout) != 0 && !rc)
+            rc = ps_error_set(PS_IO, "cannot write the output");
+    }
+    ps_report_free(&report);
+    ps_snapshot_close(snap);
+    return rc ? fail(rc) : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage_error(usage_main, "%s", "no command given");
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        if (argc > 2 && !strcmp(argv[2], "capture"))
+            usage_capture(stdout);
+        else if (argc > 2 && !strcmp(argv[2], "analyze"))
+            usage_analyze(stdout);
+        else
+            usage_main(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+        printf("pysnap %s\n", PYSNAP_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "capture"))
+        return cmd_capture(argc - 1, argv + 1);
+    if (!strcmp(cmd, "analyze"))
+        return cmd_analyze(argc - 1, argv + 1);
+    return usage_error(usage_main, "unknown command '%s'", cmd);
+}

@@ -1,0 +1,312 @@
+/* One capture: find the runtime, freeze, walk over the recording source, thaw, then (outside
+ * the pause) encode and write the file atomically. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pysnap/capture.h"
+#include "pysnap/error.h"
+#include "pysnap/model.h"
+#include "pysnap/snapshot.h"
+#include "freeze.h"
+#include "memsrc_live.h"
+#include "proc.h"
+#include "pyfind.h"
+
+#ifndef PYSNAP_VERSION
+#define PYSNAP_VERSION "0.0.0"
+#endif
+
+void ps_capture_opts_default(struct ps_capture_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->timeout_ms = 2000;
+    o->compress_level = 3;
+    ps_walk_limits_default(&o->limits);
+    const char *hold = getenv("PYSNAP_TEST_HOLD_MS");
+    if (hold)
+        o->hold_ms = (unsigned)atoi(hold);
+}
+
+/* The temporary file being written, removed by the signal handler if we are interrupted
+ * after the thaw. */
+static char tmp_path[PATH_MAX];
+static volatile sig_atomic_t tmp_active;
+
+static void on_fatal_signal(int sig)
+{
+    if (tmp_active)
+        unlink(tmp_path);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static const int guarded_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE};
+
+static void block_signals(sigset_t *old)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    for (size_t i = 0; i < sizeof guarded_signals / sizeof *guarded_signals; i++)
+        sigaddset(&set, guarded_signals[i]);
+    sigprocmask(SIG_BLOCK, &set, old);
+}
+
+static void install_cleanup_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_fatal_signal;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof guarded_signals / sizeof *guarded_signals; i++)
+        sigaction(guarded_signals[i], &sa, NULL);
+}
+
+static int add_string(struct ps_snap_meta *m, const char *key, const char *value)
+{
+    if (!value)
+        return PS_OK;
+    struct ps_snap_string *ns = realloc(m->strings, (m->nstrings + 1) * sizeof *ns);
+    if (!ns)
+        return PS_NOMEM;
+    m->strings = ns;
+    ns[m->nstrings].key = strdup(key);
+    ns[m->nstrings].value = strdup(value);
+    if (!ns[m->nstrings].key || !ns[m->nstrings].value) {
+        free(ns[m->nstrings].key);
+        free(ns[m->nstrings].value);
+        return PS_NOMEM;
+    }
+    m->nstrings++;
+    return PS_OK;
+}
+
+static void read_cmdline(pid_t pid, char *buf, size_t size)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+    ssize_t n = ps_proc_read_file(path, buf, size);
+    for (ssize_t i = 0; i < n - 1; i++)
+        if (buf[i] == '\0')
+            buf[i] = ' ';
+}
+
+static int default_output(pid_t pid, int64_t realtime_ns, char *out, size_t size)
+{
+    char host[256] = "host";
+    gethostname(host, sizeof host - 1);
+    host[sizeof host - 1] = '\0';
+    for (char *p = host; *p; p++)
+        if (*p == '/' || *p == ' ')
+            *p = '_';
+    time_t t = (time_t)(realtime_ns / 1000000000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char ts[32];
+    strftime(ts, sizeof ts, "%Y%m%dT%H%M%SZ", &tm);
+    int n = snprintf(out, size, "pysnap-%d-%s-%s.snap", (int)pid, host, ts);
+    return n > 0 && (size_t)n < size ? PS_OK : ps_error_set(PS_USAGE, "output name too long");
+}
+
+static int write_file(const char *path, int force, const unsigned char *data, size_t len)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : path;
+    if (slash)
+        slash[1] = '\0';
+    else
+        dir[0] = '\0';
+    if (!force && access(path, F_OK) == 0)
+        return ps_error_set(PS_USAGE, "%s already exists (use --force to replace it)", path);
+    int n = snprintf(tmp_path, sizeof tmp_path, "%s.%s.tmp.XXXXXX", dir, base);
+    if (n < 0 || (size_t)n >= sizeof tmp_path)
+        return ps_error_set(PS_USAGE, "output path too long");
+    int fd = mkostemp(tmp_path, O_CLOEXEC); /* mode 0600 */
+    if (fd < 0)
+        return ps_error_set(PS_IO, "cannot create a file in %s: %s", dir[0] ? dir : ".",
+                            strerror(errno));
+    tmp_active = 1;
+    size_t off = 0;
+    int rc = PS_OK;
+    while (off < len) {
+        ssize_t w = write(fd, data + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            rc = ps_error_set(PS_IO, "cannot write %s: %s", path, strerror(w < 0 ? errno : EIO));
+            break;
+        }
+        off += (size_t)w;
+    }
+    if (!rc && fsync(fd) != 0)
+        rc = ps_error_set(PS_IO, "cannot write %s: %s", path, strerror(errno));
+    if (close(fd) != 0 && !rc)
+        rc = ps_error_set(PS_IO, "cannot write %s: %s", path, strerror(errno));
+    if (!rc) {
+        int r = force ? rename(tmp_path, path)
+                      : renameat2(AT_FDCWD, tmp_path, AT_FDCWD, path, RENAME_NOREPLACE);
+        if (r != 0 && errno == EINVAL && !force) /* filesystem without RENAME_NOREPLACE */
+            r = link(tmp_path, path) == 0 ? unlink(tmp_path) : -1;
+        if (r != 0)
+            rc = errno == EEXIST
+                     ? ps_error_set(PS_USAGE, "%s already exists (use --force to replace it)", path)
+                     : ps_error_set(PS_IO, "cannot create %s: %s", path, strerror(errno));
+    }
+    if (rc)
+        unlink(tmp_path);
+    tmp_active = 0;
+    return rc;
+}
+
+static int fill_meta(const struct ps_capture_opts *o, const struct ps_freeze *fz,
+                     const struct ps_pyfind *py, uint32_t version_hex, struct ps_snap_meta *m)
+{
+    m->meta.format_major = PS_FORMAT_MAJOR;
+    m->meta.format_minor = PS_FORMAT_MINOR;
+    m->meta.pid = (uint64_t)o->pid;
+    m->meta.captured_at_ns = fz->realtime_start_ns;
+    m->meta.pause_ns = ps_freeze_pause_ns(fz);
+    m->meta.runtime_addr = py->runtime_addr;
+    m->meta.py_version_hex = version_hex;
+    m->meta.flags = fz->partial ? PS_META_PARTIAL : 0;
+    m->threads = calloc(fz->ntasks ? fz->ntasks : 1, sizeof *m->threads);
+    if (!m->threads)
+        return PS_NOMEM;
+    for (size_t i = 0; i < fz->ntasks; i++) {
+        const struct ps_ftask *t = &fz->tasks[i];
+        if (t->gone && !t->has_regs)
+            continue;
+        struct ps_snap_thread *st = &m->threads[m->nthreads++];
+        st->info.tid = (uint32_t)t->tid;
+        st->info.os_state = (uint8_t)t->state;
+        memcpy(st->info.comm, t->comm, sizeof st->info.comm);
+        if (t->has_regs) {
+            st->has_regs = 1;
+            memcpy(st->regs, &t->regs, sizeof st->regs);
+        }
+    }
+    m->meta.nthreads = (uint32_t)m->nthreads;
+    char host[256] = "", exe[PATH_MAX] = "", cmdline[4096] = "", path[64];
+    gethostname(host, sizeof host - 1);
+    snprintf(path, sizeof path, "/proc/%d/exe", (int)o->pid);
+    ssize_t n = readlink(path, exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    read_cmdline(o->pid, cmdline, sizeof cmdline);
+    int rc;
+    if ((rc = add_string(m, "tool_version", PYSNAP_VERSION)) || (rc = add_string(m, "host", host)) ||
+        (rc = add_string(m, "exe", exe)) || (rc = add_string(m, "cmdline", cmdline)) ||
+        (rc = add_string(m, "python_path", py->path)))
+        return rc;
+    if (fz->partial)
+        rc = add_string(m, "partial_reason", "some threads did not stop before the timeout");
+    return rc;
+}
+
+/* Everything done while the target is stopped: read the version, walk the interpreter.
+ * The model itself is thrown away; what matters is what the walk read. */
+static int walk_frozen(const struct ps_capture_opts *o, struct ps_live *live,
+                       const struct ps_pyfind *py, uint32_t *version_hex)
+{
+    struct ps_memsrc mem = ps_live_memsrc(live);
+    *version_hex = py->version_hex;
+    if (py->version_addr) {
+        uint32_t v;
+        if (ps_mem_u32(&mem, py->version_addr, &v) == PS_OK && (v >> 24) == 3)
+            *version_hex = v;
+    }
+    if (!*version_hex)
+        return ps_error_set(PS_UNSUPPORTED, "cannot tell the CPython version of %s", py->path);
+    struct ps_walk_target target = {py->runtime_addr, *version_hex};
+    struct ps_model model = {0};
+    int rc = ps_walk(&mem, &target, &o->limits, &model);
+    ps_model_free(&model);
+    return rc;
+}
+
+int ps_capture(const struct ps_capture_opts *o, struct ps_capture_result *r)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    memset(r, 0, sizeof *r);
+    if (o->pid <= 0)
+        return ps_error_set(PS_USAGE, "invalid pid %d", (int)o->pid);
+    if (kill(o->pid, 0) != 0 && errno == ESRCH)
+        return ps_error_set(PS_NOPROC, "no process %d", (int)o->pid);
+
+    struct ps_maps maps;
+    int rc = ps_proc_read_maps(o->pid, &maps);
+    if (rc)
+        return rc;
+    struct ps_pyfind py;
+    rc = ps_pyfind(o->pid, &maps, &py);
+    ps_proc_maps_free(&maps);
+    if (rc)
+        return rc;
+
+    struct ps_live *live;
+    if ((rc = ps_live_open(o->pid, &live)))
+        return rc;
+    sigset_t old_mask;
+    block_signals(&old_mask);
+    struct ps_freeze fz;
+    uint32_t version_hex = 0;
+    rc = ps_freeze(o->pid, o->timeout_ms, &fz);
+    if (!rc) {
+        rc = walk_frozen(o, live, &py, &version_hex);
+        if (o->hold_ms) {
+            struct timespec hold = {o->hold_ms / 1000, (long)(o->hold_ms % 1000) * 1000000};
+            nanosleep(&hold, NULL);
+        }
+        ps_thaw(&fz);
+    }
+    /* From here the target runs. A signal that arrived while frozen is acted on now; the
+     * handlers remove a half-written file. */
+    install_cleanup_handlers();
+    sigprocmask(SIG_SETMASK, &old_mask, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+
+    struct ps_snap_meta meta = {0};
+    struct ps_range *ranges = NULL;
+    size_t nranges = 0, bytes = 0;
+    unsigned char *file = NULL;
+    size_t file_len = 0;
+    if (!rc)
+        rc = ps_live_recorded(live, &ranges, &nranges, &bytes);
+    if (!rc)
+        rc = fill_meta(o, &fz, &py, version_hex, &meta);
+    if (!rc) {
+        meta.meta.capture_ns = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL +
+                                          (t1.tv_nsec - t0.tv_nsec));
+        rc = ps_snapshot_encode(&meta, ranges, nranges, o->compress_level, &file, &file_len);
+    }
+    if (!rc && !o->output)
+        rc = default_output(o->pid, fz.realtime_start_ns, r->path, sizeof r->path);
+    else if (!rc)
+        snprintf(r->path, sizeof r->path, "%s", o->output);
+    if (!rc)
+        rc = write_file(r->path, o->force, file, file_len);
+    if (!rc) {
+        r->file_size = file_len;
+        r->nthreads = meta.nthreads;
+        r->pause_ns = meta.meta.pause_ns;
+        r->capture_ns = meta.meta.capture_ns;
+        r->bytes_captured = bytes;
+        r->ranges = nranges;
+        r->partial = fz.partial;
+    }
+    free(file);
+    ps_snap_meta_free(&meta);
+    ps_live_close(live);
+    if (fz.tasks)
+        ps_freeze_free(&fz);
+    return rc;
+}

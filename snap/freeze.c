@@ -1,0 +1,217 @@
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "pysnap/error.h"
+#include "freeze.h"
+#include "proc.h"
+
+#define MAX_TASKS 65536
+#define MAX_RELIST_ROUNDS 64
+
+static int64_t ns_between(const struct timespec *a, const struct timespec *b)
+{
+    return (int64_t)(b->tv_sec - a->tv_sec) * 1000000000 + (b->tv_nsec - a->tv_nsec);
+}
+
+uint64_t ps_freeze_pause_ns(const struct ps_freeze *fz)
+{
+    int64_t d = ns_between(&fz->t_start, &fz->t_end);
+    return d > 0 ? (uint64_t)d : 0;
+}
+
+static int perm_error(pid_t pid, int err)
+{
+    pid_t tracer = ps_proc_tracer(pid);
+    if (tracer > 0)
+        return ps_error_set(PS_ATTACH,
+                            "cannot attach to %d: it is already traced by process %d "
+                            "(a debugger or strace?); detach that first",
+                            (int)pid, (int)tracer);
+    return ps_error_set(PS_PERM,
+                        "cannot attach to %d: %s (run as root or the process owner with "
+                        "CAP_SYS_PTRACE; in a container add --cap-add=SYS_PTRACE; check "
+                        "kernel.yama.ptrace_scope)",
+                        (int)pid, strerror(err));
+}
+
+static struct ps_ftask *find_task(struct ps_freeze *fz, pid_t tid)
+{
+    for (size_t i = 0; i < fz->ntasks; i++)
+        if (fz->tasks[i].tid == tid)
+            return &fz->tasks[i];
+    return NULL;
+}
+
+/* Seize and interrupt every listed thread not yet known. Returns the number added. */
+static int seize_new(struct ps_freeze *fz, size_t *added)
+{
+    pid_t *tids;
+    size_t n;
+    int rc = ps_proc_list_tasks(fz->pid, &tids, &n, MAX_TASKS);
+    if (rc)
+        return rc;
+    *added = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (find_task(fz, tids[i]))
+            continue;
+        struct ps_ftask *nt = realloc(fz->tasks, (fz->ntasks + 1) * sizeof *nt);
+        if (!nt) {
+            free(tids);
+            return PS_NOMEM;
+        }
+        fz->tasks = nt;
+        struct ps_ftask *t = &nt[fz->ntasks];
+        memset(t, 0, sizeof *t);
+        t->tid = tids[i];
+        ps_proc_task_info(fz->pid, t->tid, &t->state, t->comm);
+        if (ptrace(PTRACE_SEIZE, t->tid, NULL, NULL) != 0) {
+            int e = errno;
+            if (e == ESRCH)
+                continue; /* the thread ended meanwhile */
+            free(tids);
+            return e == EPERM || e == EACCES ? perm_error(fz->pid, e)
+                                             : ps_error_set(PS_ATTACH, "cannot attach to thread %d: %s",
+                                                            (int)t->tid, strerror(e));
+        }
+        t->seized = 1;
+        fz->ntasks++;
+        (*added)++;
+    }
+    /* Interrupt only after every new thread is seized, so they stop as close together in
+     * time as possible: the pause starts at the first interrupt. */
+    for (size_t i = fz->ntasks - *added; i < fz->ntasks; i++) {
+        if (fz->t_start.tv_sec == 0 && fz->t_start.tv_nsec == 0)
+            clock_gettime(CLOCK_MONOTONIC, &fz->t_start);
+        if (ptrace(PTRACE_INTERRUPT, fz->tasks[i].tid, NULL, NULL) == 0)
+            fz->tasks[i].interrupted = 1;
+        else if (errno == ESRCH)
+            fz->tasks[i].gone = 1;
+    }
+    free(tids);
+    return PS_OK;
+}
+
+static void collect_stop(struct ps_ftask *t, int status)
+{
+    if (WIFEXITED(status) || WIFSIGNALED(status)) {
+        t->gone = 1;
+        return;
+    }
+    if (!WIFSTOPPED(status))
+        return;
+    t->stopped = 1;
+    /* A PTRACE_EVENT_STOP is our interrupt (or a group-stop, kept as it is on detach); any
+     * other stop is a signal on its way to the thread: give it back when we detach. */
+    if ((status >> 16) != PTRACE_EVENT_STOP)
+        t->pending_sig = WSTOPSIG(status);
+}
+
+static int wait_stops(struct ps_freeze *fz, unsigned timeout_ms)
+{
+    struct timespec now, start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        size_t waiting = 0;
+        for (size_t i = 0; i < fz->ntasks; i++) {
+            struct ps_ftask *t = &fz->tasks[i];
+            if (t->stopped || t->gone)
+                continue;
+            int status;
+            pid_t r = waitpid(t->tid, &status, __WALL | WNOHANG);
+            if (r == t->tid)
+                collect_stop(t, status);
+            else if (r < 0 && errno == ECHILD)
+                t->gone = 1;
+            if (!t->stopped && !t->gone)
+                waiting++;
+        }
+        if (!waiting)
+            return PS_OK;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (ns_between(&start, &now) > (int64_t)timeout_ms * 1000000) {
+            fz->partial = 1;
+            return PS_OK; /* the walk goes on with the threads that did stop */
+        }
+        struct timespec nap = {0, 20000};
+        nanosleep(&nap, NULL);
+    }
+}
+
+int ps_freeze(pid_t pid, unsigned timeout_ms, struct ps_freeze *fz)
+{
+    memset(fz, 0, sizeof *fz);
+    fz->pid = pid;
+    struct timespec rt;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    fz->realtime_start_ns = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec;
+    int rc = PS_OK;
+    /* New threads may appear until every existing one is stopped: list again until no new
+     * one shows up. */
+    for (int round = 0; round < MAX_RELIST_ROUNDS; round++) {
+        size_t added;
+        if ((rc = seize_new(fz, &added)))
+            break;
+        if (!added)
+            break;
+        if (fz->ntasks >= MAX_TASKS)
+            break;
+    }
+    if (!rc && fz->ntasks == 0)
+        rc = ps_error_set(PS_NOPROC, "process %d has no threads left", (int)pid);
+    if (!rc)
+        rc = wait_stops(fz, timeout_ms);
+    if (rc) {
+        ps_thaw(fz);
+        return rc;
+    }
+    for (size_t i = 0; i < fz->ntasks; i++) {
+        struct ps_ftask *t = &fz->tasks[i];
+        if (t->stopped && ptrace(PTRACE_GETREGS, t->tid, NULL, &t->regs) == 0)
+            t->has_regs = 1;
+    }
+    return PS_OK;
+}
+
+void ps_thaw(struct ps_freeze *fz)
+{
+    for (size_t i = 0; i < fz->ntasks; i++) {
+        struct ps_ftask *t = &fz->tasks[i];
+        if (!t->seized)
+            continue;
+        if (t->interrupted && !t->stopped && !t->gone) {
+            /* Not stopped yet (e.g. in uninterruptible sleep): give it a last chance so the
+             * detach can happen now rather than when pysnap exits. */
+            int status;
+            for (int k = 0; k < 50 && !t->stopped && !t->gone; k++) {
+                pid_t r = waitpid(t->tid, &status, __WALL | WNOHANG);
+                if (r == t->tid)
+                    collect_stop(t, status);
+                else if (r < 0)
+                    t->gone = 1;
+                else {
+                    struct timespec nap = {0, 100000};
+                    nanosleep(&nap, NULL);
+                }
+            }
+        }
+        if (t->stopped)
+            ptrace(PTRACE_DETACH, t->tid, NULL, (void *)(intptr_t)t->pending_sig);
+        /* A thread never stopped is detached by the kernel when pysnap exits. */
+        t->seized = 0;
+        t->stopped = 0;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &fz->t_end);
+}
+
+void ps_freeze_free(struct ps_freeze *fz)
+{
+    free(fz->tasks);
+    fz->tasks = NULL;
+    fz->ntasks = 0;
+}

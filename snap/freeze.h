@@ -1,0 +1,40 @@
+/* Freezing a process without SIGSTOP: PTRACE_SEIZE every thread, PTRACE_INTERRUPT them all,
+ * collect the stops (bounded by a deadline), read registers; thaw with PTRACE_DETACH,
+ * re-injecting any signal that arrived meanwhile. Because the threads are SEIZEd, if pysnap
+ * dies for any reason the kernel detaches them and they run on. */
+#ifndef PYSNAP_SNAP_FREEZE_H
+#define PYSNAP_SNAP_FREEZE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/user.h>
+#include <time.h>
+
+struct ps_ftask {
+    pid_t tid;
+    char state;     /* /proc state letter before the freeze */
+    char comm[16];
+    uint8_t seized, interrupted, stopped, gone;
+    int pending_sig;/* signal to re-inject on detach */
+    int has_regs;
+    struct user_regs_struct regs;
+};
+
+struct ps_freeze {
+    pid_t pid;
+    struct ps_ftask *tasks;
+    size_t ntasks;
+    int partial;             /* some thread could not be stopped in time */
+    struct timespec t_start; /* CLOCK_MONOTONIC before the first interrupt */
+    struct timespec t_end;   /* after the last detach */
+    int64_t realtime_start_ns;
+};
+
+/* Freeze PID. On error nothing stays attached. TIMEOUT_MS bounds the wait for all stops. */
+int ps_freeze(pid_t pid, unsigned timeout_ms, struct ps_freeze *fz);
+/* Resume every stopped thread; safe to call twice. Records t_end. */
+void ps_thaw(struct ps_freeze *fz);
+void ps_freeze_free(struct ps_freeze *fz);
+uint64_t ps_freeze_pause_ns(const struct ps_freeze *fz);
+
+#endif

@@ -1,0 +1,161 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pysnap/error.h"
+#include "proc.h"
+
+#define MAX_MAPPINGS 65536
+
+ssize_t ps_proc_read_file(const char *path, char *buf, size_t size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t got = 0;
+    while (got < size - 1) {
+        ssize_t n = read(fd, buf + got, size - 1 - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    close(fd);
+    buf[got] = '\0';
+    return (ssize_t)got;
+}
+
+int ps_proc_read_maps(pid_t pid, struct ps_maps *out)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return errno == ENOENT ? ps_error_set(PS_NOPROC, "no process %d", (int)pid)
+               : errno == EACCES ? ps_error_set(PS_PERM, "cannot read %s: %s", path, strerror(errno))
+                                 : ps_error_set(PS_IO, "cannot read %s: %s", path, strerror(errno));
+    memset(out, 0, sizeof *out);
+    char *line = NULL;
+    size_t cap = 0, vcap = 0;
+    int rc = PS_OK;
+    while (getline(&line, &cap, f) > 0 && out->n < MAX_MAPPINGS) {
+        unsigned long long start, end, offset;
+        char perms[5];
+        int pathpos = 0;
+        if (sscanf(line, "%llx-%llx %4s %llx %*s %*s %n", &start, &end, perms, &offset,
+                   &pathpos) < 4)
+            continue;
+        if (out->n == vcap) {
+            vcap = vcap ? vcap * 2 : 256;
+            struct ps_mapping *nv = realloc(out->v, vcap * sizeof *nv);
+            if (!nv) {
+                rc = PS_NOMEM;
+                break;
+            }
+            out->v = nv;
+        }
+        struct ps_mapping *m = &out->v[out->n++];
+        m->start = start;
+        m->end = end;
+        m->offset = offset;
+        memcpy(m->perms, perms, sizeof m->perms);
+        m->path = NULL;
+        char *p = line + pathpos;
+        p[strcspn(p, "\n")] = '\0';
+        if (*p == '/' && !(m->path = strdup(p))) {
+            rc = PS_NOMEM;
+            break;
+        }
+    }
+    free(line);
+    fclose(f);
+    if (rc)
+        ps_proc_maps_free(out);
+    return rc;
+}
+
+void ps_proc_maps_free(struct ps_maps *m)
+{
+    for (size_t i = 0; i < m->n; i++)
+        free(m->v[i].path);
+    free(m->v);
+    memset(m, 0, sizeof *m);
+}
+
+static int tid_cmp(const void *a, const void *b)
+{
+    pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+int ps_proc_list_tasks(pid_t pid, pid_t **tids, size_t *n, size_t max)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return errno == ENOENT ? ps_error_set(PS_NOPROC, "no process %d", (int)pid)
+                               : ps_error_set(PS_PERM, "cannot list %s: %s", path, strerror(errno));
+    size_t cap = 64, cnt = 0;
+    pid_t *v = malloc(cap * sizeof *v);
+    struct dirent *de;
+    while (v && (de = readdir(d)) && cnt < max) {
+        char *end;
+        long t = strtol(de->d_name, &end, 10);
+        if (*end || t <= 0)
+            continue;
+        if (cnt == cap) {
+            pid_t *nv = realloc(v, cap * 2 * sizeof *v);
+            if (!nv) {
+                free(v);
+                v = NULL;
+                break;
+            }
+            v = nv;
+            cap *= 2;
+        }
+        v[cnt++] = (pid_t)t;
+    }
+    closedir(d);
+    if (!v)
+        return PS_NOMEM;
+    qsort(v, cnt, sizeof *v, tid_cmp);
+    *tids = v;
+    *n = cnt;
+    return PS_OK;
+}
+
+void ps_proc_task_info(pid_t pid, pid_t tid, char *state, char comm[16])
+{
+    char path[96], buf[512];
+    *state = 0;
+    comm[0] = '\0';
+    snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+    if (ps_proc_read_file(path, buf, sizeof buf) <= 0)
+        return;
+    /* "tid (comm) S ...": comm may hold spaces and parentheses; the last ')' ends it. */
+    char *open = strchr(buf, '('), *close = strrchr(buf, ')');
+    if (!open || !close || close < open || close[1] != ' ')
+        return;
+    size_t len = (size_t)(close - open - 1);
+    if (len > 15)
+        len = 15;
+    memcpy(comm, open + 1, len);
+    comm[len] = '\0';
+    *state = close[2];
+}
+
+pid_t ps_proc_tracer(pid_t pid)
+{
+    char path[64], buf[4096];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    if (ps_proc_read_file(path, buf, sizeof buf) <= 0)
+        return 0;
+    char *p = strstr(buf, "\nTracerPid:");
+    return p ? (pid_t)atoi(p + 11) : 0;
+}

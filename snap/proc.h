@@ -1,0 +1,33 @@
+/* /proc parsing for capture: mappings, threads, states, names. Paths go through
+ * /proc/PID/root so a target in another mount namespace (a container) works. */
+#ifndef PYSNAP_SNAP_PROC_H
+#define PYSNAP_SNAP_PROC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct ps_mapping {
+    uint64_t start, end, offset;
+    char perms[5];
+    char *path; /* NULL for anonymous mappings */
+};
+
+struct ps_maps {
+    struct ps_mapping *v;
+    size_t n;
+};
+
+int ps_proc_read_maps(pid_t pid, struct ps_maps *out);
+void ps_proc_maps_free(struct ps_maps *m);
+
+/* The thread ids of PID (sorted ascending); *N at most MAX. */
+int ps_proc_list_tasks(pid_t pid, pid_t **tids, size_t *n, size_t max);
+/* State letter and comm of one thread; 0 / "" when gone. */
+void ps_proc_task_info(pid_t pid, pid_t tid, char *state, char comm[16]);
+/* Read a small /proc file into BUF (NUL-terminated); returns bytes read or -1. */
+ssize_t ps_proc_read_file(const char *path, char *buf, size_t size);
+/* TracerPid of PID, or 0. */
+pid_t ps_proc_tracer(pid_t pid);
+
+#endif

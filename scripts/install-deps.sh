@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what pysnap needs to build and test, from Debian's packages. Idempotent: does
+# nothing when everything is there. Run as root (or with sudo available).
+set -euo pipefail
+build_pkgs=(gcc meson ninja-build pkg-config libelf-dev libdw-dev libcapstone-dev libzstd-dev)
+run_pkgs=(python3 python3.11)
+test_pkgs=(python3-pytest zstd elfutils util-linux gdb strace valgrind)
+want=("${build_pkgs[@]}" "${run_pkgs[@]}")
+if [ "${1:-}" = "--tests" ]; then want+=("${test_pkgs[@]}"); fi
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
+echo "install-deps: installing ${missing[*]}" >&2
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

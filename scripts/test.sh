@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Command two of the README (and what CI runs): install what is needed, build, run every
+# test (C unit tests, CLI tests, end-to-end tests on every interpreter found, safety tests),
+# and end with one line "N passed, N failed, N skipped". Exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+scripts/install-deps.sh --tests || { echo "install-deps failed"; echo "0 passed, 1 failed"; exit 1; }
+scripts/build.sh || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
+export PYSNAP_BIN="$top/build/programs/pysnap"
+results="$top/build/test-results"
+rm -rf "$results"; mkdir -p "$results"
+
+echo "== C unit tests"
+meson test -C build --print-errorlogs --no-rebuild
+cp build/meson-logs/testlog.junit.xml "$results/unit.xml" 2>/dev/null || true
+
+# Interpreters from Debian unstable (3.13-3.15), fetched once and cached outside the repo.
+if [ -x tools/fetch-sid-pythons.sh ]; then
+  echo "== fetching Debian unstable interpreters (cached)"
+  extra=$(tools/fetch-sid-pythons.sh --print-env 2>"$results/fetch-sid.log") || true
+  cat "$results/fetch-sid.log" >&2
+  if [ -n "$extra" ]; then export PYSNAP_EXTRA_PYTHONS="$extra"; fi
+fi
+echo "== interpreters: pyenv $(ls /root/.pyenv/versions 2>/dev/null | tr '\n' ' ' || echo none);" \
+     "extra: ${PYSNAP_EXTRA_PYTHONS:-none}"
+
+echo "== pytest (cli, e2e, safety)"
+suites=()
+for d in tests/cli tests/e2e tests/safety; do [ -d "$d" ] && suites+=("$d"); done
+python3 -m pytest -p no:cacheprovider -rs -q --junitxml="$results/pytest.xml" "${suites[@]}"
+pytest_rc=$?
+
+python3 - "$results" "$pytest_rc" <<'PY'
+import glob, sys, xml.etree.ElementTree as ET
+passed = failed = skipped = 0
+for f in glob.glob(sys.argv[1] + "/*.xml"):
+    root = ET.parse(f).getroot()
+    suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+    for s in suites:
+        t = int(s.get("tests", 0)); fl = int(s.get("failures", 0)) + int(s.get("errors", 0))
+        sk = int(s.get("skipped", 0))
+        passed += t - fl - sk; failed += fl; skipped += sk
+rc = int(sys.argv[2])
+if rc not in (0, 5) and failed == 0:  # pytest itself failed (collection error, crash)
+    failed = 1
+print(f"{passed} passed, {failed} failed, {skipped} skipped")
+sys.exit(1 if failed or passed == 0 else 0)
+PY

@@ -1,0 +1,42 @@
+"""pysnap end-to-end tests: interpreter matrix and fixtures.
+
+Interpreters (the `python` parameter of any test that asks for it, module-scoped):
+  pyenv-3.11.7, pyenv-3.12.1, pyenv-3.13.0  /root/.pyenv/versions/V/bin/python
+  debian-3.11                               /usr/bin/python3.11 (static, stripped)
+  plus every `label=command` of PYSNAP_EXTRA_PYTHONS (entries separated by ';'; the
+  command is split like a shell does and may start with NAME=VALUE environment words), e.g.
+  PYSNAP_EXTRA_PYTHONS='py314=PYTHONHOME=/x/usr /x/ld-linux-x86-64.so.2 --library-path /x/lib /x/usr/bin/python3.14'
+An interpreter that is absent is skipped with a reason naming the path (see `pytest -rs`).
+
+Fixtures:
+  pysnap_bin   path of the binary: $PYSNAP_BIN, default <repo>/build/programs/pysnap. A
+               missing binary FAILS the tests that need it (never a skip).
+  run_target   run_target(python, script, *args) -> (proc, truth): starts SCRIPT with a FIFO
+               path as first argument, waits (30 s at most) for "ready" on it and returns
+               the process and the truth JSON; every target is killed at teardown.
+
+Run with Debian's pytest: /usr/bin/python3 -m pytest tests/e2e -rs
+"""
+
+import pytest
+
+from e2e_util import TargetRunner, interpreter_params, require_pysnap
+
+
+def pytest_generate_tests(metafunc):
+    if "python" in metafunc.fixturenames:
+        metafunc.parametrize("python", interpreter_params(), scope="module")
+
+
+@pytest.fixture(scope="session")
+def pysnap_bin():
+    return require_pysnap()
+
+
+@pytest.fixture
+def run_target(tmp_path):
+    runner = TargetRunner(tmp_path / "targets")
+    try:
+        yield runner
+    finally:
+        runner.close()

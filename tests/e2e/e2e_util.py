@@ -1,0 +1,347 @@
+"""Shared helpers of the pysnap end-to-end tests (imported by conftest.py and the tests).
+
+Standard library and pytest only. Every wait here is bounded.
+"""
+
+import functools
+import json
+import os
+import re
+import select
+import shlex
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+TARGETS = HERE / "targets"
+THREADS_TARGET = TARGETS / "threads_target.py"
+HELPERS_MOD = TARGETS / "helpers_mod.py"
+
+READY_TIMEOUT = 30.0   # target start until it says "ready"
+TIDS_TIMEOUT = 10.0    # /proc/PID/task settling on the truth's tids
+PYSNAP_TIMEOUT = 60.0  # any one pysnap invocation
+PROBE_TIMEOUT = 20.0   # an interpreter answering a -c probe
+
+PYENV_ROOT = "/root/.pyenv"
+PYENV_VERSIONS = ("3.11.7", "3.12.1", "3.13.0")
+DEBIAN_PYTHON = "/usr/bin/python3.11"
+
+# Directories that are never an interpreter's own install directory: hiding one of them
+# would hide the system (or pysnap) too.
+SYSTEM_DIRS = {"/", "/usr", "/usr/local", "/usr/bin", "/usr/lib", "/usr/local/bin",
+               "/usr/local/lib", "/lib", "/lib64", "/bin", "/opt", "/root", "/home",
+               "/tmp", "/var", "/etc", "/work"}
+
+PROBE = (
+    "import json, platform, sys, sysconfig; "
+    "print(json.dumps({'version': platform.python_version(), "
+    "'version_info': list(sys.version_info), "
+    "'implementation': sys.implementation.name, 'executable': sys.executable, "
+    "'base_prefix': sys.base_prefix, 'stdlib': sysconfig.get_paths()['stdlib']}))"
+)
+
+
+# --- the pysnap binary -------------------------------------------------------------------
+
+def pysnap_path():
+    return os.path.abspath(os.environ.get("PYSNAP_BIN") or str(REPO / "build" / "programs" / "pysnap"))
+
+
+def require_pysnap():
+    """The binary's path; fails (never skips) the calling test when it is missing."""
+    path = pysnap_path()
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        pytest.fail("pysnap binary not found or not executable: %s "
+                    "(build it, or point PYSNAP_BIN at it)" % path, pytrace=False)
+    return path
+
+
+def run_pysnap(binary, *args, timeout=PYSNAP_TIMEOUT, **kwargs):
+    """Run pysnap with ARGS; returns the CompletedProcess (stdout/stderr as bytes)."""
+    return subprocess.run([binary] + [str(a) for a in args], stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
+                          **kwargs)
+
+
+def describe(res):
+    return "exit %s\n--- stdout ---\n%s\n--- stderr ---\n%s" % (
+        res.returncode, res.stdout.decode("utf-8", "replace")[-4000:],
+        res.stderr.decode("utf-8", "replace")[-4000:])
+
+
+# --- interpreters ------------------------------------------------------------------------
+
+ENV_WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+
+
+class Interpreter(object):
+    """One Python to run targets with: a label, an argv prefix and extra environment.
+
+    kind is "pyenv", "debian" or "extra"; it decides what the offline test hides."""
+
+    def __init__(self, label, argv, env=None, kind="extra"):
+        self.label = label
+        self.argv = list(argv)
+        self.env = dict(env or {})
+        self.kind = kind
+        self._info = None
+
+    def __repr__(self):
+        return "Interpreter(%r, %r)" % (self.label, " ".join(self.argv))
+
+    def missing(self):
+        """The first path this interpreter needs that is absent, or None."""
+        exe = self.argv[0]
+        if os.sep not in exe:
+            return None if shutil.which(exe) else exe
+        if not (os.path.isfile(exe) and os.access(exe, os.X_OK)):
+            return exe
+        for word in self.argv[1:]:
+            if word.startswith("/") and ":" not in word and not os.path.exists(word):
+                return word
+        return None
+
+    def target_env(self):
+        """The environment for a target: ours less every inherited PYTHON* variable (so
+        no PYTHONPATH or PYTHONHOME of the test runner leaks in), plus the interpreter's."""
+        env = dict((k, v) for k, v in os.environ.items() if not k.startswith("PYTHON"))
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        env.update(self.env)
+        return env
+
+    def info(self):
+        """version, implementation, executable, base_prefix, stdlib of this interpreter."""
+        if self._info is None:
+            try:
+                res = subprocess.run(self.argv + ["-c", PROBE], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     env=self.target_env(), timeout=PROBE_TIMEOUT)
+            except (OSError, subprocess.TimeoutExpired) as e:
+                pytest.fail("%s: interpreter does not run: %s" % (self.label, e), pytrace=False)
+            if res.returncode != 0:
+                pytest.fail("%s: interpreter probe failed: %s" % (self.label, describe(res)),
+                            pytrace=False)
+            self._info = json.loads(res.stdout.decode("utf-8").strip().splitlines()[-1])
+        return self._info
+
+    def hide_plan(self):
+        """What to mount over so that nothing of this interpreter's install is visible:
+        a list of ("tmpfs", dir) and ("bind-empty", file)."""
+        if self.kind == "pyenv":
+            return [("tmpfs", PYENV_ROOT)]
+        if self.kind == "debian":
+            return [("tmpfs", "/usr/lib/python3.11"), ("bind-empty", DEBIAN_PYTHON)]
+        # An extra interpreter: hide the directory holding all its paths (the loader, the
+        # library path, PYTHONHOME, the binary), else the prefix of its binary, unless that
+        # is a system directory; then hide its stdlib directory and its binary, as for
+        # Debian's.
+        info = self.info()
+        paths = []
+        for word in self.argv + list(self.env.values()):
+            for part in word.split(":"):
+                if part.startswith("/") and os.path.exists(part):
+                    paths.append(os.path.realpath(part))
+        exe = os.path.realpath(info["executable"] or self.argv[-1])
+        candidates = []
+        if paths:
+            candidates.append(_prefix_of(os.path.commonpath(paths)))
+        candidates.append(_prefix_of(exe))
+        ours = [pysnap_path(), "/tmp", str(REPO)]
+        for root in candidates:
+            if root not in SYSTEM_DIRS and os.path.isdir(root) and not any(
+                    p == root or p.startswith(root + "/") for p in ours):
+                return [("tmpfs", root)]
+        plan = [("tmpfs", info["stdlib"])]
+        if os.path.isfile(exe):
+            plan.append(("bind-empty", exe))
+        return plan
+
+
+def _prefix_of(path):
+    """An install prefix from a path: a file's directory, and above a bin/ directory."""
+    if not os.path.isdir(path):
+        path = os.path.dirname(path)
+    if os.path.basename(path) == "bin":
+        path = os.path.dirname(path)
+    return path
+
+
+def parse_extra_pythons(spec):
+    """PYSNAP_EXTRA_PYTHONS: 'label=command;label=command', command split like a shell
+    does; leading NAME=VALUE words are environment variables for the interpreter."""
+    out = []
+    for entry in spec.split(";"):
+        entry = entry.strip()
+        if not entry:
+            continue
+        label, sep, command = entry.partition("=")
+        label = label.strip()
+        words = shlex.split(command)
+        env = {}
+        while words and ENV_WORD.match(words[0]):
+            name, _, value = words.pop(0).partition("=")
+            env[name] = value
+        if not sep or not label or not words:
+            raise ValueError("PYSNAP_EXTRA_PYTHONS: bad entry %r (want label=command)" % entry)
+        out.append(Interpreter(label, words, env, kind="extra"))
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def interpreters():
+    its = [Interpreter("pyenv-" + v, ["%s/versions/%s/bin/python" % (PYENV_ROOT, v)], kind="pyenv")
+           for v in PYENV_VERSIONS]
+    its.append(Interpreter("debian-3.11", [DEBIAN_PYTHON], kind="debian"))
+    its.extend(parse_extra_pythons(os.environ.get("PYSNAP_EXTRA_PYTHONS", "")))
+    return tuple(its)
+
+
+def interpreter_params():
+    params = []
+    for it in interpreters():
+        missing = it.missing()
+        marks = []
+        if missing:
+            marks.append(pytest.mark.skip(reason="%s: interpreter not found: %s" % (it.label, missing)))
+        params.append(pytest.param(it, id=it.label, marks=marks))
+    return params
+
+
+# --- /proc -------------------------------------------------------------------------------
+
+def proc_tids(pid):
+    try:
+        return set(int(t) for t in os.listdir("/proc/%d/task" % pid))
+    except OSError:
+        return set()
+
+
+def thread_states(pid):
+    """tid -> state letter from /proc/PID/task/TID/stat ('S', 'R', 't', 'T', ...)."""
+    out = {}
+    for tid in proc_tids(pid):
+        try:
+            with open("/proc/%d/task/%d/stat" % (pid, tid)) as f:
+                data = f.read()
+        except OSError:
+            continue
+        out[tid] = data[data.rindex(")") + 2]
+    return out
+
+
+def wait_for_tids(pid, tids, timeout=TIDS_TIMEOUT):
+    """Wait until /proc/PID/task holds exactly TIDS; returns that set or fails."""
+    tids = set(tids)
+    deadline = time.monotonic() + timeout
+    while True:
+        now = proc_tids(pid)
+        if now == tids:
+            return now
+        if time.monotonic() > deadline:
+            pytest.fail("/proc/%d/task never became the truth's tids: extra %s, missing %s"
+                        % (pid, sorted(now - tids), sorted(tids - now)), pytrace=False)
+        time.sleep(0.01)
+
+
+# --- targets -----------------------------------------------------------------------------
+
+class TargetRunner(object):
+    """run(python, script, *args) -> (proc, truth). Starts SCRIPT with a FIFO path as its
+    first argument, waits (bounded) for "ready" on the FIFO and loads the truth JSON the
+    target wrote to FIFO + ".json". close() kills every target it started."""
+
+    def __init__(self, base_dir):
+        self.base_dir = Path(base_dir)
+        self.procs = []
+
+    def __call__(self, python, script, *args, **kwargs):
+        timeout = kwargs.pop("timeout", READY_TIMEOUT)
+        if kwargs:
+            raise TypeError("unexpected arguments %r" % sorted(kwargs))
+        d = self.base_dir / ("target%d" % (len(self.procs) + 1))
+        d.mkdir(parents=True)
+        fifo = d / "ready.fifo"
+        os.mkfifo(str(fifo), 0o600)
+        rfd = os.open(str(fifo), os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            with open(str(d / "stdout"), "wb") as out, open(str(d / "stderr"), "wb") as err:
+                proc = subprocess.Popen(
+                    python.argv + [str(script), str(fifo)] + [str(a) for a in args],
+                    stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=str(d),
+                    env=python.target_env(), start_new_session=True)
+            self.procs.append(proc)
+            line = self._read_line(rfd, proc, timeout, d)
+        finally:
+            os.close(rfd)
+        if line != "ready":
+            pytest.fail("target %s did not get ready: %r\n%s" % (script, line, self._stderr(d)),
+                        pytrace=False)
+        with open(str(fifo) + ".json") as f:
+            truth = json.load(f)
+        if truth.get("pid") != proc.pid:
+            pytest.fail("truth pid %r is not the target's pid %d" % (truth.get("pid"), proc.pid),
+                        pytrace=False)
+        return proc, truth
+
+    @staticmethod
+    def _stderr(d):
+        try:
+            with open(str(d / "stderr"), "rb") as f:
+                return "--- target stderr ---\n" + f.read()[-4000:].decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def _read_line(self, rfd, proc, timeout, d):
+        deadline = time.monotonic() + timeout
+        buf = b""
+        while b"\n" not in buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                pytest.fail("target did not say ready within %.0f s\n%s" % (timeout, self._stderr(d)),
+                            pytrace=False)
+            ready, _, _ = select.select([rfd], [], [], min(left, 0.1))
+            data = os.read(rfd, 4096) if ready else b""
+            buf += data
+            if not data:
+                if proc.poll() is not None:
+                    if b"\n" in buf:
+                        break
+                    pytest.fail("target exited with %s before ready\n%s" % (proc.returncode, self._stderr(d)),
+                                pytrace=False)
+                time.sleep(0.02)
+        return buf.split(b"\n", 1)[0].decode("utf-8", "replace")
+
+    def close(self):
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        self.procs = []
+
+
+# --- analysis JSON -----------------------------------------------------------------------
+
+def all_threads(analysis):
+    """Every thread of every interpreter, in order, as a list of dicts."""
+    out = []
+    for interp in analysis.get("interpreters", []):
+        out.extend(interp.get("threads", []))
+    return out
+
+
+def python_frames(thread):
+    """(function, file, line) of the thread's python frames, innermost first."""
+    return [(f.get("function"), f.get("file"), f.get("line"))
+            for f in thread.get("frames", []) if f.get("kind") == "python"]
+
+
+def truth_frames(truth_thread):
+    return [(f["function"], f["file"], f["line"]) for f in truth_thread["frames"]]

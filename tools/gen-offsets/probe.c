@@ -1,0 +1,476 @@
+/* tools/gen-offsets/probe.c: print one `struct ps_pyoffsets` initializer for the CPython
+ * version whose headers this file is compiled against.
+ *
+ * Built once per version by gen-offsets.sh, with the system gcc:
+ *
+ *   gcc -DPy_BUILD_CORE -I$PREFIX/include/pythonX.Y -I$PREFIX/include/pythonX.Y/internal \
+ *       [extra -D flags] probe.c -o probe && ./probe
+ *
+ * Every number comes from offsetof()/sizeof() on the real structures of that version. The
+ * only exceptions are
+ *   - the dict keys object of 3.8-3.10, which lives in Objects/dict-common.h (not installed):
+ *     it is mirrored below, with the CPython file cited;
+ *   - PyASCIIObject.state, a bit-field, whose byte offset is found by setting a bit in a zeroed
+ *     object and looking for it.
+ * Version branches belong here (PY_VERSION_HEX), not in the walker.
+ *
+ * The output is a C designated initializer (no trailing comma) naming every field of
+ * struct ps_pyoffsets (include/pysnap/pyoffsets.h); PS_OFF_NONE marks fields the version does
+ * not have. Exit status is non-zero if a layout assumption checked here does not hold. */
+
+#if !defined(__x86_64__) || !defined(__linux__)
+#error "pysnap offset tables describe x86-64 Linux only"
+#endif
+
+#include <Python.h>
+#include <frameobject.h>
+
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#if PY_VERSION_HEX < 0x03080000 || PY_VERSION_HEX >= 0x030E0000
+#error "probe.c knows CPython 3.8 .. 3.13"
+#endif
+
+/* ---- internal headers, per version -------------------------------------------------- */
+#if PY_VERSION_HEX < 0x03090000
+/* 3.8: _PyRuntimeState, PyInterpreterState (struct _is), _gil_runtime_state (pycore_gil.h)
+ * and _gc_runtime_state (pycore_pymem.h) all come in through pycore_pystate.h. */
+#  include "pycore_pystate.h"
+#else
+#  include "pycore_runtime.h"
+#  include "pycore_interp.h"
+#  include "pycore_pystate.h"
+#  include "pycore_gc.h"
+#  include "pycore_gil.h"
+#endif
+#if PY_VERSION_HEX >= 0x030B0000
+#  include "pycore_code.h"
+#  include "pycore_frame.h"
+#  include "pycore_dict.h"
+#endif
+
+#ifdef NDEBUG
+#undef NDEBUG
+#endif
+
+#define NONE (-1L)
+#define OFF(T, f) ((long)offsetof(T, f))
+#define SZ(T) ((long)sizeof(T))
+
+/* ---- dict keys object, 3.8-3.10 ----------------------------------------------------------
+ * Mirrored from CPython Objects/dict-common.h (identical in the 3.8, 3.9 and 3.10 branches;
+ * the file is not installed). 3.11 moved a reshaped struct into Include/internal/pycore_dict.h,
+ * which is included above instead. */
+#if PY_VERSION_HEX < 0x030B0000
+typedef struct {
+    Py_hash_t me_hash;
+    PyObject *me_key;
+    PyObject *me_value;
+} probe_PyDictKeyEntry;                  /* Objects/dict-common.h: PyDictKeyEntry */
+
+typedef Py_ssize_t (*probe_dict_lookup_func)(PyDictObject *mp, PyObject *key, Py_hash_t hash,
+                                             PyObject **value_addr);
+
+struct probe_dictkeysobject {            /* Objects/dict-common.h: struct _dictkeysobject */
+    Py_ssize_t dk_refcnt;
+    Py_ssize_t dk_size;
+    probe_dict_lookup_func dk_lookup;
+    Py_ssize_t dk_usable;
+    Py_ssize_t dk_nentries;
+    char dk_indices[];
+};
+#endif
+
+/* ---- output -------------------------------------------------------------------------- */
+static int failures;
+
+static void fail(const char *what)
+{
+    fprintf(stderr, "probe: layout check failed: %s\n", what);
+    failures++;
+}
+
+/* Offsets print as numbers, or PS_OFF_NONE. */
+static const char *o(long v)
+{
+    static char buf[64][32]; /* more than any one printf uses */
+    static int k;
+    char *b = buf[k++ % 64];
+    if (v == NONE)
+        return "PS_OFF_NONE";
+    snprintf(b, sizeof buf[0], "%ld", v);
+    return b;
+}
+
+/* Byte offset of the PyASCIIObject.state bit-field, and a check that the bits the walker
+ * decodes (interned:2, kind:3, compact:1, ascii:1, from bit 0, little-endian) sit where every
+ * CPython 3.8-3.13 puts them. */
+static long unicode_state_offset(void)
+{
+    PyASCIIObject a;
+    unsigned char *p = (unsigned char *)&a;
+    long off = NONE;
+    size_t i;
+    unsigned v;
+
+    memset(&a, 0, sizeof a);
+    a.state.interned = 3;
+    a.state.kind = 7;
+    a.state.compact = 1;
+    a.state.ascii = 1;
+    for (i = 0; i < sizeof a; i++)
+        if (p[i]) {
+            off = (long)i;
+            break;
+        }
+    if (off == NONE) {
+        fail("PyASCIIObject.state not found");
+        return NONE;
+    }
+    memcpy(&v, p + off, sizeof v);
+    if (v != 0x7f)
+        fail("PyASCIIObject.state bits are not interned:2 kind:3 compact:1 ascii:1");
+    if (off != OFF(PyASCIIObject, hash) + SZ(Py_hash_t))
+        fail("PyASCIIObject.state does not follow hash");
+    return off;
+}
+
+int main(void)
+{
+    long v_major = PY_MAJOR_VERSION, v_minor = PY_MINOR_VERSION;
+    int frame_model, dict_model, linetable_model, debug_build;
+    const char *frame_model_s, *dict_model_s, *linetable_model_s;
+
+    /* runtime */
+    long rt_interpreters_head, rt_gil, rt_tstate_current;
+    /* interp */
+    long in_next, in_id, in_threads_head, in_modules, in_gil_ptr, in_gc;
+    /* gil, gc */
+    long gil_locked, gil_last_holder, gc_collecting;
+    /* tstate */
+    long ts_next, ts_interp, ts_thread_id, ts_native_thread_id, ts_frame, ts_cframe_current;
+    /* iframe */
+    long if_previous, if_code, if_instr, if_owner, if_localsplus, if_stacktop;
+    long if_owner_generator, if_owner_cstack;
+    /* frameobj */
+    long fo_back, fo_code, fo_lasti, fo_lineno, fo_localsplus;
+    /* code */
+    long co_filename, co_name, co_qualname, co_linetable, co_firstlineno, co_code_adaptive,
+        co_code, co_firsttraceable, co_argcount, co_flags, co_nlocalsplus, co_localsplusnames,
+        co_localspluskinds, co_nlocals, co_varnames, co_cellvars, co_freevars;
+    /* object */
+    long ob_type, ob_size, tp_name, tp_flags, tp_basicsize, tp_dictoffset, ht_cached_keys;
+    /* unicode */
+    long u_state, u_length, u_ascii_size, u_compact_size;
+    /* simple objects */
+    long tuple_ob_item, list_ob_item, bytes_ob_sval, float_ob_fval, long_digits, long_lv_tag;
+    /* dict */
+    long d_ma_used, d_ma_keys, d_ma_values, d_dk_size, d_dk_log2_size, d_dk_log2_index_bytes,
+        d_dk_kind, d_dk_nentries, d_dk_indices, d_entry_size, d_unicode_entry_size,
+        d_values_values;
+
+    /* ---- models ---- */
+#if PY_VERSION_HEX < 0x030B0000
+    frame_model = 1, frame_model_s = "PS_FRAMES_FRAMEOBJECT";
+#else
+    frame_model = 2, frame_model_s = "PS_FRAMES_INTERP";
+#endif
+#if PY_VERSION_HEX < 0x030B0000
+    dict_model = 1, dict_model_s = "PS_DICT_OFFSET";
+#elif PY_VERSION_HEX < 0x030C0000
+    dict_model = 2, dict_model_s = "PS_DICT_PREHEADER";
+#elif PY_VERSION_HEX < 0x030D0000
+    dict_model = 3, dict_model_s = "PS_DICT_TAGGED";
+#else
+    dict_model = 4, dict_model_s = "PS_DICT_INLINE";
+#endif
+#if PY_VERSION_HEX < 0x030A0000
+    linetable_model = 1, linetable_model_s = "PS_LINES_LNOTAB";
+#elif PY_VERSION_HEX < 0x030B0000
+    linetable_model = 2, linetable_model_s = "PS_LINES_310";
+#else
+    linetable_model = 3, linetable_model_s = "PS_LINES_LOCATION";
+#endif
+    (void)frame_model, (void)dict_model, (void)linetable_model;
+#ifdef Py_TRACE_REFS
+    debug_build = 1;
+#else
+    debug_build = 0;
+#endif
+
+    /* ---- _PyRuntime ---- */
+    rt_interpreters_head = OFF(_PyRuntimeState, interpreters.head);
+#if PY_VERSION_HEX < 0x030C0000
+    /* 3.8-3.11: the GIL is embedded in _PyRuntime.ceval; the current thread state is the
+     * atomic _PyRuntime.gilstate.tstate_current. */
+    rt_gil = OFF(_PyRuntimeState, ceval.gil);
+    rt_tstate_current = OFF(_PyRuntimeState, gilstate.tstate_current);
+#else
+    /* 3.12+: per-interpreter GIL pointer (interp->ceval.gil); the current thread state is a
+     * C thread-local (_Py_tss_tstate), not in _PyRuntime. */
+    rt_gil = NONE;
+    rt_tstate_current = NONE;
+#endif
+
+    /* ---- PyInterpreterState ---- */
+    in_next = OFF(PyInterpreterState, next);
+    in_id = OFF(PyInterpreterState, id);
+#if PY_VERSION_HEX < 0x030B0000
+    in_threads_head = OFF(PyInterpreterState, tstate_head);
+#else
+    in_threads_head = OFF(PyInterpreterState, threads.head);
+#endif
+#if PY_VERSION_HEX < 0x030C0000
+    in_modules = OFF(PyInterpreterState, modules);
+#else
+    in_modules = OFF(PyInterpreterState, imports.modules);
+#endif
+#if PY_VERSION_HEX < 0x030C0000
+    in_gil_ptr = NONE;
+#else
+    in_gil_ptr = OFF(PyInterpreterState, ceval.gil);
+#endif
+#if PY_VERSION_HEX < 0x03090000
+    /* 3.8: the GC state is _PyRuntime.gc, not per interpreter. ps_pyoffsets has no
+     * runtime.gc field, so it is not described for 3.8 (gc.collecting below is still the
+     * offset inside the struct). */
+    in_gc = NONE;
+#else
+    in_gc = OFF(PyInterpreterState, gc);
+#endif
+
+    /* ---- struct _gil_runtime_state, struct _gc_runtime_state ---- */
+    gil_locked = OFF(struct _gil_runtime_state, locked);
+    gil_last_holder = OFF(struct _gil_runtime_state, last_holder);
+    gc_collecting = OFF(struct _gc_runtime_state, collecting);
+    if (SZ(((struct _gil_runtime_state *)0)->locked) != 4)
+        fail("_gil_runtime_state.locked is not a 4-byte int");
+    if (SZ(((struct _gil_runtime_state *)0)->last_holder) != 8)
+        fail("_gil_runtime_state.last_holder is not a pointer");
+    if (SZ(((struct _gc_runtime_state *)0)->collecting) != 4)
+        fail("_gc_runtime_state.collecting is not an int");
+
+    /* ---- PyThreadState ---- */
+    ts_next = OFF(PyThreadState, next);
+    ts_interp = OFF(PyThreadState, interp);
+    ts_thread_id = OFF(PyThreadState, thread_id);
+#if PY_VERSION_HEX < 0x030B0000
+    ts_native_thread_id = NONE;
+#else
+    ts_native_thread_id = OFF(PyThreadState, native_thread_id);
+#endif
+#if PY_VERSION_HEX < 0x030B0000
+    ts_frame = OFF(PyThreadState, frame);           /* PyFrameObject * */
+    ts_cframe_current = NONE;
+#elif PY_VERSION_HEX < 0x030D0000
+    ts_frame = OFF(PyThreadState, cframe);          /* _PyCFrame * */
+    ts_cframe_current = OFF(_PyCFrame, current_frame);
+#else
+    ts_frame = OFF(PyThreadState, current_frame);   /* _PyInterpreterFrame * */
+    ts_cframe_current = NONE;
+#endif
+
+    /* ---- _PyInterpreterFrame (3.11+) / PyFrameObject (3.8-3.10) ---- */
+#if PY_VERSION_HEX < 0x030B0000
+    if_previous = if_code = if_instr = if_owner = if_localsplus = if_stacktop = NONE;
+    if_owner_generator = if_owner_cstack = -1;
+    fo_back = OFF(PyFrameObject, f_back);
+    fo_code = OFF(PyFrameObject, f_code);
+    fo_lasti = OFF(PyFrameObject, f_lasti);
+    fo_lineno = OFF(PyFrameObject, f_lineno);
+    fo_localsplus = OFF(PyFrameObject, f_localsplus);
+#else
+    if_previous = OFF(_PyInterpreterFrame, previous);
+#  if PY_VERSION_HEX < 0x030D0000
+    if_code = OFF(_PyInterpreterFrame, f_code);
+    if_instr = OFF(_PyInterpreterFrame, prev_instr);
+#  else
+    if_code = OFF(_PyInterpreterFrame, f_executable);
+    if_instr = OFF(_PyInterpreterFrame, instr_ptr);
+#  endif
+    if_owner = OFF(_PyInterpreterFrame, owner);
+    if_localsplus = OFF(_PyInterpreterFrame, localsplus);
+    if_stacktop = OFF(_PyInterpreterFrame, stacktop);
+    if (SZ(((_PyInterpreterFrame *)0)->owner) != 1)
+        fail("_PyInterpreterFrame.owner is not a char");
+    if (SZ(((_PyInterpreterFrame *)0)->stacktop) != 4)
+        fail("_PyInterpreterFrame.stacktop is not an int");
+    if_owner_generator = FRAME_OWNED_BY_GENERATOR;
+#  if PY_VERSION_HEX < 0x030C0000
+    if_owner_cstack = -1;            /* 3.11 has no shim frames */
+#  else
+    if_owner_cstack = FRAME_OWNED_BY_CSTACK;
+#  endif
+    /* PyFrameObject still exists but is only a lazily created view of an interpreter frame:
+     * f_code, f_lasti and f_localsplus are gone, and f_back/f_lineno no longer mean "the
+     * calling frame"/"the current line". Rule used in this probe: a field is described only
+     * when the member exists with the meaning pyoffsets.h gives it, so the group is NONE. */
+    fo_back = fo_code = fo_lasti = fo_lineno = fo_localsplus = NONE;
+#endif
+
+    /* ---- PyCodeObject ---- */
+    co_filename = OFF(PyCodeObject, co_filename);
+    co_name = OFF(PyCodeObject, co_name);
+    co_firstlineno = OFF(PyCodeObject, co_firstlineno);
+    co_argcount = OFF(PyCodeObject, co_argcount);
+    co_flags = OFF(PyCodeObject, co_flags);
+#if PY_VERSION_HEX < 0x030A0000
+    co_linetable = OFF(PyCodeObject, co_lnotab);
+#else
+    co_linetable = OFF(PyCodeObject, co_linetable);
+#endif
+#if PY_VERSION_HEX < 0x030B0000
+    co_qualname = NONE;
+    co_code_adaptive = NONE;
+    co_code = OFF(PyCodeObject, co_code);
+    co_firsttraceable = NONE;
+    co_nlocalsplus = co_localsplusnames = co_localspluskinds = NONE;
+    co_nlocals = OFF(PyCodeObject, co_nlocals);
+    co_varnames = OFF(PyCodeObject, co_varnames);
+    co_cellvars = OFF(PyCodeObject, co_cellvars);
+    co_freevars = OFF(PyCodeObject, co_freevars);
+#else
+    co_qualname = OFF(PyCodeObject, co_qualname);
+    co_code_adaptive = OFF(PyCodeObject, co_code_adaptive);
+    co_code = NONE;
+    co_firsttraceable = OFF(PyCodeObject, _co_firsttraceable);
+    co_nlocalsplus = OFF(PyCodeObject, co_nlocalsplus);
+    co_localsplusnames = OFF(PyCodeObject, co_localsplusnames);
+    co_localspluskinds = OFF(PyCodeObject, co_localspluskinds);
+    /* 3.11+ still has an int co_nlocals (same meaning); co_varnames, co_cellvars and
+     * co_freevars are no longer struct members (computed from co_localsplus*). */
+    co_nlocals = OFF(PyCodeObject, co_nlocals);
+    co_varnames = co_cellvars = co_freevars = NONE;
+    if (SZ(((PyCodeObject *)0)->_co_firsttraceable) != 4)
+        fail("PyCodeObject._co_firsttraceable is not an int");
+    if (SZ(((PyCodeObject *)0)->co_nlocalsplus) != 4)
+        fail("PyCodeObject.co_nlocalsplus is not an int");
+#endif
+    if (SZ(((PyCodeObject *)0)->co_nlocals) != 4)
+        fail("PyCodeObject.co_nlocals is not an int");
+    if (SZ(((PyCodeObject *)0)->co_firstlineno) != 4 || SZ(((PyCodeObject *)0)->co_argcount) != 4
+        || SZ(((PyCodeObject *)0)->co_flags) != 4)
+        fail("PyCodeObject int fields are not ints");
+
+    /* ---- objects and types ---- */
+    ob_type = OFF(PyObject, ob_type);
+    ob_size = OFF(PyVarObject, ob_size);
+    tp_name = OFF(PyTypeObject, tp_name);
+    tp_flags = OFF(PyTypeObject, tp_flags);
+    tp_basicsize = OFF(PyTypeObject, tp_basicsize);
+    tp_dictoffset = OFF(PyTypeObject, tp_dictoffset);
+    /* Present since 3.3 (shared-key dicts); the 3.11+ dict models are the ones that need it. */
+    ht_cached_keys = OFF(PyHeapTypeObject, ht_cached_keys);
+
+    /* ---- str ---- */
+    u_state = unicode_state_offset();
+    u_length = OFF(PyASCIIObject, length);
+    u_ascii_size = SZ(PyASCIIObject);
+    u_compact_size = SZ(PyCompactUnicodeObject);
+
+    /* ---- tuple, list, bytes, float, int ---- */
+    tuple_ob_item = OFF(PyTupleObject, ob_item);
+    list_ob_item = OFF(PyListObject, ob_item);
+    bytes_ob_sval = OFF(PyBytesObject, ob_sval);
+    float_ob_fval = OFF(PyFloatObject, ob_fval);
+#if PY_VERSION_HEX < 0x030C0000
+    long_digits = OFF(PyLongObject, ob_digit);
+    long_lv_tag = NONE;     /* sign and size are PyVarObject.ob_size */
+#else
+    long_digits = OFF(PyLongObject, long_value.ob_digit);
+    long_lv_tag = OFF(PyLongObject, long_value.lv_tag);
+#endif
+
+    /* ---- dict ---- */
+    d_ma_used = OFF(PyDictObject, ma_used);
+    d_ma_keys = OFF(PyDictObject, ma_keys);
+    d_ma_values = OFF(PyDictObject, ma_values);
+#if PY_VERSION_HEX < 0x030B0000
+    d_dk_size = OFF(struct probe_dictkeysobject, dk_size);
+    d_dk_log2_size = d_dk_log2_index_bytes = d_dk_kind = NONE;
+    d_dk_nentries = OFF(struct probe_dictkeysobject, dk_nentries);
+    d_dk_indices = OFF(struct probe_dictkeysobject, dk_indices);
+    d_entry_size = SZ(probe_PyDictKeyEntry);
+    d_unicode_entry_size = 0;
+    /* Before 3.11 ma_values is a bare PyObject ** pointing at the values array itself
+     * (there is no PyDictValues struct): the array starts at offset 0. */
+    d_values_values = 0;
+    if (SZ(((PyDictObject *)0)->ma_values) != 8)
+        fail("PyDictObject.ma_values is not a pointer");
+#else
+    d_dk_size = NONE;
+    d_dk_log2_size = OFF(PyDictKeysObject, dk_log2_size);
+    d_dk_log2_index_bytes = OFF(PyDictKeysObject, dk_log2_index_bytes);
+    d_dk_kind = OFF(PyDictKeysObject, dk_kind);
+    d_dk_nentries = OFF(PyDictKeysObject, dk_nentries);
+    d_dk_indices = OFF(PyDictKeysObject, dk_indices);
+    d_entry_size = SZ(PyDictKeyEntry);
+    d_unicode_entry_size = SZ(PyDictUnicodeEntry);
+    d_values_values = OFF(PyDictValues, values);
+    if (DICT_KEYS_GENERAL != 0 || DICT_KEYS_UNICODE != 1 || DICT_KEYS_SPLIT != 2)
+        fail("DictKeysKind values are not 0 general, 1 unicode, 2 split");
+#endif
+
+    if (failures)
+        return 1;
+
+    /* ---- print ---- */
+    printf("    { /* %s */\n", PY_VERSION);
+    printf("        .major = %ld, .minor = %ld,\n", v_major, v_minor);
+    printf("        .frame_model = %s,\n", frame_model_s);
+    printf("        .dict_model = %s,\n", dict_model_s);
+    printf("        .linetable_model = %s,\n", linetable_model_s);
+    printf("        .debug_build = %d,\n", debug_build);
+    printf("        .runtime = { .interpreters_head = %s, .gil = %s, .tstate_current = %s },\n",
+           o(rt_interpreters_head), o(rt_gil), o(rt_tstate_current));
+    printf("        .interp = { .next = %s, .id = %s, .threads_head = %s, .modules = %s,\n"
+           "                    .gil_ptr = %s, .gc = %s },\n",
+           o(in_next), o(in_id), o(in_threads_head), o(in_modules), o(in_gil_ptr), o(in_gc));
+    printf("        .gil = { .locked = %s, .last_holder = %s },\n", o(gil_locked),
+           o(gil_last_holder));
+    printf("        .gc = { .collecting = %s },\n", o(gc_collecting));
+    printf("        .tstate = { .next = %s, .interp = %s, .thread_id = %s, .native_thread_id = %s,\n"
+           "                    .frame = %s, .cframe_current = %s },\n",
+           o(ts_next), o(ts_interp), o(ts_thread_id), o(ts_native_thread_id), o(ts_frame),
+           o(ts_cframe_current));
+    printf("        .iframe = { .previous = %s, .code = %s, .instr = %s, .owner = %s,\n"
+           "                    .localsplus = %s, .stacktop = %s,\n"
+           "                    .owner_generator = %ld, .owner_cstack = %ld },\n",
+           o(if_previous), o(if_code), o(if_instr), o(if_owner), o(if_localsplus),
+           o(if_stacktop), if_owner_generator, if_owner_cstack);
+    printf("        .frameobj = { .back = %s, .code = %s, .lasti = %s, .lineno = %s,\n"
+           "                      .localsplus = %s },\n",
+           o(fo_back), o(fo_code), o(fo_lasti), o(fo_lineno), o(fo_localsplus));
+    printf("        .code = { .filename = %s, .name = %s, .qualname = %s, .linetable = %s,\n"
+           "                  .firstlineno = %s, .code_adaptive = %s, .code = %s,\n"
+           "                  .firsttraceable = %s, .argcount = %s, .flags = %s,\n"
+           "                  .nlocalsplus = %s, .localsplusnames = %s, .localspluskinds = %s,\n"
+           "                  .nlocals = %s, .varnames = %s, .cellvars = %s, .freevars = %s },\n",
+           o(co_filename), o(co_name), o(co_qualname), o(co_linetable), o(co_firstlineno),
+           o(co_code_adaptive), o(co_code), o(co_firsttraceable), o(co_argcount), o(co_flags),
+           o(co_nlocalsplus), o(co_localsplusnames), o(co_localspluskinds), o(co_nlocals),
+           o(co_varnames), o(co_cellvars), o(co_freevars));
+    printf("        .object = { .ob_type = %s, .ob_size = %s, .tp_name = %s, .tp_flags = %s,\n"
+           "                    .tp_basicsize = %s, .tp_dictoffset = %s, .ht_cached_keys = %s },\n",
+           o(ob_type), o(ob_size), o(tp_name), o(tp_flags), o(tp_basicsize), o(tp_dictoffset),
+           o(ht_cached_keys));
+    printf("        .unicode = { .state = %s, .length = %s, .ascii_size = %ld, .compact_size = %ld },\n",
+           o(u_state), o(u_length), u_ascii_size, u_compact_size);
+    printf("        .tuple = { .ob_item = %s },\n", o(tuple_ob_item));
+    printf("        .list = { .ob_item = %s },\n", o(list_ob_item));
+    printf("        .bytes = { .ob_sval = %s },\n", o(bytes_ob_sval));
+    printf("        .floatobj = { .ob_fval = %s },\n", o(float_ob_fval));
+    printf("        .longobj = { .digits = %s, .lv_tag = %s },\n", o(long_digits), o(long_lv_tag));
+    printf("        .dict = { .ma_used = %s, .ma_keys = %s, .ma_values = %s,\n"
+           "                  .dk_size = %s, .dk_log2_size = %s, .dk_log2_index_bytes = %s,\n"
+           "                  .dk_kind = %s, .dk_nentries = %s, .dk_indices = %s,\n"
+           "                  .entry_size = %ld, .unicode_entry_size = %ld,\n"
+           "                  .values_values = %s },\n",
+           o(d_ma_used), o(d_ma_keys), o(d_ma_values), o(d_dk_size), o(d_dk_log2_size),
+           o(d_dk_log2_index_bytes), o(d_dk_kind), o(d_dk_nentries), o(d_dk_indices),
+           d_entry_size, d_unicode_entry_size, o(d_values_values));
+    printf("    }");
+    return ferror(stdout) ? 1 : 0;
+}

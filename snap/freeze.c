@@ -33,11 +33,7 @@ static int perm_error(pid_t pid, int err)
                             "cannot attach to %d: it is already traced by process %d "
                             "(a debugger or strace?); detach that first",
                             (int)pid, (int)tracer);
-    return ps_error_set(PS_PERM,
-                        "cannot attach to %d: %s (run as root or the process owner with "
-                        "CAP_SYS_PTRACE; in a container add --cap-add=SYS_PTRACE; check "
-                        "kernel.yama.ptrace_scope)",
-                        (int)pid, strerror(err));
+    return ps_proc_perm_error(pid, "attach to", err);
 }
 
 static struct ps_ftask *find_task(struct ps_freeze *fz, pid_t tid)

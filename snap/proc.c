@@ -37,8 +37,9 @@ int ps_proc_read_maps(pid_t pid, struct ps_maps *out)
     FILE *f = fopen(path, "re");
     if (!f)
         return errno == ENOENT ? ps_error_set(PS_NOPROC, "no process %d", (int)pid)
-               : errno == EACCES ? ps_error_set(PS_PERM, "cannot read %s: %s", path, strerror(errno))
-                                 : ps_error_set(PS_IO, "cannot read %s: %s", path, strerror(errno));
+               : errno == EACCES || errno == EPERM
+                   ? ps_proc_perm_error(pid, "read the memory map of", errno)
+                   : ps_error_set(PS_IO, "cannot read %s: %s", path, strerror(errno));
     memset(out, 0, sizeof *out);
     char *line = NULL;
     size_t cap = 0, vcap = 0;
@@ -100,7 +101,7 @@ int ps_proc_list_tasks(pid_t pid, pid_t **tids, size_t *n, size_t max)
     DIR *d = opendir(path);
     if (!d)
         return errno == ENOENT ? ps_error_set(PS_NOPROC, "no process %d", (int)pid)
-                               : ps_error_set(PS_PERM, "cannot list %s: %s", path, strerror(errno));
+                               : ps_proc_perm_error(pid, "list the threads of", errno);
     size_t cap = 64, cnt = 0;
     pid_t *v = malloc(cap * sizeof *v);
     struct dirent *de;
@@ -148,6 +149,15 @@ void ps_proc_task_info(pid_t pid, pid_t tid, char *state, char comm[16])
     memcpy(comm, open + 1, len);
     comm[len] = '\0';
     *state = close[2];
+}
+
+int ps_proc_perm_error(pid_t pid, const char *what, int err)
+{
+    return ps_error_set(PS_PERM,
+                        "cannot %s %d: %s (run as root or as the process owner with "
+                        "CAP_SYS_PTRACE; in a container add --cap-add=SYS_PTRACE; check "
+                        "kernel.yama.ptrace_scope)",
+                        what, (int)pid, strerror(err));
 }
 
 pid_t ps_proc_tracer(pid_t pid)

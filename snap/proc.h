@@ -27,6 +27,8 @@ int ps_proc_list_tasks(pid_t pid, pid_t **tids, size_t *n, size_t max);
 void ps_proc_task_info(pid_t pid, pid_t tid, char *state, char comm[16]);
 /* Read a small /proc file into BUF (NUL-terminated); returns bytes read or -1. */
 ssize_t ps_proc_read_file(const char *path, char *buf, size_t size);
+/* PS_PERM with the one message that says how to get the permission. WHAT: "attach to". */
+int ps_proc_perm_error(pid_t pid, const char *what, int err);
 /* TracerPid of PID, or 0. */
 pid_t ps_proc_tracer(pid_t pid);
 

@@ -46,6 +46,16 @@ struct ps_frame *ps_thread_add_frame(struct ps_thread *t)
     return f;
 }
 
+void ps_value_free(struct ps_value *v)
+{
+    free(v->name);
+    free(v->type);
+    free(v->repr);
+    for (size_t i = 0; i < v->nattrs; i++)
+        ps_value_free(&v->attrs[i]);
+    free(v->attrs);
+}
+
 void ps_model_free(struct ps_model *m)
 {
     for (size_t i = 0; i < m->ninterps; i++) {
@@ -56,6 +66,9 @@ void ps_model_free(struct ps_model *m)
                 free(t->frames[k].function);
                 free(t->frames[k].qualname);
                 free(t->frames[k].file);
+                for (size_t l = 0; l < t->frames[k].nlocals; l++)
+                    ps_value_free(&t->frames[k].locals[l]);
+                free(t->frames[k].locals);
             }
             free(t->frames);
             free(t->name);

@@ -111,13 +111,7 @@ static size_t put_utf8(char *o, uint32_t cp)
     return 4;
 }
 
-struct str_hdr {
-    int64_t length;
-    unsigned kind;  /* 1, 2 or 4 bytes per code point */
-    uint64_t data;  /* address of the code points */
-};
-
-static int str_header(struct ps_walker *w, uint64_t obj, struct str_hdr *h)
+int ps_py_str_header(struct ps_walker *w, uint64_t obj, struct ps_str_hdr *h)
 {
     const struct ps_pyoffsets *o = &w->off;
     uint32_t state;
@@ -143,8 +137,8 @@ static int str_header(struct ps_walker *w, uint64_t obj, struct str_hdr *h)
 
 int ps_py_str(struct ps_walker *w, uint64_t obj, size_t maxchars, char **out, int *truncated)
 {
-    struct str_hdr h;
-    int rc = str_header(w, obj, &h);
+    struct ps_str_hdr h;
+    int rc = ps_py_str_header(w, obj, &h);
     if (rc)
         return rc;
     size_t n = (size_t)h.length;
@@ -185,10 +179,10 @@ int ps_py_str(struct ps_walker *w, uint64_t obj, size_t maxchars, char **out, in
 
 int ps_py_str_eq(struct ps_walker *w, uint64_t obj, const char *s, int *eq)
 {
-    struct str_hdr h;
+    struct ps_str_hdr h;
     size_t n = strlen(s);
     *eq = 0;
-    int rc = str_header(w, obj, &h);
+    int rc = ps_py_str_header(w, obj, &h);
     if (rc)
         return rc;
     if ((size_t)h.length != n || h.kind != 1)
@@ -386,12 +380,12 @@ int ps_py_dict_get(struct ps_walker *w, uint64_t dict, const char *name, uint64_
     return finish_lookup(ps_py_dict_foreach(w, dict, lookup_cb, &l), &l, value);
 }
 
-int ps_py_getattr(struct ps_walker *w, uint64_t obj, const char *name, uint64_t *value)
+int ps_py_instance_attrs(struct ps_walker *w, uint64_t obj, struct ps_attrs *a)
 {
     const struct ps_pyoffsets *o = &w->off;
-    uint64_t type, flags, dict = 0, values = 0, word;
+    uint64_t type, flags, word;
     int rc;
-    *value = 0;
+    a->dict = a->keys = a->values = 0;
     if ((rc = ps_w_field_u64(w, obj, o->object.ob_type, &type)) ||
         (rc = ps_w_field_u64(w, type, o->object.tp_flags, &flags)))
         return rc;
@@ -402,30 +396,30 @@ int ps_py_getattr(struct ps_walker *w, uint64_t obj, const char *name, uint64_t 
             return rc;
         if ((int64_t)dictoffset <= 0 || dictoffset > 0x10000)
             return PS_OK; /* no dict, or a var-sized object's: not supported */
-        rc = w_u64(w, obj + dictoffset, &dict);
+        rc = w_u64(w, obj + dictoffset, &a->dict);
         break;
     }
     case PS_DICT_PREHEADER:
         if (!(flags & TPFLAGS_MANAGED_DICT))
             return PS_OK;
-        rc = w_u64(w, obj + MANAGED_DICT_OFFSET, &dict);
-        if (!rc && !dict)
-            rc = w_u64(w, obj + PREHEADER_VALUES_OFFSET, &values);
+        rc = w_u64(w, obj + MANAGED_DICT_OFFSET, &a->dict);
+        if (!rc && !a->dict)
+            rc = w_u64(w, obj + PREHEADER_VALUES_OFFSET, &a->values);
         break;
     case PS_DICT_TAGGED:
         if (!(flags & TPFLAGS_MANAGED_DICT))
             return PS_OK;
         rc = w_u64(w, obj + MANAGED_DICT_OFFSET, &word);
         if (!rc && (word & 1))
-            values = word + 1; /* stored as values - 1 */
+            a->values = word + 1; /* stored as values - 1 */
         else if (!rc)
-            dict = word;
+            a->dict = word;
         break;
     case PS_DICT_INLINE: {
         if (!(flags & TPFLAGS_MANAGED_DICT))
             return PS_OK;
-        rc = w_u64(w, obj + MANAGED_DICT_OFFSET, &dict);
-        if (!rc && !dict && (flags & TPFLAGS_INLINE_VALUES)) {
+        rc = w_u64(w, obj + MANAGED_DICT_OFFSET, &a->dict);
+        if (!rc && !a->dict && (flags & TPFLAGS_INLINE_VALUES)) {
             uint64_t basicsize;
             uint8_t valid;
             if ((rc = ps_w_field_u64(w, type, o->object.tp_basicsize, &basicsize)))
@@ -436,24 +430,38 @@ int ps_py_getattr(struct ps_walker *w, uint64_t obj, const char *name, uint64_t 
             if ((rc = ps_mem_u8(w->mem, obj + basicsize + 3, &valid)))
                 return rc;
             if (valid)
-                values = obj + basicsize;
+                a->values = obj + basicsize;
         }
         break;
     }
     default:
         return PS_CORRUPT;
     }
+    if (rc || a->dict || !a->values)
+        return rc;
+    if ((rc = ps_w_field_u64(w, type, o->object.ht_cached_keys, &a->keys)))
+        return rc;
+    if (!a->keys)
+        a->values = 0;
+    return PS_OK;
+}
+
+int ps_py_attrs_foreach(struct ps_walker *w, const struct ps_attrs *a, ps_dict_cb cb, void *arg)
+{
+    if (a->dict)
+        return ps_py_dict_foreach(w, a->dict, cb, arg);
+    if (a->values)
+        return keys_foreach(w, a->keys, a->values, cb, arg);
+    return PS_OK;
+}
+
+int ps_py_getattr(struct ps_walker *w, uint64_t obj, const char *name, uint64_t *value)
+{
+    struct ps_attrs a;
+    *value = 0;
+    int rc = ps_py_instance_attrs(w, obj, &a);
     if (rc)
         return rc;
-    if (dict)
-        return ps_py_dict_get(w, dict, name, value);
-    if (!values)
-        return PS_OK;
-    uint64_t keys;
-    if ((rc = ps_w_field_u64(w, type, o->object.ht_cached_keys, &keys)))
-        return rc;
-    if (!keys)
-        return PS_OK;
     struct lookup l = {w, name, 0};
-    return finish_lookup(keys_foreach(w, keys, values, lookup_cb, &l), &l, value);
+    return finish_lookup(ps_py_attrs_foreach(w, &a, lookup_cb, &l), &l, value);
 }

@@ -45,6 +45,9 @@ const struct ps_pyoffsets ps_pyoffsets_tables[] = {
                   .dk_kind = PS_OFF_NONE, .dk_nentries = 32, .dk_indices = 40,
                   .entry_size = 24, .unicode_entry_size = 0,
                   .values_values = 0 },
+        .more = { .tp_dict = 264, .ht_qualname = 864, .cell_ref = 16, .set_mask = 32,
+                  .set_table = 40, .range_start = 16, .bytearray_start = 40,
+                  .complex_cval = 16, .func_qualname = 104 },
     },
     { /* 3.9.18 */
         .major = 3, .minor = 9,
@@ -82,6 +85,9 @@ const struct ps_pyoffsets ps_pyoffsets_tables[] = {
                   .dk_kind = PS_OFF_NONE, .dk_nentries = 32, .dk_indices = 40,
                   .entry_size = 24, .unicode_entry_size = 0,
                   .values_values = 0 },
+        .more = { .tp_dict = 264, .ht_qualname = 856, .cell_ref = 16, .set_mask = 32,
+                  .set_table = 40, .range_start = 16, .bytearray_start = 40,
+                  .complex_cval = 16, .func_qualname = 104 },
     },
     { /* 3.10.13 */
         .major = 3, .minor = 10,
@@ -119,6 +125,9 @@ const struct ps_pyoffsets ps_pyoffsets_tables[] = {
                   .dk_kind = PS_OFF_NONE, .dk_nentries = 32, .dk_indices = 40,
                   .entry_size = 24, .unicode_entry_size = 0,
                   .values_values = 0 },
+        .more = { .tp_dict = 264, .ht_qualname = 864, .cell_ref = 16, .set_mask = 32,
+                  .set_table = 40, .range_start = 16, .bytearray_start = 40,
+                  .complex_cval = 16, .func_qualname = 40 },
     },
     { /* 3.11.7 */
         .major = 3, .minor = 11,
@@ -156,6 +165,9 @@ const struct ps_pyoffsets ps_pyoffsets_tables[] = {
                   .dk_kind = 10, .dk_nentries = 24, .dk_indices = 32,
                   .entry_size = 24, .unicode_entry_size = 16,
                   .values_values = 0 },
+        .more = { .tp_dict = 264, .ht_qualname = 864, .cell_ref = 16, .set_mask = 32,
+                  .set_table = 40, .range_start = 16, .bytearray_start = 40,
+                  .complex_cval = 16, .func_qualname = 40 },
     },
     { /* 3.12.1 */
         .major = 3, .minor = 12,
@@ -193,6 +205,9 @@ const struct ps_pyoffsets ps_pyoffsets_tables[] = {
                   .dk_kind = 10, .dk_nentries = 24, .dk_indices = 32,
                   .entry_size = 24, .unicode_entry_size = 16,
                   .values_values = 0 },
+        .more = { .tp_dict = 264, .ht_qualname = 872, .cell_ref = 16, .set_mask = 32,
+                  .set_table = 40, .range_start = 16, .bytearray_start = 40,
+                  .complex_cval = 16, .func_qualname = 40 },
     },
     { /* 3.13.0 */
         .major = 3, .minor = 13,
@@ -230,6 +245,9 @@ const struct ps_pyoffsets ps_pyoffsets_tables[] = {
                   .dk_kind = 10, .dk_nentries = 24, .dk_indices = 32,
                   .entry_size = 24, .unicode_entry_size = 16,
                   .values_values = 8 },
+        .more = { .tp_dict = 264, .ht_qualname = 872, .cell_ref = 16, .set_mask = 32,
+                  .set_table = 40, .range_start = 16, .bytearray_start = 40,
+                  .complex_cval = 16, .func_qualname = 40 },
     },
 };
 

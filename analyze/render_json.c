@@ -40,7 +40,58 @@ static const char *json_bool(int b)
     return b ? "true" : "false";
 }
 
-static void print_frame(FILE *out, const struct ps_frame *f)
+static const char *local_kind_name(uint8_t kind)
+{
+    static const char *const names[] = {[PS_LOCAL_ARG] = "arg", [PS_LOCAL_LOCAL] = "local",
+                                        [PS_LOCAL_CELL] = "cell", [PS_LOCAL_FREE] = "free"};
+    return kind < sizeof names / sizeof *names && names[kind] ? names[kind] : NULL;
+}
+
+static void print_values(FILE *out, const struct ps_value *v, size_t n);
+
+static void print_value(FILE *out, const struct ps_value *v)
+{
+    fputs("{\"type\": ", out);
+    json_str(out, v->type);
+    fputs(", \"repr\": ", out);
+    json_str(out, v->unbound ? "<unbound>" : v->repr);
+    fprintf(out, ", \"truncated\": %s", json_bool(v->truncated));
+    if (local_kind_name(v->kind)) {
+        fputs(", \"kind\": ", out);
+        json_str(out, local_kind_name(v->kind));
+    }
+    if (v->unbound)
+        fputs(", \"unbound\": true", out);
+    if (v->redacted)
+        fputs(", \"redacted\": true", out);
+    if (v->nattrs) {
+        fputs(", \"attributes\": ", out);
+        print_values(out, v->attrs, v->nattrs);
+    }
+    fputs("}", out);
+}
+
+/* {name: value, ...}; a name seen twice keeps its first value (JSON objects have one). */
+static void print_values(FILE *out, const struct ps_value *v, size_t n)
+{
+    fputs("{", out);
+    int first = 1;
+    for (size_t i = 0; i < n; i++) {
+        int dup = 0;
+        for (size_t j = 0; j < i && !dup; j++)
+            dup = strcmp(v[i].name, v[j].name) == 0;
+        if (dup)
+            continue;
+        fputs(first ? "" : ", ", out);
+        first = 0;
+        json_str(out, v[i].name);
+        fputs(": ", out);
+        print_value(out, &v[i]);
+    }
+    fputs("}", out);
+}
+
+static void print_frame(FILE *out, const struct ps_frame *f, int locals)
 {
     if (f->kind == PS_FRAME_PYTHON) {
         fputs("{\"kind\": \"python\", \"function\": ", out);
@@ -49,7 +100,9 @@ static void print_frame(FILE *out, const struct ps_frame *f)
         json_str(out, f->qualname);
         fputs(", \"file\": ", out);
         json_str(out, f->file);
-        fprintf(out, ", \"line\": %d}", f->line);
+        fprintf(out, ", \"line\": %d, \"locals\": ", f->line);
+        print_values(out, f->locals, locals ? f->nlocals : 0);
+        fprintf(out, ", \"locals_truncated\": %s}", json_bool(locals && f->locals_truncated));
     } else {
         fputs("{\"kind\": \"native\", \"function\": ", out);
         json_str(out, f->function);
@@ -59,7 +112,7 @@ static void print_frame(FILE *out, const struct ps_frame *f)
     }
 }
 
-static void print_thread(FILE *out, const struct ps_thread *t)
+static void print_thread(FILE *out, const struct ps_thread *t, int locals)
 {
     fprintf(out, "{\"tid\": %u, \"name\": ", t->tid);
     json_str(out, t->name);
@@ -73,12 +126,12 @@ static void print_thread(FILE *out, const struct ps_thread *t)
     fputs(", \"frames\": [", out);
     for (size_t i = 0; i < t->nframes; i++) {
         fputs(i ? ", " : "", out);
-        print_frame(out, &t->frames[i]);
+        print_frame(out, &t->frames[i], locals);
     }
     fputs("]}", out);
 }
 
-static void print_interp(FILE *out, const struct ps_interp *in)
+static void print_interp(FILE *out, const struct ps_interp *in, int locals)
 {
     fprintf(out, "{\"id\": %lld, \"gil\": ", (long long)in->id);
     if (in->gil_known) {
@@ -98,14 +151,13 @@ static void print_interp(FILE *out, const struct ps_interp *in)
     fputs(", \"threads\": [", out);
     for (size_t j = 0; j < in->nthreads; j++) {
         fputs(j ? ",\n    " : "\n    ", out);
-        print_thread(out, &in->threads[j]);
+        print_thread(out, &in->threads[j], locals);
     }
     fputs("]}", out);
 }
 
 static int render_json(FILE *out, const struct ps_report *r, const struct ps_render_opts *o)
 {
-    (void)o;
     const struct ps_snap_meta *m = r->meta;
     char when[48], version[32];
     ps_format_time(m->meta.captured_at_ns, when, sizeof when);
@@ -115,7 +167,8 @@ static int render_json(FILE *out, const struct ps_report *r, const struct ps_ren
     fprintf(out, "},\n \"snapshot\": {\"format\": \"%u.%u\", \"tool_version\": ",
             m->meta.format_major, m->meta.format_minor);
     json_str(out, ps_snap_string(m, "tool_version"));
-    fprintf(out, ", \"partial\": %s, \"partial_reason\": ", json_bool(m->meta.flags & PS_META_PARTIAL));
+    fprintf(out, ", \"partial\": %s, \"locals\": %s, \"partial_reason\": ",
+            json_bool(m->meta.flags & PS_META_PARTIAL), json_bool(!(m->meta.flags & PS_META_NO_LOCALS)));
     json_str(out, ps_snap_string(m, "partial_reason"));
     fprintf(out, "},\n \"target\": {\"pid\": %llu, \"host\": ", (unsigned long long)m->meta.pid);
     json_str(out, ps_snap_string(m, "host"));
@@ -132,7 +185,7 @@ static int render_json(FILE *out, const struct ps_report *r, const struct ps_ren
     fputs("}},\n \"interpreters\": [", out);
     for (size_t i = 0; i < r->model.ninterps; i++) {
         fputs(i ? ",\n  " : "\n  ", out);
-        print_interp(out, &r->model.interps[i]);
+        print_interp(out, &r->model.interps[i], o->locals);
     }
     fputs("],\n \"warnings\": [", out);
     if (r->model.walk_status) {

@@ -17,7 +17,7 @@ void ps_format_time(int64_t ns, char *buf, size_t size)
     snprintf(buf, size, "%s.%06dZ", base, (int)((ns % 1000000000) / 1000));
 }
 
-static void print_thread(FILE *out, const struct ps_thread *t)
+static void print_thread(FILE *out, const struct ps_thread *t, int locals)
 {
     fprintf(out, "\nThread %u", t->tid);
     if (t->name)
@@ -34,6 +34,12 @@ static void print_thread(FILE *out, const struct ps_thread *t)
             if (f->kind != PS_FRAME_PYTHON)
                 continue;
             fprintf(out, "      File \"%s\", line %d, in %s\n", f->file, f->line, f->function);
+            for (size_t k = 0; locals && k < f->nlocals; k++) {
+                const struct ps_value *v = &f->locals[k];
+                fprintf(out, "          %s = %s\n", v->name, v->unbound ? "<unbound>" : v->repr);
+            }
+            if (locals && f->locals_truncated)
+                fprintf(out, "          ... more locals not captured\n");
         }
     }
     if (t->walk_status && t->walk_status != PS_LIMIT)
@@ -42,7 +48,6 @@ static void print_thread(FILE *out, const struct ps_thread *t)
 
 static int render_text(FILE *out, const struct ps_report *r, const struct ps_render_opts *o)
 {
-    (void)o;
     const struct ps_snap_meta *m = r->meta;
     char when[48], version[32];
     ps_format_time(m->meta.captured_at_ns, when, sizeof when);
@@ -71,7 +76,7 @@ static int render_text(FILE *out, const struct ps_report *r, const struct ps_ren
         if (in->gc_known && in->gc_collecting)
             fprintf(out, "GC: collecting\n");
         for (size_t j = 0; j < in->nthreads; j++)
-            print_thread(out, &in->threads[j]);
+            print_thread(out, &in->threads[j], o->locals);
     }
     if (r->model.walk_status)
         fprintf(out, "\nwarning: the walk stopped early: %s\n", ps_strerror(r->model.walk_status));

@@ -10,7 +10,9 @@ void ps_format_version(uint32_t hex, char *buf, size_t size)
 {
     static const char *levels[16] = {[0xa] = "a", [0xb] = "b", [0xc] = "rc"};
     unsigned level = (hex >> 4) & 0xf;
-    if (level == 0xf || !levels[level])
+    if (level == 0) /* only major.minor known (pre-3.11 builds without Py_Version) */
+        snprintf(buf, size, "%u.%u", hex >> 24, (hex >> 16) & 0xff);
+    else if (level == 0xf || !levels[level])
         snprintf(buf, size, "%u.%u.%u", hex >> 24, (hex >> 16) & 0xff, (hex >> 8) & 0xff);
     else
         snprintf(buf, size, "%u.%u.%u%s%u", hex >> 24, (hex >> 16) & 0xff, (hex >> 8) & 0xff,
@@ -58,15 +60,23 @@ static int tid_order(const void *a, const void *b)
     return x->tid < y->tid ? -1 : x->tid > y->tid;
 }
 
-int ps_report_build(struct ps_snapshot *snap, const struct ps_walk_limits *lim,
-                    struct ps_report *out)
+int ps_report_build(struct ps_snapshot *snap, struct ps_report *out)
 {
     memset(out, 0, sizeof *out);
     const struct ps_snap_meta *meta = ps_snapshot_meta(snap);
     out->meta = meta;
     struct ps_memsrc mem = ps_snapshot_memsrc(snap);
     struct ps_walk_target target = {meta->meta.runtime_addr, meta->meta.py_version_hex};
-    int rc = ps_walk(&mem, &target, lim, &out->model);
+    /* The capture's own limits: the same walk reads exactly what was captured. */
+    struct ps_walk_limits lim;
+    ps_walk_limits_default(&lim);
+    ps_walk_limits_parse(&lim, ps_snap_string(meta, "walk_limits"));
+    const char *redact = ps_snap_string(meta, "redact");
+    if (redact)
+        lim.redact = redact;
+    if (meta->meta.flags & PS_META_NO_LOCALS)
+        lim.locals = 0;
+    int rc = ps_walk(&mem, &target, &lim, &out->model);
     if (rc)
         return rc;
     struct ps_model *m = &out->model;

@@ -1,6 +1,7 @@
 /* The walk: _PyRuntime -> interpreters -> thread states -> frames, plus each thread's name
  * (threading._active), the GIL holder and whether the GC runs. Reads only through the
  * memory source and the version's offsets table; every loop is bounded. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,54 @@ void ps_walk_limits_default(struct ps_walk_limits *lim)
     lim->max_frames = 4096;
     lim->max_name = 1024;
     lim->max_dict = 1u << 16;
+    lim->locals = 1;
+    lim->max_locals = 64;
+    lim->max_str = 256;
+    lim->max_items = 32;
+    lim->max_depth = 3;
+    lim->max_repr = 2048;
+    lim->max_attrs = 32;
+    lim->budget = 4u << 20;
+    lim->redact = PS_REDACT_DEFAULT;
+}
+
+/* The limits that change what a walk reads, as the snapshot stores them. */
+#define LIMIT_FIELDS(X) \
+    X(max_interps) X(max_threads) X(max_frames) X(max_name) X(max_dict) X(locals) \
+    X(max_locals) X(max_str) X(max_items) X(max_depth) X(max_repr) X(max_attrs) X(budget)
+
+void ps_walk_limits_format(const struct ps_walk_limits *lim, char *buf, size_t size)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+#define FORMAT_FIELD(f)                                                                     \
+    if (n < size)                                                                           \
+        n += (size_t)snprintf(buf + n, size - n, "%s%s=%llu", n ? " " : "", #f,           \
+                              (unsigned long long)lim->f);
+    LIMIT_FIELDS(FORMAT_FIELD)
+#undef FORMAT_FIELD
+}
+
+void ps_walk_limits_parse(struct ps_walk_limits *lim, const char *s)
+{
+    while (s && *s) {
+        char key[32];
+        unsigned long long v;
+        int used = 0;
+        if (sscanf(s, " %31[a-z_]=%llu%n", key, &v, &used) != 2 || used <= 0)
+            break;
+        s += used;
+#define PARSE_FIELD(f)                                                                      \
+    if (strcmp(key, #f) == 0)                                                               \
+        lim->f = (__typeof__(lim->f))(v > (__typeof__(lim->f))-1 ? (__typeof__(lim->f))-1 : v);
+        LIMIT_FIELDS(PARSE_FIELD)
+#undef PARSE_FIELD
+    }
+}
+
+int ps_walk_redacts(struct ps_walker *w, const char *name)
+{
+    return w->redact_on && regexec(&w->redact_re, name, 0, NULL, 0) == 0;
 }
 
 struct code_info {
@@ -88,9 +137,11 @@ fail:
     return rc;
 }
 
-static int add_python_frame(struct ps_thread *t, const struct code_info *ci, int line)
+static int add_python_frame(struct ps_thread *t, const struct code_info *ci, int line,
+                            struct ps_frame **out)
 {
     struct ps_frame *f = ps_thread_add_frame(t);
+    *out = f;
     if (!f)
         return PS_NOMEM;
     f->kind = PS_FRAME_PYTHON;
@@ -101,6 +152,140 @@ static int add_python_frame(struct ps_thread *t, const struct code_info *ci, int
     if (!f->function || !f->file || (ci->qualname && !f->qualname))
         return PS_NOMEM;
     return PS_OK;
+}
+
+/* CO_FAST_* kinds of co_localspluskinds (3.11+). */
+#define CO_FAST_CELL 0x40
+#define CO_FAST_FREE 0x80
+
+/* Fill F's locals from N slots: VALUES (the frame's fast locals), NAMES (str objects), KINDS
+ * (enum ps_local_kind). Cells are dereferenced; empty slots are unbound. */
+static int render_locals(struct ps_walker *w, struct ps_frame *f, const uint64_t *values,
+                         const uint64_t *names, const uint8_t *kinds, size_t n)
+{
+    if (!(f->locals = calloc(n ? n : 1, sizeof *f->locals)))
+        return PS_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        struct ps_value *v = &f->locals[f->nlocals++];
+        v->kind = kinds[i];
+        int rc = ps_py_str(w, names[i], w->lim.max_name, &v->name, NULL);
+        if (rc == PS_NOMEM)
+            return rc;
+        if (rc && !(v->name = strdup("?")))
+            return PS_NOMEM;
+        uint64_t value = values[i];
+        if (value && (v->kind == PS_LOCAL_CELL || v->kind == PS_LOCAL_FREE) &&
+            ps_py_is(w, value, "cell") &&
+            ps_w_field_u64(w, value, w->off.more.cell_ref, &value))
+            value = 0;
+        if (!value) {
+            if (ps_walk_redacts(w, v->name))
+                v->redacted = 1;
+            v->unbound = !v->redacted;
+            continue;
+        }
+        if ((rc = ps_value_render(w, value, 1, v)) == PS_NOMEM)
+            return rc;
+    }
+    return PS_OK;
+}
+
+/* Read a tuple's first N item pointers into OUT. */
+static int tuple_items(struct ps_walker *w, uint64_t tuple, size_t want, uint64_t *out, size_t *n)
+{
+    uint64_t size;
+    int rc = ps_w_field_u64(w, tuple, w->off.object.ob_size, &size);
+    if (rc)
+        return rc;
+    if ((int64_t)size < 0)
+        return PS_CORRUPT;
+    *n = size < want ? (size_t)size : want;
+    return ps_mem_read(w->mem, tuple + (uint64_t)w->off.tuple.ob_item, out, *n * 8);
+}
+
+static int interp_frame_locals(struct ps_walker *w, uint64_t frame, uint64_t code,
+                               struct ps_frame *f)
+{
+    const struct ps_pyoffsets *o = &w->off;
+    int32_t nlocalsplus, argcount;
+    uint64_t names_obj, kinds_obj;
+    int rc;
+    if ((rc = ps_w_field_i32(w, code, o->code.nlocalsplus, &nlocalsplus)) ||
+        (rc = ps_w_field_i32(w, code, o->code.argcount, &argcount)) ||
+        (rc = ps_w_field_u64(w, code, o->code.localsplusnames, &names_obj)) ||
+        (rc = ps_w_field_u64(w, code, o->code.localspluskinds, &kinds_obj)))
+        return rc;
+    if (nlocalsplus < 0 || nlocalsplus > 1 << 20)
+        return PS_CORRUPT;
+    size_t n = (size_t)nlocalsplus < w->lim.max_locals ? (size_t)nlocalsplus : w->lim.max_locals;
+    f->locals_truncated = (size_t)nlocalsplus > n;
+    uint64_t *values = calloc(n + 1, 8), *names = calloc(n + 1, 8);
+    uint8_t *kinds = calloc(n + 1, 1);
+    unsigned char *raw_kinds = NULL;
+    size_t nk = 0, nn = 0;
+    rc = values && names && kinds ? PS_OK : PS_NOMEM;
+    if (!rc)
+        rc = ps_mem_read(w->mem, frame + (uint64_t)o->iframe.localsplus, values, n * 8);
+    if (!rc)
+        rc = tuple_items(w, names_obj, n, names, &nn);
+    if (!rc)
+        rc = ps_py_bytes(w, kinds_obj, 1u << 20, &raw_kinds, &nk);
+    if (!rc && (nn < n || nk < n))
+        rc = PS_CORRUPT;
+    for (size_t i = 0; !rc && i < n; i++)
+        kinds[i] = raw_kinds[i] & CO_FAST_FREE   ? PS_LOCAL_FREE
+                   : raw_kinds[i] & CO_FAST_CELL ? PS_LOCAL_CELL
+                   : i < (size_t)argcount        ? PS_LOCAL_ARG
+                                                 : PS_LOCAL_LOCAL;
+    if (!rc)
+        rc = render_locals(w, f, values, names, kinds, n);
+    free(values);
+    free(names);
+    free(kinds);
+    free(raw_kinds);
+    return rc;
+}
+
+/* 3.8-3.10: f_localsplus holds co_varnames, then co_cellvars, then co_freevars. */
+static int frameobj_locals(struct ps_walker *w, uint64_t frame, uint64_t code, struct ps_frame *f)
+{
+    const struct ps_pyoffsets *o = &w->off;
+    uint64_t tuples[3];
+    int32_t argcount;
+    int rc;
+    if ((rc = ps_w_field_u64(w, code, o->code.varnames, &tuples[0])) ||
+        (rc = ps_w_field_u64(w, code, o->code.cellvars, &tuples[1])) ||
+        (rc = ps_w_field_u64(w, code, o->code.freevars, &tuples[2])) ||
+        (rc = ps_w_field_i32(w, code, o->code.argcount, &argcount)))
+        return rc;
+    size_t max = w->lim.max_locals, n = 0;
+    uint64_t *names = calloc(max + 1, 8), *values = calloc(max + 1, 8);
+    uint8_t *kinds = calloc(max + 1, 1);
+    rc = names && values && kinds ? PS_OK : PS_NOMEM;
+    static const uint8_t group_kind[3] = {PS_LOCAL_LOCAL, PS_LOCAL_CELL, PS_LOCAL_FREE};
+    for (int g = 0; g < 3 && !rc; g++) {
+        uint64_t size = 0;
+        size_t got = 0;
+        if (!tuples[g])
+            continue;
+        if ((rc = ps_w_field_u64(w, tuples[g], o->object.ob_size, &size)))
+            break;
+        if (n + size > max)
+            f->locals_truncated = 1;
+        if ((rc = tuple_items(w, tuples[g], max - n, names + n, &got)))
+            break;
+        for (size_t i = 0; i < got; i++)
+            kinds[n + i] = g == 0 && n + i < (size_t)argcount ? PS_LOCAL_ARG : group_kind[g];
+        n += got;
+    }
+    if (!rc)
+        rc = ps_mem_read(w->mem, frame + (uint64_t)o->frameobj.localsplus, values, n * 8);
+    if (!rc)
+        rc = render_locals(w, f, values, names, kinds, n);
+    free(names);
+    free(values);
+    free(kinds);
+    return rc;
 }
 
 /* 3.11+: the _PyInterpreterFrame chain. Shim frames (owned by the C stack) and frames that
@@ -131,7 +316,10 @@ static int walk_interp_frames(struct ps_walker *w, uint64_t frame, struct ps_thr
                 int64_t addrq = (int64_t)(instr - ci->code_start);
                 int line = ps_line_for_offset(o->linetable_model, ci->lines, ci->nlines,
                                               ci->firstlineno, addrq);
-                if ((rc = add_python_frame(t, ci, line)))
+                struct ps_frame *f;
+                if ((rc = add_python_frame(t, ci, line, &f)))
+                    return rc;
+                if (w->lim.locals && (rc = interp_frame_locals(w, frame, code, f)) == PS_NOMEM)
                     return rc;
             }
         }
@@ -162,7 +350,10 @@ static int walk_frame_objects(struct ps_walker *w, uint64_t frame, struct ps_thr
         int64_t addrq = o->linetable_model == PS_LINES_310 ? (int64_t)lasti * 2 : lasti;
         int line = ps_line_for_offset(o->linetable_model, ci->lines, ci->nlines,
                                       ci->firstlineno, addrq);
-        if ((rc = add_python_frame(t, ci, line)))
+        struct ps_frame *f;
+        if ((rc = add_python_frame(t, ci, line, &f)))
+            return rc;
+        if (w->lim.locals && (rc = frameobj_locals(w, frame, code, f)) == PS_NOMEM)
             return rc;
         frame = back;
     }
@@ -344,6 +535,11 @@ int ps_walk(const struct ps_memsrc *mem, const struct ps_walk_target *target,
     int rc = choose_offsets(&w, target);
     if (rc)
         return rc;
+    if (w.lim.locals && w.lim.redact && *w.lim.redact) {
+        if (regcomp(&w.redact_re, w.lim.redact, REG_EXTENDED | REG_ICASE | REG_NOSUB) != 0)
+            return ps_error_set(PS_USAGE, "invalid --redact pattern '%s'", w.lim.redact);
+        w.redact_on = 1;
+    }
     uint64_t interp;
     rc = ps_w_field_u64(&w, target->runtime_addr, w.off.runtime.interpreters_head, &interp);
     if (rc) {
@@ -375,6 +571,8 @@ int ps_walk(const struct ps_memsrc *mem, const struct ps_walk_target *target,
         }
     }
 out:
+    if (w.redact_on)
+        regfree(&w.redact_re);
     ps_u64map_free(&w.types, free);
     ps_u64map_free(&w.codes, code_info_free);
     return rc;

@@ -2,6 +2,7 @@
 #ifndef PYSNAP_WALKER_INTERNAL_H
 #define PYSNAP_WALKER_INTERNAL_H
 
+#include <regex.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,7 +17,19 @@ struct ps_walker {
     struct ps_walk_limits lim;
     struct ps_u64map types; /* type address -> char* tp_name */
     struct ps_u64map codes; /* code address -> struct ps_code_info* */
+    uint64_t budget_used;   /* bytes read for values so far (lim.budget bounds it) */
+    int redact_on;
+    regex_t redact_re;
 };
+
+/* Does NAME look like a secret (the --redact pattern)? */
+int ps_walk_redacts(struct ps_walker *w, const char *name);
+/* Render OBJ into OUT (whose name, if set, is checked against the redact pattern first):
+ * type, repr and, for plain instances when WITH_ATTRS, their attributes. */
+struct ps_value;
+int ps_value_render(struct ps_walker *w, uint64_t obj, int with_attrs, struct ps_value *out);
+/* Python's repr of a float ('r' format). */
+void ps_format_float(double d, int add_dot_0, int force_sign, char *out, size_t size);
 
 /* Reads through the walker's source. */
 static inline int w_u64(struct ps_walker *w, uint64_t addr, uint64_t *out)
@@ -37,6 +50,14 @@ int ps_py_typename(struct ps_walker *w, uint64_t obj, const char **name);
 /* Is OBJ's type named NAME (e.g. "str", "dict")? 0 on a failed read. */
 int ps_py_is(struct ps_walker *w, uint64_t obj, const char *name);
 
+/* Where a str object's code points are. */
+struct ps_str_hdr {
+    int64_t length;
+    unsigned kind;  /* 1, 2 or 4 bytes per code point */
+    uint64_t data;  /* address of the code points */
+};
+int ps_py_str_header(struct ps_walker *w, uint64_t obj, struct ps_str_hdr *h);
+
 /* A str object as UTF-8 (malloc'd), at most MAXCHARS code points; *TRUNCATED set when cut. */
 int ps_py_str(struct ps_walker *w, uint64_t obj, size_t maxchars, char **out, int *truncated);
 /* Does the str OBJ equal the ASCII string S? */
@@ -52,6 +73,12 @@ typedef int (*ps_dict_cb)(void *arg, uint64_t key, uint64_t value);
 int ps_py_dict_foreach(struct ps_walker *w, uint64_t dict, ps_dict_cb cb, void *arg);
 /* The value for the str key NAME in DICT, or *VALUE = 0 when absent. */
 int ps_py_dict_get(struct ps_walker *w, uint64_t dict, const char *name, uint64_t *value);
+/* Where an instance keeps its attributes: a dict, or split values with the type's keys. */
+struct ps_attrs {
+    uint64_t dict, keys, values;
+};
+int ps_py_instance_attrs(struct ps_walker *w, uint64_t obj, struct ps_attrs *a);
+int ps_py_attrs_foreach(struct ps_walker *w, const struct ps_attrs *a, ps_dict_cb cb, void *arg);
 /* An instance attribute from OBJ's __dict__ (however the version stores it), or 0. */
 int ps_py_getattr(struct ps_walker *w, uint64_t obj, const char *name, uint64_t *value);
 

@@ -3,7 +3,9 @@
  *   1  the target or the snapshot could not be captured or analyzed
  *   2  usage error, or the input is not a (valid) snapshot */
 #include <getopt.h>
+#include <stdarg.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +47,17 @@ static void usage_capture(FILE *out)
             "  -f, --force          replace FILE if it exists\n"
             "      --timeout MS     wait at most MS for the threads to stop (default 2000)\n"
             "      --max-frames N   Python frames kept per thread (default 4096)\n"
+            "      --no-locals      leave local variables out of the snapshot entirely\n"
+            "      --redact REGEX   never read values of locals/attributes/dict keys whose\n"
+            "                       name matches (case-insensitive; default: password|passwd|\n"
+            "                       secret|token|api_?key|apikey|authorization|cookie|session|\n"
+            "                       private_?key|credential)\n"
+            "      --no-redact      read every value\n"
+            "      --max-str N      characters kept of a str/bytes value (default 256)\n"
+            "      --max-items N    items kept per container (default 32)\n"
+            "      --max-depth N    container nesting kept (default 3)\n"
+            "      --max-locals N   locals kept per frame (default 64)\n"
+            "      --budget BYTES   target memory read for values, whole capture (default 4 MiB)\n"
             "      --no-compress    write a plain ELF core (readable by gdb, eu-stack)\n"
             "  -h, --help           this help\n\n%s",
             exit_codes_help);
@@ -57,6 +70,8 @@ static void usage_analyze(FILE *out)
             "Prints every thread of the snapshot with its Python stack (most recent call last).\n"
             "Needs nothing but the file: not the target's binaries, not its Python.\n\n"
             "  -j, --json           print the JSON document (see README: JSON schema)\n"
+            "  -l, --locals         text: print each frame's local variables\n"
+            "      --no-locals      json: leave local variables out\n"
             "  -h, --help           this help\n\n%s",
             exit_codes_help);
 }
@@ -68,12 +83,15 @@ static int fail(int code)
     return ps_error_exit_class(code);
 }
 
-static int usage_error(void (*usage)(FILE *), const char *fmt, const char *arg)
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
 {
-    (void)usage;
+    va_list ap;
+    va_start(ap, fmt);
     fprintf(stderr, "pysnap: ");
-    fprintf(stderr, fmt, arg);
+    vfprintf(stderr, fmt, ap);
     fprintf(stderr, " (see 'pysnap help')\n");
+    va_end(ap);
     return 2;
 }
 
@@ -89,7 +107,24 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
     return 0;
 }
 
-enum { OPT_TIMEOUT = 256, OPT_MAX_FRAMES, OPT_NO_COMPRESS };
+enum {
+    OPT_TIMEOUT = 256, OPT_MAX_FRAMES, OPT_NO_COMPRESS, OPT_NO_LOCALS, OPT_REDACT, OPT_NO_REDACT,
+    OPT_MAX_STR, OPT_MAX_ITEMS, OPT_MAX_DEPTH, OPT_MAX_LOCALS, OPT_BUDGET
+};
+
+/* Numeric capture limits: option, field, upper bound, what it counts. */
+static const struct {
+    int opt;
+    size_t offset;
+    unsigned long max;
+    const char *what;
+} limit_opts[] = {
+    {OPT_MAX_FRAMES, offsetof(struct ps_walk_limits, max_frames), 1000000, "a frame count"},
+    {OPT_MAX_STR, offsetof(struct ps_walk_limits, max_str), 1u << 20, "a character count"},
+    {OPT_MAX_ITEMS, offsetof(struct ps_walk_limits, max_items), 1u << 16, "an item count"},
+    {OPT_MAX_DEPTH, offsetof(struct ps_walk_limits, max_depth), 16, "a depth"},
+    {OPT_MAX_LOCALS, offsetof(struct ps_walk_limits, max_locals), 1u << 16, "a count"},
+};
 
 static int cmd_capture(int argc, char **argv)
 {
@@ -98,6 +133,14 @@ static int cmd_capture(int argc, char **argv)
         {"force", no_argument, NULL, 'f'},           {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"max-frames", required_argument, NULL, OPT_MAX_FRAMES},
         {"no-compress", no_argument, NULL, OPT_NO_COMPRESS},
+        {"no-locals", no_argument, NULL, OPT_NO_LOCALS},
+        {"redact", required_argument, NULL, OPT_REDACT},
+        {"no-redact", no_argument, NULL, OPT_NO_REDACT},
+        {"max-str", required_argument, NULL, OPT_MAX_STR},
+        {"max-items", required_argument, NULL, OPT_MAX_ITEMS},
+        {"max-depth", required_argument, NULL, OPT_MAX_DEPTH},
+        {"max-locals", required_argument, NULL, OPT_MAX_LOCALS},
+        {"budget", required_argument, NULL, OPT_BUDGET},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
     struct ps_capture_opts o;
     ps_capture_opts_default(&o);
@@ -108,32 +151,44 @@ static int cmd_capture(int argc, char **argv)
         switch (c) {
         case 'p':
             if (parse_uint(optarg, INT_MAX, &v) || v == 0)
-                return usage_error(usage_capture, "--pid takes a process id, not '%s'", optarg);
+                return usage_error("--pid takes a process id, not '%s'", optarg);
             o.pid = (pid_t)v;
             break;
         case 'o': o.output = optarg; break;
         case 'f': o.force = 1; break;
         case OPT_TIMEOUT:
             if (parse_uint(optarg, 600000, &v) || v == 0)
-                return usage_error(usage_capture, "--timeout takes milliseconds, not '%s'", optarg);
+                return usage_error("--timeout takes milliseconds, not '%s'", optarg);
             o.timeout_ms = (unsigned)v;
             break;
-        case OPT_MAX_FRAMES:
-            if (parse_uint(optarg, 1000000, &v) || v == 0)
-                return usage_error(usage_capture, "--max-frames takes a count, not '%s'", optarg);
-            o.limits.max_frames = (unsigned)v;
-            break;
         case OPT_NO_COMPRESS: o.compress_level = 0; break;
+        case OPT_NO_LOCALS: o.limits.locals = 0; break;
+        case OPT_REDACT: o.limits.redact = optarg; break;
+        case OPT_NO_REDACT: o.limits.redact = ""; break;
+        case OPT_BUDGET:
+            if (parse_uint(optarg, 1ul << 32, &v) || v == 0)
+                return usage_error("--budget takes a byte count, not '%s'", optarg);
+            o.limits.budget = v;
+            break;
         case 'h': usage_capture(stdout); return 0;
-        default:
-            return usage_error(usage_capture, "capture: unknown or incomplete option '%s'",
-                               argv[optind - 1]);
+        default: {
+            size_t i = 0;
+            while (i < sizeof limit_opts / sizeof *limit_opts && limit_opts[i].opt != c)
+                i++;
+            if (i == sizeof limit_opts / sizeof *limit_opts)
+                return usage_error("capture: unknown or incomplete option '%s'",
+                                   argv[optind - 1]);
+            if (parse_uint(optarg, limit_opts[i].max, &v) || v == 0)
+                return usage_error("this option takes %s, not '%s'",
+                                   limit_opts[i].what, optarg);
+            *(unsigned *)((char *)&o.limits + limit_opts[i].offset) = (unsigned)v;
+        }
         }
     }
     if (optind < argc)
-        return usage_error(usage_capture, "capture: unexpected argument '%s'", argv[optind]);
+        return usage_error("capture: unexpected argument '%s'", argv[optind]);
     if (!o.pid)
-        return usage_error(usage_capture, "%s", "capture needs --pid PID");
+        return usage_error("%s", "capture needs --pid PID");
     struct ps_capture_result r;
     int rc = ps_capture(&o, &r);
     if (rc)
@@ -146,29 +201,35 @@ static int cmd_capture(int argc, char **argv)
 static int cmd_analyze(int argc, char **argv)
 {
     static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                         {"locals", no_argument, NULL, 'l'},
+                                         {"no-locals", no_argument, NULL, 'L'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const struct ps_renderer *renderer = &ps_render_text;
-    int c;
+    int c, show_locals = -1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "jlh", opts, NULL)) != -1) {
         switch (c) {
         case 'j': renderer = &ps_render_json; break;
+        case 'l': show_locals = 1; break;
+        case 'L': show_locals = 0; break;
         case 'h': usage_analyze(stdout); return 0;
         default:
-            return usage_error(usage_analyze, "analyze: unknown option '%s'", argv[optind - 1]);
+            return usage_error("analyze: unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind != argc - 1)
-        return usage_error(usage_analyze, "%s", "analyze needs exactly one snapshot FILE");
+        return usage_error("%s", "analyze needs exactly one snapshot FILE");
+    if (show_locals < 0) /* JSON carries locals unless told not to; text shows them on request */
+        show_locals = renderer == &ps_render_json;
     struct ps_snapshot *snap;
     int rc = ps_snapshot_open(argv[optind], &snap);
     if (rc)
         return fail(rc);
     struct ps_report report;
-    rc = ps_report_build(snap, NULL, &report);
+    rc = ps_report_build(snap, &report);
     if (!rc) {
-        struct ps_render_opts ro = {0};
+        struct ps_render_opts ro = {.locals = show_locals};
         rc = renderer->render(stdout, &report, &ro);
         if (fflush(stdout) != 0 && !rc)
             rc = ps_error_set(PS_IO, "cannot write the output");
@@ -181,7 +242,7 @@ static int cmd_analyze(int argc, char **argv)
 int main(int argc, char **argv)
 {
     if (argc < 2)
-        return usage_error(usage_main, "%s", "no command given");
+        return usage_error("%s", "no command given");
     const char *cmd = argv[1];
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
         if (argc > 2 && !strcmp(argv[2], "capture"))
@@ -200,5 +261,5 @@ int main(int argc, char **argv)
         return cmd_capture(argc - 1, argv + 1);
     if (!strcmp(cmd, "analyze"))
         return cmd_analyze(argc - 1, argv + 1);
-    return usage_error(usage_main, "unknown command '%s'", cmd);
+    return usage_error("unknown command '%s'", cmd);
 }

@@ -206,6 +206,14 @@ static int fill_meta(const struct ps_capture_opts *o, const struct ps_freeze *fz
         (rc = add_string(m, "exe", exe)) || (rc = add_string(m, "cmdline", cmdline)) ||
         (rc = add_string(m, "python_path", py->path)))
         return rc;
+    /* Analysis must repeat the capture's walk read for read: keep its limits. */
+    char limits[512];
+    ps_walk_limits_format(&o->limits, limits, sizeof limits);
+    if ((rc = add_string(m, "walk_limits", limits)) ||
+        (rc = add_string(m, "redact", o->limits.redact ? o->limits.redact : "")))
+        return rc;
+    if (!o->limits.locals)
+        m->meta.flags |= PS_META_NO_LOCALS;
     if (fz->partial)
         rc = add_string(m, "partial_reason", "some threads did not stop before the timeout");
     return rc;

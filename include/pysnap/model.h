@@ -9,6 +9,21 @@
 
 enum ps_frame_kind { PS_FRAME_PYTHON = 1, PS_FRAME_NATIVE = 2 };
 
+enum ps_local_kind { PS_LOCAL_ARG = 1, PS_LOCAL_LOCAL, PS_LOCAL_CELL, PS_LOCAL_FREE };
+
+/* A rendered Python value: a local variable, or (one level down) an attribute of one. */
+struct ps_value {
+    char *name;
+    char *type;          /* tp_name; NULL when unbound or redacted */
+    char *repr;          /* as repr() prints it; a cut repr ends in "..." */
+    uint8_t kind;        /* enum ps_local_kind (locals only) */
+    uint8_t truncated;   /* repr was cut by a capture limit */
+    uint8_t unbound;     /* no value (not yet assigned, or deleted) */
+    uint8_t redacted;    /* name looked like a secret: the value was never read */
+    struct ps_value *attrs; /* instance attributes, depth 1 */
+    size_t nattrs;
+};
+
 struct ps_frame {
     uint8_t kind;
     char *function;  /* co_name, or the native symbol */
@@ -16,6 +31,9 @@ struct ps_frame {
     char *file;      /* co_filename (python) or module path (native) */
     int line;        /* -1 when unknown */
     uint64_t offset; /* native: offset from the symbol (or module when no symbol) */
+    struct ps_value *locals; /* python: in co_localsplusnames order */
+    size_t nlocals;
+    uint8_t locals_truncated; /* more locals than the capture limit */
 };
 
 enum ps_thread_state {
@@ -59,6 +77,7 @@ struct ps_model {
 struct ps_interp *ps_model_add_interp(struct ps_model *m);
 struct ps_thread *ps_model_add_thread(struct ps_interp *in);
 struct ps_frame *ps_thread_add_frame(struct ps_thread *t);
+void ps_value_free(struct ps_value *v);
 void ps_model_free(struct ps_model *m);
 
 #endif

@@ -132,6 +132,17 @@ struct ps_pyoffsets {
         int32_t unicode_entry_size; /* sizeof(PyDictUnicodeEntry), 3.11+, else 0 */
         ps_off values_values;     /* offset of values[] inside PyDictValues */
     } dict;
+
+    struct { /* what rendering locals needs beyond the above */
+        ps_off tp_dict;           /* PyTypeObject.tp_dict (heap types: __module__ lives here) */
+        ps_off ht_qualname;       /* PyHeapTypeObject.ht_qualname */
+        ps_off cell_ref;          /* PyCellObject.ob_ref */
+        ps_off set_mask, set_table; /* PySetObject; entries are {key, hash} */
+        ps_off range_start;       /* rangeobject: start, stop, step follow as pointers */
+        ps_off bytearray_start;   /* PyByteArrayObject.ob_start */
+        ps_off complex_cval;      /* PyComplexObject.cval (two doubles) */
+        ps_off func_qualname;     /* PyFunctionObject.func_qualname */
+    } more;
 };
 
 /* The built-in table for MAJOR.MINOR, or NULL when this pysnap has none. */

@@ -13,10 +13,10 @@ struct ps_report {
     struct ps_model model;
 };
 
-/* Walk the snapshot and merge in what the OS said of each thread (state, name). Threads
- * Python does not know are listed under the first interpreter with no Python frames. */
-int ps_report_build(struct ps_snapshot *snap, const struct ps_walk_limits *lim,
-                    struct ps_report *out);
+/* Walk the snapshot with the limits it was captured with, and merge in what the OS said of
+ * each thread (state, name). Threads Python does not know are listed under the first
+ * interpreter with no Python frames. */
+int ps_report_build(struct ps_snapshot *snap, struct ps_report *out);
 void ps_report_free(struct ps_report *r);
 
 /* "3.12.1", "3.13.0rc2" from PY_VERSION_HEX. */
@@ -25,7 +25,7 @@ void ps_format_version(uint32_t hex, char *buf, size_t size);
 const char *ps_thread_state_name(int state);
 
 struct ps_render_opts {
-    int color; /* reserved */
+    int locals;  /* text: print each frame's locals; json: 0 leaves "locals" empty */
 };
 
 /* A renderer writes REPORT to OUT. render returns PS_OK or PS_IO.

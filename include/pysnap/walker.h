@@ -16,7 +16,28 @@ struct ps_walk_limits {
     unsigned max_frames;    /* Python frames per thread */
     unsigned max_name;      /* characters kept of a name or file name */
     unsigned max_dict;      /* entries looked at in one dict */
+    /* Locals. Chosen at capture and stored in the snapshot, so that analysis repeats exactly
+     * the reads the capture made. */
+    unsigned locals;        /* 0: no values are read at all */
+    unsigned max_locals;    /* per frame */
+    unsigned max_str;       /* characters (or bytes) of one str/bytes value */
+    unsigned max_items;     /* items shown per container */
+    unsigned max_depth;     /* nesting of containers */
+    unsigned max_repr;      /* characters of one rendered value */
+    unsigned max_attrs;     /* instance attributes shown per local */
+    uint64_t budget;        /* bytes of target memory read for values, whole walk */
+    const char *redact;     /* POSIX extended regex (case-insensitive) of names whose values
+                               are never read; NULL or "" for none */
 };
+
+/* The default --redact pattern. */
+#define PS_REDACT_DEFAULT \
+    "password|passwd|secret|token|api_?key|apikey|authorization|cookie|session|private_?key|credential"
+
+/* Limits as "key=value" words (what the snapshot stores) and back. Unknown keys are ignored
+ * by the parser; the redact pattern is stored separately. */
+void ps_walk_limits_format(const struct ps_walk_limits *lim, char *buf, size_t size);
+void ps_walk_limits_parse(struct ps_walk_limits *lim, const char *s);
 
 void ps_walk_limits_default(struct ps_walk_limits *lim);
 

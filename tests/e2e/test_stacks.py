@@ -246,6 +246,31 @@ def test_text_output(run):
         pytest.fail("\n".join(bad) + "\n--- analyze output (head) ---\n" + text[:3000], pytrace=False)
 
 
+# --- capturing again ---------------------------------------------------------------------
+
+def test_second_capture_gives_the_same_stacks(python, pysnap_bin, run_target, tmp_path):
+    """Two captures in a row of a fresh target: both exact, the target unharmed between."""
+    proc, truth = run_target(python, THREADS_TARGET, "--no-native-thread")
+    wait_for_tids(proc.pid, truth["tids"])
+    want = dict((t["tid"], (t["name"], truth_frames(t))) for t in truth["threads"])
+    for i in (1, 2):
+        snap = tmp_path / ("again%d.snap" % i)
+        res = run_pysnap(pysnap_bin, "capture", "--pid", proc.pid, "-o", snap)
+        assert res.returncode == 0, "capture %d: %s" % (i, describe(res))
+        stopped = dict((tid, s) for tid, s in thread_states(proc.pid).items() if s in "tT")
+        assert not stopped, "capture %d left threads stopped: %s" % (i, stopped)
+        res = run_pysnap(pysnap_bin, "analyze", snap, "--json")
+        assert res.returncode == 0, "analyze %d: %s" % (i, describe(res))
+        got = dict((tid, (t.get("name"), python_frames(t)))
+                   for tid, t in threads_by_tid(json.loads(res.stdout.decode("utf-8"))).items())
+        if got != want:
+            bad = [frames_mismatch(tid, want[tid][0], want[tid][1], got.get(tid, (None, []))[1])
+                   for tid in sorted(want) if want[tid] != got.get(tid)]
+            pytest.fail("capture %d differs from the truth (tids %s vs %s):\n%s"
+                        % (i, sorted(got), sorted(want), "\n".join(bad)), pytrace=False)
+    assert proc_tids(proc.pid) == set(truth["tids"])
+
+
 # --- offline: the snapshot alone is enough -----------------------------------------------
 
 _unshare_flags = {}
@@ -287,6 +312,9 @@ def test_offline_analysis_same_json(run, pysnap_bin, tmp_path):
         else:
             script.append("mount --bind %s %s" % (shlex.quote(str(empty)), q))
             script.append('test ! -s %s || { echo "offline-setup: %s still visible" >&2; exit 97; }' % (q, q))
+    if "-p" in flags:  # own PID namespace and /proc: the live target is out of reach
+        script.append('test ! -e /proc/%d || { echo "offline-setup: target %d still visible" >&2; exit 97; }'
+                      % (run.proc.pid, run.proc.pid))
     script.append('exec "$@"')
     cmd = ["unshare"] + flags + ["sh", "-c", "\n".join(script), "sh",
                                  pysnap_bin, "analyze", str(run.snap), "--json"]

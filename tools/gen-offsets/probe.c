@@ -83,6 +83,16 @@ struct probe_dictkeysobject {            /* Objects/dict-common.h: struct _dictk
 };
 #endif
 
+/* ---- range object, all versions ----------------------------------------------------------
+ * Mirrored from CPython Objects/rangeobject.c (not in any header; the same in 3.8-3.13). */
+struct probe_rangeobject {
+    PyObject_HEAD
+    PyObject *start;
+    PyObject *stop;
+    PyObject *step;
+    PyObject *length;
+};
+
 /* ---- output -------------------------------------------------------------------------- */
 static int failures;
 
@@ -170,6 +180,9 @@ int main(void)
     long d_ma_used, d_ma_keys, d_ma_values, d_dk_size, d_dk_log2_size, d_dk_log2_index_bytes,
         d_dk_kind, d_dk_nentries, d_dk_indices, d_entry_size, d_unicode_entry_size,
         d_values_values;
+    /* more (locals rendering) */
+    long m_tp_dict, m_ht_qualname, m_cell_ref, m_set_mask, m_set_table, m_range_start,
+        m_bytearray_start, m_complex_cval, m_func_qualname;
 
     /* ---- models ---- */
 #if PY_VERSION_HEX < 0x030B0000
@@ -364,6 +377,19 @@ int main(void)
     /* Present since 3.3 (shared-key dicts); the 3.11+ dict models are the ones that need it. */
     ht_cached_keys = OFF(PyHeapTypeObject, ht_cached_keys);
 
+    /* ---- what rendering locals needs ---- */
+    m_tp_dict = OFF(PyTypeObject, tp_dict);
+    m_ht_qualname = OFF(PyHeapTypeObject, ht_qualname);
+    m_cell_ref = OFF(PyCellObject, ob_ref);
+    m_set_mask = OFF(PySetObject, mask);
+    m_set_table = OFF(PySetObject, table);
+    m_range_start = OFF(struct probe_rangeobject, start);
+    m_bytearray_start = OFF(PyByteArrayObject, ob_start);
+    m_complex_cval = OFF(PyComplexObject, cval);
+    m_func_qualname = OFF(PyFunctionObject, func_qualname);
+    if (SZ(setentry) != 16)
+        fail("setentry is not {key, hash}");
+
     /* ---- str ---- */
     u_state = unicode_state_offset();
     u_length = OFF(PyASCIIObject, length);
@@ -471,6 +497,11 @@ int main(void)
            o(d_ma_used), o(d_ma_keys), o(d_ma_values), o(d_dk_size), o(d_dk_log2_size),
            o(d_dk_log2_index_bytes), o(d_dk_kind), o(d_dk_nentries), o(d_dk_indices),
            d_entry_size, d_unicode_entry_size, o(d_values_values));
+    printf("        .more = { .tp_dict = %s, .ht_qualname = %s, .cell_ref = %s, .set_mask = %s,\n"
+           "                  .set_table = %s, .range_start = %s, .bytearray_start = %s,\n"
+           "                  .complex_cval = %s, .func_qualname = %s },\n",
+           o(m_tp_dict), o(m_ht_qualname), o(m_cell_ref), o(m_set_mask), o(m_set_table),
+           o(m_range_start), o(m_bytearray_start), o(m_complex_cval), o(m_func_qualname));
     printf("    }");
     return ferror(stdout) ? 1 : 0;
 }

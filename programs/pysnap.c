@@ -59,6 +59,7 @@ static void usage_capture(FILE *out)
             "      --max-locals N   locals kept per frame (default 64)\n"
             "      --budget BYTES   target memory read for values, whole capture (default 4 MiB)\n"
             "      --no-compress    write a plain ELF core (readable by gdb, eu-stack)\n"
+            "  -v, --verbose        say where the pause went (stderr)\n"
             "  -h, --help           this help\n\n%s",
             exit_codes_help);
 }
@@ -133,6 +134,7 @@ static int cmd_capture(int argc, char **argv)
         {"force", no_argument, NULL, 'f'},           {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"max-frames", required_argument, NULL, OPT_MAX_FRAMES},
         {"no-compress", no_argument, NULL, OPT_NO_COMPRESS},
+        {"verbose", no_argument, NULL, 'v'},
         {"no-locals", no_argument, NULL, OPT_NO_LOCALS},
         {"redact", required_argument, NULL, OPT_REDACT},
         {"no-redact", no_argument, NULL, OPT_NO_REDACT},
@@ -147,7 +149,8 @@ static int cmd_capture(int argc, char **argv)
     unsigned long v;
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+p:o:fh", opts, NULL)) != -1) {
+    int verbose = 0;
+    while ((c = getopt_long(argc, argv, "+p:o:fvh", opts, NULL)) != -1) {
         switch (c) {
         case 'p':
             if (parse_uint(optarg, INT_MAX, &v) || v == 0)
@@ -162,6 +165,7 @@ static int cmd_capture(int argc, char **argv)
             o.timeout_ms = (unsigned)v;
             break;
         case OPT_NO_COMPRESS: o.compress_level = 0; break;
+        case 'v': verbose = 1; break;
         case OPT_NO_LOCALS: o.limits.locals = 0; break;
         case OPT_REDACT: o.limits.redact = optarg; break;
         case OPT_NO_REDACT: o.limits.redact = ""; break;
@@ -195,6 +199,12 @@ static int cmd_capture(int argc, char **argv)
         return fail(rc);
     printf("%s: %zu bytes, %zu threads, pause %.3f ms%s\n", r.path, r.file_size, r.nthreads,
            (double)r.pause_ns / 1e6, r.partial ? " (PARTIAL: some threads did not stop)" : "");
+    if (verbose)
+        fprintf(stderr,
+                "pysnap: pause %.3f ms = stop %.3f ms + walk %.3f ms + resume; %zu pages read, "
+                "%zu bytes in %zu ranges kept; capture %.3f ms\n",
+                (double)r.pause_ns / 1e6, (double)r.stop_ns / 1e6, (double)r.walk_ns / 1e6,
+                r.pages_read, r.bytes_captured, r.ranges, (double)r.capture_ns / 1e6);
     return 0;
 }
 

@@ -268,8 +268,11 @@ int ps_capture(const struct ps_capture_opts *o, struct ps_capture_result *r)
     struct ps_freeze fz;
     uint32_t version_hex = 0;
     rc = ps_freeze(o->pid, o->timeout_ms, &fz);
+    struct timespec t_stopped = {0}, t_walked = {0};
     if (!rc) {
+        clock_gettime(CLOCK_MONOTONIC, &t_stopped);
         rc = walk_frozen(o, live, &py, &version_hex);
+        clock_gettime(CLOCK_MONOTONIC, &t_walked);
         if (o->hold_ms) {
             struct timespec hold = {o->hold_ms / 1000, (long)(o->hold_ms % 1000) * 1000000};
             nanosleep(&hold, NULL);
@@ -310,6 +313,11 @@ int ps_capture(const struct ps_capture_opts *o, struct ps_capture_result *r)
         r->bytes_captured = bytes;
         r->ranges = nranges;
         r->partial = fz.partial;
+        r->stop_ns = (uint64_t)((t_stopped.tv_sec - fz.t_start.tv_sec) * 1000000000LL +
+                                (t_stopped.tv_nsec - fz.t_start.tv_nsec));
+        r->walk_ns = (uint64_t)((t_walked.tv_sec - t_stopped.tv_sec) * 1000000000LL +
+                                (t_walked.tv_nsec - t_stopped.tv_nsec));
+        r->pages_read = ps_live_pages_read(live);
     }
     free(file);
     ps_snap_meta_free(&meta);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -108,35 +109,54 @@ static void collect_stop(struct ps_ftask *t, int status)
         t->pending_sig = WSTOPSIG(status);
 }
 
+static volatile sig_atomic_t wait_timed_out;
+
+static void on_wait_timeout(int sig)
+{
+    (void)sig;
+    wait_timed_out = 1;
+}
+
+/* Collect the stops with a blocking waitpid(-1), so each is seen the moment it happens
+ * (polling with sleeps costs milliseconds on a loaded machine); an interval timer without
+ * SA_RESTART bounds the wait. */
 static int wait_stops(struct ps_freeze *fz, unsigned timeout_ms)
 {
-    struct timespec now, start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    for (;;) {
-        size_t waiting = 0;
-        for (size_t i = 0; i < fz->ntasks; i++) {
-            struct ps_ftask *t = &fz->tasks[i];
-            if (t->stopped || t->gone)
+    size_t waiting = 0;
+    for (size_t i = 0; i < fz->ntasks; i++)
+        waiting += !fz->tasks[i].stopped && !fz->tasks[i].gone;
+    if (!waiting)
+        return PS_OK;
+    struct sigaction sa, old_sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_wait_timeout;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, &old_sa);
+    wait_timed_out = 0;
+    struct itimerval timer = {{0, 0}, {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000}};
+    struct itimerval off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &timer, NULL);
+    while (waiting && !wait_timed_out) {
+        int status;
+        pid_t r = waitpid(-1, &status, __WALL);
+        if (r < 0) {
+            if (errno == EINTR)
                 continue;
-            int status;
-            pid_t r = waitpid(t->tid, &status, __WALL | WNOHANG);
-            if (r == t->tid)
-                collect_stop(t, status);
-            else if (r < 0 && errno == ECHILD)
-                t->gone = 1;
-            if (!t->stopped && !t->gone)
-                waiting++;
+            break; /* ECHILD: none of ours is left */
         }
-        if (!waiting)
-            return PS_OK;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (ns_between(&start, &now) > (int64_t)timeout_ms * 1000000) {
-            fz->partial = 1;
-            return PS_OK; /* the walk goes on with the threads that did stop */
-        }
-        struct timespec nap = {0, 20000};
-        nanosleep(&nap, NULL);
+        struct ps_ftask *t = find_task(fz, r);
+        if (!t || t->stopped || t->gone)
+            continue; /* not ours (pysnap starts no children), or seen already */
+        collect_stop(t, status);
+        if (t->stopped || t->gone)
+            waiting--;
     }
+    setitimer(ITIMER_REAL, &off, NULL);
+    sigaction(SIGALRM, &old_sa, NULL);
+    for (size_t i = 0; i < fz->ntasks; i++)
+        if (!fz->tasks[i].stopped && !fz->tasks[i].gone)
+            fz->partial = 1; /* the walk goes on with the threads that did stop */
+    return PS_OK;
 }
 
 int ps_freeze(pid_t pid, unsigned timeout_ms, struct ps_freeze *fz)

@@ -29,6 +29,9 @@ struct ps_capture_result {
     uint64_t capture_ns;
     size_t bytes_captured, ranges;
     int partial;
+    /* Where the pause went: interrupting and collecting the stops, then the walk. */
+    uint64_t stop_ns, walk_ns;
+    size_t pages_read;
 };
 
 /* Freeze, walk, thaw, write. The target is resumed on every path, including errors and

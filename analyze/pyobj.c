@@ -374,10 +374,105 @@ static int finish_lookup(int rc, struct lookup *l, uint64_t *value)
     return rc == LOOKUP_FOUND ? PS_OK : rc;
 }
 
+/* Slot I of a keys object's index table (1, 2, 4 or 8 bytes wide, signed). */
+static int read_index(struct ps_walker *w, uint64_t indices, uint64_t size, uint64_t i,
+                      int64_t *ix)
+{
+    unsigned width = size <= 0x80 ? 1 : size <= 0x8000 ? 2 : size <= 0x80000000ull ? 4 : 8;
+    unsigned char b[8];
+    int rc = ps_mem_read(w->mem, indices + i * width, b, width);
+    if (rc)
+        return rc;
+    *ix = width == 1 ? (int8_t)b[0] : width == 2 ? (int16_t)(b[0] | b[1] << 8)
+        : width == 4 ? (int32_t)((uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24)
+                     : (int64_t)((uint64_t)b[0] | (uint64_t)b[1] << 8 | (uint64_t)b[2] << 16 |
+                                 (uint64_t)b[3] << 24 | (uint64_t)b[4] << 32 | (uint64_t)b[5] << 40 |
+                                 (uint64_t)b[6] << 48 | (uint64_t)b[7] << 56);
+    return PS_OK;
+}
+
+/* The interpreter's own lookup (Objects/dictobject.c): start at hash & mask, perturb, stop at
+ * an empty slot. Reads a few index slots and entries instead of every key. *FOUND is 0 when
+ * the probe ended without a match (the caller may still scan: if our hash were wrong, an
+ * empty slot proves nothing). */
+static int probe_keys(struct ps_walker *w, uint64_t keys, uint64_t values, const char *name,
+                      uint64_t *value, int *found)
+{
+    const struct ps_pyoffsets *o = &w->off;
+    int64_t hash;
+    *found = 0;
+    if (!w->hash_known || ps_str_hash((uint8_t)o->more.str_hash, w->hash_k0, w->hash_k1, name, &hash))
+        return PS_OK;
+    struct dict_keys k;
+    uint64_t size;
+    int rc;
+    if ((rc = read_keys(w, keys, &k)))
+        return rc;
+    /* The index table sits between dk_indices and the entries. */
+    uint64_t indices = keys + (uint64_t)o->dict.dk_indices;
+    uint64_t index_bytes = k.entries - indices;
+    if (o->dict.dk_size != PS_OFF_NONE)
+        size = index_bytes <= 0x100 ? index_bytes : index_bytes <= 0x20000 ? index_bytes / 2 : index_bytes / 4;
+    else {
+        uint8_t log2;
+        if ((rc = ps_mem_u8(w->mem, keys + (uint64_t)o->dict.dk_log2_size, &log2)))
+            return rc;
+        size = 1ull << log2;
+    }
+    uint64_t mask = size - 1, perturb = (uint64_t)hash, i = (uint64_t)hash & mask;
+    for (uint64_t n = 0; n < size; n++) {
+        int64_t ix;
+        if ((rc = read_index(w, indices, size, i, &ix)))
+            return rc;
+        if (ix == -1)
+            return PS_OK; /* DKIX_EMPTY */
+        if (ix >= 0 && (uint64_t)ix < k.nentries) {
+            uint64_t e = k.entries + (uint64_t)ix * k.entry_size, key, key_hash = 0;
+            if ((rc = w_u64(w, e + k.key_at, &key)))
+                return rc;
+            /* Compare hashes first (from the entry, or cached in the str), then the text. */
+            if (k.key_at == 8)
+                rc = w_u64(w, e, &key_hash);
+            else if (key && o->more.str_hash_cache != PS_OFF_NONE)
+                rc = ps_w_field_u64(w, key, o->more.str_hash_cache, &key_hash);
+            if (rc)
+                return rc;
+            int eq = 0;
+            if (key && (int64_t)key_hash == hash && ps_py_str_eq(w, key, name, &eq) == PS_OK && eq) {
+                if (values)
+                    rc = w_u64(w, values + (uint64_t)o->dict.values_values + (uint64_t)ix * 8, value);
+                else
+                    rc = w_u64(w, e + k.value_at, value);
+                *found = !rc && *value;
+                return rc;
+            }
+        }
+        perturb >>= 5;
+        i = (i * 5 + perturb + 1) & mask;
+    }
+    return PS_OK;
+}
+
+static int keys_get(struct ps_walker *w, uint64_t keys, uint64_t values, const char *name,
+                    uint64_t *value)
+{
+    int found;
+    int rc = probe_keys(w, keys, values, name, value, &found);
+    if (rc || found)
+        return rc;
+    struct lookup l = {w, name, 0};
+    return finish_lookup(keys_foreach(w, keys, values, lookup_cb, &l), &l, value);
+}
+
 int ps_py_dict_get(struct ps_walker *w, uint64_t dict, const char *name, uint64_t *value)
 {
-    struct lookup l = {w, name, 0};
-    return finish_lookup(ps_py_dict_foreach(w, dict, lookup_cb, &l), &l, value);
+    uint64_t keys, values;
+    int rc;
+    *value = 0;
+    if ((rc = ps_w_field_u64(w, dict, w->off.dict.ma_keys, &keys)) ||
+        (rc = ps_w_field_u64(w, dict, w->off.dict.ma_values, &values)))
+        return rc;
+    return keys_get(w, keys, values, name, value);
 }
 
 int ps_py_instance_attrs(struct ps_walker *w, uint64_t obj, struct ps_attrs *a)
@@ -462,6 +557,7 @@ int ps_py_getattr(struct ps_walker *w, uint64_t obj, const char *name, uint64_t 
     int rc = ps_py_instance_attrs(w, obj, &a);
     if (rc)
         return rc;
-    struct lookup l = {w, name, 0};
-    return finish_lookup(ps_py_attrs_foreach(w, &a, lookup_cb, &l), &l, value);
+    if (a.dict)
+        return ps_py_dict_get(w, a.dict, name, value);
+    return a.values ? keys_get(w, a.keys, a.values, name, value) : PS_OK;
 }

@@ -47,7 +47,8 @@ const struct ps_pyoffsets ps_pyoffsets_tables[] = {
                   .values_values = 0 },
         .more = { .tp_dict = 264, .ht_qualname = 864, .cell_ref = 16, .set_mask = 32,
                   .set_table = 40, .range_start = 16, .bytearray_start = 40,
-                  .complex_cval = 16, .func_qualname = 104 },
+                  .complex_cval = 16, .func_qualname = 104, .str_hash = 1,
+                  .str_hash_cache = 24 },
     },
     { /* 3.9.18 */
         .major = 3, .minor = 9,
@@ -87,7 +88,8 @@ const struct ps_pyoffsets ps_pyoffsets_tables[] = {
                   .values_values = 0 },
         .more = { .tp_dict = 264, .ht_qualname = 856, .cell_ref = 16, .set_mask = 32,
                   .set_table = 40, .range_start = 16, .bytearray_start = 40,
-                  .complex_cval = 16, .func_qualname = 104 },
+                  .complex_cval = 16, .func_qualname = 104, .str_hash = 1,
+                  .str_hash_cache = 24 },
     },
     { /* 3.10.13 */
         .major = 3, .minor = 10,
@@ -127,7 +129,8 @@ const struct ps_pyoffsets ps_pyoffsets_tables[] = {
                   .values_values = 0 },
         .more = { .tp_dict = 264, .ht_qualname = 864, .cell_ref = 16, .set_mask = 32,
                   .set_table = 40, .range_start = 16, .bytearray_start = 40,
-                  .complex_cval = 16, .func_qualname = 40 },
+                  .complex_cval = 16, .func_qualname = 40, .str_hash = 1,
+                  .str_hash_cache = 24 },
     },
     { /* 3.11.7 */
         .major = 3, .minor = 11,
@@ -167,7 +170,8 @@ const struct ps_pyoffsets ps_pyoffsets_tables[] = {
                   .values_values = 0 },
         .more = { .tp_dict = 264, .ht_qualname = 864, .cell_ref = 16, .set_mask = 32,
                   .set_table = 40, .range_start = 16, .bytearray_start = 40,
-                  .complex_cval = 16, .func_qualname = 40 },
+                  .complex_cval = 16, .func_qualname = 40, .str_hash = 3,
+                  .str_hash_cache = 24 },
     },
     { /* 3.12.1 */
         .major = 3, .minor = 12,
@@ -207,7 +211,8 @@ const struct ps_pyoffsets ps_pyoffsets_tables[] = {
                   .values_values = 0 },
         .more = { .tp_dict = 264, .ht_qualname = 872, .cell_ref = 16, .set_mask = 32,
                   .set_table = 40, .range_start = 16, .bytearray_start = 40,
-                  .complex_cval = 16, .func_qualname = 40 },
+                  .complex_cval = 16, .func_qualname = 40, .str_hash = 3,
+                  .str_hash_cache = 24 },
     },
     { /* 3.13.0 */
         .major = 3, .minor = 13,
@@ -247,7 +252,8 @@ const struct ps_pyoffsets ps_pyoffsets_tables[] = {
                   .values_values = 8 },
         .more = { .tp_dict = 264, .ht_qualname = 872, .cell_ref = 16, .set_mask = 32,
                   .set_table = 40, .range_start = 16, .bytearray_start = 40,
-                  .complex_cval = 16, .func_qualname = 40 },
+                  .complex_cval = 16, .func_qualname = 40, .str_hash = 3,
+                  .str_hash_cache = 24 },
     },
 };
 

@@ -66,7 +66,9 @@ int ps_report_build(struct ps_snapshot *snap, struct ps_report *out)
     const struct ps_snap_meta *meta = ps_snapshot_meta(snap);
     out->meta = meta;
     struct ps_memsrc mem = ps_snapshot_memsrc(snap);
-    struct ps_walk_target target = {meta->meta.runtime_addr, meta->meta.py_version_hex};
+    const char *secret = ps_snap_string(meta, "hash_secret");
+    struct ps_walk_target target = {meta->meta.runtime_addr, meta->meta.py_version_hex,
+                                    secret ? strtoull(secret, NULL, 16) : 0};
     /* The capture's own limits: the same walk reads exactly what was captured. */
     struct ps_walk_limits lim;
     ps_walk_limits_default(&lim);
@@ -98,7 +100,8 @@ int ps_report_build(struct ps_snapshot *snap, struct ps_report *out)
         struct ps_interp *in = &m->interps[i];
         for (size_t j = 0; j < in->nthreads; j++)
             in->threads[j].state = (uint8_t)derive_state(&in->threads[j]);
-        qsort(in->threads, in->nthreads, sizeof *in->threads, tid_order);
+        if (in->nthreads > 1) /* threads is NULL when empty: qsort's args are nonnull */
+            qsort(in->threads, in->nthreads, sizeof *in->threads, tid_order);
     }
     return PS_OK;
 }

@@ -535,6 +535,12 @@ int ps_walk(const struct ps_memsrc *mem, const struct ps_walk_target *target,
     int rc = choose_offsets(&w, target);
     if (rc)
         return rc;
+    uint64_t secret[2];
+    if (target->hash_secret && ps_mem_read(mem, target->hash_secret, secret, sizeof secret) == PS_OK) {
+        w.hash_known = 1; /* _Py_HashSecret.siphash: k0, k1 */
+        w.hash_k0 = secret[0];
+        w.hash_k1 = secret[1];
+    }
     if (w.lim.locals && w.lim.redact && *w.lim.redact) {
         if (regcomp(&w.redact_re, w.lim.redact, REG_EXTENDED | REG_ICASE | REG_NOSUB) != 0)
             return ps_error_set(PS_USAGE, "invalid --redact pattern '%s'", w.lim.redact);

@@ -18,6 +18,8 @@ struct ps_walker {
     struct ps_u64map types; /* type address -> char* tp_name */
     struct ps_u64map codes; /* code address -> struct ps_code_info* */
     uint64_t budget_used;   /* bytes read for values so far (lim.budget bounds it) */
+    int hash_known;         /* the target's str hash key was read: dicts can be probed */
+    uint64_t hash_k0, hash_k1;
     int redact_on;
     regex_t redact_re;
 };
@@ -81,6 +83,10 @@ int ps_py_instance_attrs(struct ps_walker *w, uint64_t obj, struct ps_attrs *a);
 int ps_py_attrs_foreach(struct ps_walker *w, const struct ps_attrs *a, ps_dict_cb cb, void *arg);
 /* An instance attribute from OBJ's __dict__ (however the version stores it), or 0. */
 int ps_py_getattr(struct ps_walker *w, uint64_t obj, const char *name, uint64_t *value);
+
+/* CPython's hash of an ASCII str under ALGORITHM (enum ps_hash_algorithm) and key K0/K1;
+ * -1 when the algorithm is not known. */
+int ps_str_hash(uint8_t algorithm, uint64_t k0, uint64_t k1, const char *ascii, int64_t *out);
 
 /* Line of the instruction at byte offset ADDRQ in a code object, from its line table. */
 int ps_line_for_offset(uint8_t model, const unsigned char *table, size_t len, int firstlineno,

@@ -209,7 +209,9 @@ static int fill_meta(const struct ps_capture_opts *o, const struct ps_freeze *fz
     /* Analysis must repeat the capture's walk read for read: keep its limits. */
     char limits[512];
     ps_walk_limits_format(&o->limits, limits, sizeof limits);
-    if ((rc = add_string(m, "walk_limits", limits)) ||
+    char secret[32];
+    snprintf(secret, sizeof secret, "0x%llx", (unsigned long long)py->hash_secret);
+    if ((rc = add_string(m, "hash_secret", secret)) || (rc = add_string(m, "walk_limits", limits)) ||
         (rc = add_string(m, "redact", o->limits.redact ? o->limits.redact : "")))
         return rc;
     if (!o->limits.locals)
@@ -233,7 +235,7 @@ static int walk_frozen(const struct ps_capture_opts *o, struct ps_live *live,
     }
     if (!*version_hex)
         return ps_error_set(PS_UNSUPPORTED, "cannot tell the CPython version of %s", py->path);
-    struct ps_walk_target target = {py->runtime_addr, *version_hex};
+    struct ps_walk_target target = {py->runtime_addr, *version_hex, py->hash_secret};
     struct ps_model model = {0};
     int rc = ps_walk(&mem, &target, &o->limits, &model);
     ps_model_free(&model);

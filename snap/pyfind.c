@@ -12,7 +12,7 @@
 #define MAX_CANDIDATES 64
 
 struct elf_syms {
-    uint64_t runtime, version; /* symbol values (link-time addresses), 0 if absent */
+    uint64_t runtime, version, hash_secret; /* symbol values (link-time), 0 if absent */
     uint64_t first_load;       /* lowest PT_LOAD p_vaddr, page-aligned down */
 };
 
@@ -22,7 +22,7 @@ static void scan_symtab(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, struct elf_syms *
     if (!d || sh->sh_entsize == 0)
         return;
     size_t n = sh->sh_size / sh->sh_entsize;
-    for (size_t i = 0; i < n && (!s->runtime || !s->version); i++) {
+    for (size_t i = 0; i < n && (!s->runtime || !s->version || !s->hash_secret); i++) {
         GElf_Sym sym;
         if (!gelf_getsym(d, (int)i, &sym) || sym.st_shndx == SHN_UNDEF)
             continue;
@@ -33,6 +33,8 @@ static void scan_symtab(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, struct elf_syms *
             s->runtime = sym.st_value;
         else if (!s->version && strcmp(name, "Py_Version") == 0)
             s->version = sym.st_value;
+        else if (!s->hash_secret && strcmp(name, "_Py_HashSecret") == 0)
+            s->hash_secret = sym.st_value;
     }
 }
 
@@ -125,6 +127,7 @@ static int try_candidate(pid_t pid, const struct ps_maps *maps, const char *path
     out->runtime_addr = out->bias + s.runtime;
     out->version_addr = s.version ? out->bias + s.version : 0;
     out->version_hex = version_from_name(path);
+    out->hash_secret = s.hash_secret ? out->bias + s.hash_secret : 0;
     return 1;
 }
 

@@ -16,6 +16,7 @@ struct ps_pyfind {
     uint64_t runtime_addr; /* _PyRuntime in the target */
     uint64_t version_addr; /* Py_Version in the target, 0 when the build has none */
     uint32_t version_hex;  /* from the file name when version_addr is 0 */
+    uint64_t hash_secret;  /* _Py_HashSecret in the target, 0 if not found */
 };
 
 /* PS_NOTPYTHON with a detail when no mapped file has _PyRuntime. */

@@ -33,6 +33,13 @@ enum ps_dict_model {
 };
 
 /* How the line of an instruction is encoded in the code object. */
+/* Py_HASH_ALGORITHM of the build, for str hashes. */
+enum ps_hash_algorithm {
+    PS_HASH_UNKNOWN = 0,
+    PS_HASH_SIPHASH24 = 1,
+    PS_HASH_SIPHASH13 = 3,
+};
+
 enum ps_linetable_model {
     PS_LINES_LNOTAB = 1,   /* 3.8-3.9: co_lnotab, byte pairs */
     PS_LINES_310 = 2,      /* 3.10: co_linetable, (sdelta, ldelta) pairs */
@@ -142,6 +149,8 @@ struct ps_pyoffsets {
         ps_off bytearray_start;   /* PyByteArrayObject.ob_start */
         ps_off complex_cval;      /* PyComplexObject.cval (two doubles) */
         ps_off func_qualname;     /* PyFunctionObject.func_qualname */
+        int32_t str_hash;         /* enum ps_hash_algorithm */
+        ps_off str_hash_cache;    /* PyASCIIObject.hash */
     } more;
 };
 

@@ -44,6 +44,7 @@ void ps_walk_limits_default(struct ps_walk_limits *lim);
 struct ps_walk_target {
     uint64_t runtime_addr;   /* _PyRuntime */
     uint32_t py_version_hex; /* PY_VERSION_HEX */
+    uint64_t hash_secret;    /* _Py_HashSecret, or 0: dict lookups then scan every key */
 };
 
 /* Walk the target into *OUT (which must be zeroed). Returns PS_OK even when parts of the walk

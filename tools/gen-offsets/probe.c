@@ -182,7 +182,7 @@ int main(void)
         d_values_values;
     /* more (locals rendering) */
     long m_tp_dict, m_ht_qualname, m_cell_ref, m_set_mask, m_set_table, m_range_start,
-        m_bytearray_start, m_complex_cval, m_func_qualname;
+        m_bytearray_start, m_complex_cval, m_func_qualname, m_str_hash, m_str_hash_cache;
 
     /* ---- models ---- */
 #if PY_VERSION_HEX < 0x030B0000
@@ -387,6 +387,14 @@ int main(void)
     m_bytearray_start = OFF(PyByteArrayObject, ob_start);
     m_complex_cval = OFF(PyComplexObject, cval);
     m_func_qualname = OFF(PyFunctionObject, func_qualname);
+    m_str_hash_cache = OFF(PyASCIIObject, hash);
+#if Py_HASH_ALGORITHM == Py_HASH_SIPHASH24
+    m_str_hash = 1;
+#elif defined(Py_HASH_SIPHASH13) && Py_HASH_ALGORITHM == Py_HASH_SIPHASH13
+    m_str_hash = 3;
+#else
+    m_str_hash = 0; /* FNV or another: dict lookups fall back to scanning */
+#endif
     if (SZ(setentry) != 16)
         fail("setentry is not {key, hash}");
 
@@ -499,9 +507,11 @@ int main(void)
            d_entry_size, d_unicode_entry_size, o(d_values_values));
     printf("        .more = { .tp_dict = %s, .ht_qualname = %s, .cell_ref = %s, .set_mask = %s,\n"
            "                  .set_table = %s, .range_start = %s, .bytearray_start = %s,\n"
-           "                  .complex_cval = %s, .func_qualname = %s },\n",
+           "                  .complex_cval = %s, .func_qualname = %s, .str_hash = %ld,\n"
+           "                  .str_hash_cache = %s },\n",
            o(m_tp_dict), o(m_ht_qualname), o(m_cell_ref), o(m_set_mask), o(m_set_table),
-           o(m_range_start), o(m_bytearray_start), o(m_complex_cval), o(m_func_qualname));
+           o(m_range_start), o(m_bytearray_start), o(m_complex_cval), o(m_func_qualname),
+           m_str_hash, o(m_str_hash_cache));
     printf("    }");
     return ferror(stdout) ? 1 : 0;
 }

@@ -12,7 +12,7 @@
  * where PyThreadState has no native_thread_id (before 3.11). */
 #define GLIBC_PTHREAD_TID_OFFSET 0x2d0
 #define MAX_LINETABLE (1u << 20)
-#define DEBUG_OFFSETS_BYTES (8 + 72 * 8)
+#define DEBUG_OFFSETS_MAX 1024 /* the largest known _Py_DebugOffsets (3.15) is 888 bytes */
 
 void ps_walk_limits_default(struct ps_walk_limits *lim)
 {
@@ -288,8 +288,10 @@ static int frameobj_locals(struct ps_walker *w, uint64_t frame, uint64_t code, s
     return rc;
 }
 
-/* 3.11+: the _PyInterpreterFrame chain. Shim frames (owned by the C stack) and frames that
- * have not reached their first traceable instruction are skipped, as frame.f_back does. */
+/* 3.11+: the _PyInterpreterFrame chain. Shim frames (owned by the C stack; 3.14+ also those
+ * owned by the interpreter: eval-loop entry frames and 3.15's base frame inside the thread
+ * state) and frames that have not reached their first traceable instruction are skipped, as
+ * frame.f_back does. 3.14+ f_executable is a tagged _PyStackRef: its tag bits are cleared. */
 static int walk_interp_frames(struct ps_walker *w, uint64_t frame, struct ps_thread *t)
 {
     const struct ps_pyoffsets *o = &w->off;
@@ -306,7 +308,9 @@ static int walk_interp_frames(struct ps_walker *w, uint64_t frame, struct ps_thr
             (rc = ps_w_field_u64(w, frame, o->iframe.instr, &instr)) ||
             (rc = ps_mem_u8(w->mem, frame + (uint64_t)o->iframe.owner, &owner)))
             return rc;
-        if ((int32_t)owner != o->iframe.owner_cstack) {
+        code &= ~(uint64_t)(uint32_t)o->iframe.stackref_mask;
+        if ((int32_t)owner != o->iframe.owner_cstack &&
+            (int32_t)owner != o->iframe.owner_interpreter) {
             const struct code_info *ci;
             if ((rc = load_code(w, code, &ci)))
                 return rc;
@@ -499,10 +503,18 @@ static int choose_offsets(struct ps_walker *w, const struct ps_walk_target *t)
 {
     int major = (int)(t->py_version_hex >> 24), minor = (int)((t->py_version_hex >> 16) & 0xff);
     const struct ps_pyoffsets *base = ps_pyoffsets_builtin(major, minor);
-    unsigned char dbg[DEBUG_OFFSETS_BYTES];
-    int has_debug = ps_mem_read(w->mem, t->runtime_addr, dbg, 8) == PS_OK &&
-                    memcmp(dbg, "xdebugpy", 8) == 0 &&
-                    ps_mem_read(w->mem, t->runtime_addr, dbg, sizeof dbg) == PS_OK;
+    /* Cookie and version first; they say how long the rest of that version's layout is. */
+    unsigned char dbg[DEBUG_OFFSETS_MAX];
+    size_t dbg_len = 16, want;
+    int has_debug = ps_mem_read(w->mem, t->runtime_addr, dbg, dbg_len) == PS_OK &&
+                    memcmp(dbg, "xdebugpy", 8) == 0;
+    if (has_debug && (want = ps_pyoffsets_debug_size(dbg, dbg_len)) > dbg_len &&
+        want <= sizeof dbg) {
+        if (ps_mem_read(w->mem, t->runtime_addr, dbg, want) == PS_OK)
+            dbg_len = want;
+        else
+            has_debug = 0;
+    }
     if (!base && has_debug)
         base = ps_pyoffsets_nearest_below(major, minor);
     if (!base)
@@ -510,7 +522,7 @@ static int choose_offsets(struct ps_walker *w, const struct ps_walk_target *t)
                             minor, ps_pyoffsets_supported_list());
     w->off = *base;
     if (has_debug) {
-        int rc = ps_pyoffsets_apply_debug(&w->off, dbg, sizeof dbg, t->py_version_hex);
+        int rc = ps_pyoffsets_apply_debug(&w->off, dbg, dbg_len, t->py_version_hex);
         if (rc && !ps_pyoffsets_builtin(major, minor))
             return ps_error_set(PS_UNSUPPORTED, "unsupported CPython %d.%d (supported: %s)",
                                 major, minor, ps_pyoffsets_supported_list());

@@ -28,10 +28,10 @@ echo "== interpreters: pyenv $(ls /root/.pyenv/versions 2>/dev/null | tr '\n' ' 
 echo "== pytest (cli, e2e, safety)"
 suites=()
 for d in tests/cli tests/e2e tests/safety; do [ -d "$d" ] && suites+=("$d"); done
-python3 -m pytest -p no:cacheprovider -rs -q --junitxml="$results/pytest.xml" "${suites[@]}"
+/usr/bin/python3 -m pytest -p no:cacheprovider -rs -q --junitxml="$results/pytest.xml" "${suites[@]}"
 pytest_rc=$?
 
-python3 - "$results" "$pytest_rc" <<'PY'
+/usr/bin/python3 - "$results" "$pytest_rc" <<'PY'
 import glob, sys, xml.etree.ElementTree as ET
 passed = failed = skipped = 0
 for f in glob.glob(sys.argv[1] + "/*.xml"):

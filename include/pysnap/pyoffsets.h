@@ -87,6 +87,10 @@ struct ps_pyoffsets {
         ps_off previous, code, instr, owner, localsplus, stacktop;
         int32_t owner_generator;  /* FRAME_OWNED_BY_GENERATOR */
         int32_t owner_cstack;     /* FRAME_OWNED_BY_CSTACK (shims), -1 if none */
+        int32_t owner_interpreter;/* FRAME_OWNED_BY_INTERPRETER (3.14+: eval-loop entry
+                                     frames; 3.15: the base frame ending every chain), -1 */
+        int32_t stackref_mask;    /* 3.14+: low tag bits of a _PyStackRef (f_executable,
+                                     localsplus) to clear for the object; 0 before */
     } iframe;
 
     struct { /* PyFrameObject, 3.8-3.10 */
@@ -167,5 +171,9 @@ const char *ps_pyoffsets_supported_list(void);
  * structure's declared size. Returns PS_OK, or PS_UNSUPPORTED with a detail. */
 int ps_pyoffsets_apply_debug(struct ps_pyoffsets *off, const void *raw, size_t len,
                              uint32_t version_hex);
+/* How many bytes of _Py_DebugOffsets the layout that HEAD (at least the first LEN >= 16 bytes:
+ * cookie and version) announces takes, or 0 when there is no cookie or the layout is
+ * unknown. Read that many from the start of _PyRuntime and pass them to apply_debug. */
+size_t ps_pyoffsets_debug_size(const void *head, size_t len);
 
 #endif

@@ -61,7 +61,7 @@ def thread_states(pid):
         return out
     for tid in tids:
         try:
-            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+            with open("/proc/%d/task/%s/stat" % (pid, tid), errors="replace") as f:
                 data = f.read()
         except OSError:
             continue

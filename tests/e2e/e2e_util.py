@@ -226,7 +226,7 @@ def thread_states(pid):
     out = {}
     for tid in proc_tids(pid):
         try:
-            with open("/proc/%d/task/%d/stat" % (pid, tid)) as f:
+            with open("/proc/%d/task/%d/stat" % (pid, tid), errors="replace") as f:
                 data = f.read()
         except OSError:
             continue

@@ -1,11 +1,16 @@
 #!/bin/sh
 # Generate analyze/pyoffsets_table.c: one struct ps_pyoffsets per CPython 3.8 .. 3.13 found in
-# pyenv, by compiling tools/gen-offsets/probe.c against each version's (internal) headers with
-# the system gcc and running it. See tools/gen-offsets/README.md.
+# pyenv and per 3.14 .. 3.15 found in the Debian sid cache of tools/fetch-sid-pythons.sh (run
+# it with --dev: the headers come from libpython3.N-dev), by compiling tools/gen-offsets/probe.c
+# against each version's (internal) headers with the system gcc and running it. A sid build's
+# own -D_Py_* core flags (e.g. the JIT's -D_Py_TIER2=3 -D_Py_JIT, read from its
+# _sysconfigdata) are passed to the probe too. See tools/gen-offsets/README.md.
 #
 # Usage: tools/gen-offsets/gen-offsets.sh [options]
 #   --pyenv DIR            where the installs live (default: $PYENV_ROOT/versions, else
 #                          /root/.pyenv/versions); per 3.N the newest plain 3.N.P is used
+#   --sid DIR              the fetch-sid-pythons.sh cache (default:
+#                          ${PYSNAP_CACHE:-$HOME/.cache/pysnap}/sid); 3.N from DIR/3.N/root
 #   --variant NAME=CFLAGS  also emit, for every version, an entry built with extra probe
 #                          CFLAGS, e.g. --variant 'debug=-DPy_DEBUG -DPy_TRACE_REFS'
 #                          (repeatable; entries follow the release one of the same version,
@@ -24,19 +29,21 @@ root=$(cd "$here/../.." && pwd)
 
 pyenv=${PYENV_ROOT:+$PYENV_ROOT/versions}
 pyenv=${pyenv:-/root/.pyenv/versions}
+sid=${PYSNAP_CACHE:-${HOME:-/root}/.cache/pysnap}/sid
 variants=       # newline-separated NAME=CFLAGS
 out=
 check=0
 keep=0
 cc=${CC:-gcc}
 
-usage() { sed -n '5,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '9,21p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 nl='
 '
 
 while [ $# -gt 0 ]; do
     case $1 in
     --pyenv) [ $# -ge 2 ] || usage; pyenv=$2; shift 2 ;;
+    --sid) [ $# -ge 2 ] || usage; sid=$2; shift 2 ;;
     --variant)
         [ $# -ge 2 ] || usage
         case $2 in
@@ -58,7 +65,7 @@ done
 
 [ -n "$out" ] || out=$root/analyze/pyoffsets_table.c
 
-# Command line as recorded in the output (repo-relative; --pyenv/--out/--check left out).
+# Command line as recorded in the output (repo-relative; --pyenv/--sid/--out/--check left out).
 cmdline="tools/gen-offsets/gen-offsets.sh"
 if [ -n "$variants" ]; then
     cmdline="$cmdline$(echo "$variants" | while IFS= read -r v; do printf " --variant '%s'" "$v"; done)"
@@ -71,61 +78,96 @@ else
     trap 'rm -rf "$tmp"' EXIT
 fi
 
+# The -D_Py_* flags a sid build compiled its core with (PY_CORE_CFLAGS of its
+# _sysconfigdata), e.g. -D_Py_TIER2=3 -D_Py_JIT: they change structure layouts.
+sid_core_flags() {
+    for f in "$1"/usr/lib/python3."$2"/_sysconfigdata_*x86_64-linux-gnu.py; do
+        [ -f "$f" ] || continue
+        sed -n "s/^ *'PY_CORE_CFLAGS': '\(.*\)',\{0,1\}\$/\1/p" "$f" | tr ' ' '\n' |
+            grep -E '^-D_Py_[A-Za-z0-9_]+(=[A-Za-z0-9_]+)?$' | tr '\n' ' '
+        return 0
+    done
+}
+
 versions=
+pyenv_versions=
+sid_versions=
 n=0
 : >"$tmp/entries"
-for minor in 8 9 10 11 12 13; do
-    # Newest patch release of 3.$minor (plain CPython installs only: 3.13.0, not 3.13t-dev).
-    cands=$(ls -d "$pyenv"/3."$minor".* 2>/dev/null | while read -r d; do
-        case ${d##*/} in
-        3."$minor".*[!0-9.]*) ;;
-        *) [ -d "$d/include/python3.$minor" ] && echo "$d" ;;
-        esac
-    done | sort -V)
-    if [ -z "$cands" ]; then
-        echo "gen-offsets: no 3.$minor install under $pyenv, skipping 3.$minor" >&2
-        continue
+for minor in 8 9 10 11 12 13 14 15; do
+    if [ "$minor" -le 13 ]; then
+        # Newest patch release of 3.$minor (plain CPython installs only: 3.13.0, not 3.13t-dev).
+        cands=$(ls -d "$pyenv"/3."$minor".* 2>/dev/null | while read -r d; do
+            case ${d##*/} in
+            3."$minor".*[!0-9.]*) ;;
+            *) [ -d "$d/include/python3.$minor" ] && echo "$d" ;;
+            esac
+        done | sort -V)
+        if [ -z "$cands" ]; then
+            echo "gen-offsets: no 3.$minor install under $pyenv, skipping 3.$minor" >&2
+            continue
+        fi
+        prefix=$(echo "$cands" | tail -n 1)
+        if [ "$(echo "$cands" | wc -l)" -gt 1 ]; then
+            echo "gen-offsets: several 3.$minor installs, using ${prefix##*/}" >&2
+        fi
+        label=${prefix##*/}
+        inc=$prefix/include/python3.$minor
+        incflags="-I$inc -I$inc/internal"
+        coreflags=
+    else
+        # Debian sid's release build, unpacked by tools/fetch-sid-pythons.sh --dev.
+        sroot=$sid/3.$minor/root
+        inc=$sroot/usr/include/python3.$minor
+        if [ ! -f "$sid/3.$minor/runtime.ok" ] || [ ! -f "$inc/internal/pycore_frame.h" ]; then
+            echo "gen-offsets: no 3.$minor headers under $sid (tools/fetch-sid-pythons.sh --dev 3.$minor), skipping 3.$minor" >&2
+            continue
+        fi
+        label=$(cat "$sid/3.$minor/runtime.ok")
+        # Debian's multiarch pyconfig.h lives in usr/include/x86_64-linux-gnu/python3.N.
+        incflags="-I$sroot/usr/include -I$inc -I$inc/internal"
+        coreflags=$(sid_core_flags "$sroot" "$minor")
     fi
-    prefix=$(echo "$cands" | tail -n 1)
-    if [ "$(echo "$cands" | wc -l)" -gt 1 ]; then
-        echo "gen-offsets: several 3.$minor installs, using ${prefix##*/}" >&2
-    fi
-    inc=$prefix/include/python3.$minor
     # Release first, then each variant in the order given.
     printf 'release=\n%s\n' "$variants" | while IFS= read -r v; do
         [ -n "$v" ] || continue
         name=${v%%=*}
         flags=${v#*=}
         exe=$tmp/probe-3.$minor-$name
-        # shellcheck disable=SC2086 # $flags is a list of flags
-        if ! "$cc" -std=gnu11 -O0 -Wall -DPy_BUILD_CORE -I"$inc" -I"$inc/internal" $flags \
+        # shellcheck disable=SC2086 # $incflags, $coreflags and $flags are lists of flags
+        if ! "$cc" -std=gnu11 -O0 -Wall -DPy_BUILD_CORE $incflags $coreflags $flags \
             -o "$exe" "$here/probe.c"; then
-            echo "gen-offsets: probe ($name) does not compile for ${prefix##*/}" >&2
+            echo "gen-offsets: probe ($name) does not compile for $label" >&2
             exit 1
         fi
         if ! "$exe" >"$exe.out"; then
-            echo "gen-offsets: probe ($name) failed for ${prefix##*/}" >&2
+            echo "gen-offsets: probe ($name) failed for $label" >&2
             exit 1
         fi
         # The headers' idea of the version must match the install they came from.
-        if ! head -n 1 "$exe.out" | grep -q "^    { /\* ${prefix##*/} \*/\$"; then
-            echo "gen-offsets: ${prefix##*/}: headers report $(head -n 1 "$exe.out")" >&2
+        if ! head -n 1 "$exe.out" | grep -q "^    { /\* $label \*/\$"; then
+            echo "gen-offsets: $label: headers report $(head -n 1 "$exe.out")" >&2
             exit 1
         fi
         if [ "$name" != release ]; then
-            { printf '    { /* %s, variant %s: %s */\n' "${prefix##*/}" "$name" "$flags"
+            { printf '    { /* %s, variant %s: %s */\n' "$label" "$name" "$flags"
               tail -n +2 "$exe.out"; } >"$exe.tmp"
             mv "$exe.tmp" "$exe.out"
         fi
         [ ! -s "$tmp/entries" ] || printf ',\n' >>"$tmp/entries"
         cat "$exe.out" >>"$tmp/entries"
     done || exit 1
-    versions="$versions${versions:+, }${prefix##*/}"
+    versions="$versions${versions:+, }$label"
+    if [ "$minor" -le 13 ]; then
+        pyenv_versions="$pyenv_versions${pyenv_versions:+, }$label"
+    else
+        sid_versions="$sid_versions${sid_versions:+$nl}$label (Debian sid libpython3.$minor-dev${coreflags:+; core flags ${coreflags% }}),"
+    fi
     n=$((n + 1))
 done
 
 if [ "$n" = 0 ]; then
-    echo "gen-offsets: no CPython 3.8 .. 3.13 install found under $pyenv" >&2
+    echo "gen-offsets: no CPython 3.8 .. 3.15 headers found under $pyenv or $sid" >&2
     exit 1
 fi
 
@@ -133,7 +175,9 @@ fi
     echo "/* GENERATED FILE - DO NOT EDIT."
     echo " *"
     echo " * Generated by: $cmdline"
-    echo " * From the headers of CPython $versions (pyenv installs, x86-64 Linux),"
+    echo " * From the headers of CPython (x86-64 Linux)"
+    [ -z "$pyenv_versions" ] || echo " *   $pyenv_versions (pyenv installs),"
+    [ -z "$sid_versions" ] || echo "$sid_versions" | sed 's/^/ *   /'
     echo " * by compiling tools/gen-offsets/probe.c against each and running it."
     if [ -n "$variants" ]; then
         echo " * Variant entries (extra probe CFLAGS) follow each version's release entry:"

@@ -29,8 +29,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#if PY_VERSION_HEX < 0x03080000 || PY_VERSION_HEX >= 0x030E0000
-#error "probe.c knows CPython 3.8 .. 3.13"
+#if PY_VERSION_HEX < 0x03080000 || PY_VERSION_HEX >= 0x03100000
+#error "probe.c knows CPython 3.8 .. 3.15"
 #endif
 
 /* ---- internal headers, per version -------------------------------------------------- */
@@ -49,6 +49,9 @@
 #  include "pycore_code.h"
 #  include "pycore_frame.h"
 #  include "pycore_dict.h"
+#endif
+#if PY_VERSION_HEX >= 0x030E0000
+#  include "pycore_stackref.h"   /* _PyStackRef tag bits */
 #endif
 
 #ifdef NDEBUG
@@ -163,7 +166,7 @@ int main(void)
     long ts_next, ts_interp, ts_thread_id, ts_native_thread_id, ts_frame, ts_cframe_current;
     /* iframe */
     long if_previous, if_code, if_instr, if_owner, if_localsplus, if_stacktop;
-    long if_owner_generator, if_owner_cstack;
+    long if_owner_generator, if_owner_cstack, if_owner_interpreter, if_stackref_mask;
     /* frameobj */
     long fo_back, fo_code, fo_lasti, fo_lineno, fo_localsplus;
     /* code */
@@ -288,7 +291,8 @@ int main(void)
     /* ---- _PyInterpreterFrame (3.11+) / PyFrameObject (3.8-3.10) ---- */
 #if PY_VERSION_HEX < 0x030B0000
     if_previous = if_code = if_instr = if_owner = if_localsplus = if_stacktop = NONE;
-    if_owner_generator = if_owner_cstack = -1;
+    if_owner_generator = if_owner_cstack = if_owner_interpreter = -1;
+    if_stackref_mask = 0;
     fo_back = OFF(PyFrameObject, f_back);
     fo_code = OFF(PyFrameObject, f_code);
     fo_lasti = OFF(PyFrameObject, f_lasti);
@@ -305,16 +309,37 @@ int main(void)
 #  endif
     if_owner = OFF(_PyInterpreterFrame, owner);
     if_localsplus = OFF(_PyInterpreterFrame, localsplus);
-    if_stacktop = OFF(_PyInterpreterFrame, stacktop);
     if (SZ(((_PyInterpreterFrame *)0)->owner) != 1)
         fail("_PyInterpreterFrame.owner is not a char");
+#  if PY_VERSION_HEX < 0x030E0000
+    if_stacktop = OFF(_PyInterpreterFrame, stacktop);
     if (SZ(((_PyInterpreterFrame *)0)->stacktop) != 4)
         fail("_PyInterpreterFrame.stacktop is not an int");
+#  else
+    /* 3.14 replaced the int index by a _PyStackRef *stackpointer: not the same meaning. */
+    if_stacktop = NONE;
+#  endif
     if_owner_generator = FRAME_OWNED_BY_GENERATOR;
 #  if PY_VERSION_HEX < 0x030C0000
     if_owner_cstack = -1;            /* 3.11 has no shim frames */
-#  else
+#  elif PY_VERSION_HEX < 0x030F0000
     if_owner_cstack = FRAME_OWNED_BY_CSTACK;
+#  else
+    if_owner_cstack = -1;            /* 3.15 dropped FRAME_OWNED_BY_CSTACK */
+#  endif
+#  if PY_VERSION_HEX < 0x030E0000
+    if_owner_interpreter = -1;
+    if_stackref_mask = 0;            /* f_executable and localsplus are plain PyObject * */
+#  else
+    /* 3.14+: entry frames of the eval loop, and 3.15's base frame that ends every thread's
+     * chain (inside the thread state), are owned by the interpreter. */
+    if_owner_interpreter = FRAME_OWNED_BY_INTERPRETER;
+    /* f_executable and localsplus are tagged _PyStackRef: the object is bits & ~mask. A
+     * tagged small int (3.14+: low bits Py_INT_TAG) is not an object; its mask is included
+     * so that masking never leaves a misaligned pointer. */
+    if_stackref_mask = (long)(Py_TAG_BITS | Py_INT_TAG);
+    if (SZ(_PyStackRef) != 8)
+        fail("_PyStackRef is not one word");
 #  endif
     /* PyFrameObject still exists but is only a lazily created view of an interpreter frame:
      * f_code, f_lasti and f_localsplus are gone, and f_back/f_lineno no longer mean "the
@@ -471,9 +496,11 @@ int main(void)
            o(ts_cframe_current));
     printf("        .iframe = { .previous = %s, .code = %s, .instr = %s, .owner = %s,\n"
            "                    .localsplus = %s, .stacktop = %s,\n"
-           "                    .owner_generator = %ld, .owner_cstack = %ld },\n",
+           "                    .owner_generator = %ld, .owner_cstack = %ld,\n"
+           "                    .owner_interpreter = %ld, .stackref_mask = %ld },\n",
            o(if_previous), o(if_code), o(if_instr), o(if_owner), o(if_localsplus),
-           o(if_stacktop), if_owner_generator, if_owner_cstack);
+           o(if_stacktop), if_owner_generator, if_owner_cstack, if_owner_interpreter,
+           if_stackref_mask);
     printf("        .frameobj = { .back = %s, .code = %s, .lasti = %s, .lineno = %s,\n"
            "                      .localsplus = %s },\n",
            o(fo_back), o(fo_code), o(fo_lasti), o(fo_lineno), o(fo_localsplus));

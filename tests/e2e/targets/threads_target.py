@@ -123,7 +123,7 @@ def task_ids():
 
 def task_state(tid):
     try:
-        with open("/proc/self/task/%d/stat" % tid) as f:
+        with open("/proc/self/task/%d/stat" % tid, errors="replace") as f:
             data = f.read()
     except OSError:
         return None

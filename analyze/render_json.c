@@ -4,12 +4,26 @@
 #include <string.h>
 
 #include "pysnap/error.h"
+#include "pysnap/native.h"
 #include "pysnap/report.h"
 #include "render_common.h"
 
 #ifndef PYSNAP_VERSION
 #define PYSNAP_VERSION "0.0.0"
 #endif
+
+/* Length of the well-formed UTF-8 sequence at P (RFC 3629), or 0 when it is not one. */
+static int utf8_len(const unsigned char *p)
+{
+    int n = p[0] >= 0xc2 && p[0] <= 0xdf ? 2 : p[0] >= 0xe0 && p[0] <= 0xef ? 3
+          : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : 0;
+    unsigned char lo = p[0] == 0xe0 ? 0xa0 : p[0] == 0xf0 ? 0x90 : 0x80;
+    unsigned char hi = p[0] == 0xed ? 0x9f : p[0] == 0xf4 ? 0x8f : 0xbf;
+    for (int i = 1; i < n; i++, lo = 0x80, hi = 0xbf)
+        if (p[i] < lo || p[i] > hi)
+            return 0; /* also stops at the NUL */
+    return n;
+}
 
 static void json_str(FILE *out, const char *s)
 {
@@ -26,10 +40,21 @@ static void json_str(FILE *out, const char *s)
         case '\r': fputs("\\r", out); break;
         case '\t': fputs("\\t", out); break;
         default:
-            if (*p < 0x20)
+            if (*p < 0x20) {
                 fprintf(out, "\\u%04x", *p);
-            else
+            } else if (*p < 0x80) {
                 fputc(*p, out);
+            } else {
+                /* Target memory and snapshot strings may hold any bytes: JSON must stay
+                 * valid UTF-8, so a byte that starts no valid sequence becomes U+FFFD. */
+                int n = utf8_len(p);
+                if (n) {
+                    fwrite(p, 1, (size_t)n, out);
+                    p += n - 1;
+                } else {
+                    fputs("\\ufffd", out);
+                }
+            }
         }
     }
     fputc('"', out);
@@ -123,6 +148,12 @@ static void print_thread(FILE *out, const struct ps_thread *t, int locals)
             ps_thread_state_name(t->state), json_bool(t->holds_gil), json_bool(t->tstate != 0));
     fprintf(out, ", \"frames_truncated\": %s, \"error\": ", json_bool(t->frames_truncated));
     json_str(out, t->walk_status && t->walk_status != PS_LIMIT ? ps_strerror(t->walk_status) : NULL);
+    fputs(", \"syscall\": ", out);
+    json_str(out, t->syscall[0] ? t->syscall : NULL);
+    fputs(", \"pc_instruction\": ", out);
+    json_str(out, t->pc_instruction[0] ? t->pc_instruction : NULL);
+    fprintf(out, ", \"native_merged\": %s, \"native_cut\": %s",
+            json_bool(t->native_flags & PS_NATIVE_MERGED), json_bool(t->native_flags & PS_NATIVE_CUT));
     fputs(", \"frames\": [", out);
     for (size_t i = 0; i < t->nframes; i++) {
         fputs(i ? ", " : "", out);

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "pysnap/error.h"
+#include "pysnap/native.h"
 #include "pysnap/report.h"
 #include "render_common.h"
 
@@ -17,13 +18,20 @@ void ps_format_time(int64_t ns, char *buf, size_t size)
     snprintf(buf, size, "%s.%06dZ", base, (int)((ns % 1000000000) / 1000));
 }
 
-static void print_thread(FILE *out, const struct ps_thread *t, int locals)
+static void print_thread(FILE *out, const struct ps_thread *t, int locals, int native)
 {
     fprintf(out, "\nThread %u", t->tid);
     if (t->name)
         fprintf(out, " \"%s\"", t->name);
-    fprintf(out, " (%s%s)\n", ps_thread_state_name(t->state), t->holds_gil ? ", holds the GIL" : "");
-    if (t->nframes == 0) {
+    fprintf(out, " (%s%s%s%s)\n", ps_thread_state_name(t->state),
+            t->state == PS_TSTATE_SLEEPING && t->syscall[0] ? " in " : "",
+            t->state == PS_TSTATE_SLEEPING ? t->syscall : "", t->holds_gil ? ", holds the GIL" : "");
+    size_t npy = 0; /* frames may hold native ones too */
+    for (size_t i = 0; i < t->nframes; i++)
+        npy += t->frames[i].kind == PS_FRAME_PYTHON;
+    if (native) {
+        ps_native_render_text(out, t);
+    } else if (npy == 0) {
         fprintf(out, "    (no Python frames)\n");
     } else {
         fprintf(out, "    Traceback (most recent call last):\n");
@@ -76,7 +84,7 @@ static int render_text(FILE *out, const struct ps_report *r, const struct ps_ren
         if (in->gc_known && in->gc_collecting)
             fprintf(out, "GC: collecting\n");
         for (size_t j = 0; j < in->nthreads; j++)
-            print_thread(out, &in->threads[j], o->locals);
+            print_thread(out, &in->threads[j], o->locals, o->native);
     }
     if (r->model.walk_status)
         fprintf(out, "\nwarning: the walk stopped early: %s\n", ps_strerror(r->model.walk_status));

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "pysnap/error.h"
+#include "pysnap/native.h"
 #include "pysnap/report.h"
 
 void ps_format_version(uint32_t hex, char *buf, size_t size)
@@ -103,7 +104,8 @@ int ps_report_build(struct ps_snapshot *snap, struct ps_report *out)
         if (in->nthreads > 1) /* threads is NULL when empty: qsort's args are nonnull */
             qsort(in->threads, in->nthreads, sizeof *in->threads, tid_order);
     }
-    return PS_OK;
+    /* Native stacks: merged frames, syscall, instruction, and the states they tell. */
+    return ps_native_attach(snap, m);
 }
 
 void ps_report_free(struct ps_report *r)

@@ -21,6 +21,9 @@
 #define MAX_IMAGE_BYTES ((size_t)1 << 32)
 #define MAX_STRINGS 4096
 #define MAX_THREADS (1u << 20)
+#define MAX_NATIVE_FRAMES 1024   /* per thread; capture keeps 256 */
+#define MAX_MODULES 65536
+#define MAX_NATIVE_STRTAB (64u << 20)
 
 struct ps_snapshot {
     unsigned char *image; /* the uncompressed ELF core */
@@ -45,8 +48,77 @@ void ps_snap_meta_free(struct ps_snap_meta *m)
         free(m->strings[i].value);
     }
     free(m->strings);
+    for (size_t i = 0; i < m->nthreads; i++)
+        free(m->threads[i].native);
     free(m->threads);
+    free(m->modules);
+    free(m->native_strtab);
     memset(m, 0, sizeof *m);
+}
+
+const char *ps_snap_native_str(const struct ps_snap_meta *m, uint32_t off)
+{
+    /* The table ends with a NUL of ours, so any offset inside it starts a terminated string. */
+    if (off == PS_NO_INDEX || !m->native_strtab || off >= m->native_strtab_len)
+        return NULL;
+    return m->native_strtab + off;
+}
+
+const struct ps_note_module *ps_snap_module(const struct ps_snap_meta *m, uint32_t index)
+{
+    return index < m->nmodules ? &m->modules[index] : NULL;
+}
+
+/* PS_NT_MODULES: header, records, string table (FORMAT.md). The first one counts. */
+static int parse_modules(struct ps_snap_meta *m, const unsigned char *desc, size_t len)
+{
+    struct ps_note_modules h;
+    if (m->modules || m->native_strtab || len < sizeof h)
+        return PS_OK;
+    memcpy(&h, desc, sizeof h);
+    if (h.nmodules > MAX_MODULES || h.strtab_size > MAX_NATIVE_STRTAB ||
+        (size_t)h.nmodules * sizeof(struct ps_note_module) + h.strtab_size > len - sizeof h)
+        return PS_OK; /* malformed: the frames then show addresses only */
+    size_t recs = (size_t)h.nmodules * sizeof(struct ps_note_module);
+    m->modules = malloc(recs ? recs : 1);
+    m->native_strtab = malloc((size_t)h.strtab_size + 1);
+    if (!m->modules || !m->native_strtab)
+        return PS_NOMEM;
+    memcpy(m->modules, desc + sizeof h, recs);
+    memcpy(m->native_strtab, desc + sizeof h + recs, h.strtab_size);
+    m->native_strtab[h.strtab_size] = '\0';
+    m->nmodules = h.nmodules;
+    m->native_strtab_len = h.strtab_size;
+    return PS_OK;
+}
+
+/* PS_NT_NATIVE notes wait here until every thread note is read. */
+struct native_seen {
+    struct ps_note_native hdr;
+    struct ps_note_native_frame *frames;
+};
+
+static int parse_native(struct native_seen **seen, size_t *nseen, const unsigned char *desc,
+                        size_t len)
+{
+    struct ps_note_native h;
+    if (len < sizeof h || *nseen >= MAX_THREADS)
+        return PS_OK;
+    memcpy(&h, desc, sizeof h);
+    if (h.nframes == 0 || h.nframes > MAX_NATIVE_FRAMES ||
+        (size_t)h.nframes * sizeof(struct ps_note_native_frame) > len - sizeof h)
+        return PS_OK;
+    struct native_seen *ns = realloc(*seen, (*nseen + 1) * sizeof *ns);
+    if (!ns)
+        return PS_NOMEM;
+    *seen = ns;
+    size_t bytes = (size_t)h.nframes * sizeof(struct ps_note_native_frame);
+    if (!(ns[*nseen].frames = malloc(bytes)))
+        return PS_NOMEM;
+    memcpy(ns[*nseen].frames, desc + sizeof h, bytes);
+    ns[*nseen].hdr = h;
+    (*nseen)++;
+    return PS_OK;
 }
 
 static int decompress(const unsigned char *in, size_t in_len, unsigned char **out,
@@ -57,8 +129,10 @@ static int decompress(const unsigned char *in, size_t in_len, unsigned char **ou
         return PS_NOMEM;
     size_t cap = in_len * 4 + 65536, len = 0;
     unsigned long long declared = ZSTD_getFrameContentSize(in, in_len);
+    /* The declared size is untrusted: believe it up front only for a plausible ratio (real
+     * snapshots compress about 4:1); beyond that the buffer grows as data really arrives. */
     if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != ZSTD_CONTENTSIZE_ERROR &&
-        declared <= MAX_IMAGE_BYTES)
+        declared <= MAX_IMAGE_BYTES && declared / 64 <= in_len)
         cap = (size_t)declared + 1; /* +1 lets the loop see the end without growing */
     unsigned char *buf = malloc(cap);
     int rc = buf ? PS_OK : PS_NOMEM;
@@ -146,7 +220,8 @@ struct regs_seen {
 };
 
 static int parse_notes(struct ps_snapshot *s, Elf *elf, const GElf_Phdr *ph, int *have_meta,
-                       struct regs_seen **regs, size_t *nregs)
+                       struct regs_seen **regs, size_t *nregs, struct native_seen **natives,
+                       size_t *nnatives)
 {
     Elf_Data *d = elf_getdata_rawchunk(elf, (int64_t)ph->p_offset, ph->p_filesz, ELF_T_NHDR);
     if (!d)
@@ -202,6 +277,18 @@ static int parse_notes(struct ps_snapshot *s, Elf *elf, const GElf_Phdr *ph, int
             m->nthreads++;
             break;
         }
+        case PS_NT_NATIVE: {
+            int rc = parse_native(natives, nnatives, desc, nh.n_descsz);
+            if (rc)
+                return rc;
+            break;
+        }
+        case PS_NT_MODULES: {
+            int rc = parse_modules(m, desc, nh.n_descsz);
+            if (rc)
+                return rc;
+            break;
+        }
         default:
             break; /* unknown pysnap note from a newer minor: skip */
         }
@@ -227,6 +314,8 @@ static int parse_elf(struct ps_snapshot *s)
     }
     int rc = PS_OK;
     struct regs_seen *regs = NULL;
+    struct native_seen *natives = NULL;
+    size_t nnatives = 0;
     size_t nregs = 0, nphdr = 0;
     int have_meta = 0;
     GElf_Ehdr eh;
@@ -266,7 +355,7 @@ static int parse_elf(struct ps_snapshot *s)
             break;
         }
         if (ph.p_type == PT_NOTE) {
-            rc = parse_notes(s, elf, &ph, &have_meta, &regs, &nregs);
+            rc = parse_notes(s, elf, &ph, &have_meta, &regs, &nregs, &natives, &nnatives);
         } else if (ph.p_type == PT_LOAD && ph.p_filesz > 0) {
             if (ph.p_vaddr + ph.p_filesz < ph.p_vaddr) {
                 rc = ps_error_set(PS_BADSNAP, "snapshot is corrupt: segment %zu wraps", i);
@@ -299,8 +388,24 @@ static int parse_elf(struct ps_snapshot *s)
                 memcpy(s->meta.threads[i].regs, regs[j].regs, sizeof regs[j].regs);
                 break;
             }
+    /* Native stacks move to their thread (the first note of a tid counts). */
+    for (size_t j = 0; j < nnatives; j++)
+        for (size_t i = 0; i < s->meta.nthreads; i++) {
+            struct ps_snap_thread *t = &s->meta.threads[i];
+            if (t->info.tid != natives[j].hdr.tid || t->has_native)
+                continue;
+            t->native = natives[j].frames;
+            t->nnative = natives[j].hdr.nframes;
+            t->native_flags = natives[j].hdr.flags;
+            t->has_native = 1;
+            natives[j].frames = NULL;
+            break;
+        }
 out:
     free(regs);
+    for (size_t j = 0; j < nnatives; j++)
+        free(natives[j].frames);
+    free(natives);
     elf_end(elf);
     return rc;
 }

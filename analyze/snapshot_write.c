@@ -61,6 +61,42 @@ static int put_note(struct buf *b, const char *owner, uint32_t type, const void 
     return PS_OK;
 }
 
+/* PS_NT_MODULES once (if any native stack), then one PS_NT_NATIVE per unwound thread. */
+static int build_native_notes(const struct ps_snap_meta *meta, struct buf *notes)
+{
+    int any = 0;
+    for (size_t i = 0; i < meta->nthreads; i++)
+        any |= meta->threads[i].has_native && meta->threads[i].nnative > 0;
+    if (!any)
+        return PS_OK;
+    if (meta->nmodules > UINT32_MAX || meta->native_strtab_len > UINT32_MAX)
+        return ps_error_set(PS_LIMIT, "too many native modules or symbols");
+    struct ps_note_modules mh = {(uint32_t)meta->nmodules, (uint32_t)meta->native_strtab_len};
+    struct buf b = {0};
+    int rc = buf_put(&b, &mh, sizeof mh);
+    if (!rc)
+        rc = buf_put(&b, meta->modules, meta->nmodules * sizeof *meta->modules);
+    if (!rc)
+        rc = buf_put(&b, meta->native_strtab, meta->native_strtab_len);
+    if (!rc)
+        rc = put_note(notes, PS_NOTE_OWNER, PS_NT_MODULES, b.p, b.len);
+    for (size_t i = 0; i < meta->nthreads && !rc; i++) {
+        const struct ps_snap_thread *t = &meta->threads[i];
+        if (!t->has_native || t->nnative == 0)
+            continue;
+        size_t n = t->nnative > UINT16_MAX ? UINT16_MAX : t->nnative;
+        struct ps_note_native nh = {t->info.tid, (uint16_t)n, t->native_flags};
+        b.len = 0;
+        rc = buf_put(&b, &nh, sizeof nh);
+        if (!rc)
+            rc = buf_put(&b, t->native, n * sizeof *t->native);
+        if (!rc)
+            rc = put_note(notes, PS_NOTE_OWNER, PS_NT_NATIVE, b.p, b.len);
+    }
+    free(b.p);
+    return rc;
+}
+
 static int build_notes(const struct ps_snap_meta *meta, struct buf *notes)
 {
     struct elf_prpsinfo ps;
@@ -111,7 +147,7 @@ static int build_notes(const struct ps_snap_meta *meta, struct buf *notes)
         if (put_note(notes, PS_NOTE_OWNER, PS_NT_THREAD, &meta->threads[i].info,
                      sizeof meta->threads[i].info))
             return PS_NOMEM;
-    return PS_OK;
+    return build_native_notes(meta, notes);
 }
 
 static int build_elf(const struct ps_snap_meta *meta, const struct ps_range *ranges,

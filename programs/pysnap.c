@@ -58,6 +58,8 @@ static void usage_capture(FILE *out)
             "      --max-depth N    container nesting kept (default 3)\n"
             "      --max-locals N   locals kept per frame (default 64)\n"
             "      --budget BYTES   target memory read for values, whole capture (default 4 MiB)\n"
+            "      --max-stack SIZE native stack copied per thread, for native frames (default\n"
+            "                       256K; K and M suffixes; 0: no native stacks)\n"
             "      --no-compress    write a plain ELF core (readable by gdb, eu-stack)\n"
             "  -v, --verbose        say where the pause went (stderr)\n"
             "  -h, --help           this help\n\n%s",
@@ -73,6 +75,8 @@ static void usage_analyze(FILE *out)
             "  -j, --json           print the JSON document (see README: JSON schema)\n"
             "  -l, --locals         text: print each frame's local variables\n"
             "      --no-locals      json: leave local variables out\n"
+            "  -n, --native         text: native and Python frames merged, with the system call\n"
+            "                       and the instruction each thread is at (json always has them)\n"
             "  -h, --help           this help\n\n%s",
             exit_codes_help);
 }
@@ -108,9 +112,26 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
     return 0;
 }
 
+/* A byte count with an optional K or M suffix (binary units), at most MAX. */
+static int parse_size(const char *s, unsigned long max, unsigned long *out)
+{
+    char *end;
+    if (!s || *s < '0' || *s > '9')
+        return -1;
+    unsigned long long v = strtoull(s, &end, 10);
+    unsigned long long unit = !*end                              ? 1
+                              : (*end == 'K' || *end == 'k') && !end[1] ? 1ull << 10
+                              : (*end == 'M' || *end == 'm') && !end[1] ? 1ull << 20
+                                                                        : 0;
+    if (!unit || v > max / unit)
+        return -1;
+    *out = (unsigned long)(v * unit);
+    return 0;
+}
+
 enum {
     OPT_TIMEOUT = 256, OPT_MAX_FRAMES, OPT_NO_COMPRESS, OPT_NO_LOCALS, OPT_REDACT, OPT_NO_REDACT,
-    OPT_MAX_STR, OPT_MAX_ITEMS, OPT_MAX_DEPTH, OPT_MAX_LOCALS, OPT_BUDGET
+    OPT_MAX_STR, OPT_MAX_ITEMS, OPT_MAX_DEPTH, OPT_MAX_LOCALS, OPT_BUDGET, OPT_MAX_STACK
 };
 
 /* Numeric capture limits: option, field, upper bound, what it counts. */
@@ -143,6 +164,7 @@ static int cmd_capture(int argc, char **argv)
         {"max-depth", required_argument, NULL, OPT_MAX_DEPTH},
         {"max-locals", required_argument, NULL, OPT_MAX_LOCALS},
         {"budget", required_argument, NULL, OPT_BUDGET},
+        {"max-stack", required_argument, NULL, OPT_MAX_STACK},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
     struct ps_capture_opts o;
     ps_capture_opts_default(&o);
@@ -173,6 +195,12 @@ static int cmd_capture(int argc, char **argv)
             if (parse_uint(optarg, 1ul << 32, &v) || v == 0)
                 return usage_error("--budget takes a byte count, not '%s'", optarg);
             o.limits.budget = v;
+            break;
+        case OPT_MAX_STACK:
+            if (parse_size(optarg, 64ul << 20, &v))
+                return usage_error("--max-stack takes a size up to 64M (256K, 1M, 0), not '%s'",
+                                   optarg);
+            o.max_stack = v;
             break;
         case 'h': usage_capture(stdout); return 0;
         default: {
@@ -213,16 +241,18 @@ static int cmd_analyze(int argc, char **argv)
     static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
                                          {"locals", no_argument, NULL, 'l'},
                                          {"no-locals", no_argument, NULL, 'L'},
+                                         {"native", no_argument, NULL, 'n'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const struct ps_renderer *renderer = &ps_render_text;
-    int c, show_locals = -1;
+    int c, show_locals = -1, native = 0;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "jlh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "jlnh", opts, NULL)) != -1) {
         switch (c) {
         case 'j': renderer = &ps_render_json; break;
         case 'l': show_locals = 1; break;
         case 'L': show_locals = 0; break;
+        case 'n': native = 1; break;
         case 'h': usage_analyze(stdout); return 0;
         default:
             return usage_error("analyze: unknown option '%s'", argv[optind - 1]);
@@ -239,7 +269,7 @@ static int cmd_analyze(int argc, char **argv)
     struct ps_report report;
     rc = ps_report_build(snap, &report);
     if (!rc) {
-        struct ps_render_opts ro = {.locals = show_locals};
+        struct ps_render_opts ro = {.locals = show_locals, .native = native};
         rc = renderer->render(stdout, &report, &ro);
         if (fflush(stdout) != 0 && !rc)
             rc = ps_error_set(PS_IO, "cannot write the output");

@@ -19,6 +19,7 @@
 #include "memsrc_live.h"
 #include "proc.h"
 #include "pyfind.h"
+#include "unwind.h"
 
 #ifndef PYSNAP_VERSION
 #define PYSNAP_VERSION "0.0.0"
@@ -29,6 +30,7 @@ void ps_capture_opts_default(struct ps_capture_opts *o)
     memset(o, 0, sizeof *o);
     o->timeout_ms = 2000;
     o->compress_level = 3;
+    o->max_stack = PS_UNWIND_DEFAULT_STACK;
     ps_walk_limits_default(&o->limits);
     const char *hold = getenv("PYSNAP_TEST_HOLD_MS");
     if (hold)
@@ -265,6 +267,11 @@ int ps_capture(const struct ps_capture_opts *o, struct ps_capture_result *r)
     struct ps_live *live;
     if ((rc = ps_live_open(o->pid, &live)))
         return rc;
+    struct ps_unwind *uw;
+    if ((rc = ps_unwind_open(o->pid, o->max_stack, &uw))) {
+        ps_live_close(live);
+        return rc;
+    }
     sigset_t old_mask;
     block_signals(&old_mask);
     struct ps_freeze fz;
@@ -274,6 +281,8 @@ int ps_capture(const struct ps_capture_opts *o, struct ps_capture_result *r)
     if (!rc) {
         clock_gettime(CLOCK_MONOTONIC, &t_stopped);
         rc = walk_frozen(o, live, &py, &version_hex);
+        if (!rc) /* native stacks and the code at each PC, for unwinding after the thaw */
+            ps_unwind_record(uw, live, &fz);
         clock_gettime(CLOCK_MONOTONIC, &t_walked);
         if (o->hold_ms) {
             struct timespec hold = {o->hold_ms / 1000, (long)(o->hold_ms % 1000) * 1000000};
@@ -296,6 +305,8 @@ int ps_capture(const struct ps_capture_opts *o, struct ps_capture_result *r)
         rc = ps_live_recorded(live, &ranges, &nranges, &bytes);
     if (!rc)
         rc = fill_meta(o, &fz, &py, version_hex, &meta);
+    if (!rc)
+        rc = ps_unwind_run(uw, ranges, nranges, &meta);
     if (!rc) {
         meta.meta.capture_ns = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL +
                                           (t1.tv_nsec - t0.tv_nsec));
@@ -323,6 +334,7 @@ int ps_capture(const struct ps_capture_opts *o, struct ps_capture_result *r)
     }
     free(file);
     ps_snap_meta_free(&meta);
+    ps_unwind_close(uw);
     ps_live_close(live);
     if (fz.tasks)
         ps_freeze_free(&fz);

@@ -16,6 +16,7 @@ struct ps_capture_opts {
     unsigned timeout_ms;      /* bound on waiting for the threads to stop */
     int compress_level;       /* zstd level; 0 writes a plain ELF core */
     unsigned hold_ms;         /* test only: stay frozen this long (PYSNAP_TEST_HOLD_MS) */
+    size_t max_stack;         /* native stack bytes copied per thread; 0: no native stacks */
     struct ps_walk_limits limits;
 };
 

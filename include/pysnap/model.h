@@ -56,6 +56,11 @@ struct ps_thread {
     int walk_status;         /* PS_OK, or why the frame walk stopped early */
     struct ps_frame *frames; /* innermost first */
     size_t nframes, frames_cap;
+    /* Filled by ps_native_attach() (native.h) when the snapshot has native stacks; then
+     * FRAMES holds native and Python frames merged, innermost first. */
+    char syscall[32];        /* system call the thread is in ("futex"), "" when none */
+    char pc_instruction[64]; /* the instruction at its PC, as capstone prints it, or "" */
+    uint8_t native_flags;    /* PS_NATIVE_* of native.h */
 };
 
 struct ps_interp {

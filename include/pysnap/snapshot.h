@@ -16,6 +16,11 @@ struct ps_snap_thread {
     struct ps_note_thread info;
     int has_regs;
     uint64_t regs[PS_NREGS];
+    /* Native stack (PS_NT_NATIVE), innermost first; NULL when not unwound. */
+    struct ps_note_native_frame *native;
+    size_t nnative;
+    int has_native;
+    uint16_t native_flags;    /* PS_NATIVE_* */
 };
 
 /* key=value strings; keys used: tool_version, host, exe, cmdline, python_path,
@@ -30,10 +35,21 @@ struct ps_snap_meta {
     size_t nstrings;
     struct ps_snap_thread *threads;
     size_t nthreads;
+    /* PS_NT_MODULES: every index and offset in them is unchecked input; resolve them with
+     * ps_snap_native_str() and ps_snap_module(). The string table ends with a NUL. */
+    struct ps_note_module *modules;
+    size_t nmodules;
+    char *native_strtab;
+    size_t native_strtab_len;
 };
 
 const char *ps_snap_string(const struct ps_snap_meta *m, const char *key);
 void ps_snap_meta_free(struct ps_snap_meta *m);
+/* The NUL-terminated string at OFF of the native string table, or NULL when OFF is
+ * PS_NO_INDEX or out of range. */
+const char *ps_snap_native_str(const struct ps_snap_meta *m, uint32_t off);
+/* Module INDEX, or NULL when out of range. */
+const struct ps_note_module *ps_snap_module(const struct ps_snap_meta *m, uint32_t index);
 
 /* One captured range (what a PT_LOAD segment holds). */
 struct ps_range {

@@ -1,0 +1,290 @@
+"""End to end: native stacks, the GIL and thread states, on every interpreter.
+
+The target (targets/native_gil_target.py) runs two threads spinning in pure Python and parks
+four others (time.sleep, Lock.acquire, select.select, socket.recv) plus main (time.sleep).
+Once /proc shows the picture steady (one spinner running, the other asleep on a futex), the
+test captures once per interpreter and checks what a user reads:
+
+  - exactly one spinner holds the GIL, and it is the interpreter's gil.holder_tid;
+  - the other is waiting_for_gil, with take_gil among its native frames (on a build whose
+    python has no .symtab, such as Debian's stripped python3.11, the frame has no name: then
+    the wait shows as pthread_cond_timedwait called from the python binary);
+  - each parked thread is sleeping in its system call, at a `syscall` instruction;
+  - native frames are merged with the Python ones: each _PyEval_EvalFrameDefault comes right
+    after (outside) the Python frames it runs, and `analyze --native` shows Python frames in
+    place of the eval loop, most recent call last.
+"""
+
+import json
+import re
+import struct
+import time
+
+import pytest
+
+from e2e_util import TARGETS, TargetRunner, all_threads, describe, run_pysnap
+
+NATIVE_TARGET = TARGETS / "native_gil_target.py"
+STEADY_TIMEOUT = 15.0
+
+# x86-64 numbers, as /proc/PID/task/TID/syscall shows them.
+NR = {"futex": 202, "clock_nanosleep": 230, "nanosleep": 35, "select": 23, "pselect6": 270,
+      "recvfrom": 45, "restart_syscall": 219}
+
+
+def sleep_syscalls(version_info):
+    # time.sleep: clock_nanosleep since 3.11, select() before.
+    return {"clock_nanosleep"} if tuple(version_info[:2]) >= (3, 11) else {"select", "pselect6"}
+
+
+def expected_syscalls(role, version_info):
+    return {"sleep": sleep_syscalls(version_info), "main": sleep_syscalls(version_info),
+            "lock": {"futex"}, "select": {"select", "pselect6"}, "recv": {"recvfrom"}}[role]
+
+
+def task_view(pid, tid):
+    """(state letter, syscall number or None) of one thread, from /proc."""
+    try:
+        with open("/proc/%d/task/%d/stat" % (pid, tid), errors="replace") as f:
+            stat = f.read()
+        with open("/proc/%d/task/%d/syscall" % (pid, tid)) as f:
+            sc = f.read().split()
+    except OSError:
+        return None, None
+    nr = int(sc[0]) if sc and sc[0].lstrip("-").isdigit() else None
+    return stat[stat.rindex(")") + 2], nr
+
+
+def wait_steady(pid, truth):
+    """Wait until one spinner runs and the other sleeps on a futex, three polls in a row
+    (main has raised the switch interval by then, so this lasts)."""
+    spinners = [t["tid"] for t in truth["threads"] if t["role"] == "spinner"]
+    deadline = time.monotonic() + STEADY_TIMEOUT
+    good = 0
+    seen = None
+    while good < 3:
+        views = [task_view(pid, tid) for tid in spinners]
+        running = [v for v in views if v[0] == "R"]
+        waiting = [v for v in views if v[0] == "S" and v[1] == NR["futex"]]
+        good = good + 1 if len(running) == 1 and len(waiting) == 1 else 0
+        seen = views
+        if time.monotonic() > deadline:
+            pytest.fail("spinners never settled (one R, one S on futex): %s" % seen, pytrace=False)
+        time.sleep(0.1)
+
+
+def elf_has_symtab(path):
+    """Does the ELF file at PATH have a .symtab section? None when it cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    if data[:4] != b"\x7fELF" or data[4] != 2:
+        return None
+    shoff, = struct.unpack_from("<Q", data, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3a)
+    if not shoff or shstrndx >= shnum:
+        return False
+    def section(i):
+        return struct.unpack_from("<IIQQQQ", data, shoff + i * shentsize)
+    names_off = section(shstrndx)[4]
+    for i in range(shnum):
+        name_off, sh_type = section(i)[:2]
+        end = data.index(b"\0", names_off + name_off)
+        if data[names_off + name_off:end] == b".symtab" and sh_type == 2:
+            return True
+    return False
+
+
+class Run(object):
+    pass
+
+
+@pytest.fixture(scope="module")
+def run(python, pysnap_bin, tmp_path_factory):
+    python.info()
+    base = tmp_path_factory.mktemp("native-%s" % python.label)
+    runner = TargetRunner(base / "targets")
+    try:
+        proc, truth = runner(python, NATIVE_TARGET)
+        r = Run()
+        r.python, r.proc, r.truth = python, proc, truth
+        r.by_role = {}
+        for t in truth["threads"]:
+            r.by_role.setdefault(t["role"], []).append(t)
+        wait_steady(proc.pid, truth)
+        r.snap = base / "native.snap"
+        r.capture = run_pysnap(pysnap_bin, "capture", "--pid", proc.pid, "-o", r.snap)
+        r.json_res = r.text_res = r.analysis = None
+        if r.capture.returncode == 0:
+            r.json_res = run_pysnap(pysnap_bin, "analyze", r.snap, "--json")
+            r.text_res = run_pysnap(pysnap_bin, "analyze", r.snap, "--native")
+            if r.json_res.returncode == 0:
+                r.analysis = json.loads(r.json_res.stdout.decode("utf-8"))
+        yield r
+    finally:
+        runner.close()
+
+
+def need_analysis(r):
+    if r.capture.returncode != 0:
+        pytest.fail("capture failed: %s" % describe(r.capture), pytrace=False)
+    if r.analysis is None:
+        pytest.fail("analyze --json failed: %s" % describe(r.json_res), pytrace=False)
+    return r.analysis
+
+
+def thread_of(analysis, tid):
+    found = [t for t in all_threads(analysis) if t["tid"] == tid]
+    assert len(found) == 1, "thread %d listed %d times" % (tid, len(found))
+    return found[0]
+
+
+def native_names(thread):
+    return [f["function"] for f in thread["frames"] if f["kind"] == "native"]
+
+
+def fmt_stack(thread):
+    return "\n".join("  %s %s %s" % (f["kind"], f.get("function"),
+                                     f.get("module") if f["kind"] == "native" else "%s:%s" % (f.get("file"), f.get("line")))
+                     for f in thread["frames"])
+
+
+def interp_of(analysis, tid):
+    for interp in analysis["interpreters"]:
+        if any(t["tid"] == tid for t in interp["threads"]):
+            return interp
+    return None
+
+
+def test_capture_line_reports_the_pause(run):
+    need_analysis(run)
+    line = run.capture.stdout.decode("utf-8", "replace").strip()
+    m = re.search(r"pause ([0-9.]+) ms", line)
+    assert m, "no pause on the capture line: %r" % line
+    print("%s: %s" % (run.python.label, line))
+
+
+def test_one_spinner_holds_the_gil(run):
+    a = need_analysis(run)
+    spinners = [thread_of(a, t["tid"]) for t in run.by_role["spinner"]]
+    holders = [t for t in spinners if t["holds_gil"]]
+    assert len(holders) == 1, "spinners holding the GIL: %s" % [(t["tid"], t["state"]) for t in spinners]
+    holder = holders[0]
+    gil = interp_of(a, holder["tid"])["gil"]
+    assert gil and gil["locked"] and gil["holder_tid"] == holder["tid"], \
+        "gil %r, holder spinner %d" % (gil, holder["tid"])
+    assert holder["state"] == "running", "the GIL holder is %s" % holder["state"]
+    others = [t for t in all_threads(a) if t["holds_gil"] and t["tid"] != holder["tid"]]
+    assert not others, "other threads hold the GIL too: %s" % [t["tid"] for t in others]
+
+
+def test_other_spinner_waits_for_the_gil(run):
+    a = need_analysis(run)
+    spinners = [thread_of(a, t["tid"]) for t in run.by_role["spinner"]]
+    waiters = [t for t in spinners if not t["holds_gil"]]
+    assert len(waiters) == 1
+    w = waiters[0]
+    assert w["state"] == "waiting_for_gil", \
+        "spinner %d is %s, not waiting_for_gil\n%s" % (w["tid"], w["state"], fmt_stack(w))
+    assert w["syscall"] == "futex" and w["pc_instruction"] == "syscall", (w["syscall"], w["pc_instruction"])
+    names = native_names(w)
+    python_path = a["target"]["python"]["path"]
+    symtab = elf_has_symtab(python_path)
+    if symtab or symtab is None and "take_gil" in names:
+        assert "take_gil" in names, "take_gil not among the native frames of %d:\n%s" % (w["tid"], fmt_stack(w))
+    else:
+        # No .symtab (a stripped build): take_gil has no name; it is the python frame
+        # that called pthread_cond_timedwait.
+        frames = w["frames"]
+        i = next((k for k, f in enumerate(frames) if f["kind"] == "native" and
+                  f["function"] == "pthread_cond_timedwait"), None)
+        assert i is not None and i + 1 < len(frames), "no pthread_cond_timedwait:\n%s" % fmt_stack(w)
+        caller = frames[i + 1]
+        assert caller["kind"] == "native" and caller["function"] is None and \
+            caller["module"] == python_path, "the cond wait's caller:\n%s" % fmt_stack(w)
+
+
+@pytest.mark.parametrize("role", ["sleep", "lock", "select", "recv", "main"])
+def test_parked_thread_sleeps_in_its_syscall(run, role):
+    a = need_analysis(run)
+    version = run.truth["python"]["version_info"]
+    for truth_thread in run.by_role[role]:
+        t = thread_of(a, truth_thread["tid"])
+        want = expected_syscalls(role, version)
+        assert t["syscall"] in want, "%s thread %d: syscall %r, want one of %s\n%s" % (
+            role, t["tid"], t["syscall"], sorted(want), fmt_stack(t))
+        assert t["state"] == "sleeping", "%s thread %d is %s" % (role, t["tid"], t["state"])
+        assert t["pc_instruction"] == "syscall", "%s thread %d at %r" % (role, t["tid"], t["pc_instruction"])
+
+
+def test_native_frames_merged_with_python_frames(run):
+    """Python frames keep their truth order; each eval-loop frame follows its Python frames;
+    the stack starts in a thread start routine and ends in libc's system call wrapper."""
+    a = need_analysis(run)
+    for truth_thread in run.truth["threads"]:
+        t = thread_of(a, truth_thread["tid"])
+        frames = t["frames"]
+        names = native_names(t)
+        assert names, "thread %d has no native frames" % t["tid"]
+        assert t["native_merged"], "thread %d: eval frames not matched:\n%s" % (t["tid"], fmt_stack(t))
+        assert not t["native_cut"], "thread %d: native stack cut short:\n%s" % (t["tid"], fmt_stack(t))
+        want = [(f["function"], f["file"], f["line"]) for f in truth_thread["frames"]]
+        got = [(f["function"], f["file"], f["line"]) for f in frames if f["kind"] == "python"]
+        if want:
+            assert got == want, "thread %d python frames:\n%s\nwant %s" % (t["tid"], fmt_stack(t), want)
+        # Every Python frame sits inside a native one (the eval-loop call running it); where
+        # the eval loop has a name, each such frame runs Python frames.
+        assert frames[-1]["kind"] == "native", "Python frames outermost:\n%s" % fmt_stack(t)
+        evals = [k for k, f in enumerate(frames) if f["kind"] == "native" and
+                 (f["function"] or "").startswith("_PyEval_EvalFrameDefault")]
+        for k in evals:
+            assert k > 0 and frames[k - 1]["kind"] == "python", \
+                "eval-loop frame [%d] of thread %d runs no Python frame:\n%s" % (k, t["tid"], fmt_stack(t))
+        # Unwound to the start: the thread's clone, or the program's _start (named, or
+        # without a name in libc or a python binary when they have no .symtab).
+        last = [f for f in frames if f["kind"] == "native"][-1]
+        start = last["function"] in ("__clone3", "clone3", "__clone", "clone", "_start") or (
+            last["function"] is None and re.search(r"/(libc\.so[.0-9]*|python[0-9.]*)$", last["module"] or ""))
+        assert start, "thread %d not unwound to its start:\n%s" % (t["tid"], fmt_stack(t))
+        if truth_thread["role"] != "spinner":
+            assert frames[0]["kind"] == "native" and frames[0]["module"] and \
+                "libc" in frames[0]["module"], "thread %d's innermost frame:\n%s" % (t["tid"], fmt_stack(t))
+
+
+def test_native_text_view(run):
+    """`analyze --native`: per thread, Python frames where the eval loop ran them, most
+    recent call last; the syscall and the instruction; no eval-loop frame left."""
+    need_analysis(run)
+    assert run.text_res.returncode == 0, describe(run.text_res)
+    text = run.text_res.stdout.decode("utf-8")
+    blocks = dict((int(m.group(1)), m.group(0)) for m in
+                  re.finditer(r"(?ms)^Thread (\d+) .*?(?=^Thread |\Z)", text))
+    sleeper = run.by_role["sleep"][0]
+    block = blocks.get(sleeper["tid"])
+    assert block, "no block for the sleeper %d in:\n%s" % (sleeper["tid"], text)
+    lines = block.splitlines()
+    assert "sleeping in" in lines[0], lines[0]
+    assert any("in system call" in l and "at instruction: syscall" in l for l in lines), block
+    py = [i for i, l in enumerate(lines) if "(Python)" in l and "in park_sleep" in l]
+    c = [i for i, l in enumerate(lines) if "(C)" in l and "nanosleep" in l]
+    assert py and c and py[0] < c[-1], "park_sleep must come before (above) the sleep call:\n%s" % block
+    assert "_PyEval_EvalFrameDefault" not in text, "an eval-loop frame was not replaced:\n%s" % text
+    for tid, b in blocks.items():
+        assert "(C)" in b, "thread %d shows no native frame:\n%s" % (tid, b)
+
+
+def test_no_native_stacks_with_max_stack_0(run, pysnap_bin, tmp_path):
+    """--max-stack 0 copies no stacks: JSON has Python frames only, states come from /proc."""
+    need_analysis(run)
+    snap = tmp_path / "nostack.snap"
+    res = run_pysnap(pysnap_bin, "capture", "--pid", run.proc.pid, "-o", snap, "--max-stack", "0")
+    assert res.returncode == 0, describe(res)
+    out = run_pysnap(pysnap_bin, "analyze", snap, "--json")
+    assert out.returncode == 0, describe(out)
+    a = json.loads(out.stdout.decode("utf-8"))
+    for t in all_threads(a):
+        assert not native_names(t), "thread %d has native frames" % t["tid"]
+    bad = run_pysnap(pysnap_bin, "capture", "--pid", run.proc.pid, "-o", snap, "--max-stack", "1G")
+    assert bad.returncode == 2, describe(bad)

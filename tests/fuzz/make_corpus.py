@@ -1,0 +1,296 @@
+#!/usr/bin/env python3
+"""Make the fuzzers' seed corpus from real snapshots of small targets.
+
+    tests/fuzz/make_corpus.py [--pysnap BIN] [--out DIR] [--walker-only] [PYTHON ...]
+
+For each interpreter (default: every /root/.pyenv/versions/3.*/bin/python that pysnap can
+capture; an argument is a python path or LABEL=COMMAND, the form of PYSNAP_EXTRA_PYTHONS from
+tools/fetch-sid-pythons.sh --print-env, split at ';') it starts TARGET below, captures it twice (zstd and --no-compress) and writes:
+
+  corpus/snapshot/<ver>-raw, <ver>-zstd   the snapshot files as captured (zstd: a few only)
+  corpus/walker/<ver>-seg, <ver>-flat     the same memory as fuzz_walker inputs: its ranges
+                                          as segments, and (a few) relocated into one flat
+                                          image
+
+Files have no .snap suffix: .gitignore ignores *.snap. The whole corpus stays well under
+1 MB (tens of KB per file). Re-run it when the snapshot format changes.
+
+Relocation (for the flat walker seeds, approximate by nature): a snapshot holds scattered ranges (heap, libpython's data,
+...); fuzz_walker serves one contiguous buffer. The ranges are packed one after another
+in clusters (ranges less than GAP apart are copied together, with the gap, keeping each
+address's offset modulo 16), and every aligned word that points into a cluster, or within
+MARGIN of one (glibc's tid sits at pthread_t + 0x2d0), is rewritten to point at the copy. The walk over the image then reproduces most of the snapshot's walk (a pointer to a large
+struct whose fields lie beyond MARGIN, e.g. 3.13's interpreter, loses its way; the "seg"
+seed of the same snapshot is exact). Look with
+PYSNAP_FUZZ_PRINT=1 build-fuzz/tests/fuzz/fuzz_walker corpus/walker/<ver>-flat.
+"""
+
+import argparse
+import bisect
+import glob
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+FUZZ_WALKER_BASE = 0x7f0000000000  # must match fuzz_walker.c
+ALIGN = 16
+GAP = 256  # ranges closer than this are copied together, gap included
+MARGIN = 1024
+PS_NT_META = 0x5001
+PS_NT_STRINGS = 0x5002
+# The corpus stays under 1 MB: every interpreter gets a raw snapshot and a segmented walker
+# seed (the threads' copied native stacks included: 3.11+ entry frames live there); these
+# few also a compressed snapshot and a flat walker seed.
+ZSTD_SEEDS = ("3.8.18", "3.12.1", "sid-3.15")
+FLAT_SEEDS = ("3.10.13", "3.12.1")
+
+TARGET = r'''
+import sys, threading, time
+
+def worker(n, label):
+    total = n * 2
+    items = [1, "two", 3.0, None]
+    time.sleep(1000)
+
+def gen():
+    yield from range(3)
+    time.sleep(1000)
+    yield 4
+
+class App:
+    def handler(self, depth, name="req"):
+        if depth:
+            return self.handler(depth - 1, name)
+        data = {"k": "v", "n": depth}
+        print("ready", flush=True)
+        time.sleep(1000)
+
+threading.Thread(target=worker, args=(3, "a"), name="worker-1", daemon=True).start()
+g = gen(); next(g)
+threading.Thread(target=lambda: list(g), name="gen-thread", daemon=True).start()
+time.sleep(0.2)
+App().handler(3)
+'''
+
+
+def pythons():
+    return sorted(glob.glob("/root/.pyenv/versions/3.*/bin/python"))
+
+
+def interpreter(spec):
+    """(label, env, argv prefix) of PYTHON or LABEL=COMMAND (PYSNAP_EXTRA_PYTHONS' form:
+    leading NAME=VALUE words of COMMAND are environment)."""
+    if "=" in spec.split()[0] and not os.path.exists(spec):
+        label, command = spec.split("=", 1)
+        words = command.split()
+        env = dict(os.environ)
+        while words and "=" in words[0] and not words[0].startswith("/"):
+            k, v = words.pop(0).split("=", 1)
+            env[k] = v
+        return label, env, words
+    if "/versions/" in spec:
+        label = spec.split("/versions/")[1].split("/")[0]
+    else:
+        label = ("debian-" if spec.startswith("/usr/bin/") else "") + os.path.basename(spec)
+    return label, dict(os.environ), [spec]
+
+
+def capture(pysnap, python):
+    """Snapshots (zstd bytes, raw bytes) of TARGET run by PYTHON, or None."""
+    _, env, prefix = interpreter(python)
+    with tempfile.TemporaryDirectory() as tmp:
+        script = os.path.join(tmp, "target.py")
+        with open(script, "w") as f:
+            f.write(TARGET)
+        proc = subprocess.Popen(prefix + [script], stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, env=env)
+        try:
+            line = proc.stdout.readline()
+            if line.strip() != b"ready":
+                return None
+            time.sleep(0.2)
+            snaps = []
+            for extra in ([], ["--no-compress"]):
+                path = os.path.join(tmp, "s%d" % len(snaps))
+                res = subprocess.run([pysnap, "capture", "--pid", str(proc.pid), "-o", path]
+                                     + extra, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     timeout=60)
+                if res.returncode != 0:
+                    sys.stderr.write("%s: %s" % (python, res.stderr.decode()))
+                    return None
+                with open(path, "rb") as f:
+                    snaps.append(f.read())
+            return snaps
+        finally:
+            proc.kill()
+            proc.wait()
+
+
+def parse_core(data):
+    """(ranges [(addr, bytes)], runtime_addr, py_version_hex, hash_secret or 0) of an
+    uncompressed snapshot."""
+    assert data[:4] == b"\x7fELF"
+    phoff, = struct.unpack_from("<Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    ranges, runtime, version, secret = [], None, None, 0
+    for i in range(phnum):
+        p_type, _, p_offset, p_vaddr, _, p_filesz = struct.unpack_from(
+            "<IIQQQQ", data, phoff + i * phentsize)
+        seg = data[p_offset:p_offset + p_filesz]
+        if p_type == 1 and p_filesz:
+            ranges.append((p_vaddr, seg))
+        elif p_type == 4:
+            off = 0
+            while off + 12 <= len(seg):
+                namesz, descsz, ntype = struct.unpack_from("<III", seg, off)
+                name = seg[off + 12:off + 12 + namesz]
+                doff = off + 12 + ((namesz + 3) & ~3)
+                desc = seg[doff:doff + descsz]
+                if name == b"PYSNAP\0" and ntype == PS_NT_META:
+                    runtime, = struct.unpack_from("<Q", desc, 32)
+                    version, = struct.unpack_from("<I", desc, 40)
+                if name == b"PYSNAP\0" and ntype == PS_NT_STRINGS:
+                    for rec in desc.split(b"\0"):
+                        if rec.startswith(b"hash_secret="):
+                            secret = int(rec.split(b"=", 1)[1], 16)
+                off = doff + ((descsz + 3) & ~3)
+    return ranges, runtime, version, secret
+
+
+def relocate(ranges):
+    """Pack RANGES into one image at FUZZ_WALKER_BASE; returns (image, old->new function)."""
+    clusters = []  # [start, end, [(addr, bytes)]]: ranges less than GAP apart, kept together
+    for addr, seg in sorted(ranges):
+        if clusters and addr - clusters[-1][1] <= GAP:
+            clusters[-1][1] = max(clusters[-1][1], addr + len(seg))
+            clusters[-1][2].append((addr, seg))
+        else:
+            clusters.append([addr, addr + len(seg), [(addr, seg)]])
+    placed, off = [], 0  # (start, end, offset in image)
+    for start, end, _ in clusters:
+        off = (off + ALIGN - 1) // ALIGN * ALIGN + start % ALIGN
+        placed.append((start, end, off))
+        off += end - start + ALIGN  # a small gap between clusters
+    starts = [p[0] for p in placed]
+
+    def new_addr(v):
+        """The cluster V points into, or nearest within MARGIN (a struct whose head or tail
+        was not read, e.g. glibc's tid at pthread_t + 0x2d0)."""
+        i = bisect.bisect_right(starts, v) - 1
+        best = None
+        for j in (i, i + 1):
+            if 0 <= j < len(placed):
+                start, end, o = placed[j]
+                dist = start - v if v < start else max(0, v - end + 1)
+                if dist <= MARGIN and (best is None or dist < best[0]):
+                    best = (dist, FUZZ_WALKER_BASE + o + v - start)
+        return best[1] if best and best[1] >= FUZZ_WALKER_BASE else None
+
+    image = bytearray(off + 64)  # a string read may look up to 64 bytes ahead
+    for (start, _, o), (_, _, segs) in zip(placed, clusters):
+        for addr, seg in segs:
+            image[o + addr - start:o + addr - start + len(seg)] = seg
+    moved = {}
+    for (start, end, o) in placed:
+        for k in range(o + (-start) % 8, o + end - start - 7, 8):
+            v, = struct.unpack_from("<Q", image, k)
+            if v >= 0x10000:
+                nv = new_addr(v)
+                if nv is not None:
+                    struct.pack_into("<Q", image, k, nv)
+                    moved[v] = nv
+    # An int that equals a moved pointer (threading._active's keys are pthread_t values,
+    # which the walker compares with PyThreadState.thread_id) moves with it. Both sides are
+    # two 30-bit digits (2**30 <= value < 2**60), so only the digits change.
+    for v, nv in moved.items():
+        if 1 << 30 <= v < 1 << 60 and 1 << 30 <= nv < 1 << 60:
+            old = struct.pack("<II", v & 0x3fffffff, v >> 30)
+            image = image.replace(old, struct.pack("<II", nv & 0x3fffffff, nv >> 30))
+    return bytes(image), new_addr
+
+
+def walker_seeds(raw, flat=True):
+    """{suffix: fuzz_walker input} of an uncompressed snapshot: "seg" holds its ranges as
+    they are (adjacent ones joined, so a read may span them as in the snapshot), "flat" the
+    same memory relocated into one image."""
+    ranges, runtime, version, secret = parse_core(raw)
+    minor = (version >> 16) & 0xff
+    if not 8 <= minor <= 15:
+        return {}
+    seeds = {}
+    joined = []
+    for addr, seg in sorted(ranges):
+        if joined and addr == joined[-1][0] + len(joined[-1][1]):
+            joined[-1] = (joined[-1][0], joined[-1][1] + seg)
+        else:
+            joined.append((addr, seg))
+    table = struct.pack("<I", len(joined)) + b"".join(
+        struct.pack("<QI", addr, len(seg)) for addr, seg in joined)
+    def header(flags, rt, hs):
+        return struct.pack("<BBBB4xQQ", minor - 8, flags, (version >> 8) & 0xff,
+                           version & 0xff, (rt - FUZZ_WALKER_BASE) % (1 << 64),
+                           (hs - FUZZ_WALKER_BASE) % (1 << 64) if hs else 0)
+
+    seeds["seg"] = (header(2, runtime, secret) + table +
+                    b"".join(seg for _, seg in joined))
+    if not flat:
+        return seeds
+    image, new_addr = relocate(ranges)
+    rt = new_addr(runtime)
+    if rt is not None:
+        seeds["flat"] = header(0, rt, new_addr(secret) if secret else 0) + image
+    return seeds
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
+    ap.add_argument("--pysnap", default=os.path.join(REPO, "build", "programs", "pysnap"))
+    ap.add_argument("--out", default=os.path.join(HERE, "corpus"))
+    ap.add_argument("--walker-only", action="store_true",
+                    help="remake corpus/walker from the committed corpus/snapshot/*-raw")
+    ap.add_argument("python", nargs="*")
+    args = ap.parse_args()
+    for sub in ("snapshot", "walker"):
+        os.makedirs(os.path.join(args.out, sub), exist_ok=True)
+    total = 0
+    if args.walker_only:
+        for path in sorted(glob.glob(os.path.join(args.out, "snapshot", "*-raw"))):
+            with open(path, "rb") as f:
+                raw = f.read()
+            ver = os.path.basename(path)[:-len("-raw")]
+            seeds = walker_seeds(raw, flat=ver in FLAT_SEEDS)
+            for suffix, seed in sorted(seeds.items()):
+                name = "%s-%s" % (ver, suffix)
+                with open(os.path.join(args.out, "walker", name), "wb") as f:
+                    f.write(seed)
+                print("%-9s %-16s %6d bytes" % ("walker", name, len(seed)))
+        return
+    specs = []
+    for a in args.python:
+        specs += [x for x in a.split(";") if x.strip()] if "=" in a else [a]
+    for python in specs or pythons():
+        ver = interpreter(python)[0]
+        snaps = capture(args.pysnap, python)
+        if not snaps:
+            print("skip %s (cannot capture)" % python)
+            continue
+        files = {("snapshot", ver + "-raw"): snaps[1]}
+        if ver in ZSTD_SEEDS:
+            files[("snapshot", ver + "-zstd")] = snaps[0]
+        for suffix, seed in walker_seeds(snaps[1], flat=ver in FLAT_SEEDS).items():
+            files[("walker", "%s-%s" % (ver, suffix))] = seed
+        for (sub, name), data in sorted(files.items()):
+            with open(os.path.join(args.out, sub, name), "wb") as f:
+                f.write(data)
+            total += len(data)
+            print("%-9s %-16s %6d bytes" % (sub, name, len(data)))
+    print("total %d bytes" % total)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,205 @@
+"""Helpers of the safety tests: finding pysnap and a Python, starting the counting target,
+watching a process's threads. Standard library and pytest only; every wait is bounded."""
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+COUNTER_TARGET = HERE / "targets" / "counter_target.py"
+READY_TIMEOUT = 30.0
+
+PYTHON_CANDIDATES = (
+    "/root/.pyenv/versions/3.12.1/bin/python",
+    "/root/.pyenv/versions/3.11.7/bin/python",
+    "/root/.pyenv/versions/3.13.0/bin/python",
+    "/root/.pyenv/versions/3.10.13/bin/python",
+    "/root/.pyenv/versions/3.9.18/bin/python",
+    "/root/.pyenv/versions/3.8.18/bin/python",
+)
+
+
+def pysnap_path():
+    return os.path.abspath(os.environ.get("PYSNAP_BIN") or str(REPO / "build" / "programs" / "pysnap"))
+
+
+def choose_python():
+    """$PYSNAP_SAFETY_PYTHON, else the first present of PYTHON_CANDIDATES, else None."""
+    if os.environ.get("PYSNAP_SAFETY_PYTHON"):
+        return os.environ["PYSNAP_SAFETY_PYTHON"]
+    for p in PYTHON_CANDIDATES:
+        if os.path.isfile(p) and os.access(p, os.X_OK):
+            return p
+    return None
+
+
+def clean_env(**extra):
+    env = dict((k, v) for k, v in os.environ.items()
+               if not k.startswith("PYTHON") and k != "PYSNAP_TEST_HOLD_MS")
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.update(dict((k, str(v)) for k, v in extra.items()))
+    return env
+
+
+def describe(res):
+    out = res.stdout if isinstance(res.stdout, bytes) else b""
+    err = res.stderr if isinstance(res.stderr, bytes) else b""
+    return "exit %s\n--- stdout ---\n%s\n--- stderr ---\n%s" % (
+        res.returncode, out.decode("utf-8", "replace")[-3000:],
+        err.decode("utf-8", "replace")[-3000:])
+
+
+def thread_states(pid):
+    """tid -> state letter from /proc/PID/task/TID/stat ('S', 'R', 't', 'T', ...)."""
+    out = {}
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid), errors="replace") as f:
+                data = f.read()
+        except OSError:
+            continue
+        out[int(tid)] = data[data.rindex(")") + 2]
+    return out
+
+
+def tracer_pid(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("TracerPid:"):
+                return int(line.split()[1])
+    return 0
+
+
+class Spawner(object):
+    """spawn(argv, **popen_kwargs) -> Popen; close() kills all it started."""
+
+    def __init__(self):
+        self.procs = []
+
+    def __call__(self, argv, **kwargs):
+        kwargs.setdefault("stdin", subprocess.DEVNULL)
+        kwargs.setdefault("stdout", subprocess.DEVNULL)
+        kwargs.setdefault("start_new_session", True)
+        kwargs.setdefault("env", clean_env())
+        proc = subprocess.Popen([str(a) for a in argv], **kwargs)
+        self.procs.append(proc)
+        return proc
+
+    def close(self):
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        self.procs = []
+
+
+class Target(object):
+    """A running counter_target.py: .proc, .pid, .counter (path)."""
+
+    def __init__(self, spawn, python, workdir, churn=False, lifetime=120):
+        workdir = Path(workdir)
+        workdir.mkdir(parents=True, exist_ok=True)
+        ready = workdir / "target.ready"
+        self.counter = workdir / "target.counter"
+        args = [python, COUNTER_TARGET, ready, self.counter] + (["churn"] if churn else [])
+        args.append(str(lifetime))
+        with open(str(workdir / "target.stderr"), "wb") as err:
+            self.proc = spawn(args, stderr=err, cwd=str(workdir))
+        self.pid = self.proc.pid
+        deadline = time.monotonic() + READY_TIMEOUT
+        while not ready.exists():
+            if self.proc.poll() is not None:
+                pytest.fail("target exited with %s: %s" % (
+                    self.proc.returncode,
+                    (workdir / "target.stderr").read_text(errors="replace")), pytrace=False)
+            if time.monotonic() > deadline:
+                pytest.fail("target not ready within %.0f s" % READY_TIMEOUT, pytrace=False)
+            time.sleep(0.01)
+
+    def count(self):
+        try:
+            return int(self.counter.read_bytes().strip() or b"0")
+        except (OSError, ValueError):
+            return 0
+
+    def assert_progress(self, what, timeout=5.0):
+        """The counter moves within TIMEOUT seconds."""
+        start = self.count()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail("%s: the target died (exit %s)" % (what, self.proc.returncode),
+                            pytrace=False)
+            if self.count() > start:
+                return
+            time.sleep(0.01)
+        pytest.fail("%s: the target made no progress in %.1f s (counter stuck at %d; "
+                    "threads: %s)" % (what, timeout, start, thread_states(self.pid)),
+                    pytrace=False)
+
+    def assert_not_stopped(self, what, timeout=3.0):
+        """Every thread leaves the stopped states (t, T) within TIMEOUT seconds: the kernel
+        resumes a tracee a moment after its tracer dies."""
+        deadline = time.monotonic() + timeout
+        while True:
+            states = thread_states(self.pid)
+            stopped = dict((t, s) for t, s in states.items() if s in "tT")
+            if states and not stopped:
+                return
+            if time.monotonic() > deadline:
+                pytest.fail("%s: target threads left stopped (tid: state) %s of %s" % (
+                    what, stopped, states), pytrace=False)
+            time.sleep(0.01)
+
+    def wait_frozen(self, capture, timeout=10.0):
+        """Wait until every thread is in ptrace stop ('t'). False if CAPTURE (a Popen)
+        exits first or the deadline passes."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if capture.poll() is not None:
+                return False
+            states = thread_states(self.pid)
+            if states and all(s == "t" for s in states.values()):
+                return True
+            time.sleep(0.002)
+        return False
+
+
+def start_capture(pysnap, pid, output, workdir, hold_ms=0, extra=()):
+    """Start `pysnap capture` (stdout/stderr to files in WORKDIR); returns the Popen."""
+    env = clean_env(**({"PYSNAP_TEST_HOLD_MS": hold_ms} if hold_ms else {}))
+    out = open(str(Path(workdir) / "capture.stdout"), "wb")
+    err = open(str(Path(workdir) / "capture.stderr"), "wb")
+    try:
+        return subprocess.Popen([pysnap, "capture", "--pid", str(pid), "-o", str(output)]
+                                + list(extra), stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                env=env)
+    finally:
+        out.close()
+        err.close()
+
+
+def capture_output(workdir):
+    d = Path(workdir)
+    return ((d / "capture.stdout").read_bytes() if (d / "capture.stdout").exists() else b"",
+            (d / "capture.stderr").read_bytes() if (d / "capture.stderr").exists() else b"")
+
+
+def check_one_error_line(err, what):
+    """A failing pysnap prints exactly one stderr line beginning with 'pysnap: '."""
+    text = err.decode("utf-8", "replace")
+    if not (text.startswith("pysnap: ") and text.endswith("\n") and text.count("\n") == 1):
+        pytest.fail("%s: stderr is not one 'pysnap: ' line: %r" % (what, text[:2000]),
+                    pytrace=False)
+    return text.rstrip("\n")

@@ -1,0 +1,466 @@
+"""pysnap safety: the target is never left stopped, and hostile snapshots never crash analyze.
+
+Contract tested (README, DESIGN "Hard rules"):
+  * capture freezes with PTRACE_SEIZE + PTRACE_INTERRUPT: if pysnap dies in any way while the
+    target is frozen (SIGKILL included), the kernel resumes every thread, and no file appears
+    (neither the final name nor a temporary .NAME.tmp.XXXXXX: the file is written after the
+    thaw);
+  * SIGINT/SIGTERM while frozen: the target resumes, pysnap exits non-zero, no file;
+  * a target that exits (or churns threads) during capture gives a snapshot or one clear error
+    line, never a hang;
+  * a target already traced (strace) is refused with exit 1 and a message naming the tracer;
+  * `pysnap analyze` on truncated, bit-flipped, zeroed, extended or foreign files never dies of
+    a signal or hangs, exits 0, 1 or 2, and prints at most one stderr line when it fails.
+
+PYSNAP_TEST_HOLD_MS=N (test only) keeps the capture frozen N ms after its walk, which gives a
+test time to act while the target is stopped. Runtime: about a minute.
+"""
+
+import json
+import os
+import random
+import shutil
+import signal
+import struct
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from safety_util import (Target, capture_output, check_one_error_line, describe, start_capture,
+                         thread_states, tracer_pid)
+
+KILL_ROUNDS = 20
+HOLD_MS = 2000
+CAPTURE_TIMEOUT = 30.0   # a capture that is not killed must end by then (hold included)
+ANALYZE_TIMEOUT = 20.0
+
+
+def listing(d):
+    return sorted(p.name for p in Path(d).iterdir())
+
+
+def wait_exit(proc, timeout, what):
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        pytest.fail("%s: pysnap did not exit within %.0f s (hang)" % (what, timeout),
+                    pytrace=False)
+
+
+def freeze_or_fail(target, capture, workdir, what):
+    if not target.wait_frozen(capture):
+        if capture.poll() is None:
+            capture.kill()
+            capture.wait()
+        out, err = capture_output(workdir)
+        pytest.fail("%s: the target was never seen frozen (all threads in 't'); capture "
+                    "exit %s, stderr %r" % (what, capture.returncode, err[-2000:]), pytrace=False)
+
+
+# --- (a) SIGKILL while frozen ----------------------------------------------------------
+
+def test_sigkill_while_frozen_resumes_target(pysnap_bin, target_python, spawn, tmp_path):
+    target = Target(spawn, target_python, tmp_path / "target")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    for i in range(KILL_ROUNDS):
+        what = "round %d/%d" % (i + 1, KILL_ROUNDS)
+        work = tmp_path / ("round%02d" % i)
+        work.mkdir()
+        capture = start_capture(pysnap_bin, target.pid, out_dir / "k.snap", work, hold_ms=HOLD_MS)
+        try:
+            freeze_or_fail(target, capture, work, what)
+            # Frozen means frozen: the counter must not move while every thread is stopped.
+            before = target.count()
+            time.sleep(0.2)
+            assert target.count() == before, "%s: the counter moved while frozen" % what
+            assert capture.poll() is None, "%s: pysnap exited before the kill" % what
+            capture.send_signal(signal.SIGKILL)
+            rc = wait_exit(capture, 10, what)
+        finally:
+            if capture.poll() is None:
+                capture.kill()
+                capture.wait()
+        assert rc == -signal.SIGKILL, "%s: pysnap exit %s, want killed by SIGKILL" % (what, rc)
+        target.assert_not_stopped(what)
+        target.assert_progress(what)
+        assert tracer_pid(target.pid) == 0, "%s: the target is still traced" % what
+        assert listing(out_dir) == [], "%s: files left in the output dir: %s" % (
+            what, listing(out_dir))
+
+
+# --- (b) SIGINT / SIGTERM while frozen -------------------------------------------------
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP],
+                         ids=["SIGINT", "SIGTERM", "SIGHUP"])
+def test_signal_while_frozen(pysnap_bin, target_python, spawn, tmp_path, sig):
+    target = Target(spawn, target_python, tmp_path / "target")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    hold = 1000
+    capture = start_capture(pysnap_bin, target.pid, out_dir / "s.snap", tmp_path, hold_ms=hold)
+    try:
+        freeze_or_fail(target, capture, tmp_path, sig.name)
+        sent = time.monotonic()
+        capture.send_signal(sig)
+        # The signal waits for the thaw (it is blocked while frozen), then ends pysnap.
+        rc = wait_exit(capture, hold / 1000.0 + 10, sig.name)
+        took = time.monotonic() - sent
+    finally:
+        if capture.poll() is None:
+            capture.kill()
+            capture.wait()
+    out, err = capture_output(tmp_path)
+    assert rc != 0, "%s: pysnap exited 0 (stdout %r)" % (sig.name, out)
+    assert took < hold / 1000.0 + 5, "%s: pysnap took %.1f s to act on the signal" % (
+        sig.name, took)
+    target.assert_not_stopped(sig.name)
+    target.assert_progress(sig.name)
+    assert listing(out_dir) == [], "%s: files left in the output dir: %s" % (
+        sig.name, listing(out_dir))
+
+
+# --- (c) the target goes away, or churns, during capture -------------------------------
+
+def check_capture_outcome(pysnap_bin, rc, work, output, what):
+    """Exit 0 with a snapshot that analyze reads, or exit 1 with one error line."""
+    out, err = capture_output(work)
+    assert rc in (0, 1), "%s: capture exit %s, want 0 or 1; stderr %r" % (what, rc, err)
+    tmp_left = [n for n in listing(output.parent) if ".tmp." in n]
+    assert not tmp_left, "%s: temporary files left: %s" % (what, tmp_left)
+    if rc == 1:
+        check_one_error_line(err, what)
+        assert not output.exists(), "%s: failed capture left %s" % (what, output)
+        return None
+    assert output.exists(), "%s: capture exit 0 but no %s" % (what, output)
+    res = subprocess.run([pysnap_bin, "analyze", str(output), "--json"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         timeout=ANALYZE_TIMEOUT)
+    assert res.returncode in (0, 1), "%s: analyze of the snapshot: %s" % (what, describe(res))
+    if res.returncode == 1:
+        check_one_error_line(res.stderr, what + " (analyze)")
+    else:
+        json.loads(res.stdout)
+    return res
+
+
+def test_target_killed_while_frozen(pysnap_bin, target_python, spawn, tmp_path):
+    target = Target(spawn, target_python, tmp_path / "target")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    hold = 1500
+    output = out_dir / "gone.snap"
+    capture = start_capture(pysnap_bin, target.pid, output, tmp_path, hold_ms=hold)
+    try:
+        freeze_or_fail(target, capture, tmp_path, "target killed")
+        target.proc.kill()
+        target.proc.wait(timeout=10)
+        rc = wait_exit(capture, CAPTURE_TIMEOUT, "target killed while frozen")
+    finally:
+        if capture.poll() is None:
+            capture.kill()
+            capture.wait()
+    check_capture_outcome(pysnap_bin, rc, tmp_path, output, "target killed while frozen")
+
+
+def test_target_exiting_by_itself(pysnap_bin, target_python, spawn, tmp_path):
+    """Short-lived targets captured at staggered moments of their exit."""
+    rng = random.Random(7)
+    for i in range(8):
+        what = "short-lived target %d" % i
+        work = tmp_path / ("t%d" % i)
+        target = Target(spawn, target_python, work / "target", lifetime=0.05 + 0.02 * i)
+        time.sleep(rng.uniform(0.0, 0.06))
+        output = work / "exit.snap"
+        capture = start_capture(pysnap_bin, target.pid, output, work)
+        rc = wait_exit(capture, CAPTURE_TIMEOUT, what)
+        target.proc.wait(timeout=10)
+        if rc == 1:
+            # Nothing to capture any more is fine; a clear one-line error is required.
+            check_one_error_line(capture_output(work)[1], what)
+            assert not output.exists()
+        else:
+            check_capture_outcome(pysnap_bin, rc, work, output, what)
+
+
+def test_thread_churn_during_capture(pysnap_bin, target_python, spawn, tmp_path):
+    target = Target(spawn, target_python, tmp_path / "target", churn=True)
+    for i in range(5):
+        what = "churning target, capture %d" % i
+        work = tmp_path / ("c%d" % i)
+        work.mkdir()
+        output = work / "churn.snap"
+        capture = start_capture(pysnap_bin, target.pid, output, work)
+        rc = wait_exit(capture, CAPTURE_TIMEOUT, what)
+        check_capture_outcome(pysnap_bin, rc, work, output, what)
+        target.assert_not_stopped(what)
+        target.assert_progress(what)
+
+
+# --- (d) already traced ----------------------------------------------------------------
+
+def test_already_traced_by_strace(pysnap_bin, target_python, spawn, tmp_path):
+    strace = shutil.which("strace")
+    if not strace:
+        pytest.skip("strace is not installed")
+    target = Target(spawn, target_python, tmp_path / "target")
+    tracer = spawn([strace, "-f", "-qq", "-o", "/dev/null", "-p", str(target.pid)],
+                   stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while tracer_pid(target.pid) != tracer.pid:
+        if tracer.poll() is not None or time.monotonic() > deadline:
+            pytest.skip("strace could not attach (exit %s)" % tracer.poll())
+        time.sleep(0.01)
+    output = tmp_path / "traced.snap"
+    res = subprocess.run([pysnap_bin, "capture", "--pid", str(target.pid), "-o", str(output)],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         timeout=CAPTURE_TIMEOUT)
+    assert res.returncode == 1, describe(res)
+    line = check_one_error_line(res.stderr, "traced target")
+    assert str(tracer.pid) in line, "the message does not name the tracer %d: %s" % (
+        tracer.pid, line)
+    assert not output.exists()
+    tracer.terminate()
+    tracer.wait(timeout=10)
+    target.assert_not_stopped("after strace detached")
+    target.assert_progress("after strace detached")
+
+
+# --- (e) hostile snapshot files ---------------------------------------------------------
+
+EM_AARCH64 = 183
+
+
+def elf_layout(data):
+    """Offsets in an uncompressed snapshot: phdr table, segments, notes (best effort)."""
+    lay = {"phoff": 0, "phnum": 0, "segs": [], "notes": [], "meta_desc": None, "strings": None}
+    if data[:4] != b"\x7fELF" or len(data) < 64:
+        return lay
+    phoff, = struct.unpack_from("<Q", data, 0x20)
+    phnum, = struct.unpack_from("<H", data, 0x38)
+    lay["phoff"], lay["phnum"] = phoff, phnum
+    for i in range(phnum):
+        base = phoff + 56 * i
+        if base + 56 > len(data):
+            break
+        p_type, _, off, vaddr, _, filesz = struct.unpack_from("<IIQQQQ", data, base)
+        lay["segs"].append((base, p_type, off, filesz))
+        if p_type != 4:
+            continue
+        pos, end = off, off + filesz
+        while pos + 12 <= end:
+            namesz, descsz, ntype = struct.unpack_from("<III", data, pos)
+            name = data[pos + 12:pos + 12 + namesz]
+            desc = pos + 12 + ((namesz + 3) & ~3)
+            lay["notes"].append(pos)
+            if name == b"PYSNAP\0" and ntype == 0x5001:
+                lay["meta_desc"] = desc
+            if name == b"PYSNAP\0" and ntype == 0x5002:
+                lay["strings"] = (desc, descsz)
+            pos = desc + ((descsz + 3) & ~3)
+    return lay
+
+
+def patched(data, off, fmt, value):
+    b = bytearray(data)
+    if 0 <= off and off + struct.calcsize(fmt) <= len(b):
+        struct.pack_into(fmt, b, off, value)
+    return bytes(b)
+
+
+def mutants(name, data, rng):
+    """(label, bytes) mutants of one real snapshot."""
+    n = len(data)
+    raw = data[:4] == b"\x7fELF"
+    out = []
+    # Truncated at many points, and at the structure's boundaries.
+    cuts = set(range(0, n, max(1, n // 40))) | set(range(0, 9)) | {n - 1, n - 2}
+    if raw:
+        lay = elf_layout(data)
+        cuts |= {63, 64, lay["phoff"] + 56 * lay["phnum"] - 1, lay["phoff"] + 56 * lay["phnum"]}
+        for _, _, off, filesz in lay["segs"][:6] + lay["segs"][-2:]:
+            cuts |= {off, off + 1, off + filesz - 1}
+    for c in sorted(x for x in cuts if 0 <= x < n):
+        out.append(("%s-cut%d" % (name, c), data[:c]))
+    # Bit flips, half of them in the first 2 KB (headers, notes).
+    for i in range(120 if raw else 50):
+        pos = rng.randrange(min(n, 2048)) if i % 2 else rng.randrange(n)
+        b = bytearray(data)
+        b[pos] ^= 1 << rng.randrange(8)
+        out.append(("%s-flip%d@%d" % (name, i, pos), bytes(b)))
+    # A few random bytes overwritten with random values, 0xff or 0x00.
+    for i in range(30 if raw else 10):
+        b = bytearray(data)
+        pos = rng.randrange(n)
+        k = rng.randint(1, 8)
+        fill = rng.choice([None, 0xff, 0x00])
+        for j in range(pos, min(n, pos + k)):
+            b[j] = rng.randrange(256) if fill is None else fill
+        out.append(("%s-bytes%d@%d" % (name, i, pos), bytes(b)))
+    # Zeroed blocks.
+    for i in range(20 if raw else 10):
+        size = rng.choice([16, 64, 256, 1024, 4096])
+        pos = rng.randrange(n)
+        out.append(("%s-zero%d@%d+%d" % (name, i, pos, size),
+                    data[:pos] + b"\0" * min(size, n - pos) + data[pos + size:]))
+    # Junk appended.
+    for label, junk in (("rand", bytes(rng.randrange(256) for _ in range(777))),
+                        ("zeros", b"\0" * 4096), ("self", data),
+                        ("zstdmagic", b"\x28\xb5\x2f\xfd" + b"\x01" * 64), ("elf", b"\x7fELF")):
+        out.append(("%s-append-%s" % (name, label), data + junk))
+    if not raw:
+        return out
+    # Targeted header and note fields.
+    lay = elf_layout(data)
+    for label, off, fmt, v in (
+            ("phnum-max", 0x38, "<H", 0xffff), ("phnum-0", 0x38, "<H", 0),
+            ("phoff-huge", 0x20, "<Q", 1 << 62), ("phoff-end", 0x20, "<Q", n - 10),
+            ("phentsize-0", 0x36, "<H", 0), ("phentsize-1", 0x36, "<H", 1),
+            ("phentsize-max", 0x36, "<H", 0xffff), ("shoff-huge", 0x28, "<Q", 1 << 62),
+            ("shnum-max", 0x3c, "<H", 0xffff), ("type-exec", 0x10, "<H", 2)):
+        out.append(("%s-%s" % (name, label), patched(data, off, fmt, v)))
+    for idx, (base, p_type, off, filesz) in enumerate(lay["segs"][:5] + lay["segs"][-2:]):
+        for label, field, fmt, v in (("off-huge", 8, "<Q", 1 << 63), ("off-end", 8, "<Q", n),
+                                     ("size-max", 32, "<Q", (1 << 64) - 1),
+                                     ("size-plus1", 32, "<Q", filesz + 1 if filesz else n),
+                                     ("vaddr-wrap", 16, "<Q", (1 << 64) - 8),
+                                     ("type-note", 0, "<I", 4), ("type-load", 0, "<I", 1)):
+            out.append(("%s-seg%d-%s" % (name, idx, label), patched(data, base + field, fmt, v)))
+    for idx, pos in enumerate(lay["notes"][:6]):
+        for label, field, v in (("namesz-max", 0, 0xffffffff), ("descsz-max", 4, 0xffffffff),
+                                ("descsz-0", 4, 0), ("namesz-0", 0, 0)):
+            out.append(("%s-note%d-%s" % (name, idx, label), patched(data, pos + field, "<I", v)))
+    m = lay["meta_desc"]
+    if m is not None:
+        for label, field, fmt, v in (("runtime-0", 32, "<Q", 0),
+                                     ("runtime-max", 32, "<Q", (1 << 64) - 1),
+                                     ("version-0", 40, "<I", 0),
+                                     ("version-3.7", 40, "<I", 0x030700f0),
+                                     ("version-3.99", 40, "<I", 0x036300f0),
+                                     ("version-junk", 40, "<I", 0x0e0e0e0e),
+                                     ("nthreads-max", 44, "<I", 0xffffffff),
+                                     ("flags-all", 4, "<I", 0xffffffff)):
+            out.append(("%s-meta-%s" % (name, label), patched(data, m + field, fmt, v)))
+        for minor in (0, 8, 11, 12, 13, 14, 15):  # right memory, wrong version table
+            out.append(("%s-meta-version-3.%d" % (name, minor),
+                        patched(data, m + 40, "<I", 0x030000f0 | minor << 16)))
+    if lay["strings"]:
+        desc, size = lay["strings"]
+        b = bytearray(data)
+        for j in range(desc, min(n, desc + size)):  # every number in the strings at its max
+            if chr(b[j]).isdigit():
+                b[j] = ord("9")
+        out.append(("%s-strings-9s" % name, bytes(b)))
+        b = bytearray(data)
+        for j in range(desc, min(n, desc + size)):  # no terminators: one unterminated record
+            if b[j] == 0:
+                b[j] = ord("x")
+        out.append(("%s-strings-unterminated" % name, bytes(b)))
+    return out
+
+
+def foreign_files(raw):
+    """(label, bytes, must_exit_2) inputs that are not pysnap snapshots at all."""
+    items = [("empty", b"", True), ("elf-magic-only", b"\x7fELF", True),
+             ("zstd-magic-only", b"\x28\xb5\x2f\xfd", True), ("text", b"hello\n" * 100, True)]
+    true_bin = Path("/bin/true").read_bytes()
+    items += [("bin-true", true_bin, True), ("bin-true-head", true_bin[:64], True)]
+    if raw:
+        items += [("other-arch", patched(raw, 0x12, "<H", EM_AARCH64), True),
+                  ("elfclass32", raw[:4] + b"\x01" + raw[5:], False),
+                  ("big-endian", raw[:5] + b"\x02" + raw[6:], False)]
+        m = elf_layout(raw)["meta_desc"]
+        if m is not None:
+            items.append(("format-major-99", patched(raw, m, "<H", 99), True))
+    zstd = shutil.which("zstd")
+    if zstd:
+        for label, payload in (("zstd-of-bin-true", true_bin),
+                               ("zstd-of-text", b"not a snapshot\n" * 100)):
+            res = subprocess.run([zstd, "-q", "-c"], input=payload, stdout=subprocess.PIPE,
+                                 timeout=30)
+            if res.returncode == 0:
+                items.append((label, res.stdout, True))
+    return items
+
+
+def run_analyze(pysnap_bin, path, json_flag):
+    argv = [pysnap_bin, "analyze", str(path)] + (["--json"] if json_flag else [])
+    start = time.monotonic()
+    try:
+        res = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, timeout=ANALYZE_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return None, time.monotonic() - start
+    return res, time.monotonic() - start
+
+
+def judge(res, json_flag):
+    """Problems with one analyze result (empty list when fine)."""
+    if res is None:
+        return ["no exit within %.0f s (hang)" % ANALYZE_TIMEOUT]
+    problems = []
+    rc = res.returncode
+    if rc < 0:
+        problems.append("killed by signal %d" % -rc)
+    elif rc not in (0, 1, 2):
+        problems.append("exit %d, want 0, 1 or 2" % rc)
+    err = res.stderr.decode("utf-8", "replace")
+    if rc != 0 and rc >= 0:
+        if err.count("\n") > 1 or not err.startswith("pysnap: "):
+            problems.append("stderr is not one 'pysnap: ' line: %r" % err[:300])
+        if res.stdout:
+            problems.append("a failing analyze wrote to stdout")
+    if rc == 0:
+        if not res.stdout:
+            problems.append("exit 0 with empty stdout")
+        elif json_flag:
+            try:
+                json.loads(res.stdout.decode("utf-8"))
+            except ValueError as e:
+                problems.append("exit 0 but stdout is not JSON: %s" % e)
+    return problems
+
+
+def test_mutated_snapshots(pysnap_bin, real_snapshots, tmp_path):
+    rng = random.Random(20261125)
+    cases = []  # (label, bytes, must_exit_2)
+    for name in sorted(real_snapshots):
+        for label, data in mutants(name, real_snapshots[name], rng):
+            cases.append((label, data, False))
+    cases += foreign_files(real_snapshots.get("raw"))
+    assert len(cases) >= 300, "only %d mutants" % len(cases)
+    mdir = tmp_path / "mutants"
+    mdir.mkdir()
+    paths = []
+    for i, (label, data, _) in enumerate(cases):
+        p = mdir / ("%04d-%s" % (i, label.replace("/", "_")))
+        p.write_bytes(data)
+        paths.append(p)
+
+    jobs = [(i, j) for i in range(len(cases)) for j in (False, True)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda ij: run_analyze(pysnap_bin, paths[ij[0]], ij[1]), jobs))
+    failures, slowest = [], (0.0, "")
+    counts = {}
+    for (i, json_flag), (res, took) in zip(jobs, results):
+        label, _, must2 = cases[i]
+        mode = "json" if json_flag else "text"
+        problems = judge(res, json_flag)
+        if must2 and res is not None and res.returncode != 2:
+            problems.append("exit %d, want 2 (not a valid snapshot)" % res.returncode)
+        if res is not None:
+            counts[res.returncode] = counts.get(res.returncode, 0) + 1
+        if took > slowest[0]:
+            slowest = (took, "%s (%s)" % (label, mode))
+        if problems:
+            failures.append("%s [%s] %s: %s" % (paths[i].name, mode, label, "; ".join(problems)))
+    print("%d files x 2 modes; exit codes %s; slowest %.2f s: %s" % (
+        len(cases), dict(sorted(counts.items())), slowest[0], slowest[1]))
+    if failures:
+        pytest.fail("%d of %d analyze runs misbehaved (inputs kept in %s):\n  %s" % (
+            len(failures), len(jobs), mdir, "\n  ".join(failures[:25])), pytrace=False)

@@ -254,8 +254,11 @@ int ps_capture(const struct ps_capture_opts *o, struct ps_capture_result *r)
     if (kill(o->pid, 0) != 0 && errno == ESRCH)
         return ps_error_set(PS_NOPROC, "no process %d", (int)o->pid);
 
+    int rc = ps_proc_check_alive(o->pid);
+    if (rc)
+        return rc;
     struct ps_maps maps;
-    int rc = ps_proc_read_maps(o->pid, &maps);
+    rc = ps_proc_read_maps(o->pid, &maps);
     if (rc)
         return rc;
     struct ps_pyfind py;

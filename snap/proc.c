@@ -160,6 +160,34 @@ int ps_proc_perm_error(pid_t pid, const char *what, int err)
                         what, (int)pid, strerror(err));
 }
 
+int ps_proc_check_alive(pid_t pid)
+{
+    char path[64], buf[1024], state = 0, comm[16];
+    int ppid = -1;
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    const char *rp = ps_proc_read_file(path, buf, sizeof buf) > 0 ? strrchr(buf, ')') : NULL;
+    if (!rp || sscanf(rp + 1, " %c %d", &state, &ppid) < 1 || (state != 'Z' && state != 'X'))
+        return PS_OK; /* gone or unreadable: the next step says which */
+    pid_t *tids = NULL;
+    size_t n = 0, live = 0;
+    if (ps_proc_list_tasks(pid, &tids, &n, 4096) == PS_OK)
+        for (size_t i = 0; i < n; i++) {
+            char st;
+            ps_proc_task_info(pid, tids[i], &st, comm);
+            live += st != 0 && st != 'Z' && st != 'X';
+        }
+    free(tids);
+    if (live)
+        return ps_error_set(PS_NOPROC,
+                            "process %d's main thread has exited (%zu threads still run); its "
+                            "memory cannot be read through /proc/%d",
+                            (int)pid, live, (int)pid);
+    return ps_error_set(PS_NOPROC,
+                        "process %d has exited (a zombie waiting for its parent %d to reap "
+                        "it): nothing to capture",
+                        (int)pid, (int)ppid);
+}
+
 pid_t ps_proc_tracer(pid_t pid)
 {
     char path[64], buf[4096];

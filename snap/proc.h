@@ -29,6 +29,9 @@ void ps_proc_task_info(pid_t pid, pid_t tid, char *state, char comm[16]);
 ssize_t ps_proc_read_file(const char *path, char *buf, size_t size);
 /* PS_PERM with the one message that says how to get the permission. WHAT: "attach to". */
 int ps_proc_perm_error(pid_t pid, const char *what, int err);
+/* PS_NOPROC with a clear message when PID has exited and waits to be reaped (a zombie)
+ * or its main thread has exited (its memory is no longer readable through /proc/PID). */
+int ps_proc_check_alive(pid_t pid);
 /* TracerPid of PID, or 0. */
 pid_t ps_proc_tracer(pid_t pid);
 

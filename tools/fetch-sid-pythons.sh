@@ -78,11 +78,14 @@ exec 9>"$cache/.lock"
 flock -w 600 9 || die "cache $cache is locked by another run (waited 600 s)"
 
 # The private apt configuration, as a word list (the cache path has no blanks: checked).
+# Check-Valid-Until off: mirrors in CI and in sandboxes serve frozen copies of sid whose
+# Release file has expired; signatures are still checked.
 apt_dir=$cache/apt
 apt_opts="-q -o Dir::Etc::SourceList=$apt_dir/sources.list -o Dir::Etc::SourceParts=/dev/null
     -o Dir::Etc::Preferences=/dev/null -o Dir::Etc::PreferencesParts=/dev/null
     -o Dir::State::Lists=$apt_dir/lists -o Dir::Cache=$apt_dir/cache
-    -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache="
+    -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache=
+    -o Acquire::Check-Valid-Until=false"
 if [ "$(id -u)" = 0 ]; then
     # Root in CI: download as root rather than warn that _apt cannot write our directories.
     apt_opts="$apt_opts -o APT::Sandbox::User=root"

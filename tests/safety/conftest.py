@@ -3,7 +3,7 @@
   pysnap_bin       $PYSNAP_BIN, default <repo>/build/programs/pysnap. A missing binary FAILS
                    the tests (never a skip).
   target_python    $PYSNAP_SAFETY_PYTHON, else the first present of pyenv 3.12.1, 3.11.7,
-                   3.13.0, ...; the tests that need a live target skip (saying why) if none.
+                   3.13.0, ..., then Debian's /usr/bin/python3.11; the tests that need a live target skip (saying why) if none.
   spawn            spawn(argv, **popen_kwargs) -> Popen; all spawned are killed at teardown.
   real_snapshots   {name: bytes} of real snapshots of the counting target (zstd and
                    --no-compress), captured once per session.

@@ -20,6 +20,9 @@ PYTHON_CANDIDATES = (
     "/root/.pyenv/versions/3.10.13/bin/python",
     "/root/.pyenv/versions/3.9.18/bin/python",
     "/root/.pyenv/versions/3.8.18/bin/python",
+    # A fresh Debian 12 (CI without pyenv): Debian's own static interpreter.
+    "/usr/bin/python3.11",
+    "/usr/bin/python3",
 )
 
 
@@ -107,15 +110,20 @@ class Spawner(object):
 class Target(object):
     """A running counter_target.py: .proc, .pid, .counter (path)."""
 
-    def __init__(self, spawn, python, workdir, churn=False, lifetime=120):
+    def __init__(self, spawn, python, workdir, churn=False, lifetime=120, modes=(),
+                 prefix=(), env=None):
+        """MODES: extra words for counter_target.py (e.g. "vfork-hold=LIB"); PREFIX: argv
+        words before the python (a wrapper that execs it, so the pid stays the same)."""
         workdir = Path(workdir)
         workdir.mkdir(parents=True, exist_ok=True)
         ready = workdir / "target.ready"
         self.counter = workdir / "target.counter"
-        args = [python, COUNTER_TARGET, ready, self.counter] + (["churn"] if churn else [])
+        args = (list(prefix) + [python, COUNTER_TARGET, ready, self.counter]
+                + (["churn"] if churn else []) + list(modes))
         args.append(str(lifetime))
+        kw = {"env": clean_env(**env)} if env else {}
         with open(str(workdir / "target.stderr"), "wb") as err:
-            self.proc = spawn(args, stderr=err, cwd=str(workdir))
+            self.proc = spawn(args, stderr=err, cwd=str(workdir), **kw)
         self.pid = self.proc.pid
         deadline = time.monotonic() + READY_TIMEOUT
         while not ready.exists():

@@ -464,3 +464,242 @@ def test_mutated_snapshots(pysnap_bin, real_snapshots, tmp_path):
     if failures:
         pytest.fail("%d of %d analyze runs misbehaved (inputs kept in %s):\n  %s" % (
             len(failures), len(jobs), mdir, "\n  ".join(failures[:25])), pytrace=False)
+
+
+# --- (f) threads that cannot stop, zombies, gdb ------------------------------------------
+
+SHORT_TIMEOUT_MS = 500   # --timeout for the captures that must give up on a thread
+
+
+def children_of(pid):
+    kids = []
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
+                kids += [int(x) for x in f.read().split()]
+        except OSError:
+            pass
+    return kids
+
+
+def build_vfork_hold(tmp_path):
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if not cc:
+        pytest.skip("no C compiler to build the vfork helper (cc/gcc not found)")
+    so = tmp_path / "vfork_hold.so"
+    src = Path(__file__).resolve().parent / "targets" / "vfork_hold.c"
+    res = subprocess.run([cc, "-shared", "-fPIC", "-O1", "-pthread", "-o", str(so), str(src)],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, timeout=60)
+    assert res.returncode == 0, "cannot build the vfork helper: " + describe(res)
+    return so
+
+
+def test_thread_in_uninterruptible_sleep(pysnap_bin, target_python, spawn, tmp_path):
+    """A vfork parent waits for its child in state D: PTRACE_INTERRUPT cannot stop it. The
+    capture gives up on it after --timeout with a snapshot marked partial (or one clear
+    error), releases every other thread, and the D thread runs on once its child does."""
+    so = build_vfork_hold(tmp_path)
+    target = Target(spawn, target_python, tmp_path / "target", modes=["vfork-hold=%s" % so])
+    deadline = time.monotonic() + 10
+    while True:
+        dthreads = [t for t, s in thread_states(target.pid).items() if s == "D"]
+        kids = children_of(target.pid)
+        if dthreads and kids:
+            break
+        assert time.monotonic() < deadline, "no thread in state D: %s" % thread_states(
+            target.pid)
+        time.sleep(0.01)
+    child = kids[0]
+    try:
+        output = tmp_path / "d.snap"
+        start = time.monotonic()
+        capture = start_capture(pysnap_bin, target.pid, output, tmp_path,
+                                extra=["--timeout", str(SHORT_TIMEOUT_MS)])
+        rc = wait_exit(capture, CAPTURE_TIMEOUT, "D-state thread")
+        took = time.monotonic() - start
+        assert took < SHORT_TIMEOUT_MS / 1000.0 + 10, "capture took %.1f s" % took
+        res = check_capture_outcome(pysnap_bin, rc, tmp_path, output, "D-state thread")
+        if res is not None and res.returncode == 0:
+            report = json.loads(res.stdout)
+            assert report["snapshot"].get("partial") is True, "snapshot not marked partial: %s" % (
+                report["snapshot"])
+            seen = {th["tid"]: th["os_state"] for it in report["interpreters"]
+                    for th in it["threads"]}
+            assert all(seen.get(t) == "D" for t in dthreads), (
+                "the D thread(s) %s are not reported in state D: %s" % (dthreads, seen))
+        # Every thread but the D one runs (the D one never stopped).
+        states = thread_states(target.pid)
+        stopped = {t: s for t, s in states.items() if s in "tT"}
+        assert not stopped, "threads left stopped: %s of %s" % (stopped, states)
+        target.assert_progress("D-state thread")
+        assert tracer_pid(target.pid) == 0, "the target is still traced"
+    finally:
+        os.kill(child, signal.SIGCONT)
+    deadline = time.monotonic() + 10
+    while any(s == "D" for s in thread_states(target.pid).values()):
+        assert time.monotonic() < deadline, "the vfork parent thread never left state D"
+        time.sleep(0.01)
+    target.assert_not_stopped("after the vfork child ran")
+    target.assert_progress("after the vfork child ran")
+
+
+def test_zombie_target(pysnap_bin, target_python, spawn, tmp_path):
+    """An exited, unreaped process: one clear error, quickly, no file."""
+    proc = spawn([target_python, "-c", "pass"])
+    deadline = time.monotonic() + 10
+    while True:
+        st = thread_states(proc.pid)
+        if st and all(s == "Z" for s in st.values()):
+            break
+        assert time.monotonic() < deadline, "the process never became a zombie: %s" % st
+        time.sleep(0.01)
+    output = tmp_path / "z.snap"
+    start = time.monotonic()
+    res = subprocess.run([pysnap_bin, "capture", "--pid", str(proc.pid), "-o", str(output)],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         timeout=CAPTURE_TIMEOUT)
+    took = time.monotonic() - start
+    assert res.returncode == 1, describe(res)
+    line = check_one_error_line(res.stderr, "zombie")
+    assert "zombie" in line and str(proc.pid) in line, line
+    assert took < 5, "capture of a zombie took %.1f s" % took
+    assert not output.exists()
+    assert not [n for n in listing(tmp_path) if ".tmp." in n]
+    assert thread_states(proc.pid), "the zombie was reaped by someone"  # still a zombie
+
+
+def start_gdb(spawn, pid):
+    gdb = shutil.which("gdb")
+    if not gdb:
+        pytest.skip("gdb is not installed")
+    # Attach, then let the target run under gdb until the test ends.
+    return spawn([gdb, "-q", "-nx", "-batch", "-p", str(pid), "-ex", "continue"],
+                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def test_already_traced_by_gdb(pysnap_bin, target_python, spawn, tmp_path):
+    target = Target(spawn, target_python, tmp_path / "target")
+    tracer = start_gdb(spawn, target.pid)
+    deadline = time.monotonic() + 30
+    while tracer_pid(target.pid) != tracer.pid:
+        if tracer.poll() is not None or time.monotonic() > deadline:
+            pytest.fail("gdb could not attach (exit %s)" % tracer.poll(), pytrace=False)
+        time.sleep(0.01)
+    # gdb stops every thread while it attaches; wait until it has let the target run.
+    target.assert_progress("running under gdb", timeout=30)
+    output = tmp_path / "traced.snap"
+    res = subprocess.run([pysnap_bin, "capture", "--pid", str(target.pid), "-o", str(output)],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         timeout=CAPTURE_TIMEOUT)
+    assert res.returncode == 1, describe(res)
+    line = check_one_error_line(res.stderr, "target traced by gdb")
+    assert str(tracer.pid) in line, "the message does not name gdb's pid %d: %s" % (
+        tracer.pid, line)
+    assert not output.exists()
+    target.assert_progress("still running under gdb")
+
+
+# --- (g) the output file ------------------------------------------------------------------
+
+def test_refuses_to_overwrite_without_force(pysnap_bin, target_python, spawn, tmp_path):
+    target = Target(spawn, target_python, tmp_path / "target")
+    output = tmp_path / "exists.snap"
+    output.write_bytes(b"precious\n")
+    res = subprocess.run([pysnap_bin, "capture", "--pid", str(target.pid), "-o", str(output)],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         timeout=CAPTURE_TIMEOUT)
+    assert res.returncode == 2, describe(res)
+    line = check_one_error_line(res.stderr, "existing output")
+    assert "--force" in line and str(output) in line, line
+    assert output.read_bytes() == b"precious\n", "the existing file was changed"
+    assert not [n for n in listing(tmp_path) if ".tmp." in n]
+    target.assert_not_stopped("after the refusal")
+    res = subprocess.run([pysnap_bin, "capture", "--pid", str(target.pid), "-o", str(output),
+                          "--force"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, timeout=CAPTURE_TIMEOUT)
+    assert res.returncode == 0, describe(res)
+    assert output.read_bytes() != b"precious\n", "--force did not replace the file"
+    assert (output.stat().st_mode & 0o777) == 0o600, oct(output.stat().st_mode)
+    res = subprocess.run([pysnap_bin, "analyze", str(output), "--json"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         timeout=ANALYZE_TIMEOUT)
+    assert res.returncode == 0, describe(res)
+    assert json.loads(res.stdout)["target"]["pid"] == target.pid
+
+
+def need_root(why):
+    if os.geteuid() != 0:
+        pytest.skip("%s needs root (mount/unshare); running as uid %d" % (why, os.geteuid()))
+
+
+def test_enospc_leaves_no_file(pysnap_bin, target_python, spawn, tmp_path):
+    need_root("the ENOSPC test (a 64 KB tmpfs)")
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0755", "tmpfs", str(mnt)],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if res.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here: %s" % res.stderr.decode(errors="replace").strip())
+    try:
+        # Leave about 8 KB free: far less than an uncompressed snapshot (~45 KB).
+        with open(str(mnt / "filler"), "wb") as f:
+            f.write(b"\0" * (56 * 1024))
+        target = Target(spawn, target_python, tmp_path / "target")
+        output = mnt / "full.snap"
+        res = subprocess.run([pysnap_bin, "capture", "--pid", str(target.pid), "-o",
+                              str(output), "--no-compress"], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             timeout=CAPTURE_TIMEOUT)
+        assert res.returncode == 1, describe(res)
+        line = check_one_error_line(res.stderr, "ENOSPC")
+        assert "space" in line.lower(), line
+        assert listing(mnt) == ["filler"], "files left on the full filesystem: %s" % listing(mnt)
+        target.assert_not_stopped("after ENOSPC")
+        target.assert_progress("after ENOSPC")
+    finally:
+        subprocess.run(["umount", str(mnt)], stdin=subprocess.DEVNULL)
+
+
+# --- (h) a target in another mount namespace ---------------------------------------------
+
+def test_target_in_other_mount_namespace(pysnap_bin, target_python, spawn, tmp_path):
+    """The interpreter and its libpython are visible only inside the target's private mount
+    namespace (bind-mounted on an empty directory): capture must read them through
+    /proc/PID/root, and the snapshot must show the target's own frames."""
+    need_root("the mount namespace test")
+    unshare = shutil.which("unshare")
+    if not unshare:
+        pytest.skip("unshare (util-linux) is not installed")
+    prefix = Path(target_python).resolve().parent.parent
+    hidden = tmp_path / "hidden-prefix"
+    hidden.mkdir()
+    exe = hidden / "bin" / Path(target_python).resolve().name
+    script = ('mount --bind "$1" "$2" && shift 2 && LD_LIBRARY_PATH="$PS_HIDDEN/lib" '
+              'exec "$@"')
+    target = Target(spawn, str(exe), tmp_path / "target",
+                    prefix=[unshare, "-m", "--propagation", "private", "sh", "-c", script, "sh",
+                            str(prefix), str(hidden)],
+                    env={"PS_HIDDEN": str(hidden)})
+    assert not exe.exists(), "the bind mount leaked out of the target's namespace"
+    with open("/proc/%d/maps" % target.pid) as f:
+        assert str(hidden) in f.read(), "the target does not run from the hidden prefix"
+    assert os.readlink("/proc/%d/ns/mnt" % target.pid) != os.readlink("/proc/self/ns/mnt")
+    output = tmp_path / "ns.snap"
+    res = subprocess.run([pysnap_bin, "capture", "--pid", str(target.pid), "-o", str(output)],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         timeout=CAPTURE_TIMEOUT)
+    assert res.returncode == 0, describe(res)
+    res = subprocess.run([pysnap_bin, "analyze", str(output), "--json"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         timeout=ANALYZE_TIMEOUT)
+    assert res.returncode == 0, describe(res)
+    report = json.loads(res.stdout)
+    funcs = set()
+    for th in (th for it in report["interpreters"] for th in it["threads"]):
+        for fr in th.get("frames", []):
+            if fr.get("file", "").endswith("counter_target.py"):
+                funcs.add(fr.get("function"))
+    assert {"main", "sleeper", "blocked"} <= funcs, "frames seen: %s" % sorted(funcs)
+    target.assert_not_stopped("namespace target")
+    target.assert_progress("namespace target")

@@ -1,13 +1,16 @@
 """Target for the safety tests: proves it is alive by counting.
 
-usage: counter_target.py READY_FILE COUNTER_FILE [churn] [LIFETIME_SECONDS]
+usage: counter_target.py READY_FILE COUNTER_FILE [churn] [vfork-hold=LIB.so] [LIFETIME_SECONDS]
 
 The main thread increments a counter every 5 ms and writes it (fixed width, at offset 0)
 into COUNTER_FILE, so a test can tell whether the process makes progress. Two more threads
 park in the kernel (a sleeper and one blocked on a lock) so that a freeze has several
 threads to stop and to resume. With "churn", a fourth thread keeps starting short-lived
 threads, so the set of threads changes while pysnap freezes it. Writes its pid to
-READY_FILE (atomically) once the counter runs; exits after LIFETIME_SECONDS (default 120)
+READY_FILE (atomically) once the counter runs;
+with "vfork-hold=LIB.so" (vfork_hold.c, built by the test) a native thread first vforks a
+child that stops itself before exec, which leaves that thread in uninterruptible sleep (D)
+until the child is continued; exits after LIFETIME_SECONDS (default 120)
 so a lost target does not linger. Python 3.8+ syntax only.
 """
 
@@ -43,6 +46,13 @@ def main(argv):
     rest = argv[2:]
     churning = bool(rest) and rest[0] == "churn"
     if churning:
+        rest = rest[1:]
+    if rest and rest[0].startswith("vfork-hold="):
+        import ctypes
+        lib = ctypes.CDLL(rest[0].partition("=")[2])
+        if lib.vfork_hold_start() != 0:
+            sys.stderr.write("vfork_hold_start failed\n")
+            return 1
         rest = rest[1:]
     lifetime = float(rest[0]) if rest else 120.0
     lock = threading.Lock()

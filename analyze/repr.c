@@ -721,13 +721,34 @@ static int attr_cb(void *arg, uint64_t key, uint64_t value)
     return ps_value_render(a->w, value, 0, attr);
 }
 
+/* A name that looks like a secret: "<redacted>", the value unread. 1 when redacted, 0 when
+ * not, -1 when out of memory. */
+static int render_redacted(struct ps_walker *w, struct ps_value *out)
+{
+    if (!out->name || !ps_walk_redacts(w, out->name))
+        return 0;
+    out->redacted = 1;
+    out->repr = strdup("<redacted>");
+    return out->repr ? 1 : -1;
+}
+
+int ps_value_render_tagged_int(struct ps_walker *w, int64_t value, struct ps_value *out)
+{
+    int red = render_redacted(w, out);
+    if (red)
+        return red > 0 ? PS_OK : PS_NOMEM;
+    char buf[32];
+    snprintf(buf, sizeof buf, "%lld", (long long)value);
+    out->type = strdup("int");
+    out->repr = strdup(buf);
+    return out->type && out->repr ? PS_OK : PS_NOMEM;
+}
+
 int ps_value_render(struct ps_walker *w, uint64_t obj, int with_attrs, struct ps_value *out)
 {
-    if (out->name && ps_walk_redacts(w, out->name)) {
-        out->redacted = 1;
-        out->repr = strdup("<redacted>");
-        return out->repr ? PS_OK : PS_NOMEM;
-    }
+    int red = render_redacted(w, out);
+    if (red)
+        return red > 0 ? PS_OK : PS_NOMEM;
     const char *tn;
     if (ps_py_typename(w, obj, &tn) == PS_OK && !(out->type = strdup(tn)))
         return PS_NOMEM;

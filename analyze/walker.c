@@ -158,10 +158,17 @@ static int add_python_frame(struct ps_thread *t, const struct code_info *ci, int
 #define CO_FAST_CELL 0x40
 #define CO_FAST_FREE 0x80
 
-/* Fill F's locals from N slots: VALUES (the frame's fast locals), NAMES (str objects), KINDS
- * (enum ps_local_kind). Cells are dereferenced; empty slots are unbound. */
+/* 3.14+ _PyStackRef (Include/internal/pycore_stackref.h, GIL build): low bits 0b11 are an int
+ * held in the upper bits (PyStackRef_TagInt); otherwise the tag bits (0b01: no reference
+ * owned; PyStackRef_NULL is just 0b01) are cleared to get the object. */
+#define STACKREF_INT_TAG 3u
+#define STACKREF_INT_SHIFT 2
+
+/* Fill F's locals from N slots: VALUES (the frame's fast locals, _PyStackRefs when MASK is
+ * non-zero), NAMES (str objects), KINDS (enum ps_local_kind). Cells are dereferenced; empty
+ * slots are unbound. */
 static int render_locals(struct ps_walker *w, struct ps_frame *f, const uint64_t *values,
-                         const uint64_t *names, const uint8_t *kinds, size_t n)
+                         const uint64_t *names, const uint8_t *kinds, size_t n, uint64_t mask)
 {
     if (!(f->locals = calloc(n ? n : 1, sizeof *f->locals)))
         return PS_NOMEM;
@@ -174,6 +181,13 @@ static int render_locals(struct ps_walker *w, struct ps_frame *f, const uint64_t
         if (rc && !(v->name = strdup("?")))
             return PS_NOMEM;
         uint64_t value = values[i];
+        if (mask && (value & STACKREF_INT_TAG) == STACKREF_INT_TAG) {
+            rc = ps_value_render_tagged_int(w, (int64_t)value >> STACKREF_INT_SHIFT, v);
+            if (rc == PS_NOMEM)
+                return rc;
+            continue;
+        }
+        value &= ~mask;
         if (value && (v->kind == PS_LOCAL_CELL || v->kind == PS_LOCAL_FREE) &&
             ps_py_is(w, value, "cell") &&
             ps_w_field_u64(w, value, w->off.more.cell_ref, &value))
@@ -238,7 +252,7 @@ static int interp_frame_locals(struct ps_walker *w, uint64_t frame, uint64_t cod
                    : i < (size_t)argcount        ? PS_LOCAL_ARG
                                                  : PS_LOCAL_LOCAL;
     if (!rc)
-        rc = render_locals(w, f, values, names, kinds, n);
+        rc = render_locals(w, f, values, names, kinds, n, (uint32_t)o->iframe.stackref_mask);
     free(values);
     free(names);
     free(kinds);
@@ -281,7 +295,7 @@ static int frameobj_locals(struct ps_walker *w, uint64_t frame, uint64_t code, s
     if (!rc)
         rc = ps_mem_read(w->mem, frame + (uint64_t)o->frameobj.localsplus, values, n * 8);
     if (!rc)
-        rc = render_locals(w, f, values, names, kinds, n);
+        rc = render_locals(w, f, values, names, kinds, n, 0);
     free(names);
     free(values);
     free(kinds);

@@ -30,6 +30,8 @@ int ps_walk_redacts(struct ps_walker *w, const char *name);
  * type, repr and, for plain instances when WITH_ATTRS, their attributes. */
 struct ps_value;
 int ps_value_render(struct ps_walker *w, uint64_t obj, int with_attrs, struct ps_value *out);
+/* Render an int held in a tagged _PyStackRef (3.14+) into OUT, as ps_value_render would. */
+int ps_value_render_tagged_int(struct ps_walker *w, int64_t value, struct ps_value *out);
 /* Python's repr of a float ('r' format). */
 void ps_format_float(double d, int add_dot_0, int force_sign, char *out, size_t size);
 

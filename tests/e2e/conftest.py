@@ -2,6 +2,8 @@
 
 Interpreters (the `python` parameter of any test that asks for it, module-scoped):
   pyenv-3.11.7, pyenv-3.12.1, pyenv-3.13.0  /root/.pyenv/versions/V/bin/python
+  pyenv-3.8.18, pyenv-3.9.18, pyenv-3.10.13 the same, for modules that set
+                                            E2E_WITH_OLD_PYENV = True
   debian-3.11                               /usr/bin/python3.11 (static, stripped)
   plus every `label=command` of PYSNAP_EXTRA_PYTHONS (entries separated by ';'; the
   command is split like a shell does and may start with NAME=VALUE environment words), e.g.
@@ -25,7 +27,8 @@ from e2e_util import TargetRunner, interpreter_params, require_pysnap
 
 def pytest_generate_tests(metafunc):
     if "python" in metafunc.fixturenames:
-        metafunc.parametrize("python", interpreter_params(), scope="module")
+        with_old = bool(getattr(metafunc.module, "E2E_WITH_OLD_PYENV", False))
+        metafunc.parametrize("python", interpreter_params(with_old), scope="module")
 
 
 @pytest.fixture(scope="session")

@@ -29,6 +29,8 @@ PROBE_TIMEOUT = 20.0   # an interpreter answering a -c probe
 
 PYENV_ROOT = "/root/.pyenv"
 PYENV_VERSIONS = ("3.11.7", "3.12.1", "3.13.0")
+# Frame-object era (3.8-3.10): offered only to test modules that set E2E_WITH_OLD_PYENV = True.
+PYENV_OLD_VERSIONS = ("3.8.18", "3.9.18", "3.10.13")
 DEBIAN_PYTHON = "/usr/bin/python3.11"
 
 # Directories that are never an interpreter's own install directory: hiding one of them
@@ -193,17 +195,18 @@ def parse_extra_pythons(spec):
 
 
 @functools.lru_cache(maxsize=None)
-def interpreters():
+def interpreters(with_old=False):
+    versions = (PYENV_OLD_VERSIONS if with_old else ()) + PYENV_VERSIONS
     its = [Interpreter("pyenv-" + v, ["%s/versions/%s/bin/python" % (PYENV_ROOT, v)], kind="pyenv")
-           for v in PYENV_VERSIONS]
+           for v in versions]
     its.append(Interpreter("debian-3.11", [DEBIAN_PYTHON], kind="debian"))
     its.extend(parse_extra_pythons(os.environ.get("PYSNAP_EXTRA_PYTHONS", "")))
     return tuple(its)
 
 
-def interpreter_params():
+def interpreter_params(with_old=False):
     params = []
-    for it in interpreters():
+    for it in interpreters(with_old):
         missing = it.missing()
         marks = []
         if missing:

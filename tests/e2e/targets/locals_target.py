@@ -1,0 +1,265 @@
+"""e2e target for pysnap's locals: two threads parked in a frame holding one local of each kind.
+
+usage: locals_target.py FIFO [--lifetime SECONDS]
+
+A worker thread and the main thread each call hold_locals(), a closure (so it has a free
+variable) that binds one local of every kind pysnap renders, plus three locals whose names
+look like credentials, a dict with a "password" key and an instance with a "secret"
+attribute, then parks in time.sleep(). Before parking, each takes its own truth: for every
+local, type(value).__name__ and repr(value), computed here by the interpreter itself. A
+short-lived reporter thread waits until both are parked, writes the truth as JSON to
+FIFO + ".json" (atomically), "ready\\n" to FIFO, and exits. On failure it writes
+"error: <why>\\n" instead and the process exits 3. The process exits by itself after
+--lifetime seconds (default 120).
+
+The credential values are built at run time from a random token (so they are in no code
+object's constants) and are in no object the walker reads except through those names; the
+truth lists them under "markers" so that a test can grep a snapshot for them.
+
+Truth JSON:
+  {"pid": N, "python": {"version": ..., "version_info": [...]}, "main_tid": N,
+   "markers": {"password": "...", "api_key": "...", "session_token": "...",
+               "creds_password": "...", "widget_secret": "..."},
+   "threads": [{"tid": N, "role": "main"|"worker", "function": "hold_locals",
+                "file": co_filename, "line": N,
+                "locals": {name: {"type": "...", "repr": "...", "kind": "arg|local|cell|free"}},
+                "unbound": [name, ...],
+                "attributes": {name: {"type": "...", "repr": "..."}},   # of `widget`
+                "creds_redacted_repr": "..."}]}
+"creds_redacted_repr" is repr(creds) with the password value replaced by '<redacted>', as
+pysnap shows a dict entry whose key looks like a credential. Python 3.8+ syntax.
+"""
+
+import json
+import os
+import platform
+import sys
+import threading
+import time
+
+sys.dont_write_bytecode = True
+
+PARK_TIMEOUT = 20.0
+LIFETIME = [120.0]
+TOKEN = os.urandom(6).hex()  # the credential markers' unique part
+TRUTHS = {}                  # tid -> truth of that thread's parked frame
+TRUTHS_LOCK = threading.Lock()
+
+
+class Widget(object):
+    """A plain user class: pysnap shows <__main__.Widget object at 0x...> and its attributes."""
+
+    def __init__(self, name, count, secret):
+        self.name = name
+        self.count = count
+        self.tags = ("a", "b")
+        self.secret = secret
+
+
+def record(role, ns, kinds):
+    """Take the truth of the calling frame from NS (its locals()) and KINDS."""
+    out = {}
+    for name, kind in kinds.items():
+        if name in ns:
+            v = ns[name]
+            out[name] = {"type": type(v).__name__, "repr": repr(v), "kind": kind}
+    widget = ns["widget"]
+    creds = dict(ns["creds"])
+    creds["password"] = "<redacted>"
+    f = sys._getframe(1)
+    truth = {
+        "tid": threading.get_native_id(),
+        "role": role,
+        "function": f.f_code.co_name,
+        "file": f.f_code.co_filename,
+        "line": f.f_lineno + 1,  # the park call is on the line after record()
+        "locals": out,
+        "unbound": sorted(n for n in kinds if n not in ns),
+        "attributes": dict((k, {"type": type(v).__name__, "repr": repr(v)})
+                           for k, v in vars(widget).items()),
+        "creds_redacted_repr": repr(creds),
+    }
+    with TRUTHS_LOCK:
+        TRUTHS[truth["tid"]] = truth
+
+
+def make_holder(outer):
+    freev = outer * 2  # a cell here, a free variable of hold_locals
+
+    def hold_locals(role, arg_int):
+        none_v = None
+        true_v = True
+        false_v = False
+        small_int = 42
+        zero = 0
+        neg_int = -7
+        big_int = 2 ** 200
+        big_neg = -(2 ** 100)
+        f_half = 1.5
+        f_tenth = 0.1
+        f_huge = 1e300
+        f_inf = float("inf")
+        f_nan = float("nan")
+        f_negzero = -0.0
+        f_tiny = 1e-7
+        f_int = 1e16
+        c_mixed = complex(1.5, -2)
+        c_imag = 3j
+        s_ascii = "hello world"
+        s_empty = ""
+        s_latin1 = "h\u00e9llo"
+        s_ucs2 = "\u65e5\u672c\u8a9e"
+        s_ucs4 = "\U0001f40d"
+        s_squote = "it's"
+        s_dquote = 'a"b'
+        s_both = "it's \"both\""
+        s_escapes = "\n\t\x00\\\r"
+        s_ctrl = "\x7f\x85\xa0\xad \u2028\U000e0001"
+        s_long = "".join("%d" % (i % 10) for i in range(2000))
+        b_v = b"\x00\xff"
+        b_text = b"it's \"x\"\n"
+        ba_v = bytearray(b"ab\x00")
+        ba_empty = bytearray()
+        t_empty = ()
+        t_one = (1,)
+        t_mixed = (1, "two", 3.0, None)
+        l_v = [1, [2, 3], "x"]
+        d_v = {"a": 1, "b": [1, 2], 3: "c", (4, 5): None}
+        set_v = {3, 1, 2}
+        set_empty = set()
+        fs_v = frozenset({1, frozenset({2})})
+        fs_empty = frozenset()
+        cyc = [1, 2]
+        cyc.append(cyc)
+        deep = [[[[["bottom"]]]]]
+        many = list(range(40))
+        r_v = range(0, 10, 2)
+        r_one = range(5)
+        widget = Widget("w", 3, "wsecret-" + TOKEN + "-\u0100")
+        creds = {"user": "bob", "password": "credspw-" + TOKEN + "-\u00e9"}
+        password = "pwmark-" + TOKEN
+        api_key = "akmark-" + TOKEN + "-\u00e9"
+        session_token = "stmark-" + TOKEN + "-\u65e5"
+        cellv = ["cell", arg_int]
+
+        def inner():
+            return cellv, freev
+
+        fn = inner
+        record(role, locals(), KINDS)
+        time.sleep(LIFETIME[0])
+        later = "assigned after the park"  # unbound while parked
+        return later, fn, freev
+
+    return hold_locals
+
+
+# name -> kind, as co_varnames/co_cellvars/co_freevars (localsplus kinds) say.
+KINDS = dict(
+    [("role", "arg"), ("arg_int", "arg"), ("freev", "free"), ("cellv", "cell"), ("later", "local")] +
+    [(n, "local") for n in (
+        "none_v true_v false_v small_int zero neg_int big_int big_neg f_half f_tenth f_huge "
+        "f_inf f_nan f_negzero f_tiny f_int c_mixed c_imag s_ascii s_empty s_latin1 s_ucs2 "
+        "s_ucs4 s_squote s_dquote s_both s_escapes s_ctrl s_long b_v b_text ba_v ba_empty "
+        "t_empty t_one t_mixed l_v d_v set_v set_empty fs_v fs_empty cyc deep many r_v r_one "
+        "widget creds password api_key session_token fn").split()])
+
+
+def signal_fifo(fifo, line):
+    fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    try:
+        os.write(fd, (line + "\n").encode("utf-8"))
+    finally:
+        os.close(fd)
+
+
+def fail(fifo, why):
+    try:
+        signal_fifo(fifo, "error: " + why.replace("\n", " "))
+    except OSError:
+        pass
+    sys.stderr.write("locals_target: %s\n" % why)
+    sys.stderr.flush()
+    os._exit(3)
+
+
+def task_state(tid):
+    try:
+        with open("/proc/self/task/%d/stat" % tid, errors="replace") as f:
+            data = f.read()
+    except OSError:
+        return None
+    return data[data.rindex(")") + 2]
+
+
+def reporter(fifo, main_tid, deadline):
+    try:
+        while True:
+            with TRUTHS_LOCK:
+                tids = sorted(TRUTHS)
+            idents = dict((t.native_id, t.ident) for t in threading.enumerate())
+            frames = sys._current_frames()
+            parked = [tid for tid in tids if task_state(tid) == "S" and tid in idents and
+                      frames.get(idents[tid]) is not None and
+                      frames[idents[tid]].f_code.co_name == "hold_locals"]
+            frames = None
+            if len(parked) == 2:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError("threads did not park in time: %s parked" % parked)
+            time.sleep(0.02)
+        with TRUTHS_LOCK:
+            threads = [TRUTHS[tid] for tid in tids]
+        truth = {
+            "pid": os.getpid(),
+            "python": {"version": platform.python_version(),
+                       "version_info": list(sys.version_info)},
+            "main_tid": main_tid,
+            "markers": {
+                "password": "pwmark-" + TOKEN,
+                "api_key": "akmark-" + TOKEN + "-\u00e9",
+                "session_token": "stmark-" + TOKEN + "-\u65e5",
+                "creds_password": "credspw-" + TOKEN + "-\u00e9",
+                "widget_secret": "wsecret-" + TOKEN + "-\u0100",
+            },
+            "threads": threads,
+        }
+        path = fifo + ".json"
+        with open(path + ".tmp", "w") as f:
+            json.dump(truth, f, indent=1, sort_keys=True)
+        os.rename(path + ".tmp", path)
+        signal_fifo(fifo, "ready")
+    except BaseException as e:  # noqa: B902 - report anything, then die
+        fail(fifo, "reporter: %s: %s" % (type(e).__name__, e))
+
+
+def main(argv):
+    if not argv or argv[0].startswith("-"):
+        sys.stderr.write(__doc__)
+        return 2
+    fifo = os.path.abspath(argv[0])
+    rest = list(argv[1:])
+    while rest:
+        opt = rest.pop(0)
+        if opt == "--lifetime":
+            LIFETIME[0] = float(rest.pop(0))
+        else:
+            sys.stderr.write("locals_target: unknown option %s\n" % opt)
+            return 2
+    deadline = time.monotonic() + PARK_TIMEOUT
+    try:
+        worker = threading.Thread(target=make_holder(10), args=("worker", 1), name="locals-worker")
+        worker.daemon = True
+        worker.start()
+        rep = threading.Thread(target=reporter, name="reporter",
+                               args=(fifo, threading.get_native_id(), deadline))
+        rep.daemon = True
+        rep.start()
+    except BaseException as e:  # noqa: B902
+        fail(fifo, "main: %s: %s" % (type(e).__name__, e))
+    make_holder(20)("main", 2)
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,333 @@
+"""End to end: locals rendered exactly as repr(), limits, redaction, on every interpreter.
+
+The target (targets/locals_target.py) parks its main thread and a worker in hold_locals(), a
+frame holding one local of each kind pysnap renders, and reports, for every local, the type
+name and repr() the interpreter itself computed. One target per interpreter, captured four
+times (module-scoped):
+
+  default   default limits and redaction, compressed (decompressed with zstd -d for grep)
+  wide      --max-str 5000 --no-redact --no-compress
+  nolocals  --no-locals --no-compress
+  custom    --redact '^(s_ascii|count)$' --no-compress
+
+Each local's repr must equal the target's repr(), or, when marked "truncated", be a prefix of
+it followed by "...". Redacted values must be absent from the snapshot's bytes in UTF-8 and
+in CPython's internal encodings (Latin-1, UCS-2, UCS-4); the wide capture proves that the
+same grep finds them when they are captured.
+"""
+
+import json
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from e2e_util import TARGETS, TargetRunner, all_threads, describe, run_pysnap, wait_for_tids
+
+LOCALS_TARGET = TARGETS / "locals_target.py"
+E2E_WITH_OLD_PYENV = True  # locals are read from frame objects there: test that too
+
+CAPTURES = {
+    "default": [],
+    "wide": ["--max-str", "5000", "--no-redact", "--no-compress"],
+    "nolocals": ["--no-locals", "--no-compress"],
+    "custom": ["--redact", "^(s_ascii|count)$", "--no-compress"],
+}
+# Beyond the default limits (str 256, items 32, depth 3): these must be marked truncated.
+CUT_BY_DEFAULT = {"s_long", "many", "deep"}
+REDACTED_BY_DEFAULT = {"password", "api_key", "session_token"}
+
+
+class Run(object):
+    """One target and what each capture of it produced."""
+
+
+class Capture(object):
+    pass
+
+
+def analyze_json(pysnap_bin, snap, *extra):
+    res = run_pysnap(pysnap_bin, "analyze", snap, "--json", *extra)
+    if res.returncode != 0:
+        return res, None
+    try:
+        return res, json.loads(res.stdout.decode("utf-8"))
+    except ValueError:
+        return res, None
+
+
+@pytest.fixture(scope="module")
+def run(python, pysnap_bin, tmp_path_factory):
+    python.info()  # a present interpreter that does not run fails here, with the reason
+    base = tmp_path_factory.mktemp("locals-%s" % python.label)
+    runner = TargetRunner(base / "targets")
+    try:
+        proc, truth = runner(python, LOCALS_TARGET)
+        r = Run()
+        r.proc, r.truth = proc, truth
+        # The reporter thread has exited once only main and the worker are left.
+        wait_for_tids(proc.pid, set(t["tid"] for t in truth["threads"]))
+        r.caps = {}
+        for name, opts in CAPTURES.items():
+            c = Capture()
+            c.snap = base / ("%s.snap" % name)
+            c.capture = run_pysnap(pysnap_bin, "capture", "--pid", proc.pid, "-o", c.snap, *opts)
+            c.json_res = c.analysis = None
+            if c.capture.returncode == 0:
+                c.json_res, c.analysis = analyze_json(pysnap_bin, c.snap)
+            r.caps[name] = c
+        yield r
+    finally:
+        runner.close()
+
+
+def cap(r, name):
+    c = r.caps[name]
+    if c.capture.returncode != 0 or not c.snap.exists():
+        pytest.fail("capture %s failed: %s" % (name, describe(c.capture)), pytrace=False)
+    if c.analysis is None:
+        pytest.fail("analyze --json of the %s capture failed: %s" % (name, describe(c.json_res)),
+                    pytrace=False)
+    return c
+
+
+def snapshot_bytes(c, pysnap_bin=None):
+    """The snapshot as an uncompressed ELF core."""
+    data = c.snap.read_bytes()
+    if data[:4] == b"\x7fELF":
+        return data
+    if not shutil.which("zstd"):
+        pytest.skip("zstd not installed: cannot decompress %s" % c.snap)
+    res = subprocess.run(["zstd", "-d", "-c", str(c.snap)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, timeout=60)
+    assert res.returncode == 0, "zstd -d %s failed: %s" % (c.snap, res.stderr.decode("utf-8", "replace"))
+    assert res.stdout[:4] == b"\x7fELF", "zstd -d of %s is not an ELF core" % c.snap
+    return res.stdout
+
+
+def parked_frame(analysis, truth_thread):
+    """The frame of ANALYSIS's thread TID that the truth describes (innermost Python frame)."""
+    tid = truth_thread["tid"]
+    threads = [t for t in all_threads(analysis) if t.get("tid") == tid]
+    assert len(threads) == 1, "thread %d (%s) listed %d times" % (tid, truth_thread["role"], len(threads))
+    frames = [f for f in threads[0].get("frames", []) if f.get("kind") == "python"]
+    assert frames, "thread %d (%s) has no Python frames" % (tid, truth_thread["role"])
+    f = frames[0]
+    want = (truth_thread["function"], truth_thread["file"], truth_thread["line"])
+    assert (f.get("function"), f.get("file"), f.get("line")) == want, \
+        "thread %d: innermost frame %r, want %r" % (tid, (f.get("function"), f.get("file"), f.get("line")), want)
+    return f
+
+
+def check_repr(where, got, want_repr):
+    """GOT (a JSON value) shows WANT_REPR exactly, or a marked truncation of it."""
+    rep = got.get("repr")
+    assert isinstance(rep, str), "%s: no repr: %r" % (where, got)
+    if got.get("truncated") is True:
+        assert rep.endswith("..."), "%s: truncated repr does not end with '...': %r" % (where, rep)
+        prefix = rep[:-3]
+        assert want_repr.startswith(prefix) and len(prefix) < len(want_repr), \
+            "%s: truncated repr is not a prefix of the real one:\n got  %r\n want %r" % (where, rep, want_repr)
+    else:
+        assert got.get("truncated") is False, "%s: truncated is %r" % (where, got.get("truncated"))
+        assert rep == want_repr, "%s: repr differs:\n got  %r\n want %r" % (where, rep, want_repr)
+
+
+def encodings(marker):
+    """The byte strings a str holding MARKER may leave in memory: its UTF-8 (utf8 cache,
+    bytes) and its internal form (Latin-1, UCS-2 or UCS-4 by its widest character)."""
+    out = {"utf-8": marker.encode("utf-8")}
+    widest = max(ord(ch) for ch in marker)
+    if widest < 0x100:
+        out["internal latin-1"] = marker.encode("latin-1")
+    elif widest < 0x10000:
+        out["internal ucs-2"] = marker.encode("utf-16-le")
+    else:
+        out["internal ucs-4"] = marker.encode("utf-32-le")
+    return out
+
+
+def internal(marker):
+    return [v for k, v in encodings(marker).items() if k.startswith("internal")][0]
+
+
+def test_every_local_is_the_targets_repr(run):
+    a = cap(run, "default").analysis
+    problems = []
+    for tt in run.truth["threads"]:
+        f = parked_frame(a, tt)
+        got_locals = f.get("locals") or {}
+        for name, want in sorted(tt["locals"].items()):
+            where = "%s thread, local %s" % (tt["role"], name)
+            got = got_locals.get(name)
+            if got is None:
+                problems.append("%s: missing (locals: %s)" % (where, sorted(got_locals)))
+                continue
+            if got.get("kind") != want["kind"]:
+                problems.append("%s: kind %r, want %r" % (where, got.get("kind"), want["kind"]))
+            if name in REDACTED_BY_DEFAULT:
+                continue
+            if got.get("type") != want["type"]:
+                problems.append("%s: type %r, want %r" % (where, got.get("type"), want["type"]))
+            want_repr = tt["creds_redacted_repr"] if name == "creds" else want["repr"]
+            try:
+                check_repr(where, got, want_repr)
+            except AssertionError as e:
+                problems.append(str(e))
+            cut = got.get("truncated") is True
+            if name in CUT_BY_DEFAULT and not cut:
+                problems.append("%s: exceeds the default limits but is not marked truncated" % where)
+            if name not in CUT_BY_DEFAULT and cut:
+                problems.append("%s: within the default limits but truncated: %r" % (where, got.get("repr")))
+    assert not problems, "\n".join(problems)
+
+
+def test_unbound_local(run):
+    a = cap(run, "default").analysis
+    for tt in run.truth["threads"]:
+        assert tt["unbound"] == ["later"], tt["unbound"]
+        got = parked_frame(a, tt)["locals"].get("later")
+        assert got is not None, "%s thread: the unbound local 'later' is missing" % tt["role"]
+        assert got.get("unbound") is True and got.get("repr") == "<unbound>" and got.get("kind") == "local", \
+            "%s thread: later = %r" % (tt["role"], got)
+
+
+def test_instance_attributes(run):
+    a = cap(run, "default").analysis
+    for tt in run.truth["threads"]:
+        got = parked_frame(a, tt)["locals"]["widget"].get("attributes") or {}
+        assert sorted(got) == sorted(tt["attributes"]), \
+            "%s thread: widget attributes %s, want %s" % (tt["role"], sorted(got), sorted(tt["attributes"]))
+        for name, want in tt["attributes"].items():
+            where = "%s thread, widget.%s" % (tt["role"], name)
+            if name == "secret":
+                assert got[name].get("redacted") is True and got[name].get("repr") == "<redacted>", \
+                    "%s: %r" % (where, got[name])
+                continue
+            assert got[name].get("type") == want["type"], "%s: %r" % (where, got[name])
+            check_repr(where, got[name], want["repr"])
+
+
+def test_default_redaction(run):
+    c = cap(run, "default")
+    for tt in run.truth["threads"]:
+        loc = parked_frame(c.analysis, tt)["locals"]
+        for name in sorted(REDACTED_BY_DEFAULT):
+            got = loc.get(name)
+            assert got is not None, "%s thread: redacted local %s is missing" % (tt["role"], name)
+            assert got.get("redacted") is True and got.get("repr") == "<redacted>" and got.get("type") is None, \
+                "%s thread: %s = %r" % (tt["role"], name, got)
+
+
+def test_redacted_values_are_not_in_the_file(run):
+    data = snapshot_bytes(cap(run, "default"))
+    found = ["%s (%s)" % (name, enc) for name, marker in sorted(run.truth["markers"].items())
+             for enc, b in encodings(marker).items() if b in data]
+    assert not found, "redacted values found in the decompressed snapshot: %s" % ", ".join(found)
+
+
+def test_no_redact_captures_them(run):
+    # The positive control of the grep above: with --no-redact the values are read.
+    c = cap(run, "wide")
+    data = snapshot_bytes(c)
+    markers = run.truth["markers"]
+    missing = [name for name, m in sorted(markers.items()) if internal(m) not in data]
+    assert not missing, "--no-redact: values not in the snapshot: %s" % missing
+    for tt in run.truth["threads"]:
+        loc = parked_frame(c.analysis, tt)["locals"]
+        for name in sorted(REDACTED_BY_DEFAULT):
+            assert not loc[name].get("redacted"), "%s thread: %s redacted under --no-redact" % (tt["role"], name)
+            assert loc[name].get("type") == "str"
+            check_repr("%s thread, local %s" % (tt["role"], name), loc[name], tt["locals"][name]["repr"])
+        assert loc["creds"]["repr"] == tt["locals"]["creds"]["repr"], loc["creds"]
+        attrs = loc["widget"].get("attributes") or {}
+        assert attrs.get("secret", {}).get("repr") == tt["attributes"]["secret"]["repr"], attrs.get("secret")
+
+
+def test_long_str_cut_by_default_exact_with_max_str(run):
+    d = cap(run, "default").analysis
+    w = cap(run, "wide").analysis
+    for tt in run.truth["threads"]:
+        want = tt["locals"]["s_long"]["repr"]
+        assert len(want) == 2002
+        cut = parked_frame(d, tt)["locals"]["s_long"]
+        assert cut["truncated"] is True and cut["repr"] == want[:257] + "...", \
+            "%s thread: default s_long = %r" % (tt["role"], cut["repr"][:80])
+        full = parked_frame(w, tt)["locals"]["s_long"]
+        assert full["truncated"] is False and full["repr"] == want, \
+            "%s thread: --max-str 5000 s_long (%d chars, truncated %r) is not the full repr" % (
+                tt["role"], len(full["repr"]), full["truncated"])
+
+
+def test_no_locals_capture(run):
+    c = cap(run, "nolocals")
+    flag = c.analysis.get("snapshot", {}).get("locals")
+    assert flag is False, "snapshot.locals should be false: %r" % (flag,)
+    with_locals = ["%s:%s" % (t.get("tid"), f.get("function")) for t in all_threads(c.analysis)
+                   for f in t.get("frames", []) if f.get("kind") == "python" and f.get("locals")]
+    assert not with_locals, "frames with locals in a --no-locals capture: %s" % with_locals
+    for tt in run.truth["threads"]:
+        parked_frame(c.analysis, tt)  # the stack is still there
+    data = snapshot_bytes(c)
+    found = [name for name, m in sorted(run.truth["markers"].items())
+             for b in encodings(m).values() if b in data]
+    assert not found, "--no-locals: values found in the snapshot: %s" % found
+
+
+def test_analyze_no_locals_hides_them(run, pysnap_bin):
+    c = cap(run, "default")
+    assert c.analysis["snapshot"]["locals"] is True
+    res, a = analyze_json(pysnap_bin, c.snap, "--no-locals")
+    assert a is not None, describe(res)
+    assert all(not f.get("locals") for t in all_threads(a) for f in t.get("frames", [])
+               if f.get("kind") == "python"), "analyze --json --no-locals printed locals"
+
+
+def test_custom_redact_pattern(run):
+    c = cap(run, "custom")
+    data = snapshot_bytes(c)
+    markers = run.truth["markers"]
+    for tt in run.truth["threads"]:
+        loc = parked_frame(c.analysis, tt)["locals"]
+        assert loc["s_ascii"].get("redacted") is True and loc["s_ascii"]["repr"] == "<redacted>", loc["s_ascii"]
+        # the pattern replaces the default one: credentials are read now
+        for name in sorted(REDACTED_BY_DEFAULT):
+            assert not loc[name].get("redacted"), "%s redacted under --redact '^(s_ascii|count)$'" % name
+            check_repr(name, loc[name], tt["locals"][name]["repr"])
+        assert loc["s_latin1"]["repr"] == tt["locals"]["s_latin1"]["repr"]
+        attrs = loc["widget"].get("attributes") or {}
+        assert attrs.get("count", {}).get("redacted") is True, attrs.get("count")
+        assert attrs.get("secret", {}).get("repr") == tt["attributes"]["secret"]["repr"], attrs.get("secret")
+    assert b"hello world" not in data, "the redacted s_ascii value is in the snapshot"
+    assert internal(markers["password"]) in data
+
+
+def text_locals(text, tid):
+    """name -> repr of the innermost frame of thread TID in `analyze --locals` output."""
+    block = re.search(r"^Thread %d\b.*?(?=^Thread |\Z)" % tid, text, re.M | re.S)
+    assert block, "thread %d not in the text output" % tid
+    lines = block.group(0).splitlines()
+    files = [i for i, ln in enumerate(lines) if ln.startswith("      File ")]
+    assert files, "thread %d: no frames in the text output" % tid
+    out = {}
+    for ln in lines[files[-1] + 1:]:  # most recent call last
+        m = re.match(r"^ {10}(\w+) = (.*)$", ln)
+        if m:
+            out.setdefault(m.group(1), m.group(2))
+    return lines[files[-1]], out
+
+
+def test_text_renderer_prints_the_same_reprs(run, pysnap_bin):
+    c = cap(run, "default")
+    res = run_pysnap(pysnap_bin, "analyze", c.snap, "--locals")
+    assert res.returncode == 0, describe(res)
+    text = res.stdout.decode("utf-8")
+    for tt in run.truth["threads"]:
+        header, got = text_locals(text, tt["tid"])
+        assert header.endswith("line %d, in hold_locals" % tt["line"]), header
+        js = parked_frame(c.analysis, tt)["locals"]
+        for name in sorted(tt["locals"]) + ["later"]:
+            assert name in got, "%s thread: %s not printed by analyze --locals" % (tt["role"], name)
+            assert got[name] == js[name]["repr"], \
+                "%s thread, %s: text %r, json %r" % (tt["role"], name, got[name], js[name]["repr"])

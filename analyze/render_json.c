@@ -60,6 +60,11 @@ static void json_str(FILE *out, const char *s)
     fputc('"', out);
 }
 
+void ps_json_str(FILE *out, const char *s)
+{
+    json_str(out, s);
+}
+
 static const char *json_bool(int b)
 {
     return b ? "true" : "false";
@@ -201,6 +206,8 @@ static int render_json(FILE *out, const struct ps_report *r, const struct ps_ren
     fprintf(out, ", \"partial\": %s, \"locals\": %s, \"partial_reason\": ",
             json_bool(m->meta.flags & PS_META_PARTIAL), json_bool(!(m->meta.flags & PS_META_NO_LOCALS)));
     json_str(out, ps_snap_string(m, "partial_reason"));
+    fputs(", \"capture_id\": ", out);
+    json_str(out, ps_snap_string(m, "capture_id"));
     fprintf(out, "},\n \"target\": {\"pid\": %llu, \"host\": ", (unsigned long long)m->meta.pid);
     json_str(out, ps_snap_string(m, "host"));
     fputs(", \"captured_at\": ", out);

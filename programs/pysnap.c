@@ -14,12 +14,13 @@
 #include "pysnap/error.h"
 #include "pysnap/report.h"
 #include "pysnap/snapshot.h"
+#include "cli.h"
 
 #ifndef PYSNAP_VERSION
 #define PYSNAP_VERSION "0.0.0"
 #endif
 
-static const char exit_codes_help[] =
+const char exit_codes_help[] =
     "Exit codes: 0 success; 1 the target or snapshot could not be captured or analyzed\n"
     "(no such process, not a Python process, permission denied, unsupported version);\n"
     "2 usage error, or the file is not a valid snapshot (truncated, corrupt, foreign).\n";
@@ -30,7 +31,11 @@ static void usage_main(FILE *out)
             "pysnap %s: see inside a running Python process without a debugger\n\n"
             "Usage:\n"
             "  pysnap capture --pid PID [-o FILE]   freeze PID for milliseconds, write a snapshot\n"
-            "  pysnap analyze FILE [--json]         print every thread's Python stack, offline\n"
+            "  pysnap analyze FILE|DIR... [--json] [--summary]\n"
+            "                                       print every thread's Python stack, offline\n"
+            "  pysnap capture --pid PID --children [--count K --interval S] -o DIR\n"
+            "                                       the process tree, K rounds, into DIR\n"
+            "  pysnap dump --pid PID [--json]       capture in memory and print, no file\n"
             "  pysnap help | --help | --version\n"
             "  pysnap COMMAND --help                options of one command\n\n%s",
             PYSNAP_VERSION, exit_codes_help);
@@ -61,6 +66,11 @@ static void usage_capture(FILE *out)
             "      --max-stack SIZE native stack copied per thread, for native frames (default\n"
             "                       256K; K and M suffixes; 0: no native stacks)\n"
             "      --no-compress    write a plain ELF core (readable by gdb, eu-stack)\n"
+            "      --children       also every descendant process (gunicorn workers,\n"
+            "                       multiprocessing children), one after another; -o is then a\n"
+            "                       directory (created 0700), non-Python processes are skipped\n"
+            "      --count K        K snapshots of each process (default 1); -o is a directory\n"
+            "      --interval SECS  between the rounds of --count (default 1; 0.5 works)\n"
             "  -v, --verbose        say where the pause went (stderr)\n"
             "  -h, --help           this help\n\n%s",
             exit_codes_help);
@@ -69,9 +79,14 @@ static void usage_capture(FILE *out)
 static void usage_analyze(FILE *out)
 {
     fprintf(out,
-            "Usage: pysnap analyze FILE [options]\n\n"
+            "Usage: pysnap analyze FILE|DIR [FILE...] [options]\n\n"
             "Prints every thread of the snapshot with its Python stack (most recent call last).\n"
-            "Needs nothing but the file: not the target's binaries, not its Python.\n\n"
+            "Needs nothing but the file: not the target's binaries, not its Python. Several\n"
+            "files (or a directory of .snap files) are reported one process after another.\n\n"
+            "      --summary        over several snapshots: per thread, the frames that stayed\n"
+            "                       the same (stuck); the hottest functions of the threads on CPU\n"
+            "      --baseline FILE  with --summary: a quiet-time snapshot; thread stacks it\n"
+            "                       already had are set aside\n"
             "  -j, --json           print the JSON document (see README: JSON schema)\n"
             "  -l, --locals         text: print each frame's local variables\n"
             "      --no-locals      json: leave local variables out\n"
@@ -81,15 +96,14 @@ static void usage_analyze(FILE *out)
             exit_codes_help);
 }
 
-static int fail(int code)
+int fail(int code)
 {
     const char *detail = ps_error_detail();
     fprintf(stderr, "pysnap: %s\n", detail ? detail : ps_strerror(code));
     return ps_error_exit_class(code);
 }
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
+int usage_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -100,7 +114,7 @@ static int usage_error(const char *fmt, ...)
     return 2;
 }
 
-static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+int parse_uint(const char *s, unsigned long max, unsigned long *out)
 {
     char *end;
     if (!s || !*s || *s == '-')
@@ -131,7 +145,8 @@ static int parse_size(const char *s, unsigned long max, unsigned long *out)
 
 enum {
     OPT_TIMEOUT = 256, OPT_MAX_FRAMES, OPT_NO_COMPRESS, OPT_NO_LOCALS, OPT_REDACT, OPT_NO_REDACT,
-    OPT_MAX_STR, OPT_MAX_ITEMS, OPT_MAX_DEPTH, OPT_MAX_LOCALS, OPT_BUDGET, OPT_MAX_STACK
+    OPT_MAX_STR, OPT_MAX_ITEMS, OPT_MAX_DEPTH, OPT_MAX_LOCALS, OPT_BUDGET, OPT_MAX_STACK,
+    OPT_CHILDREN, OPT_COUNT, OPT_INTERVAL, OPT_SUMMARY, OPT_BASELINE
 };
 
 /* Numeric capture limits: option, field, upper bound, what it counts. */
@@ -165,7 +180,13 @@ static int cmd_capture(int argc, char **argv)
         {"max-locals", required_argument, NULL, OPT_MAX_LOCALS},
         {"budget", required_argument, NULL, OPT_BUDGET},
         {"max-stack", required_argument, NULL, OPT_MAX_STACK},
+        {"children", no_argument, NULL, OPT_CHILDREN},
+        {"count", required_argument, NULL, OPT_COUNT},
+        {"interval", required_argument, NULL, OPT_INTERVAL},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
+    int children = 0;
+    unsigned long count = 1;
+    double interval = 1.0;
     struct ps_capture_opts o;
     ps_capture_opts_default(&o);
     unsigned long v;
@@ -202,6 +223,15 @@ static int cmd_capture(int argc, char **argv)
                                    optarg);
             o.max_stack = v;
             break;
+        case OPT_CHILDREN: children = 1; break;
+        case OPT_COUNT:
+            if (parse_uint(optarg, 10000, &count) || count == 0)
+                return usage_error("--count takes a number of snapshots, not '%s'", optarg);
+            break;
+        case OPT_INTERVAL:
+            if (parse_seconds(optarg, 86400, &interval))
+                return usage_error("--interval takes seconds (0.5, 2), not '%s'", optarg);
+            break;
         case 'h': usage_capture(stdout); return 0;
         default: {
             size_t i = 0;
@@ -221,6 +251,8 @@ static int cmd_capture(int argc, char **argv)
         return usage_error("capture: unexpected argument '%s'", argv[optind]);
     if (!o.pid)
         return usage_error("%s", "capture needs --pid PID");
+    if (children || count > 1) /* a set of snapshots: -o names their directory */
+        return capture_set(&o, children, count, interval, o.output ? o.output : ".", verbose);
     struct ps_capture_result r;
     int rc = ps_capture(&o, &r);
     if (rc)
@@ -242,10 +274,13 @@ static int cmd_analyze(int argc, char **argv)
                                          {"locals", no_argument, NULL, 'l'},
                                          {"no-locals", no_argument, NULL, 'L'},
                                          {"native", no_argument, NULL, 'n'},
+                                         {"summary", no_argument, NULL, OPT_SUMMARY},
+                                         {"baseline", required_argument, NULL, OPT_BASELINE},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const struct ps_renderer *renderer = &ps_render_text;
-    int c, show_locals = -1, native = 0;
+    int c, show_locals = -1, native = 0, summary = 0;
+    const char *baseline = NULL;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "jlnh", opts, NULL)) != -1) {
         switch (c) {
@@ -253,15 +288,22 @@ static int cmd_analyze(int argc, char **argv)
         case 'l': show_locals = 1; break;
         case 'L': show_locals = 0; break;
         case 'n': native = 1; break;
+        case OPT_SUMMARY: summary = 1; break;
+        case OPT_BASELINE: baseline = optarg; break;
         case 'h': usage_analyze(stdout); return 0;
         default:
             return usage_error("analyze: unknown option '%s'", argv[optind - 1]);
         }
     }
-    if (optind != argc - 1)
-        return usage_error("%s", "analyze needs exactly one snapshot FILE");
+    if (optind >= argc)
+        return usage_error("%s", "analyze needs a snapshot FILE (or several, or a DIR)");
+    if (baseline && !summary)
+        return usage_error("%s", "--baseline goes with --summary");
     if (show_locals < 0) /* JSON carries locals unless told not to; text shows them on request */
         show_locals = renderer == &ps_render_json;
+    if (summary || optind != argc - 1 || is_directory(argv[optind]))
+        return analyze_set(argv + optind, argc - optind, renderer == &ps_render_json,
+                           show_locals, native, summary, baseline);
     struct ps_snapshot *snap;
     int rc = ps_snapshot_open(argv[optind], &snap);
     if (rc)
@@ -289,6 +331,8 @@ int main(int argc, char **argv)
             usage_capture(stdout);
         else if (argc > 2 && !strcmp(argv[2], "analyze"))
             usage_analyze(stdout);
+        else if (argc > 2 && !strcmp(argv[2], "dump"))
+            usage_dump(stdout);
         else
             usage_main(stdout);
         return 0;
@@ -301,5 +345,7 @@ int main(int argc, char **argv)
         return cmd_capture(argc - 1, argv + 1);
     if (!strcmp(cmd, "analyze"))
         return cmd_analyze(argc - 1, argv + 1);
+    if (!strcmp(cmd, "dump"))
+        return cmd_dump(argc - 1, argv + 1);
     return usage_error("unknown command '%s'", cmd);
 }

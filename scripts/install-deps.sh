@@ -5,8 +5,11 @@ set -euo pipefail
 build_pkgs=(gcc meson ninja-build pkg-config libelf-dev libdw-dev libcapstone-dev libzstd-dev)
 run_pkgs=(python3 python3.11)
 test_pkgs=(python3-pytest zstd elfutils util-linux gdb strace valgrind)
+# the web sample (samples/webapp.py under gunicorn): samples/demo-web.sh and tests/e2e/test_web.py
+web_pkgs=(gunicorn python3-flask)
 want=("${build_pkgs[@]}" "${run_pkgs[@]}")
-if [ "${1:-}" = "--tests" ]; then want+=("${test_pkgs[@]}"); fi
+if [ "${1:-}" = "--tests" ]; then want+=("${test_pkgs[@]}" "${web_pkgs[@]}"); fi
+if [ "${1:-}" = "--demo" ]; then want+=("${web_pkgs[@]}"); fi
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

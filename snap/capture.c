@@ -90,8 +90,9 @@ static int add_string(struct ps_snap_meta *m, const char *key, const char *value
     return PS_OK;
 }
 
-static void read_cmdline(pid_t pid, char *buf, size_t size)
+void ps_proc_cmdline(pid_t pid, char *buf, size_t size)
 {
+    buf[0] = '\0';
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
     ssize_t n = ps_proc_read_file(path, buf, size);
@@ -100,7 +101,7 @@ static void read_cmdline(pid_t pid, char *buf, size_t size)
             buf[i] = ' ';
 }
 
-static int default_output(pid_t pid, int64_t realtime_ns, char *out, size_t size)
+int ps_capture_default_name(pid_t pid, int64_t realtime_ns, char *out, size_t size)
 {
     char host[256] = "host";
     gethostname(host, sizeof host - 1);
@@ -202,7 +203,7 @@ static int fill_meta(const struct ps_capture_opts *o, const struct ps_freeze *fz
     snprintf(path, sizeof path, "/proc/%d/exe", (int)o->pid);
     ssize_t n = readlink(path, exe, sizeof exe - 1);
     exe[n > 0 ? n : 0] = '\0';
-    read_cmdline(o->pid, cmdline, sizeof cmdline);
+    ps_proc_cmdline(o->pid, cmdline, sizeof cmdline);
     int rc;
     if ((rc = add_string(m, "tool_version", PYSNAP_VERSION)) || (rc = add_string(m, "host", host)) ||
         (rc = add_string(m, "exe", exe)) || (rc = add_string(m, "cmdline", cmdline)) ||
@@ -218,9 +219,41 @@ static int fill_meta(const struct ps_capture_opts *o, const struct ps_freeze *fz
         return rc;
     if (!o->limits.locals)
         m->meta.flags |= PS_META_NO_LOCALS;
-    if (fz->partial)
-        rc = add_string(m, "partial_reason", "some threads did not stop before the timeout");
-    return rc;
+    if (fz->partial &&
+        (rc = add_string(m, "partial_reason", "some threads did not stop before the timeout")))
+        return rc;
+    if (o->capture_id) { /* one --children / --count capture: its snapshots belong together */
+        char index[16];
+        snprintf(index, sizeof index, "%d", o->capture_index);
+        if ((rc = add_string(m, "capture_id", o->capture_id)) ||
+            (rc = add_string(m, "capture_index", index)))
+            return rc;
+    }
+    return PS_OK;
+}
+
+void ps_capture_id_new(char *buf, size_t size)
+{
+    char host[64] = "host";
+    gethostname(host, sizeof host - 1);
+    host[sizeof host - 1] = '\0';
+    for (char *p = host; *p; p++)
+        if (*p == '/' || *p == ' ')
+            *p = '_';
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char when[32];
+    strftime(when, sizeof when, "%Y%m%dT%H%M%SZ", &tm);
+    unsigned rnd = (unsigned)ts.tv_nsec ^ ((unsigned)getpid() << 16);
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        if (read(fd, &rnd, sizeof rnd) != sizeof rnd)
+            rnd ^= (unsigned)ts.tv_sec;
+        close(fd);
+    }
+    snprintf(buf, size, "%s-%s-%08x", host, when, rnd);
 }
 
 /* Everything done while the target is stopped: read the version, walk the interpreter.
@@ -244,7 +277,9 @@ static int walk_frozen(const struct ps_capture_opts *o, struct ps_live *live,
     return rc;
 }
 
-int ps_capture(const struct ps_capture_opts *o, struct ps_capture_result *r)
+/* Freeze, walk, thaw, encode: the snapshot's bytes in *FILE. */
+static int capture_encode(const struct ps_capture_opts *o, struct ps_capture_result *r,
+                          unsigned char **file_out, size_t *file_len_out, int64_t *realtime_ns)
 {
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -315,14 +350,12 @@ int ps_capture(const struct ps_capture_opts *o, struct ps_capture_result *r)
                                           (t1.tv_nsec - t0.tv_nsec));
         rc = ps_snapshot_encode(&meta, ranges, nranges, o->compress_level, &file, &file_len);
     }
-    if (!rc && !o->output)
-        rc = default_output(o->pid, fz.realtime_start_ns, r->path, sizeof r->path);
-    else if (!rc)
-        snprintf(r->path, sizeof r->path, "%s", o->output);
-    if (!rc)
-        rc = write_file(r->path, o->force, file, file_len);
     if (!rc) {
         r->file_size = file_len;
+        *file_out = file;
+        *file_len_out = file_len;
+        *realtime_ns = fz.realtime_start_ns;
+        file = NULL;
         r->nthreads = meta.nthreads;
         r->pause_ns = meta.meta.pause_ns;
         r->capture_ns = meta.meta.capture_ns;
@@ -341,5 +374,30 @@ int ps_capture(const struct ps_capture_opts *o, struct ps_capture_result *r)
     ps_live_close(live);
     if (fz.tasks)
         ps_freeze_free(&fz);
+    return rc;
+}
+
+int ps_capture_to_memory(const struct ps_capture_opts *o, unsigned char **buf, size_t *len,
+                         struct ps_capture_result *r)
+{
+    int64_t when;
+    *buf = NULL;
+    *len = 0;
+    return capture_encode(o, r, buf, len, &when);
+}
+
+int ps_capture(const struct ps_capture_opts *o, struct ps_capture_result *r)
+{
+    unsigned char *file = NULL;
+    size_t len = 0;
+    int64_t when = 0;
+    int rc = capture_encode(o, r, &file, &len, &when);
+    if (!rc && !o->output)
+        rc = ps_capture_default_name(o->pid, when, r->path, sizeof r->path);
+    else if (!rc)
+        snprintf(r->path, sizeof r->path, "%s", o->output);
+    if (!rc)
+        rc = write_file(r->path, o->force, file, len);
+    free(file);
     return rc;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pysnap/capture.h"
 #include "pysnap/error.h"
 #include "proc.h"
 
@@ -196,4 +197,83 @@ pid_t ps_proc_tracer(pid_t pid)
         return 0;
     char *p = strstr(buf, "\nTracerPid:");
     return p ? (pid_t)atoi(p + 11) : 0;
+}
+
+#define MAX_PROC_SCAN 65536 /* processes looked at in one /proc scan */
+
+/* The parent pid in /proc/PID/stat: after the last ')' (comm may hold anything), "S PPID". */
+static pid_t stat_ppid(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    if (ps_proc_read_file(path, buf, sizeof buf) <= 0)
+        return -1;
+    const char *rp = strrchr(buf, ')');
+    char state;
+    int ppid;
+    if (!rp || sscanf(rp + 1, " %c %d", &state, &ppid) != 2)
+        return -1;
+    return (pid_t)ppid;
+}
+
+int ps_proc_descendants(pid_t root, pid_t **pids, size_t *n, size_t max)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d", (int)root);
+    if (access(path, F_OK) != 0)
+        return ps_error_set(PS_NOPROC, "no process %d", (int)root);
+    /* One pass over /proc: every (pid, ppid) pair. */
+    DIR *d = opendir("/proc");
+    if (!d)
+        return ps_error_set(PS_IO, "cannot list /proc: %s", strerror(errno));
+    size_t cap = 256, cnt = 0;
+    pid_t (*pairs)[2] = malloc(cap * sizeof *pairs);
+    struct dirent *de;
+    size_t scanned = 0;
+    while (pairs && (de = readdir(d)) && scanned++ < MAX_PROC_SCAN) {
+        char *end;
+        long p = strtol(de->d_name, &end, 10);
+        if (*end || p <= 0)
+            continue;
+        pid_t pp = stat_ppid((pid_t)p);
+        if (pp <= 0)
+            continue;
+        if (cnt == cap) {
+            void *nv = realloc(pairs, cap * 2 * sizeof *pairs);
+            if (!nv) {
+                free(pairs);
+                pairs = NULL;
+                break;
+            }
+            pairs = nv;
+            cap *= 2;
+        }
+        pairs[cnt][0] = (pid_t)p;
+        pairs[cnt][1] = pp;
+        cnt++;
+    }
+    closedir(d);
+    pid_t *out = pairs ? malloc((max ? max : 1) * sizeof *out) : NULL;
+    if (!out) {
+        free(pairs);
+        return PS_NOMEM;
+    }
+    /* Breadth first from ROOT; a pid is added once (a pid is never its own ancestor, but the
+     * scan is not atomic, so guard anyway). */
+    size_t nout = 0;
+    out[nout++] = root;
+    for (size_t head = 0; head < nout && nout < max; head++)
+        for (size_t i = 0; i < cnt && nout < max; i++) {
+            if (pairs[i][1] != out[head])
+                continue;
+            int seen = 0;
+            for (size_t k = 0; k < nout && !seen; k++)
+                seen = out[k] == pairs[i][0];
+            if (!seen)
+                out[nout++] = pairs[i][0];
+        }
+    free(pairs);
+    *pids = out;
+    *n = nout;
+    return PS_OK;
 }

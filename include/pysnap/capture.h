@@ -17,6 +17,9 @@ struct ps_capture_opts {
     int compress_level;       /* zstd level; 0 writes a plain ELF core */
     unsigned hold_ms;         /* test only: stay frozen this long (PYSNAP_TEST_HOLD_MS) */
     size_t max_stack;         /* native stack bytes copied per thread; 0: no native stacks */
+    const char *capture_id;   /* shared by the snapshots of one --children/--count capture,
+                                 stored as the "capture_id" string; NULL: none */
+    int capture_index;        /* which round of a --count capture (stored when capture_id) */
     struct ps_walk_limits limits;
 };
 
@@ -39,5 +42,25 @@ struct ps_capture_result {
  * SIGINT/SIGTERM/SIGHUP (blocked while frozen, acted on after the thaw); the file appears
  * under its final name only when complete (mode 0600). */
 int ps_capture(const struct ps_capture_opts *o, struct ps_capture_result *r);
+
+/* The same capture, kept in memory: *BUF (malloc'd, the encoded snapshot, compressed when
+ * o->compress_level) and *LEN; o->output and o->force are ignored and r->path is "". Hand
+ * the buffer to ps_snapshot_open_buffer() to analyze it. */
+int ps_capture_to_memory(const struct ps_capture_opts *o, unsigned char **buf, size_t *len,
+                         struct ps_capture_result *r);
+
+/* A fresh capture id: "HOST-YYYYmmddTHHMMSSZ-XXXXXXXX" (X random hex), at most SIZE-1. */
+void ps_capture_id_new(char *buf, size_t size);
+
+/* The file name capture picks when -o is not given: pysnap-PID-HOST-TIME.snap. */
+int ps_capture_default_name(pid_t pid, int64_t realtime_ns, char *out, size_t size);
+
+/* ROOT and every descendant of it (children, grandchildren, ...), ROOT first, then in
+ * breadth-first order, from the parent pid in every /proc/N/stat; at most MAX pids (the
+ * scan of /proc is bounded too). *PIDS is malloc'd. PS_NOPROC when ROOT does not exist. */
+int ps_proc_descendants(pid_t root, pid_t **pids, size_t *n, size_t max);
+
+/* /proc/PID/cmdline with spaces between the arguments ("" when gone). */
+void ps_proc_cmdline(pid_t pid, char *buf, size_t size);
 
 #endif

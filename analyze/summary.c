@@ -1,0 +1,363 @@
+/* analyze --summary: stuck frames per thread and hot functions across snapshots. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pysnap/error.h"
+#include "pysnap/summary.h"
+#include "render_common.h"
+
+/* One thread in one snapshot, its Python frames outermost first. */
+struct sample {
+    uint64_t pid;
+    uint32_t tid;
+    size_t snap;
+    const struct ps_thread *t;
+    const char *cmdline;
+    const struct ps_frame **py;
+    size_t npy;
+};
+
+static int python_frames(const struct ps_thread *t, const struct ps_frame ***out, size_t *n)
+{
+    size_t cnt = 0;
+    for (size_t i = 0; i < t->nframes; i++)
+        cnt += t->frames[i].kind == PS_FRAME_PYTHON;
+    *n = cnt;
+    *out = NULL;
+    if (!cnt)
+        return PS_OK;
+    const struct ps_frame **v = malloc(cnt * sizeof *v);
+    if (!v)
+        return PS_NOMEM;
+    size_t k = 0;
+    for (size_t i = t->nframes; i-- > 0;) /* frames are innermost first */
+        if (t->frames[i].kind == PS_FRAME_PYTHON)
+            v[k++] = &t->frames[i];
+    *out = v;
+    return PS_OK;
+}
+
+static int streq(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+static int same_function(const struct ps_frame *a, const struct ps_frame *b)
+{
+    return streq(a->function, b->function) && streq(a->file, b->file);
+}
+
+static int same_frame(const struct ps_frame *a, const struct ps_frame *b)
+{
+    return same_function(a, b) && a->line == b->line;
+}
+
+/* Outermost frames A and B share (function, file, line). */
+static size_t common_prefix(const struct sample *a, const struct sample *b)
+{
+    size_t k = 0;
+    while (k < a->npy && k < b->npy && same_frame(a->py[k], b->py[k]))
+        k++;
+    return k;
+}
+
+static int on_cpu(const struct ps_thread *t)
+{
+    return t->state == PS_TSTATE_RUNNING || t->state == PS_TSTATE_WAITING_FOR_GIL;
+}
+
+static int sample_order(const void *a, const void *b)
+{
+    const struct sample *x = a, *y = b;
+    if (x->pid != y->pid)
+        return x->pid < y->pid ? -1 : 1;
+    if (x->tid != y->tid)
+        return x->tid < y->tid ? -1 : 1;
+    return x->snap < y->snap ? -1 : x->snap > y->snap;
+}
+
+static int hot_order(const void *a, const void *b)
+{
+    const struct ps_hot *x = a, *y = b;
+    if (x->self != y->self)
+        return x->self > y->self ? -1 : 1;
+    if (x->inclusive != y->inclusive)
+        return x->inclusive > y->inclusive ? -1 : 1;
+    int c = strcmp(x->function ? x->function : "", y->function ? y->function : "");
+    return c ? c : strcmp(x->file ? x->file : "", y->file ? y->file : "");
+}
+
+/* Append every Python thread of REPORT (snapshot index SNAP) to *V. */
+static int collect(const struct ps_report *r, size_t snap, struct sample **v, size_t *n,
+                   size_t *cap)
+{
+    const char *cmd = ps_snap_string(r->meta, "cmdline");
+    for (size_t i = 0; i < r->model.ninterps; i++)
+        for (size_t j = 0; j < r->model.interps[i].nthreads; j++) {
+            const struct ps_thread *t = &r->model.interps[i].threads[j];
+            struct sample s = {r->meta->meta.pid, t->tid, snap, t, cmd, NULL, 0};
+            int rc = python_frames(t, &s.py, &s.npy);
+            if (rc)
+                return rc;
+            if (!s.npy)
+                continue;
+            if (*n == *cap) {
+                size_t nc = *cap ? *cap * 2 : 64;
+                struct sample *nv = realloc(*v, nc * sizeof *nv);
+                if (!nv) {
+                    free(s.py);
+                    return PS_NOMEM;
+                }
+                *v = nv;
+                *cap = nc;
+            }
+            (*v)[(*n)++] = s;
+        }
+    return PS_OK;
+}
+
+static void free_samples(struct sample *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i].py);
+    free(v);
+}
+
+static const struct sample *find_sample(const struct sample *v, size_t n, uint64_t pid,
+                                        uint32_t tid)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i].pid == pid && v[i].tid == tid)
+            return &v[i];
+    return NULL;
+}
+
+static int equal_stack(const struct sample *a, const struct sample *b)
+{
+    return a->npy == b->npy && common_prefix(a, b) == a->npy;
+}
+
+/* Count FN once for this sample: self when innermost. Linear search is fine: the number of
+ * distinct functions in a handful of snapshots is small. */
+static int count_hot(struct ps_summary *s, size_t *cap, const struct sample *smp)
+{
+    for (size_t k = 0; k < smp->npy; k++) {
+        const struct ps_frame *f = smp->py[k];
+        int seen = 0; /* recursion: inclusive counts a sample once */
+        for (size_t j = 0; j < k && !seen; j++)
+            seen = same_function(smp->py[j], f);
+        if (seen && k != smp->npy - 1)
+            continue;
+        size_t h = 0;
+        while (h < s->nhot && !(streq(s->hot[h].function, f->function) &&
+                                streq(s->hot[h].file, f->file)))
+            h++;
+        if (h == s->nhot) {
+            if (s->nhot == *cap) {
+                size_t nc = *cap ? *cap * 2 : 64;
+                struct ps_hot *nh = realloc(s->hot, nc * sizeof *nh);
+                if (!nh)
+                    return PS_NOMEM;
+                s->hot = nh;
+                *cap = nc;
+            }
+            s->hot[h] = (struct ps_hot){f->function, f->file, 0, 0};
+            s->nhot++;
+        }
+        if (!seen)
+            s->hot[h].inclusive++;
+        if (k == smp->npy - 1)
+            s->hot[h].self++;
+    }
+    return PS_OK;
+}
+
+int ps_summary_build(const struct ps_report *const *reports, size_t n,
+                     const struct ps_report *baseline, struct ps_summary *out)
+{
+    memset(out, 0, sizeof *out);
+    out->nsnapshots = n;
+    out->has_baseline = baseline != NULL;
+    struct sample *v = NULL, *base = NULL;
+    size_t nv = 0, cv = 0, nb = 0, cb = 0, hot_cap = 0;
+    int rc = PS_OK;
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = collect(reports[i], i, &v, &nv, &cv);
+    if (!rc && baseline)
+        rc = collect(baseline, 0, &base, &nb, &cb);
+    /* processes: distinct pids */
+    for (size_t i = 0; i < n; i++) {
+        int seen = 0;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = reports[j]->meta->meta.pid == reports[i]->meta->meta.pid;
+        out->nprocesses += !seen;
+    }
+    if (nv > 1)
+        qsort(v, nv, sizeof *v, sample_order);
+    for (size_t i = 0; i < nv && !rc; i++) {
+        out->thread_samples++;
+        if (!on_cpu(v[i].t))
+            continue;
+        const struct sample *b = base ? find_sample(base, nb, v[i].pid, v[i].tid) : NULL;
+        if (b && equal_stack(&v[i], b)) {
+            out->set_aside++;
+            continue;
+        }
+        out->counted++;
+        rc = count_hot(out, &hot_cap, &v[i]);
+    }
+    if (!rc && out->nhot > 1)
+        qsort(out->hot, out->nhot, sizeof *out->hot, hot_order);
+    /* Threads: runs of samples with the same (pid, tid). */
+    for (size_t i = 0; i < nv && !rc;) {
+        size_t j = i;
+        while (j < nv && v[j].pid == v[i].pid && v[j].tid == v[i].tid)
+            j++;
+        struct ps_summary_thread *nt = realloc(out->threads, (out->nthreads + 1) * sizeof *nt);
+        if (!nt) {
+            rc = PS_NOMEM;
+            break;
+        }
+        out->threads = nt;
+        struct ps_summary_thread *st = &nt[out->nthreads++];
+        memset(st, 0, sizeof *st);
+        st->pid = v[i].pid;
+        st->tid = v[i].tid;
+        st->name = v[i].t->name;
+        st->cmdline = v[i].cmdline;
+        st->first = v[i].t;
+        st->samples = (unsigned)(j - i);
+        st->same = (unsigned)v[i].npy;
+        st->min_depth = st->max_depth = (unsigned)v[i].npy;
+        const struct sample *b = base ? find_sample(base, nb, v[i].pid, v[i].tid) : NULL;
+        st->as_baseline = b != NULL;
+        for (size_t k = i; k < j; k++) {
+            st->on_cpu += on_cpu(v[k].t);
+            size_t c = common_prefix(&v[i], &v[k]);
+            if (c < st->same)
+                st->same = (unsigned)c;
+            if (v[k].npy < st->min_depth)
+                st->min_depth = (unsigned)v[k].npy;
+            if (v[k].npy > st->max_depth)
+                st->max_depth = (unsigned)v[k].npy;
+            if (b && !equal_stack(&v[k], b))
+                st->as_baseline = 0;
+        }
+        st->stuck = st->samples >= 2 && st->same == st->min_depth && st->min_depth == st->max_depth;
+        i = j;
+    }
+    free_samples(v, nv);
+    free_samples(base, nb);
+    if (rc)
+        ps_summary_free(out);
+    return rc;
+}
+
+void ps_summary_free(struct ps_summary *s)
+{
+    free(s->hot);
+    free(s->threads);
+    memset(s, 0, sizeof *s);
+}
+
+/* The frame at DEPTH (0 = outermost) of a thread's Python stack. */
+static const struct ps_frame *py_frame_at(const struct ps_thread *t, unsigned depth)
+{
+    unsigned k = 0;
+    for (size_t i = t->nframes; i-- > 0;)
+        if (t->frames[i].kind == PS_FRAME_PYTHON && k++ == depth)
+            return &t->frames[i];
+    return NULL;
+}
+
+int ps_summary_render_text(FILE *out, const struct ps_summary *s, size_t max_hot)
+{
+    fprintf(out, "Summary of %zu snapshot%s of %zu process%s: %u thread-samples with Python "
+                 "frames, %u on CPU%s",
+            s->nsnapshots, s->nsnapshots == 1 ? "" : "s", s->nprocesses,
+            s->nprocesses == 1 ? "" : "es", s->thread_samples, s->counted + s->set_aside,
+            s->has_baseline ? "" : "\n");
+    if (s->has_baseline)
+        fprintf(out, " (%u set aside: same stack as at baseline)\n", s->set_aside);
+    fprintf(out, "\nHottest functions (thread-samples on CPU; self: innermost frame, "
+                 "total: anywhere on the stack)\n");
+    if (!s->nhot)
+        fprintf(out, "  (no thread was on CPU)\n");
+    else
+        fprintf(out, "   self  total  function (file)\n");
+    for (size_t i = 0; i < s->nhot && (!max_hot || i < max_hot); i++)
+        fprintf(out, "  %5u  %5u  %s (%s)\n", s->hot[i].self, s->hot[i].inclusive,
+                s->hot[i].function ? s->hot[i].function : "?",
+                s->hot[i].file ? s->hot[i].file : "?");
+    fprintf(out, "\nThreads (frames that stayed the same in every snapshot)\n");
+    for (size_t i = 0; i < s->nthreads; i++) {
+        const struct ps_summary_thread *t = &s->threads[i];
+        fprintf(out, "  pid %llu thread %u", (unsigned long long)t->pid, t->tid);
+        if (t->name)
+            fprintf(out, " \"%s\"", t->name);
+        if (t->cmdline && *t->cmdline)
+            fprintf(out, " [%.60s]", t->cmdline);
+        fprintf(out, ": %u sample%s, %u on CPU", t->samples, t->samples == 1 ? "" : "s",
+                t->on_cpu);
+        if (t->as_baseline)
+            fprintf(out, ", unchanged since baseline");
+        if (t->stuck)
+            fprintf(out, ", STUCK: the whole stack (%u frames) never changed\n", t->same);
+        else if (t->samples < 2)
+            fprintf(out, "\n");
+        else
+            fprintf(out, ", outermost %u of %u-%u frames the same\n", t->same, t->min_depth,
+                    t->max_depth);
+        if (t->samples < 2 || !t->same)
+            continue;
+        const struct ps_frame *f = py_frame_at(t->first, t->same - 1);
+        if (f)
+            fprintf(out, "      %s: File \"%s\", line %d, in %s\n",
+                    t->stuck ? "stuck at" : "the same down to", f->file, f->line, f->function);
+    }
+    return ferror(out) ? PS_IO : PS_OK;
+}
+
+int ps_summary_render_json(FILE *out, const struct ps_summary *s)
+{
+    fprintf(out, "{\"summary\": {\"snapshots\": %zu, \"processes\": %zu, \"thread_samples\": %u, "
+                 "\"on_cpu\": %u, \"counted\": %u, \"set_aside\": %u, \"baseline\": %s,\n "
+                 "\"hot\": [",
+            s->nsnapshots, s->nprocesses, s->thread_samples, s->counted + s->set_aside,
+            s->counted, s->set_aside, s->has_baseline ? "true" : "false");
+    for (size_t i = 0; i < s->nhot; i++) {
+        fputs(i ? ",\n  {\"function\": " : "\n  {\"function\": ", out);
+        ps_json_str(out, s->hot[i].function);
+        fputs(", \"file\": ", out);
+        ps_json_str(out, s->hot[i].file);
+        fprintf(out, ", \"self\": %u, \"inclusive\": %u}", s->hot[i].self, s->hot[i].inclusive);
+    }
+    fputs("],\n \"threads\": [", out);
+    for (size_t i = 0; i < s->nthreads; i++) {
+        const struct ps_summary_thread *t = &s->threads[i];
+        fprintf(out, "%s{\"pid\": %llu, \"tid\": %u, \"name\": ", i ? ",\n  " : "\n  ",
+                (unsigned long long)t->pid, t->tid);
+        ps_json_str(out, t->name);
+        fputs(", \"cmdline\": ", out);
+        ps_json_str(out, t->cmdline);
+        fprintf(out, ", \"samples\": %u, \"on_cpu\": %u, \"stuck\": %s, \"same_frames\": %u, "
+                     "\"min_depth\": %u, \"max_depth\": %u, \"unchanged_since_baseline\": %s, "
+                     "\"same\": [",
+                t->samples, t->on_cpu, t->stuck ? "true" : "false", t->same, t->min_depth,
+                t->max_depth, t->as_baseline ? "true" : "false");
+        /* The frames that stayed the same, innermost first like every frame list. */
+        for (unsigned k = t->same; k-- > 0;) {
+            const struct ps_frame *f = py_frame_at(t->first, k);
+            if (!f)
+                continue;
+            fputs(k + 1 == t->same ? "{\"function\": " : ", {\"function\": ", out);
+            ps_json_str(out, f->function);
+            fputs(", \"file\": ", out);
+            ps_json_str(out, f->file);
+            fprintf(out, ", \"line\": %d}", f->line);
+        }
+        fputs("]}", out);
+    }
+    fputs("]}}\n", out);
+    return ferror(out) ? PS_IO : PS_OK;
+}

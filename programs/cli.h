@@ -1,0 +1,39 @@
+/* What the pysnap command files share: error and usage reporting, number parsing, and the
+ * commands each file implements. */
+#ifndef PYSNAP_PROGRAMS_CLI_H
+#define PYSNAP_PROGRAMS_CLI_H
+
+#include <stdio.h>
+
+#include "pysnap/capture.h"
+
+extern const char exit_codes_help[];
+
+/* Print the library's detail (or the code's message) as "pysnap: ..."; return the exit code. */
+int fail(int code);
+/* "pysnap: MESSAGE (see 'pysnap help')"; returns 2. */
+int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A decimal number no larger than MAX; -1 when S is not one. */
+int parse_uint(const char *s, unsigned long max, unsigned long *out);
+/* Seconds with an optional fraction ("0.5"), > 0 and at most MAX; -1 when S is not one. */
+int parse_seconds(const char *s, double max, double *out);
+
+/* cmd_capture_set.c: --children and/or --count: every process of the tree, COUNT rounds
+ * INTERVAL seconds apart, one snapshot each into DIR (created 0700), a shared capture id. */
+int capture_set(struct ps_capture_opts *o, int children, unsigned long count, double interval,
+                const char *dir, int verbose);
+
+/* PATH names a directory. */
+int is_directory(const char *path);
+
+/* cmd_analyze.c: analyze several snapshots (or a directory of them) together. */
+int analyze_set(char **paths, int npaths, int json, int locals, int native, int summary,
+                const char *baseline);
+
+/* cmd_dump.c, cmd_record.c */
+int cmd_dump(int argc, char **argv);
+int cmd_record(int argc, char **argv);
+void usage_dump(FILE *out);
+void usage_record(FILE *out);
+
+#endif

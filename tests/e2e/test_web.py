@@ -1,0 +1,296 @@
+"""The high-CPU web app workflow (issue 9), end to end with Debian's gunicorn and Flask.
+
+One gunicorn (samples/webapp.py, 2 sync workers) per module: one worker hangs in
+wait_for_lock() (a single /hang request), the other is kept busy in cpu_intensive_task() by a
+bounded client thread. The app itself writes which worker took which route (cpu.pid,
+hang.pid); where a worker's frames must be is read from the app's source with ast.
+"""
+
+import ast
+import json
+import os
+import signal
+import socket
+import stat
+import subprocess
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from e2e_util import REPO, describe, python_frames, all_threads, run_pysnap
+
+GUNICORN = "/usr/bin/gunicorn"
+SYSTEM_PYTHON = "/usr/bin/python3"
+WEBAPP = REPO / "samples" / "webapp.py"
+CPU_N = 2000000  # one /cpu request takes seconds: the worker is almost never between requests
+
+
+def _missing():
+    if not os.access(GUNICORN, os.X_OK):
+        return "Debian's gunicorn not installed (%s; apt-get install gunicorn)" % GUNICORN
+    res = subprocess.run([SYSTEM_PYTHON, "-c", "import flask"], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    if res.returncode != 0:
+        return "Debian's python3-flask not installed (%s cannot import flask)" % SYSTEM_PYTHON
+    return None
+
+
+pytestmark = pytest.mark.skipif(_missing() is not None, reason=str(_missing()))
+
+
+def source_lines():
+    """function -> {what: line} from the app's own source."""
+    tree = ast.parse(WEBAPP.read_text())
+    out = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef):
+            out[node.name] = node
+    with_line = [n for n in ast.walk(out["wait_for_lock"]) if isinstance(n, ast.With)][0].lineno
+    call_line = [n for n in ast.walk(out["hang"]) if isinstance(n, ast.Call)
+                 and getattr(n.func, "id", "") == "wait_for_lock"][0].lineno
+    body = out["cpu_intensive_task"]
+    return {"wait_for_lock": with_line, "hang": call_line,
+            "cpu_intensive_task": (body.lineno, body.end_lineno)}
+
+
+class WebApp(object):
+    def __init__(self, tmp):
+        self.tmp = Path(tmp)
+        self.state = self.tmp / "state"
+        self.state.mkdir()
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        self.port = s.getsockname()[1]
+        s.close()
+        self.url = "http://127.0.0.1:%d" % self.port
+        env = dict((k, v) for k, v in os.environ.items() if not k.startswith("PYTHON"))
+        env["WEBAPP_STATE_DIR"] = str(self.state)
+        self.log = open(str(self.tmp / "gunicorn.log"), "wb")
+        self.proc = subprocess.Popen(
+            [GUNICORN, "--workers", "2", "--timeout", "0", "--graceful-timeout", "1",
+             "--bind", "127.0.0.1:%d" % self.port, "--chdir", str(WEBAPP.parent), "webapp:app"],
+            stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log, env=env,
+            start_new_session=True)
+        self.stop = threading.Event()
+        self.client = None
+
+    def get(self, path, timeout):
+        return urllib.request.urlopen(self.url + path, timeout=timeout).read()
+
+    def start(self):
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                self.get("/", 1)
+                break
+            except OSError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    pytest.fail("gunicorn did not answer: %s" % self.logtext(), pytrace=False)
+                time.sleep(0.1)
+        try:
+            self.get("/hang", 0.5)
+        except OSError:
+            pass  # it never answers: that worker is now stuck
+        self.client = threading.Thread(target=self._load, daemon=True)
+        self.client.start()
+        deadline = time.monotonic() + 20
+        while not ((self.state / "cpu.pid").exists() and (self.state / "hang.pid").exists()):
+            if time.monotonic() > deadline:
+                pytest.fail("the app never took /cpu and /hang: %s" % self.logtext(), pytrace=False)
+            time.sleep(0.05)
+        self.hang_pid = int((self.state / "hang.pid").read_text())
+        self.cpu_pid = int((self.state / "cpu.pid").read_text())
+        assert self.hang_pid != self.cpu_pid
+        time.sleep(0.3)  # the worker is well inside cpu_intensive_task
+
+    def _load(self):
+        # Bounded: stops with the module, and no request waits longer than 60 s.
+        end = time.monotonic() + 90
+        while not self.stop.is_set() and time.monotonic() < end:
+            try:
+                self.get("/cpu?n=%d" % CPU_N, 60)
+            except OSError:
+                time.sleep(0.1)
+
+    def logtext(self):
+        self.log.flush()
+        return (self.tmp / "gunicorn.log").read_bytes()[-3000:].decode("utf-8", "replace")
+
+    def workers(self):
+        out = set()
+        for p in os.listdir("/proc"):
+            if p.isdigit():
+                try:
+                    st = open("/proc/%s/stat" % p).read()
+                except OSError:
+                    continue
+                if int(st[st.rindex(")") + 2:].split()[1]) == self.proc.pid:
+                    out.add(int(p))
+        return out
+
+    def close(self):
+        self.stop.set()
+        workers = self.workers()
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGQUIT)
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        for w in workers:
+            try:
+                os.kill(w, signal.SIGKILL)
+            except OSError:
+                pass
+        self.log.close()
+        if self.client:
+            self.client.join(timeout=1)
+
+
+@pytest.fixture(scope="module")
+def webapp(tmp_path_factory):
+    app = WebApp(tmp_path_factory.mktemp("webapp"))
+    try:
+        app.start()
+        yield app
+    finally:
+        app.close()
+
+
+def ok(res):
+    assert res.returncode == 0, describe(res)
+    return res.stdout.decode()
+
+
+def innermost_python(thread):
+    frames = python_frames(thread)
+    return frames[0] if frames else None
+
+
+def by_pid(docs):
+    return dict((d["target"]["pid"], d) for d in docs)
+
+
+def check_workers(docs, app, lines):
+    """The hung worker waits in wait_for_lock at the app's with-line, called from hang; the
+    busy one runs cpu_intensive_task inside its body."""
+    procs = by_pid(docs)
+    assert app.proc.pid in procs and app.hang_pid in procs and app.cpu_pid in procs, sorted(procs)
+    hang = all_threads(procs[app.hang_pid])
+    assert [innermost_python(t)[:2] for t in hang] == [("wait_for_lock", str(WEBAPP))]
+    frames = python_frames(hang[0])
+    assert frames[0][2] == lines["wait_for_lock"]
+    assert frames[1] == ("hang", str(WEBAPP), lines["hang"])
+    cpu = all_threads(procs[app.cpu_pid])
+    fn, path, line = innermost_python(cpu[0])
+    assert (fn, path) == ("cpu_intensive_task", str(WEBAPP))
+    first, last = lines["cpu_intensive_task"]
+    assert first < line <= last
+    assert cpu[0]["holds_gil"] and cpu[0]["state"] == "running"
+
+
+def test_children_capture_finds_both_workers(webapp, pysnap_bin, tmp_path):
+    lines = source_lines()
+    out = tmp_path / "snaps"
+    out.mkdir()
+    for attempt in range(3):  # the busy worker may be between two requests: rarely
+        res = run_pysnap(pysnap_bin, "capture", "--pid", webapp.proc.pid, "--children",
+                         "-o", out / str(attempt))
+        ok(res)
+        assert stat.S_IMODE(os.stat(str(out / str(attempt))).st_mode) == 0o700
+        files = sorted((out / str(attempt)).iterdir())
+        assert len(files) == 3, res.stdout  # master + 2 workers
+        for f in files:
+            assert stat.S_IMODE(os.stat(str(f)).st_mode) == 0o600
+        doc = json.loads(ok(run_pysnap(pysnap_bin, "analyze", out / str(attempt), "--json")))
+        docs = doc["snapshots"]
+        procs = by_pid(docs)
+        cpu = all_threads(procs.get(webapp.cpu_pid, {}))
+        if cpu and innermost_python(cpu[0]) and innermost_python(cpu[0])[0] == "cpu_intensive_task":
+            break
+    assert set(procs) == {webapp.proc.pid} | webapp.workers()
+    ids = set(d["snapshot"]["capture_id"] for d in docs)
+    assert len(ids) == 1 and None not in ids
+    for d in docs:
+        with open("/proc/%d/cmdline" % d["target"]["pid"], "rb") as f:
+            assert d["target"]["cmdline"] == f.read().rstrip(b"\0").replace(b"\0", b" ").decode()
+    check_workers(docs, webapp, lines)
+    # The text form: one header per process, pid and command line.
+    text = ok(run_pysnap(pysnap_bin, "analyze", out / str(attempt)))
+    for pid in procs:
+        assert "Process %d on " % pid in text
+    assert text.count("======== ") == 3
+    assert 'in wait_for_lock' in text and 'in cpu_intensive_task' in text
+
+
+def test_children_skips_non_python(webapp, pysnap_bin, tmp_path):
+    """A non-Python child (here: sleep, under a Python parent) is reported and skipped."""
+    parent = subprocess.Popen([SYSTEM_PYTHON, "-c",
+                               "import subprocess, sys; p = subprocess.Popen(['sleep', '30']); "
+                               "print(p.pid, flush=True); p.wait()"],
+                              stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    try:
+        child = int(parent.stdout.readline())
+        res = run_pysnap(pysnap_bin, "capture", "--pid", parent.pid, "--children", "-o",
+                         tmp_path / "d")
+        ok(res)
+        assert ("skipped %d (sleep 30)" % child) in res.stderr.decode(), describe(res)
+        assert [f.name.split("-")[1] for f in (tmp_path / "d").iterdir()] == [str(parent.pid)]
+    finally:
+        parent.kill()
+        parent.wait()
+        subprocess.run(["kill", "-9", str(child)], stderr=subprocess.DEVNULL)
+
+
+def test_summary_names_cpu_intensive_task_hot(webapp, pysnap_bin, tmp_path):
+    lines = source_lines()
+    base = tmp_path / "base.snap"
+    ok(run_pysnap(pysnap_bin, "capture", "--pid", webapp.hang_pid, "-o", base))
+    res = run_pysnap(pysnap_bin, "capture", "--pid", webapp.proc.pid, "--children",
+                     "--count", "3", "--interval", "0.3", "-o", tmp_path / "rounds")
+    ok(res)
+    files = sorted((tmp_path / "rounds").iterdir())
+    assert len(files) == 9
+    s = json.loads(ok(run_pysnap(pysnap_bin, "analyze", *files, "--summary", "--json")))["summary"]
+    assert s["snapshots"] == 9 and s["processes"] == 3
+    hot = s["hot"][0]
+    assert (hot["function"], hot["file"]) == ("cpu_intensive_task", str(WEBAPP))
+    assert hot["self"] >= 2 and hot["self"] == hot["inclusive"]
+    threads = dict((t["pid"], t) for t in s["threads"])
+    hung = threads[webapp.hang_pid]
+    assert hung["stuck"] and hung["samples"] == 3 and hung["on_cpu"] == 0
+    assert hung["same"][0] == {"function": "wait_for_lock", "file": str(WEBAPP),
+                               "line": lines["wait_for_lock"]}
+    busy = threads[webapp.cpu_pid]
+    assert busy["on_cpu"] >= 2
+    text = ok(run_pysnap(pysnap_bin, "analyze", tmp_path / "rounds", "--summary"))
+    assert "cpu_intensive_task (%s)" % WEBAPP in text.split("Hottest functions")[1].splitlines()[2]
+    assert "stuck at: File \"%s\", line %d, in wait_for_lock" % (WEBAPP, lines["wait_for_lock"]) in text
+    # The baseline (the hung worker, as it was before) sets that worker's samples aside.
+    b = json.loads(ok(run_pysnap(pysnap_bin, "analyze", *files, "--summary", "--json",
+                                 "--baseline", base)))["summary"]
+    assert b["baseline"] is True
+    assert dict((t["pid"], t) for t in b["threads"])[webapp.hang_pid]["unchanged_since_baseline"]
+    assert not dict((t["pid"], t) for t in b["threads"])[webapp.cpu_pid]["unchanged_since_baseline"]
+
+
+def test_dump_prints_what_capture_and_analyze_print(webapp, pysnap_bin, tmp_path):
+    """The stuck worker does not move: dump and capture + analyze must agree exactly."""
+    def threads_part(text):
+        return text[text.index("\nThread "):]
+
+    snap = tmp_path / "w.snap"
+    ok(run_pysnap(pysnap_bin, "capture", "--pid", webapp.hang_pid, "-o", snap))
+    analyzed = ok(run_pysnap(pysnap_bin, "analyze", snap))
+    dumped = ok(run_pysnap(pysnap_bin, "dump", "--pid", webapp.hang_pid))
+    assert threads_part(dumped) == threads_part(analyzed)
+    assert "in wait_for_lock" in dumped
+    a = json.loads(ok(run_pysnap(pysnap_bin, "analyze", snap, "--json")))
+    d = json.loads(ok(run_pysnap(pysnap_bin, "dump", "--pid", webapp.hang_pid, "--json")))
+    assert [python_frames(t) for t in all_threads(d)] == [python_frames(t) for t in all_threads(a)]
+    assert d["target"]["pid"] == webapp.hang_pid
+    assert list(tmp_path.iterdir()) == [snap]  # dump wrote nothing

@@ -74,6 +74,9 @@ void ps_model_free(struct ps_model *m)
             free(t->name);
         }
         free(in->threads);
+        for (size_t j = 0; j < in->ntasks; j++)
+            ps_task_free(&in->tasks[j]);
+        free(in->tasks);
     }
     free(m->interps);
     memset(m, 0, sizeof *m);

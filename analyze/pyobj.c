@@ -484,7 +484,10 @@ int ps_py_instance_attrs(struct ps_walker *w, uint64_t obj, struct ps_attrs *a)
     if ((rc = ps_w_field_u64(w, obj, o->object.ob_type, &type)) ||
         (rc = ps_w_field_u64(w, type, o->object.tp_flags, &flags)))
         return rc;
-    switch (o->dict_model) {
+    /* Types without a managed dict (all before 3.11; later, C types with a __dict__ slot such
+     * as _asyncio.Future, and their Python subclasses) keep it at tp_dictoffset. */
+    switch (o->dict_model == PS_DICT_OFFSET || !(flags & TPFLAGS_MANAGED_DICT) ? PS_DICT_OFFSET
+                                                                              : o->dict_model) {
     case PS_DICT_OFFSET: {
         uint64_t dictoffset;
         if ((rc = ps_w_field_u64(w, type, o->object.tp_dictoffset, &dictoffset)))

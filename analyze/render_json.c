@@ -167,6 +167,74 @@ static void print_thread(FILE *out, const struct ps_thread *t, int locals)
     fputs("]}", out);
 }
 
+static const char *task_ref(const struct ps_interp *in, uint64_t addr, char *buf, size_t n)
+{
+    for (size_t i = 0; i < in->ntasks; i++)
+        if (in->tasks[i].addr == addr) {
+            snprintf(buf, n, "%zu", i);
+            return buf;
+        }
+    return "null";
+}
+
+/* "tasks": the asyncio tasks (doc/schema.json); ids are indexes into this array. */
+static void print_tasks(FILE *out, const struct ps_interp *in, int locals)
+{
+    char buf[32];
+    fputs(", \"tasks_error\": ", out);
+    json_str(out, in->tasks_status ? ps_strerror(in->tasks_status) : NULL);
+    fputs(", \"tasks\": [", out);
+    for (size_t i = 0; i < in->ntasks; i++) {
+        const struct ps_task *t = &in->tasks[i];
+        fprintf(out, "%s{\"id\": %zu, \"address\": \"0x%llx\", \"name\": ", i ? ",\n    " : "\n    ",
+                i, (unsigned long long)t->addr);
+        json_str(out, t->name);
+        fputs(", \"type\": ", out);
+        json_str(out, t->type);
+        fprintf(out, ", \"kind\": %s, \"state\": \"%s\", \"running\": %s, \"thread_tid\": ",
+                t->kind == PS_TASK_C ? "\"c\"" : t->kind == PS_TASK_PYTHON ? "\"python\"" : "null",
+                ps_task_state_name(t->state), json_bool(t->running));
+        if (t->tid)
+            fprintf(out, "%u", t->tid);
+        else
+            fputs("null", out);
+        if (t->loop)
+            fprintf(out, ", \"loop\": \"0x%llx\"", (unsigned long long)t->loop);
+        else
+            fputs(", \"loop\": null", out);
+        fputs(", \"coroutine_chain\": [", out);
+        for (size_t j = 0; j < t->nframes; j++) {
+            fputs(j ? ", " : "", out);
+            print_frame(out, &t->frames[j], locals);
+        }
+        fprintf(out, "], \"chain_truncated\": %s, \"chain_cycle\": %s, \"awaiting\": ",
+                json_bool(t->chain_truncated), json_bool(t->chain_cycle));
+        if (t->awaited) {
+            fputs("{\"type\": ", out);
+            json_str(out, t->awaited_type);
+            fprintf(out, ", \"address\": \"0x%llx\", \"task\": %s}", (unsigned long long)t->awaited,
+                    task_ref(in, t->awaited, buf, sizeof buf));
+        } else {
+            fputs("null", out);
+        }
+        fputs(", \"waits_for\": [", out);
+        for (size_t j = 0; j < t->nwaits_for; j++)
+            fprintf(out, "%s%zu", j ? ", " : "", t->waits_for[j]);
+        fputs("], \"awaited_by\": [", out);
+        int first = 1;
+        for (size_t j = 0; j < in->ntasks; j++)
+            for (size_t l = 0; l < in->tasks[j].nwaits_for; l++)
+                if (in->tasks[j].waits_for[l] == i) {
+                    fprintf(out, "%s%zu", first ? "" : ", ", j);
+                    first = 0;
+                }
+        fprintf(out, "], \"deadlock\": %s, \"error\": ", json_bool(t->deadlock));
+        json_str(out, t->walk_status ? ps_strerror(t->walk_status) : NULL);
+        fputs("}", out);
+    }
+    fputs("]", out);
+}
+
 static void print_interp(FILE *out, const struct ps_interp *in, int locals)
 {
     fprintf(out, "{\"id\": %lld, \"gil\": ", (long long)in->id);
@@ -189,7 +257,9 @@ static void print_interp(FILE *out, const struct ps_interp *in, int locals)
         fputs(j ? ",\n    " : "\n    ", out);
         print_thread(out, &in->threads[j], locals);
     }
-    fputs("]}", out);
+    fputs("]", out);
+    print_tasks(out, in, locals);
+    fputs("}", out);
 }
 
 static int render_json(FILE *out, const struct ps_report *r, const struct ps_render_opts *o)

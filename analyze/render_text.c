@@ -54,6 +54,56 @@ static void print_thread(FILE *out, const struct ps_thread *t, int locals, int n
         fprintf(out, "    (stack incomplete: %s)\n", ps_strerror(t->walk_status));
 }
 
+static const char *task_name(const struct ps_interp *in, size_t i)
+{
+    return i < in->ntasks && in->tasks[i].name ? in->tasks[i].name : "?";
+}
+
+/* --tasks: each task with its coroutine chain (outermost first, like a traceback), what it
+ * awaits, which tasks it waits for; then the deadlocks. */
+static void print_tasks(FILE *out, const struct ps_interp *in, int locals)
+{
+    fprintf(out, "\nasyncio tasks: %zu\n", in->ntasks);
+    if (in->tasks_status)
+        fprintf(out, "    (task list incomplete: %s)\n", ps_strerror(in->tasks_status));
+    for (size_t i = 0; i < in->ntasks; i++) {
+        const struct ps_task *t = &in->tasks[i];
+        fprintf(out, "\nTask \"%s\" (%s%s%s)", t->name ? t->name : "?", ps_task_state_name(t->state),
+                t->running ? ", running" : "", t->deadlock ? ", DEADLOCK" : "");
+        if (t->tid)
+            fprintf(out, " on thread %u", t->tid);
+        fputc('\n', out);
+        for (size_t j = 0; j < t->nframes; j++) {
+            const struct ps_frame *f = &t->frames[j];
+            fprintf(out, "      File \"%s\", line %d, in %s\n", f->file, f->line, f->function);
+            for (size_t k = 0; locals && k < f->nlocals; k++) {
+                const struct ps_value *v = &f->locals[k];
+                fprintf(out, "          %s = %s\n", v->name, v->unbound ? "<unbound>" : v->repr);
+            }
+        }
+        if (t->chain_cycle)
+            fprintf(out, "      ... the await chain loops back on itself\n");
+        if (t->chain_truncated)
+            fprintf(out, "      ... deeper awaits not followed (depth limit)\n");
+        if (t->awaited)
+            fprintf(out, "    awaiting %s\n", t->awaited_type ? t->awaited_type : "?");
+        for (size_t j = 0; j < t->nwaits_for; j++)
+            fprintf(out, "    waits for task \"%s\"\n", task_name(in, t->waits_for[j]));
+        if (t->walk_status)
+            fprintf(out, "    (task incomplete: %s)\n", ps_strerror(t->walk_status));
+    }
+    size_t ndead = 0;
+    for (size_t i = 0; i < in->ntasks; i++)
+        ndead += in->tasks[i].deadlock;
+    if (ndead) {
+        fprintf(out, "\nDEADLOCK: %zu tasks wait for each other in a cycle:", ndead);
+        for (size_t i = 0; i < in->ntasks; i++)
+            if (in->tasks[i].deadlock)
+                fprintf(out, " \"%s\"", task_name(in, i));
+        fputc('\n', out);
+    }
+}
+
 static int render_text(FILE *out, const struct ps_report *r, const struct ps_render_opts *o)
 {
     const struct ps_snap_meta *m = r->meta;
@@ -85,6 +135,8 @@ static int render_text(FILE *out, const struct ps_report *r, const struct ps_ren
             fprintf(out, "GC: collecting\n");
         for (size_t j = 0; j < in->nthreads; j++)
             print_thread(out, &in->threads[j], o->locals, o->native);
+        if (o->tasks)
+            print_tasks(out, in, o->locals);
     }
     if (r->model.walk_status)
         fprintf(out, "\nwarning: the walk stopped early: %s\n", ps_strerror(r->model.walk_status));

@@ -137,6 +137,8 @@ fail:
     return rc;
 }
 
+static int fill_python_frame(struct ps_frame *f, const struct code_info *ci, int line);
+
 static int add_python_frame(struct ps_thread *t, const struct code_info *ci, int line,
                             struct ps_frame **out)
 {
@@ -144,6 +146,11 @@ static int add_python_frame(struct ps_thread *t, const struct code_info *ci, int
     *out = f;
     if (!f)
         return PS_NOMEM;
+    return fill_python_frame(f, ci, line);
+}
+
+static int fill_python_frame(struct ps_frame *f, const struct code_info *ci, int line)
+{
     f->kind = PS_FRAME_PYTHON;
     f->line = line;
     f->function = strdup(ci->name ? ci->name : "?");
@@ -378,6 +385,48 @@ static int walk_frame_objects(struct ps_walker *w, uint64_t frame, struct ps_thr
     return PS_OK;
 }
 
+int ps_w_fill_iframe(struct ps_walker *w, uint64_t frame, struct ps_frame *f)
+{
+    const struct ps_pyoffsets *o = &w->off;
+    uint64_t code, instr;
+    const struct code_info *ci;
+    int rc;
+    if ((rc = ps_w_field_u64(w, frame, o->iframe.code, &code)) ||
+        (rc = ps_w_field_u64(w, frame, o->iframe.instr, &instr)))
+        return rc;
+    code &= ~(uint64_t)(uint32_t)o->iframe.stackref_mask;
+    if ((rc = load_code(w, code, &ci)))
+        return rc;
+    int line = ps_line_for_offset(o->linetable_model, ci->lines, ci->nlines, ci->firstlineno,
+                                  (int64_t)(instr - ci->code_start));
+    if ((rc = fill_python_frame(f, ci, line)))
+        return rc;
+    if (w->lim.locals && (rc = interp_frame_locals(w, frame, code, f)) == PS_NOMEM)
+        return rc;
+    return PS_OK;
+}
+
+int ps_w_fill_frameobj(struct ps_walker *w, uint64_t frame, struct ps_frame *f)
+{
+    const struct ps_pyoffsets *o = &w->off;
+    uint64_t code;
+    int32_t lasti;
+    const struct code_info *ci;
+    int rc;
+    if ((rc = ps_w_field_u64(w, frame, o->frameobj.code, &code)) ||
+        (rc = ps_w_field_i32(w, frame, o->frameobj.lasti, &lasti)) ||
+        (rc = load_code(w, code, &ci)))
+        return rc;
+    int64_t addrq = o->linetable_model == PS_LINES_310 ? (int64_t)lasti * 2 : lasti;
+    int line = ps_line_for_offset(o->linetable_model, ci->lines, ci->nlines, ci->firstlineno,
+                                  addrq);
+    if ((rc = fill_python_frame(f, ci, line)))
+        return rc;
+    if (w->lim.locals && (rc = frameobj_locals(w, frame, code, f)) == PS_NOMEM)
+        return rc;
+    return PS_OK;
+}
+
 static int walk_thread(struct ps_walker *w, uint64_t tstate, struct ps_thread *t)
 {
     const struct ps_pyoffsets *o = &w->off;
@@ -507,7 +556,11 @@ static int walk_interp(struct ps_walker *w, uint64_t runtime, uint64_t interp, s
     }
     read_gil_and_gc(w, runtime, interp, in);
     rc = read_thread_names(w, interp, in);
-    return rc == PS_NOMEM ? rc : PS_OK; /* names are a bonus, not a reason to fail */
+    if (rc == PS_NOMEM)
+        return rc; /* names are a bonus, not a reason to fail */
+    /* Tasks are part of the walk, so that a capture records what their analysis reads. */
+    rc = ps_walk_tasks(w, interp, in);
+    return rc == PS_NOMEM ? rc : PS_OK;
 }
 
 /* Choose the layout: the built-in table of the version, overlaid with the interpreter's own

@@ -90,6 +90,17 @@ int ps_py_getattr(struct ps_walker *w, uint64_t obj, const char *name, uint64_t 
  * -1 when the algorithm is not known. */
 int ps_str_hash(uint8_t algorithm, uint64_t k0, uint64_t k1, const char *ascii, int64_t *out);
 
+/* Fill F (function, file, line, locals) from a suspended coroutine's frame: an interpreter
+ * frame (3.11+) or a frame object (3.8-3.10). */
+struct ps_frame;
+int ps_w_fill_iframe(struct ps_walker *w, uint64_t frame, struct ps_frame *f);
+int ps_w_fill_frameobj(struct ps_walker *w, uint64_t frame, struct ps_frame *f);
+
+/* The asyncio tasks of the interpreter at INTERP into IN->tasks (tasks.c). Records why it
+ * stopped early in IN->tasks_status; returns PS_NOMEM, else PS_OK. */
+struct ps_interp;
+int ps_walk_tasks(struct ps_walker *w, uint64_t interp, struct ps_interp *in);
+
 /* Line of the instruction at byte offset ADDRQ in a code object, from its line table. */
 int ps_line_for_offset(uint8_t model, const unsigned char *table, size_t len, int firstlineno,
                        int64_t addrq);

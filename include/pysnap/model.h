@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pysnap/tasks.h"
+
 enum ps_frame_kind { PS_FRAME_PYTHON = 1, PS_FRAME_NATIVE = 2 };
 
 enum ps_local_kind { PS_LOCAL_ARG = 1, PS_LOCAL_LOCAL, PS_LOCAL_CELL, PS_LOCAL_FREE };
@@ -71,6 +73,10 @@ struct ps_interp {
     int gc_known, gc_collecting;
     struct ps_thread *threads;
     size_t nthreads, threads_cap;
+    /* asyncio tasks (tasks.h); tasks_status is PS_OK, or why the task walk stopped early */
+    struct ps_task *tasks;
+    size_t ntasks, tasks_cap;
+    int tasks_status;
 };
 
 struct ps_model {

@@ -27,6 +27,7 @@ const char *ps_thread_state_name(int state);
 struct ps_render_opts {
     int locals;  /* text: print each frame's locals; json: 0 leaves "locals" empty */
     int native;  /* text: native and Python frames merged (json always has both) */
+    int tasks;   /* text: list the asyncio tasks of each interpreter (json always has them) */
 };
 
 /* A renderer writes REPORT to OUT. render returns PS_OK or PS_IO.

@@ -1,0 +1,205 @@
+"""e2e target for pysnap's asyncio tasks: named tasks parked at known awaits.
+
+usage: asyncio_target.py FIFO [--deadlock] [--lifetime SECONDS]
+
+Default mode: tasks awaiting asyncio.sleep (through two coroutines of ours), an Event, a
+Queue, a gather() of two child tasks, and a task awaiting another task; the main task then
+blocks the loop in time.sleep(), so it is the running task at capture.
+--deadlock: two tasks awaiting each other (each awaits the other Task, a Future).
+
+Once every task is parked, the main task takes the truth from asyncio.all_tasks() and by
+walking cr_await from each task's coroutine (function, file, line of each coroutine frame),
+and blocks the loop; a helper thread writes it as JSON to FIFO + ".json" and "ready\\n" to
+FIFO once the main task sits in time.sleep(). On failure it
+writes "error: <why>\\n" instead and exits 3. It exits by itself after --lifetime seconds.
+
+Truth JSON:
+  {"pid": N, "python": {"version_info": [...]}, "main_tid": N,
+   "tasks": [{"name": "...", "running": bool, "state": "pending",
+              "chain": [[function, file, line], ...],      # task's coroutine first
+              "awaiting_type": type name | null,            # of task._fut_waiter
+              "awaiting_task": name | null,                 # when that is a task
+              "waits_for": [names]}],                       # that task, or gather children
+   "deadlock": [names]}
+Every parking await stands on a line of its own. Python 3.8+ syntax only.
+"""
+
+import asyncio
+import inspect
+import json
+import os
+import sys
+import threading
+import time
+
+sys.dont_write_bytecode = True
+
+FIFO = sys.argv[1]
+DEADLOCK = "--deadlock" in sys.argv
+LIFETIME = float(sys.argv[sys.argv.index("--lifetime") + 1]) if "--lifetime" in sys.argv else 120.0
+TASKS = {}
+
+
+# --- the parking places ---------------------------------------------------------------
+
+async def nap_inner():
+    await asyncio.sleep(3600)
+
+
+async def nap_outer():
+    await nap_inner()
+
+
+async def wait_event(event):
+    await event.wait()
+
+
+async def get_item(queue):
+    return await queue.get()
+
+
+async def gather_child(n):
+    await asyncio.sleep(3600 + n)
+
+
+async def gather_parent(children):
+    await asyncio.gather(*children)
+
+
+async def await_other(task):
+    await task
+
+
+async def deadlock_a():
+    await TASKS["deadlock-b"]
+
+
+async def deadlock_b():
+    await TASKS["deadlock-a"]
+
+
+# --- truth ------------------------------------------------------------------------------
+
+def chain_of(coro):
+    out, seen = [], set()
+    c = coro
+    while c is not None and inspect.iscoroutine(c) and id(c) not in seen:
+        seen.add(id(c))
+        f = c.cr_frame
+        if f is None:
+            break
+        out.append([f.f_code.co_name, f.f_code.co_filename, f.f_lineno])
+        c = c.cr_await
+    return out
+
+
+def park_line(tag):
+    with open(__file__) as f:
+        for n, line in enumerate(f, 1):
+            if line.rstrip().endswith("# PARK " + tag):
+                return n
+    raise RuntimeError("no line tagged " + tag)
+
+
+def take_truth(me):
+    tasks = []
+    for t in asyncio.all_tasks():
+        waiter = t._fut_waiter
+        waits = []
+        if isinstance(waiter, asyncio.Task):
+            waits = [waiter.get_name()]
+        elif waiter is not None and hasattr(waiter, "_children"):
+            waits = [c.get_name() for c in waiter._children if isinstance(c, asyncio.Task)]
+        chain = chain_of(t.get_coro())
+        if t is me:  # it runs: parked in time.sleep below, not where the truth is taken
+            chain[-1][2] = park_line("main")
+        tasks.append({"name": t.get_name(), "running": t is me, "state": t._state.lower(),
+                      "chain": chain,
+                      "awaiting_type": type(waiter).__name__ if waiter is not None else None,
+                      "awaiting_task": waiter.get_name() if isinstance(waiter, asyncio.Task) else None,
+                      "waits_for": waits})
+    names = dict((t["name"], t) for t in tasks)
+    dead = []
+    for t in tasks:  # a task that reaches itself through waits_for
+        todo, seen = list(t["waits_for"]), set()
+        while todo:
+            n = todo.pop()
+            if n == t["name"]:
+                dead.append(t["name"])
+                break
+            if n not in seen and n in names:
+                seen.add(n)
+                todo.extend(names[n]["waits_for"])
+    return {"pid": os.getpid(), "python": {"version_info": list(sys.version_info)},
+            "main_tid": threading.get_native_id() if hasattr(threading, "get_native_id") else None,
+            "tasks": tasks, "deadlock": sorted(dead)}
+
+
+def report(line, truth=None):
+    if truth is not None:
+        tmp = FIFO + ".json.tmp"
+        with open(tmp, "w") as f:
+            json.dump(truth, f)
+        os.rename(tmp, FIFO + ".json")
+    fd = os.open(FIFO, os.O_WRONLY)
+    os.write(fd, (line + "\n").encode())
+    os.close(fd)
+
+
+def report_when_parked(ident, truth):
+    """Say ready only once the main task sits in time.sleep (bounded wait)."""
+    line = park_line("main")
+    for _ in range(2000):
+        f = sys._current_frames().get(ident)
+        if f is not None and f.f_code.co_name == "main" and f.f_lineno == line:
+            report("ready", truth)
+            return
+        time.sleep(0.005)
+    report("error: the main task never parked")
+
+
+async def main():
+    loop = asyncio.get_running_loop()
+    me = asyncio.current_task()
+    me.set_name("main")
+    made = []
+
+    def spawn(coro, name):
+        t = loop.create_task(coro, name=name)
+        TASKS[name] = t
+        made.append(t)
+        return t
+
+    if DEADLOCK:
+        spawn(deadlock_a(), "deadlock-a")
+        spawn(deadlock_b(), "deadlock-b")
+    else:
+        event, queue = asyncio.Event(), asyncio.Queue()
+        spawn(nap_outer(), "napper")
+        spawn(wait_event(event), "event-waiter")
+        spawn(get_item(queue), "queue-getter")
+        children = [spawn(gather_child(1), "gather-child-1"), spawn(gather_child(2), "gather-child-2")]
+        spawn(gather_parent(children), "gatherer")
+        target = spawn(wait_event(event), "awaited")
+        spawn(await_other(target), "awaiter")
+        TASKS["keep"] = (event, queue)
+    for _ in range(1000):  # bounded: until every task waits on something
+        if all(t._fut_waiter is not None for t in made):
+            break
+        await asyncio.sleep(0)
+    else:
+        raise RuntimeError("tasks did not park")
+    truth = take_truth(me)
+    main_ident = threading.get_ident()
+    threading.Thread(target=report_when_parked, args=(main_ident, truth), daemon=True).start()
+    time.sleep(LIFETIME)  # PARK main
+
+
+if __name__ == "__main__":
+    try:
+        asyncio.run(main())
+    except BaseException as e:  # noqa: B902 (the test must hear about any failure)
+        try:
+            report("error: %r" % (e,))
+        finally:
+            sys.exit(3)

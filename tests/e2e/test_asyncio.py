@@ -1,0 +1,154 @@
+"""End to end: asyncio tasks. Capture the asyncio target, analyze the snapshot, and compare
+every task with the truth the target took of itself (asyncio.all_tasks() and cr_await):
+names, exact coroutine chains (function, file, line), what each awaits, which tasks wait for
+which (gather children, a task awaiting a task), the running task, and a deadlock.
+
+Interpreters: those of conftest.py (pyenv 3.11-3.13, Debian's 3.11, PYSNAP_EXTRA_PYTHONS such
+as Debian sid's 3.13-3.15), plus pyenv's 3.8, 3.9 and 3.10.
+"""
+
+import json
+
+import pytest
+
+from e2e_util import (PYENV_ROOT, TARGETS, Interpreter, TargetRunner, describe,
+                      interpreter_params, run_pysnap)
+
+ASYNCIO_TARGET = TARGETS / "asyncio_target.py"
+OLDER_PYENV = ("3.8.18", "3.9.18", "3.10.13")
+
+
+def asyncio_interpreters():
+    older = []
+    for v in OLDER_PYENV:
+        it = Interpreter("pyenv-" + v, ["%s/versions/%s/bin/python" % (PYENV_ROOT, v)], kind="pyenv")
+        missing = it.missing()
+        marks = [pytest.mark.skip(reason="%s: interpreter not found: %s" % (it.label, missing))] if missing else []
+        older.append(pytest.param(it, id=it.label, marks=marks))
+    return older + interpreter_params()
+
+
+class Run(object):
+    pass
+
+
+def capture(interp, pysnap_bin, base, *args):
+    runner = TargetRunner(base / "targets")
+    proc, truth = runner(interp, ASYNCIO_TARGET, *args)
+    r = Run()
+    r.runner, r.truth = runner, truth
+    r.snap = base / "tasks.snap"
+    r.capture = run_pysnap(pysnap_bin, "capture", "--pid", proc.pid, "-o", r.snap)
+    r.json_res = r.text_res = r.analysis = None
+    if r.capture.returncode == 0:
+        r.json_res = run_pysnap(pysnap_bin, "analyze", r.snap, "--json")
+        r.text_res = run_pysnap(pysnap_bin, "analyze", r.snap, "--tasks")
+        if r.json_res.returncode == 0:
+            r.analysis = json.loads(r.json_res.stdout.decode("utf-8"))
+    return r
+
+
+@pytest.fixture(scope="module", params=asyncio_interpreters())
+def apython(request):
+    request.param.info()  # a present interpreter that does not run fails here
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def tasks_run(apython, pysnap_bin, tmp_path_factory):
+    r = capture(apython, pysnap_bin, tmp_path_factory.mktemp("tasks-%s" % apython.label))
+    try:
+        yield r
+    finally:
+        r.runner.close()
+
+
+@pytest.fixture(scope="module")
+def deadlock_run(apython, pysnap_bin, tmp_path_factory):
+    r = capture(apython, pysnap_bin, tmp_path_factory.mktemp("deadlock-%s" % apython.label),
+                "--deadlock")
+    try:
+        yield r
+    finally:
+        r.runner.close()
+
+
+def tasks_of(r):
+    if r.capture.returncode != 0:
+        pytest.fail("capture failed: %s" % describe(r.capture), pytrace=False)
+    if r.analysis is None:
+        pytest.fail("analyze --json failed: %s" % describe(r.json_res), pytrace=False)
+    interp = r.analysis["interpreters"][0]
+    assert interp["tasks_error"] is None, interp["tasks_error"]
+    tasks = interp["tasks"]
+    names = [t["name"] for t in tasks]
+    assert len(names) == len(set(names)), "task names repeat: %r" % names
+    return dict((t["name"], t) for t in tasks), tasks
+
+
+def chain(task):
+    return [[f["function"], f["file"], f["line"]] for f in task["coroutine_chain"]]
+
+
+def test_every_task_listed_with_its_exact_chain(tasks_run):
+    by_name, _ = tasks_of(tasks_run)
+    truth = tasks_run.truth
+    assert len(truth["tasks"]) >= 9
+    assert sorted(by_name) == sorted(t["name"] for t in truth["tasks"])
+    for want in truth["tasks"]:
+        got = by_name[want["name"]]
+        assert got["state"] == want["state"], want["name"]
+        assert got["running"] == want["running"], want["name"]
+        assert chain(got) == want["chain"], want["name"]
+        assert got["thread_tid"] == truth["main_tid"], want["name"]
+        assert got["kind"] == "c"
+        assert got["error"] is None, (want["name"], got["error"])
+
+
+def test_what_each_task_awaits(tasks_run):
+    by_name, tasks = tasks_of(tasks_run)
+    for want in tasks_run.truth["tasks"]:
+        got = by_name[want["name"]]
+        if want["awaiting_type"] is None:
+            assert got["awaiting"] is None, want["name"]
+            continue
+        # tp_name: "_asyncio.Future" for the C type, "_GatheringFuture" for a Python class
+        assert got["awaiting"]["type"].rsplit(".", 1)[-1] == want["awaiting_type"], want["name"]
+        awaited = got["awaiting"]["task"]
+        assert (tasks[awaited]["name"] if awaited is not None else None) == want["awaiting_task"]
+        assert sorted(tasks[i]["name"] for i in got["waits_for"]) == sorted(want["waits_for"])
+    # The shapes the target built, as the truth says them.
+    assert sorted(tasks[i]["name"] for i in by_name["gatherer"]["waits_for"]) == [
+        "gather-child-1", "gather-child-2"]
+    assert [tasks[i]["name"] for i in by_name["awaited"]["awaited_by"]] == ["awaiter"]
+    assert not any(t["deadlock"] for t in tasks)
+
+
+def test_tasks_text(tasks_run):
+    by_name, _ = tasks_of(tasks_run)
+    res = tasks_run.text_res
+    assert res.returncode == 0, describe(res)
+    text = res.stdout.decode("utf-8")
+    assert "DEADLOCK" not in text
+    for want in tasks_run.truth["tasks"]:
+        head = 'Task "%s" (%s%s) on thread %d\n' % (want["name"], want["state"],
+                                                      ", running" if want["running"] else "",
+                                                      tasks_run.truth["main_tid"])
+        lines = "".join('      File "%s", line %d, in %s\n' % (f, l, fn) for fn, f, l in want["chain"])
+        assert head + lines in text, want["name"]
+    assert '    waits for task "gather-child-1"\n    waits for task "gather-child-2"\n' in text
+
+
+def test_await_cycle_is_a_deadlock(deadlock_run):
+    by_name, tasks = tasks_of(deadlock_run)
+    truth = deadlock_run.truth
+    assert truth["deadlock"] == ["deadlock-a", "deadlock-b"]
+    assert sorted(t["name"] for t in tasks if t["deadlock"]) == truth["deadlock"]
+    for want in truth["tasks"]:
+        assert chain(by_name[want["name"]]) == want["chain"], want["name"]
+    a, b = by_name["deadlock-a"], by_name["deadlock-b"]
+    assert [tasks[i]["name"] for i in a["waits_for"]] == ["deadlock-b"]
+    assert [tasks[i]["name"] for i in b["waits_for"]] == ["deadlock-a"]
+    text = deadlock_run.text_res.stdout.decode("utf-8")
+    assert 'Task "deadlock-a" (pending, DEADLOCK)' in text
+    assert "DEADLOCK: 2 tasks wait for each other in a cycle:" in text

@@ -10,6 +10,7 @@
 
 #include "pysnap/error.h"
 #include "pysnap/model.h"
+#include "unicode_printable.h"
 #include "walker_internal.h"
 
 #define TPFLAGS_HEAPTYPE (1ull << 9)
@@ -255,27 +256,6 @@ static void repr_bool(struct repr_ctx *c, uint64_t obj)
 
 /* ---- text ---- */
 
-/* Py_UNICODE_ISPRINTABLE without the Unicode database: the code points repr escapes are the
- * control, format, separator (but space), surrogate and private-use ones; these ranges cover
- * them for the common planes. Unassigned code points are treated as printable. */
-static int printable(uint32_t ch)
-{
-    if (ch < 0x20 || (ch >= 0x7f && ch <= 0xa0) || ch == 0xad)
-        return 0;
-    if ((ch >= 0xd800 && ch <= 0xf8ff) || ch == 0xfeff || (ch >= 0xfff9 && ch <= 0xfffb))
-        return 0; /* surrogates, private use, BOM, interlinear annotation */
-    if (ch == 0x1680 || (ch >= 0x2000 && ch <= 0x200f) || (ch >= 0x2028 && ch <= 0x202f) ||
-        (ch >= 0x205f && ch <= 0x2064) || (ch >= 0x2066 && ch <= 0x206f) || ch == 0x3000 ||
-        ch == 0x180e || ch == 0x061c || (ch >= 0x0600 && ch <= 0x0605) || ch == 0x06dd ||
-        ch == 0x070f || ch == 0x110bd)
-        return 0;
-    if ((ch >= 0xe0000 && ch <= 0xe0fff) || ch >= 0xf0000)
-        return 0; /* tags, variation selectors supplement, planes 15-16 private use */
-    if ((ch & 0xfffe) == 0xfffe)
-        return 0; /* noncharacters */
-    return 1;
-}
-
 static void put_utf8(struct sbuf *b, uint32_t cp)
 {
     char o[4];
@@ -325,6 +305,7 @@ static void repr_str(struct repr_ctx *c, uint64_t obj)
         dquote |= ch == '"';
     }
     char quote = squote && !dquote ? '"' : '\'';
+    int ucd = ps_unicode_version_bit(c->w->off.major, c->w->off.minor);
     sb_put(c->sb, &quote, 1);
     for (size_t i = 0; i < n && !c->sb->full; i++) {
         uint32_t ch = code_point(raw, h.kind, i);
@@ -338,7 +319,7 @@ static void repr_str(struct repr_ctx *c, uint64_t obj)
             sb_puts(c->sb, "\\r");
         else if (ch < 0x7f && ch >= 0x20)
             sb_put(c->sb, (const char *)&(char){(char)ch}, 1);
-        else if (printable(ch))
+        else if (ps_unicode_printable(ch, ucd))
             put_utf8(c->sb, ch);
         else if (ch <= 0xff)
             sb_printf(c->sb, "\\x%02x", ch);

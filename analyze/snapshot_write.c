@@ -231,7 +231,16 @@ int ps_snapshot_encode(const struct ps_snap_meta *meta, const struct ps_range *r
         free(elf.p);
         return PS_NOMEM;
     }
-    size_t zlen = ZSTD_compress(z, bound, elf.p, elf.len, compress_level);
+    /* With a content checksum, a corrupt compressed stream is an error on reading, never
+     * silently different memory. */
+    ZSTD_CCtx *cc = ZSTD_createCCtx();
+    size_t zlen = cc ? ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, compress_level)
+                     : (size_t)-1;
+    if (cc && !ZSTD_isError(zlen))
+        zlen = ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1);
+    if (cc && !ZSTD_isError(zlen))
+        zlen = ZSTD_compress2(cc, z, bound, elf.p, elf.len);
+    ZSTD_freeCCtx(cc);
     free(elf.p);
     if (ZSTD_isError(zlen)) {
         free(z);

@@ -10,7 +10,13 @@ Contract tested (README, DESIGN "Hard rules"):
     line, never a hang;
   * a target already traced (strace) is refused with exit 1 and a message naming the tracer;
   * `pysnap analyze` on truncated, bit-flipped, zeroed, extended or foreign files never dies of
-    a signal or hangs, exits 0, 1 or 2, and prints at most one stderr line when it fails.
+    a signal or hangs, exits 0, 1 or 2, and prints exactly one stderr line when it fails;
+    truncated files, foreign files (random ELFs, other architectures, a newer format) and
+    corrupt compressed streams exit 2;
+  * a thread in uninterruptible sleep gives a partial snapshot after --timeout; a zombie, a
+    target traced by gdb or strace, an existing output file (without --force) and a full
+    filesystem each give one clear error and leave no file; a target in another mount
+    namespace is captured through /proc/PID/root.
 
 PYSNAP_TEST_HOLD_MS=N (test only) keeps the capture frozen N ms after its walk, which gives a
 test time to act while the target is stopped. Runtime: about a minute.
@@ -372,11 +378,24 @@ def foreign_files(raw):
     items += [("bin-true", true_bin, True), ("bin-true-head", true_bin[:64], True)]
     if raw:
         items += [("other-arch", patched(raw, 0x12, "<H", EM_AARCH64), True),
-                  ("elfclass32", raw[:4] + b"\x01" + raw[5:], False),
-                  ("big-endian", raw[:5] + b"\x02" + raw[6:], False)]
+                  ("other-arch-ppc64-be", patched(raw[:5] + b"\x02" + raw[6:], 0x12, ">H", 21),
+                   True),
+                  ("elfclass32", raw[:4] + b"\x01" + raw[5:], True),
+                  ("big-endian", raw[:5] + b"\x02" + raw[6:], True)]
         m = elf_layout(raw)["meta_desc"]
         if m is not None:
             items.append(("format-major-99", patched(raw, m, "<H", 99), True))
+            items.append(("format-major-2", patched(raw, m, "<H", 2), True))
+    # Random ELF files: a random body behind a real header, and an x86-64 ET_CORE header
+    # whose program headers are random.
+    rng = random.Random(4242)
+    for i in range(4):
+        body = bytes(rng.randrange(256) for _ in range(rng.choice([64, 500, 4096, 20000])))
+        items.append(("random-elf-%d" % i, true_bin[:16] + body[16:], True))
+        hdr = bytearray(true_bin[:64])
+        struct.pack_into("<HHIQQQIHHHHHH", hdr, 16, 4, 62, 1, 0, 64, 0, 0, 64, 56,
+                         rng.randint(1, 40), 64, 0, 0)
+        items.append(("random-elf-core-%d" % i, bytes(hdr) + body, True))
     zstd = shutil.which("zstd")
     if zstd:
         for label, payload in (("zstd-of-bin-true", true_bin),
@@ -386,6 +405,20 @@ def foreign_files(raw):
             if res.returncode == 0:
                 items.append((label, res.stdout, True))
     return items
+
+
+def corrupt_streams(zstd_snap):
+    """A real compressed snapshot with its stream damaged in the middle: the frame's content
+    checksum (or the decoder) must reject it."""
+    n = len(zstd_snap)
+    out = []
+    for frac in (0.25, 0.5, 0.75):
+        pos = int(n * frac)
+        b = bytearray(zstd_snap)
+        for j in range(pos, min(n - 4, pos + 16)):
+            b[j] ^= 0xff
+        out.append(("zstd-corrupt-stream@%d" % pos, bytes(b), True))
+    return out
 
 
 def run_analyze(pysnap_bin, path, json_flag):
@@ -431,8 +464,10 @@ def test_mutated_snapshots(pysnap_bin, real_snapshots, tmp_path):
     cases = []  # (label, bytes, must_exit_2)
     for name in sorted(real_snapshots):
         for label, data in mutants(name, real_snapshots[name], rng):
-            cases.append((label, data, False))
+            # A cut anywhere leaves a file that cannot be a whole snapshot.
+            cases.append((label, data, "-cut" in label))
     cases += foreign_files(real_snapshots.get("raw"))
+    cases += corrupt_streams(real_snapshots["zstd"])
     assert len(cases) >= 300, "only %d mutants" % len(cases)
     mdir = tmp_path / "mutants"
     mdir.mkdir()

@@ -115,6 +115,9 @@ def make_holder(outer):
         s_both = "it's \"both\""
         s_escapes = "\n\t\x00\\\r"
         s_ctrl = "\x7f\x85\xa0\xad \u2028\U000e0001"
+        # format characters, unassigned and private-use code points, a lone surrogate, a
+        # variation selector, and U+1CC00 (assigned in Unicode 16: printable from 3.14 on)
+        s_unicode = "\u0890\u08e2\u0378\u200b\ue000\ud800\U00013430\U0001d173\U000e0100\U0001cc00x"
         s_long = "".join("%d" % (i % 10) for i in range(2000))
         b_v = b"\x00\xff"
         b_text = b"it's \"x\"\n"
@@ -160,7 +163,7 @@ KINDS = dict(
     [(n, "local") for n in (
         "none_v true_v false_v small_int zero neg_int big_int big_neg f_half f_tenth f_huge "
         "f_inf f_nan f_negzero f_tiny f_int c_mixed c_imag s_ascii s_empty s_latin1 s_ucs2 "
-        "s_ucs4 s_squote s_dquote s_both s_escapes s_ctrl s_long b_v b_text ba_v ba_empty "
+        "s_ucs4 s_squote s_dquote s_both s_escapes s_ctrl s_unicode s_long b_v b_text ba_v ba_empty "
         "t_empty t_one t_mixed l_v d_v set_v set_empty fs_v fs_empty cyc deep many r_v r_one "
         "widget creds password api_key session_token fn").split()])
 

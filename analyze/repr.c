@@ -15,6 +15,7 @@
 
 #define TPFLAGS_HEAPTYPE (1ull << 9)
 #define MAX_INT_DIGITS 1500 /* 30-bit digits: ~13500 decimal digits */
+#define QUOTE_SCAN_MAX (64u << 10) /* bytes looked at past a cut string to choose its quote */
 
 /* ---- a bounded string builder ---- */
 struct sbuf {
@@ -284,6 +285,42 @@ static uint32_t code_point(const unsigned char *raw, unsigned kind, size_t i)
     return cp;
 }
 
+/* repr() quotes with " when the text has a ' and no ", else with '. A cut str or bytes whose
+ * kept part has a ' but no " needs the rest to decide: look for a " in the UNITS code units
+ * of KIND bytes at ADDR, at most QUOTE_SCAN_MAX bytes (read like any value: charged to the
+ * budget, and so in the snapshot). 1: there is one, 0: there is none, -1: undecided. */
+static int dquote_follows(struct repr_ctx *c, uint64_t addr, uint64_t units, unsigned kind)
+{
+    unsigned char buf[4096]; /* a multiple of every kind */
+    uint64_t left = units * kind;
+    int capped = left > QUOTE_SCAN_MAX;
+    if (capped)
+        left = QUOTE_SCAN_MAX;
+    while (left) {
+        size_t chunk = left < sizeof buf ? (size_t)left : sizeof buf;
+        if (vread(c->w, addr, buf, chunk))
+            return -1;
+        for (size_t i = 0; i < chunk / kind; i++)
+            if (code_point(buf, kind, i) == '"')
+                return 1;
+        addr += chunk;
+        left -= chunk;
+    }
+    return capped ? -1 : 0;
+}
+
+/* The quote repr() uses; -1 when it cannot be known within the limits. */
+static int choose_quote(struct repr_ctx *c, int squote, int dquote, int cut, uint64_t rest_addr,
+                        uint64_t rest_units, unsigned kind)
+{
+    if (!squote || dquote)
+        return '\'';
+    if (!cut)
+        return '"';
+    int follows = dquote_follows(c, rest_addr, rest_units, kind);
+    return follows < 0 ? -1 : follows ? '\'' : '"';
+}
+
 static void repr_str(struct repr_ctx *c, uint64_t obj)
 {
     struct ps_str_hdr h;
@@ -304,7 +341,13 @@ static void repr_str(struct repr_ctx *c, uint64_t obj)
         squote |= ch == '\'';
         dquote |= ch == '"';
     }
-    char quote = squote && !dquote ? '"' : '\'';
+    int q = choose_quote(c, squote, dquote, cut, h.data + n * h.kind, (uint64_t)h.length - n,
+                         h.kind);
+    if (q < 0) {
+        free(raw);
+        return sb_cut(c->sb);
+    }
+    char quote = (char)q;
     int ucd = ps_unicode_version_bit(c->w->off.major, c->w->off.minor);
     sb_put(c->sb, &quote, 1);
     for (size_t i = 0; i < n && !c->sb->full; i++) {
@@ -343,8 +386,13 @@ static void repr_byte_string(struct repr_ctx *c, uint64_t data, uint64_t size)
         return sb_cut(c->sb);
     }
     int squote = memchr(raw, '\'', n) != NULL, dquote = memchr(raw, '"', n) != NULL;
-    char quote = squote && !dquote ? '"' : '\'';
     sb_put(c->sb, "b", 1);
+    int q = choose_quote(c, squote, dquote, n < size, data + n, size - n, 1);
+    if (q < 0) {
+        free(raw);
+        return sb_cut(c->sb);
+    }
+    char quote = (char)q;
     sb_put(c->sb, &quote, 1);
     for (size_t i = 0; i < n && !c->sb->full; i++) {
         unsigned char ch = raw[i];

@@ -9,6 +9,9 @@ times (module-scoped):
   wide      --max-str 5000 --no-redact --no-compress
   nolocals  --no-locals --no-compress
   custom    --redact '^(s_ascii|count)$' --no-compress
+  tight     --max-str 5 --max-items 2 --max-depth 1
+  budget    --budget 600 (bytes of values for the whole capture)
+  few       --max-locals 10
 
 Each local's repr must equal the target's repr(), or, when marked "truncated", be a prefix of
 it followed by "...". Redacted values must be absent from the snapshot's bytes in UTF-8 and
@@ -33,7 +36,13 @@ CAPTURES = {
     "wide": ["--max-str", "5000", "--no-redact", "--no-compress"],
     "nolocals": ["--no-locals", "--no-compress"],
     "custom": ["--redact", "^(s_ascii|count)$", "--no-compress"],
+    "tight": ["--max-str", "5", "--max-items", "2", "--max-depth", "1"],
+    "budget": ["--budget", "600"],
+    "few": ["--max-locals", "10"],
 }
+# Beyond --max-str 5 --max-items 2 --max-depth 1.
+CUT_BY_TIGHT = {"s_ascii", "s_both", "s_apos", "s_ctrl", "s_unicode", "s_long", "b_text", "t_mixed", "l_v",
+                "d_v", "set_v", "fs_v", "cyc", "deep", "many", "creds"}
 # Beyond the default limits (str 256, items 32, depth 3): these must be marked truncated.
 CUT_BY_DEFAULT = {"s_long", "many", "deep"}
 REDACTED_BY_DEFAULT = {"password", "api_key", "session_token"}
@@ -331,3 +340,57 @@ def test_text_renderer_prints_the_same_reprs(run, pysnap_bin):
             assert name in got, "%s thread: %s not printed by analyze --locals" % (tt["role"], name)
             assert got[name] == js[name]["repr"], \
                 "%s thread, %s: text %r, json %r" % (tt["role"], name, got[name], js[name]["repr"])
+
+
+def limits_problems(run, a, must_cut):
+    """Every value of A is its exact repr or a marked prefix of it, never a silently
+    different or shortened one; the names in MUST_CUT are cut. Returns (problems, #cut)."""
+    problems = []
+    ncut = 0
+    for tt in run.truth["threads"]:
+        f = parked_frame(a, tt)
+        for name, want in sorted(tt["locals"].items()):
+            got = f["locals"].get(name)
+            if got is None:
+                problems.append("%s thread: %s missing" % (tt["role"], name))
+                continue
+            if name in REDACTED_BY_DEFAULT:
+                continue
+            want_repr = tt["creds_redacted_repr"] if name == "creds" else want["repr"]
+            ncut += got.get("truncated") is True
+            if name in must_cut and got.get("truncated") is not True:
+                problems.append("%s thread: %s = %r is not cut" % (tt["role"], name, got.get("repr")))
+            try:
+                check_repr("%s thread, local %s" % (tt["role"], name), got, want_repr)
+            except AssertionError as e:
+                problems.append(str(e))
+        for name, got in sorted((f["locals"]["widget"].get("attributes") or {}).items()):
+            if name != "secret":
+                try:
+                    check_repr("%s thread, widget.%s" % (tt["role"], name), got,
+                               tt["attributes"][name]["repr"])
+                except AssertionError as e:
+                    problems.append(str(e))
+    return problems, ncut
+
+
+def test_tight_limits_cut_visibly(run):
+    problems, _ = limits_problems(run, cap(run, "tight").analysis, CUT_BY_TIGHT)
+    assert not problems, "\n".join(problems)
+
+
+def test_budget_cuts_visibly(run):
+    problems, ncut = limits_problems(run, cap(run, "budget").analysis, set())
+    assert not problems, "\n".join(problems)
+    assert ncut >= 10, "--budget 600 cut only %d values" % ncut
+
+
+def test_max_locals(run):
+    d = cap(run, "default").analysis
+    a = cap(run, "few").analysis
+    for tt in run.truth["threads"]:
+        assert parked_frame(d, tt)["locals_truncated"] is False
+        f = parked_frame(a, tt)
+        assert list(f["locals"]) == tt["slots"][:10], \
+            "%s thread: --max-locals 10 kept %s, want %s" % (tt["role"], list(f["locals"]), tt["slots"][:10])
+        assert f["locals_truncated"] is True

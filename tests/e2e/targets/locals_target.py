@@ -25,7 +25,8 @@ Truth JSON:
                 "locals": {name: {"type": "...", "repr": "...", "kind": "arg|local|cell|free"}},
                 "unbound": [name, ...],
                 "attributes": {name: {"type": "...", "repr": "..."}},   # of `widget`
-                "creds_redacted_repr": "..."}]}
+                "creds_redacted_repr": "...", "slots": [name, ...]}]}
+"slots" are the frame's variables in slot order (co_varnames, co_cellvars, co_freevars).
 "creds_redacted_repr" is repr(creds) with the password value replaced by '<redacted>', as
 pysnap shows a dict entry whose key looks like a credential. Python 3.8+ syntax.
 """
@@ -78,6 +79,8 @@ def record(role, ns, kinds):
         "attributes": dict((k, {"type": type(v).__name__, "repr": repr(v)})
                            for k, v in vars(widget).items()),
         "creds_redacted_repr": repr(creds),
+        # the frame's slots in order: co_localsplusnames since 3.11, f_localsplus before
+        "slots": list(f.f_code.co_varnames + f.f_code.co_cellvars + f.f_code.co_freevars),
     }
     with TRUTHS_LOCK:
         TRUTHS[truth["tid"]] = truth
@@ -113,6 +116,7 @@ def make_holder(outer):
         s_squote = "it's"
         s_dquote = 'a"b'
         s_both = "it's \"both\""
+        s_apos = "it's a text with apostrophes' only"  # cut: the quote depends on the rest
         s_escapes = "\n\t\x00\\\r"
         s_ctrl = "\x7f\x85\xa0\xad \u2028\U000e0001"
         # format characters, unassigned and private-use code points, a lone surrogate, a
@@ -163,7 +167,7 @@ KINDS = dict(
     [(n, "local") for n in (
         "none_v true_v false_v small_int zero neg_int big_int big_neg f_half f_tenth f_huge "
         "f_inf f_nan f_negzero f_tiny f_int c_mixed c_imag s_ascii s_empty s_latin1 s_ucs2 "
-        "s_ucs4 s_squote s_dquote s_both s_escapes s_ctrl s_unicode s_long b_v b_text ba_v ba_empty "
+        "s_ucs4 s_squote s_dquote s_both s_apos s_escapes s_ctrl s_unicode s_long b_v b_text ba_v ba_empty "
         "t_empty t_one t_mixed l_v d_v set_v set_empty fs_v fs_empty cyc deep many r_v r_one "
         "widget creds password api_key session_token fn").split()])
 

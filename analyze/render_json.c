@@ -183,6 +183,7 @@ static void print_tasks(FILE *out, const struct ps_interp *in, int locals)
     char buf[32];
     fputs(", \"tasks_error\": ", out);
     json_str(out, in->tasks_status ? ps_strerror(in->tasks_status) : NULL);
+    fprintf(out, ", \"tasks_debug_offsets\": %s", json_bool(in->tasks_debug_offsets));
     fputs(", \"tasks\": [", out);
     for (size_t i = 0; i < in->ntasks; i++) {
         const struct ps_task *t = &in->tasks[i];

@@ -68,8 +68,10 @@ int ps_report_build(struct ps_snapshot *snap, struct ps_report *out)
     out->meta = meta;
     struct ps_memsrc mem = ps_snapshot_memsrc(snap);
     const char *secret = ps_snap_string(meta, "hash_secret");
+    const char *asyncio_debug = ps_snap_string(meta, "asyncio_debug");
     struct ps_walk_target target = {meta->meta.runtime_addr, meta->meta.py_version_hex,
-                                    secret ? strtoull(secret, NULL, 16) : 0};
+                                    secret ? strtoull(secret, NULL, 16) : 0,
+                                    asyncio_debug ? strtoull(asyncio_debug, NULL, 16) : 0};
     /* The capture's own limits: the same walk reads exactly what was captured. */
     struct ps_walk_limits lim;
     ps_walk_limits_default(&lim);

@@ -584,15 +584,47 @@ static int mark_running(struct tasks_walk *k, uint64_t md)
     return PS_OK;
 }
 
+/* 3.14+: the interpreter's own _Py_AsyncioModuleDebugOffsets, where the capture found them
+ * (.AsyncioDebug): 13 words, the task object's size, task_name, task_awaited_by, task_is_task,
+ * task_awaited_by_is_set, task_coro, task_node; the interpreter state's size and tasks head;
+ * the thread state's size, running loop, running task and tasks head. They replace the
+ * table's values once every offset lies inside its structure. */
+#define ADBG_WORDS 13
+
+static int apply_asyncio_debug(struct ps_walker *w, struct ps_asyncio_offsets *own)
+{
+    uint64_t d[ADBG_WORDS];
+    if (!w->asyncio_debug || own->registry != PS_TASKREG_LLIST ||
+        ps_mem_read(w->mem, w->asyncio_debug, d, sizeof d))
+        return 0;
+    uint64_t task = d[0], interp = d[7], tstate = d[9];
+    if (task < 64 || task > 4096 || d[1] + 8 > task || d[5] + 8 > task || d[6] + 16 > task ||
+        interp > (1u << 24) || d[8] + 16 > interp || tstate > (1u << 20) ||
+        d[10] + 8 > tstate || d[11] + 8 > tstate || d[12] + 16 > tstate)
+        return 0;
+    own->task_name = (ps_off)d[1];
+    own->task_coro = (ps_off)d[5];
+    own->task_node = (ps_off)d[6];
+    own->interp_tasks_head = (ps_off)d[8];
+    own->tstate_running_loop = (ps_off)d[10];
+    own->tstate_running_task = (ps_off)d[11];
+    own->tstate_tasks_head = (ps_off)d[12];
+    return 1;
+}
+
 int ps_walk_tasks(struct ps_walker *w, uint64_t interp, struct ps_interp *in)
 {
     struct tasks_walk k = {.w = w, .in = in};
+    struct ps_asyncio_offsets own;
     uint64_t md;
     int rc;
     if (!(k.ao = ps_asyncio_offsets(w->off.major, w->off.minor))) {
         in->tasks_status = PS_UNSUPPORTED;
         return PS_OK;
     }
+    own = *k.ao;
+    in->tasks_debug_offsets = (uint8_t)apply_asyncio_debug(w, &own);
+    k.ao = &own;
     /* No asyncio.tasks in sys.modules: the program does not use asyncio. */
     if ((rc = module_dict(w, interp, "asyncio.tasks", &md)) || !md) {
         in->tasks_status = rc;

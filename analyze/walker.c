@@ -607,6 +607,7 @@ int ps_walk(const struct ps_memsrc *mem, const struct ps_walk_target *target,
     struct ps_walker w;
     memset(&w, 0, sizeof w);
     w.mem = mem;
+    w.asyncio_debug = target->asyncio_debug;
     if (lim)
         w.lim = *lim;
     else

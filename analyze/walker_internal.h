@@ -20,6 +20,7 @@ struct ps_walker {
     uint64_t budget_used;   /* bytes read for values so far (lim.budget bounds it) */
     int hash_known;         /* the target's str hash key was read: dicts can be probed */
     uint64_t hash_k0, hash_k1;
+    uint64_t asyncio_debug; /* ps_walk_target's: the interpreter's asyncio layout, or 0 */
     int redact_on;
     regex_t redact_re;
 };

@@ -18,6 +18,7 @@
 #include "freeze.h"
 #include "memsrc_live.h"
 #include "proc.h"
+#include "asyncio_debug.h"
 #include "pyfind.h"
 #include "unwind.h"
 
@@ -214,6 +215,10 @@ static int fill_meta(const struct ps_capture_opts *o, const struct ps_freeze *fz
     ps_walk_limits_format(&o->limits, limits, sizeof limits);
     char secret[32];
     snprintf(secret, sizeof secret, "0x%llx", (unsigned long long)py->hash_secret);
+    char asyncio_debug[32];
+    snprintf(asyncio_debug, sizeof asyncio_debug, "0x%llx", (unsigned long long)py->asyncio_debug);
+    if ((rc = add_string(m, "asyncio_debug", asyncio_debug)))
+        return rc;
     if ((rc = add_string(m, "hash_secret", secret)) || (rc = add_string(m, "walk_limits", limits)) ||
         (rc = add_string(m, "redact", o->limits.redact ? o->limits.redact : "")))
         return rc;
@@ -270,7 +275,8 @@ static int walk_frozen(const struct ps_capture_opts *o, struct ps_live *live,
     }
     if (!*version_hex)
         return ps_error_set(PS_UNSUPPORTED, "cannot tell the CPython version of %s", py->path);
-    struct ps_walk_target target = {py->runtime_addr, *version_hex, py->hash_secret};
+    struct ps_walk_target target = {py->runtime_addr, *version_hex, py->hash_secret,
+                                    py->asyncio_debug};
     struct ps_model model = {0};
     int rc = ps_walk(&mem, &target, &o->limits, &model);
     ps_model_free(&model);
@@ -298,6 +304,8 @@ static int capture_encode(const struct ps_capture_opts *o, struct ps_capture_res
         return rc;
     struct ps_pyfind py;
     rc = ps_pyfind(o->pid, &maps, &py);
+    if (!rc) /* before the freeze: reading ELF files costs no pause */
+        py.asyncio_debug = ps_find_asyncio_debug(o->pid, &maps);
     ps_proc_maps_free(&maps);
     if (rc)
         return rc;

@@ -17,6 +17,7 @@ struct ps_pyfind {
     uint64_t version_addr; /* Py_Version in the target, 0 when the build has none */
     uint32_t version_hex;  /* from the file name when version_addr is 0 */
     uint64_t hash_secret;  /* _Py_HashSecret in the target, 0 if not found */
+    uint64_t asyncio_debug; /* .AsyncioDebug (3.14+) in the target, 0 if none (capture.c) */
 };
 
 /* PS_NOTPYTHON with a detail when no mapped file has _PyRuntime. */

@@ -77,6 +77,7 @@ struct ps_interp {
     struct ps_task *tasks;
     size_t ntasks, tasks_cap;
     int tasks_status;
+    uint8_t tasks_debug_offsets; /* 3.14+: read with the interpreter's asyncio debug offsets */
 };
 
 struct ps_model {

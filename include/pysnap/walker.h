@@ -45,6 +45,7 @@ struct ps_walk_target {
     uint64_t runtime_addr;   /* _PyRuntime */
     uint32_t py_version_hex; /* PY_VERSION_HEX */
     uint64_t hash_secret;    /* _Py_HashSecret, or 0: dict lookups then scan every key */
+    uint64_t asyncio_debug;  /* 3.14+: _Py_AsyncioModuleDebugOffsets (.AsyncioDebug), or 0 */
 };
 
 /* Walk the target into *OUT (which must be zeroed). Returns PS_OK even when parts of the walk

@@ -124,6 +124,13 @@ def test_what_each_task_awaits(tasks_run):
     assert not any(t["deadlock"] for t in tasks)
 
 
+def test_314_reads_the_interpreters_own_asyncio_debug_offsets(tasks_run):
+    tasks_of(tasks_run)
+    interp = tasks_run.analysis["interpreters"][0]
+    # 3.14+ publish _Py_AsyncioModuleDebugOffsets (.AsyncioDebug); older versions do not.
+    assert interp["tasks_debug_offsets"] == (tuple(tasks_run.truth["python"]["version_info"][:2]) >= (3, 14))
+
+
 def test_tasks_text(tasks_run):
     by_name, _ = tasks_of(tasks_run)
     res = tasks_run.text_res

@@ -706,6 +706,12 @@ def test_target_in_other_mount_namespace(pysnap_bin, target_python, spawn, tmp_p
     unshare = shutil.which("unshare")
     if not unshare:
         pytest.skip("unshare (util-linux) is not installed")
+    probe = subprocess.run([unshare, "-m", "--propagation", "private", "true"],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=10)
+    if probe.returncode != 0:  # e.g. inside a chroot or an unprivileged container
+        pytest.skip("unshare -m is not permitted here: %s"
+                    % probe.stderr.decode(errors="replace").strip())
     prefix = Path(target_python).resolve().parent.parent
     hidden = tmp_path / "hidden-prefix"
     hidden.mkdir()

@@ -36,6 +36,8 @@ static void usage_main(FILE *out)
             "  pysnap capture --pid PID --children [--count K --interval S] -o DIR\n"
             "                                       the process tree, K rounds, into DIR\n"
             "  pysnap dump --pid PID [--json]       capture in memory and print, no file\n"
+            "  pysnap record --pid PID -o OUT.svg   sampling profile: flame graph, speedscope\n"
+            "                                       (.speedscope.json) or folded stacks (.txt)\n"
             "  pysnap help | --help | --version\n"
             "  pysnap COMMAND --help                options of one command\n\n%s",
             PYSNAP_VERSION, exit_codes_help);
@@ -90,8 +92,6 @@ static void usage_analyze(FILE *out)
             "  -j, --json           print the JSON document (see README: JSON schema)\n"
             "  -l, --locals         text: print each frame's local variables\n"
             "      --no-locals      json: leave local variables out\n"
-            "  -t, --tasks          text: every asyncio task with its coroutine chain, what it\n"
-            "                       awaits, which tasks wait for which, and deadlocks\n"
             "  -n, --native         text: native and Python frames merged, with the system call\n"
             "                       and the instruction each thread is at (json always has them)\n"
             "  -h, --help           this help\n\n%s",
@@ -276,7 +276,6 @@ static int cmd_analyze(int argc, char **argv)
                                          {"locals", no_argument, NULL, 'l'},
                                          {"no-locals", no_argument, NULL, 'L'},
                                          {"native", no_argument, NULL, 'n'},
-                                         {"tasks", no_argument, NULL, 't'},
                                          {"summary", no_argument, NULL, OPT_SUMMARY},
                                          {"baseline", required_argument, NULL, OPT_BASELINE},
                                          {"help", no_argument, NULL, 'h'},
@@ -285,14 +284,12 @@ static int cmd_analyze(int argc, char **argv)
     int c, show_locals = -1, native = 0, summary = 0;
     const char *baseline = NULL;
     opterr = 0;
-    int tasks = 0;
-    while ((c = getopt_long(argc, argv, "jlnth", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "jlnh", opts, NULL)) != -1) {
         switch (c) {
         case 'j': renderer = &ps_render_json; break;
         case 'l': show_locals = 1; break;
         case 'L': show_locals = 0; break;
         case 'n': native = 1; break;
-        case 't': tasks = 1; break;
         case OPT_SUMMARY: summary = 1; break;
         case OPT_BASELINE: baseline = optarg; break;
         case 'h': usage_analyze(stdout); return 0;
@@ -316,7 +313,7 @@ static int cmd_analyze(int argc, char **argv)
     struct ps_report report;
     rc = ps_report_build(snap, &report);
     if (!rc) {
-        struct ps_render_opts ro = {.locals = show_locals, .native = native, .tasks = tasks};
+        struct ps_render_opts ro = {.locals = show_locals, .native = native};
         rc = renderer->render(stdout, &report, &ro);
         if (fflush(stdout) != 0 && !rc)
             rc = ps_error_set(PS_IO, "cannot write the output");
@@ -338,6 +335,8 @@ int main(int argc, char **argv)
             usage_analyze(stdout);
         else if (argc > 2 && !strcmp(argv[2], "dump"))
             usage_dump(stdout);
+        else if (argc > 2 && !strcmp(argv[2], "record"))
+            usage_record(stdout);
         else
             usage_main(stdout);
         return 0;
@@ -352,5 +351,7 @@ int main(int argc, char **argv)
         return cmd_analyze(argc - 1, argv + 1);
     if (!strcmp(cmd, "dump"))
         return cmd_dump(argc - 1, argv + 1);
+    if (!strcmp(cmd, "record"))
+        return cmd_record(argc - 1, argv + 1);
     return usage_error("unknown command '%s'", cmd);
 }

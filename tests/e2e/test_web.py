@@ -7,8 +7,12 @@ hang.pid); where a worker's frames must be is read from the app's source with as
 """
 
 import ast
+import html
 import json
 import os
+import pty
+import re
+import select
 import signal
 import socket
 import stat
@@ -294,3 +298,118 @@ def test_dump_prints_what_capture_and_analyze_print(webapp, pysnap_bin, tmp_path
     assert [python_frames(t) for t in all_threads(d)] == [python_frames(t) for t in all_threads(a)]
     assert d["target"]["pid"] == webapp.hang_pid
     assert list(tmp_path.iterdir()) == [snap]  # dump wrote nothing
+
+
+# --- record ------------------------------------------------------------------------------
+
+TITLE = re.compile(r"<title>(.*?): (\d+) samples \(([\d.]+)%\), self (\d+)</title>")
+
+
+def svg_frames(path):
+    """(label, samples, self) of every rectangle of the flame graph."""
+    text = Path(path).read_text()
+    assert text.startswith("<?xml") and text.rstrip().endswith("</svg>")
+    assert "<script" not in text and "href=" not in text  # self-contained
+    return [(html.unescape(m.group(1)), int(m.group(2)), int(m.group(4)))
+            for m in TITLE.finditer(text)]
+
+
+def test_record_flamegraph_and_speedscope(webapp, pysnap_bin, tmp_path):
+    svg = tmp_path / "web.svg"
+    res = run_pysnap(pysnap_bin, "record", "--pid", webapp.proc.pid, "--children",
+                     "--duration", "5", "--rate", "100", "-o", svg)
+    out = ok(res)
+    frames = svg_frames(svg)
+    total = frames[0]
+    assert total[0] == "all" and total[1] >= 100, (total, out)  # ~500 rounds; on CPU most
+    assert ("%d samples" % total[1]) in out
+    python = [f for f in frames if f[0] != "all" and not f[0].startswith("process ")]
+    hottest = max(python, key=lambda f: f[2])
+    assert hottest[0] == "cpu_intensive_task (%s)" % WEBAPP, hottest
+    assert hottest[2] >= total[1] * 0.8, (hottest, total)
+    # both processes' roots are there only when more than one process had samples on CPU;
+    # the stuck worker never is
+    assert not any("wait_for_lock" in f[0] for f in frames)
+
+    # speedscope, frozen per sample (--blocking), of the busy worker alone
+    ss = tmp_path / "web.speedscope.json"
+    out = ok(run_pysnap(pysnap_bin, "record", "--pid", webapp.cpu_pid, "--blocking",
+                        "--duration", "2", "--rate", "100", "-o", ss))
+    doc = json.loads(ss.read_text())
+    assert doc["$schema"] == "https://www.speedscope.app/file-format-schema.json"
+    names = [f["name"] for f in doc["shared"]["frames"]]
+    (prof,) = doc["profiles"]
+    assert prof["type"] == "sampled" and prof["samples"]
+    assert len(prof["samples"]) == len(prof["weights"])
+    n = sum(prof["weights"])
+    assert n >= 50 and ("%d samples" % n) in out
+    assert prof["endValue"] == n
+    hot = sum(w for s, w in zip(prof["samples"], prof["weights"])
+              if names[s[-1]] == "cpu_intensive_task")
+    assert hot >= 0.8 * n
+    for s in prof["samples"]:
+        assert names[s[0]] == "<module>"  # outermost first
+    assert doc["shared"]["frames"][names.index("cpu_intensive_task")]["file"] == str(WEBAPP)
+    # the worker was thawed after every sample
+    with open("/proc/%d/stat" % webapp.cpu_pid) as f:
+        st = f.read()
+    assert st[st.rindex(")") + 2] in "RS", st
+
+    # folded stacks
+    txt = tmp_path / "web.txt"
+    ok(run_pysnap(pysnap_bin, "record", "--pid", webapp.cpu_pid, "--duration", "1", "-o", txt))
+    counts = {}
+    for line in txt.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        leaf = stack.split(";")[-1]
+        counts[leaf] = counts.get(leaf, 0) + int(count)
+    assert max(counts, key=counts.get) == "cpu_intensive_task (%s)" % WEBAPP
+
+
+def test_record_ctrl_c_writes_what_it_has(webapp, pysnap_bin, tmp_path):
+    svg = tmp_path / "int.svg"
+    proc = subprocess.Popen([pysnap_bin, "record", "--pid", str(webapp.cpu_pid), "--duration",
+                             "60", "-o", str(svg)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    try:
+        time.sleep(1.5)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert b"(interrupted)" in out
+    frames = svg_frames(svg)
+    assert frames[0][0] == "all" and 0 < frames[0][1] < 1000
+    assert any(f[0].startswith("cpu_intensive_task ") for f in frames)
+
+
+def test_record_progress_on_a_terminal(webapp, pysnap_bin, tmp_path):
+    master, slave = pty.openpty()
+    try:
+        res = subprocess.run([pysnap_bin, "record", "--pid", str(webapp.cpu_pid), "--duration",
+                              "0.6", "-o", str(tmp_path / "p.txt")], stdout=subprocess.PIPE,
+                             stderr=slave, stdin=subprocess.DEVNULL, timeout=30)
+        os.close(slave)
+        slave = None
+        seen = b""
+        while select.select([master], [], [], 0.2)[0]:
+            try:
+                data = os.read(master, 4096)
+            except OSError:
+                break
+            if not data:
+                break
+            seen += data
+    finally:
+        if slave is not None:
+            os.close(slave)
+        os.close(master)
+    assert res.returncode == 0
+    assert re.search(rb"\rpysnap record: [\d.]+/0\.6 s, \d+ samples, \d+ dropped", seen), seen
+    # not a terminal: no progress line
+    res = run_pysnap(pysnap_bin, "record", "--pid", webapp.cpu_pid, "--duration", "0.3",
+                     "-o", tmp_path / "q.txt")
+    assert ok(res) and b"pysnap record:" not in res.stderr

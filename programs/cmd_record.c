@@ -1,0 +1,170 @@
+/* record: a sampling profile of Python stacks, written as a flame graph SVG, speedscope JSON
+ * or folded stacks (chosen by the output's extension). Ctrl-C stops early and writes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pysnap/error.h"
+#include "pysnap/profile.h"
+#include "pysnap/record.h"
+#include "cli.h"
+
+void usage_record(FILE *out)
+{
+    fprintf(out,
+            "Usage: pysnap record --pid PID -o FILE [options]\n\n"
+            "Samples PID's Python stacks RATE times a second for DURATION seconds without\n"
+            "stopping it (unless --blocking) and writes a profile; the format follows FILE:\n"
+            "  *.svg                flame graph (self-contained SVG, hover for counts)\n"
+            "  *.speedscope.json    speedscope (https://www.speedscope.app), one profile per thread\n"
+            "  *.txt, *.folded      folded stacks (flamegraph.pl, inferno)\n\n"
+            "  -p, --pid PID        process to sample (required)\n"
+            "  -o, --output FILE    where to write (required)\n"
+            "  -d, --duration SECS  how long (default 10; Ctrl-C stops early and writes)\n"
+            "  -r, --rate HZ        samples per second (default 100, at most 10000)\n"
+            "      --children       also every descendant process (gunicorn workers)\n"
+            "      --blocking       freeze the process for each sample (exact, slower)\n"
+            "      --gil            only the thread holding the GIL\n"
+            "      --idle           also threads that are not on CPU (sleeping, waiting)\n"
+            "  -h, --help           this help\n\n%s",
+            exit_codes_help);
+}
+
+enum { FMT_SVG = 1, FMT_SPEEDSCOPE, FMT_FOLDED };
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcmp(s + a - b, suffix);
+}
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+    signal(SIGINT, SIG_DFL); /* a second Ctrl-C ends pysnap at once */
+}
+
+int cmd_record(int argc, char **argv)
+{
+    enum { OPT_CHILDREN = 300, OPT_BLOCKING, OPT_GIL, OPT_IDLE, OPT_NATIVE };
+    static const struct option opts[] = {
+        {"pid", required_argument, NULL, 'p'},      {"output", required_argument, NULL, 'o'},
+        {"duration", required_argument, NULL, 'd'}, {"rate", required_argument, NULL, 'r'},
+        {"children", no_argument, NULL, OPT_CHILDREN},
+        {"blocking", no_argument, NULL, OPT_BLOCKING},
+        {"gil", no_argument, NULL, OPT_GIL},        {"idle", no_argument, NULL, OPT_IDLE},
+        {"native", no_argument, NULL, OPT_NATIVE},  {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    struct ps_record_opts o = {0};
+    o.duration = 10;
+    o.rate = 100;
+    const char *output = NULL;
+    unsigned long v;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+p:o:d:r:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'p':
+            if (parse_uint(optarg, INT_MAX, &v) || v == 0)
+                return usage_error("--pid takes a process id, not '%s'", optarg);
+            o.pid = (pid_t)v;
+            break;
+        case 'o': output = optarg; break;
+        case 'd':
+            if (parse_seconds(optarg, 86400, &o.duration))
+                return usage_error("--duration takes seconds, not '%s'", optarg);
+            break;
+        case 'r':
+            if (parse_uint(optarg, 10000, &v) || v == 0)
+                return usage_error("--rate takes samples per second (1-10000), not '%s'", optarg);
+            o.rate = (unsigned)v;
+            break;
+        case OPT_CHILDREN: o.children = 1; break;
+        case OPT_BLOCKING: o.blocking = 1; break;
+        case OPT_GIL: o.gil_only = 1; break;
+        case OPT_IDLE: o.idle = 1; break;
+        case OPT_NATIVE:
+            return usage_error("%s", "record --native is not supported yet (use capture or dump "
+                                     "--native for native stacks)");
+        case 'h': usage_record(stdout); return 0;
+        default: return usage_error("record: unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return usage_error("record: unexpected argument '%s'", argv[optind]);
+    if (!o.pid)
+        return usage_error("%s", "record needs --pid PID");
+    if (!output)
+        return usage_error("%s", "record needs -o FILE (.svg, .speedscope.json, .txt)");
+    int fmt = ends_with(output, ".svg")    ? FMT_SVG
+              : ends_with(output, ".json") ? FMT_SPEEDSCOPE
+              : ends_with(output, ".txt") || ends_with(output, ".folded") ? FMT_FOLDED
+                                                                         : 0;
+    if (!fmt)
+        return usage_error("cannot tell the format of '%s': name it .svg, .speedscope.json, "
+                           ".txt or .folded", output);
+    /* Fail before sampling if the file cannot be created; written (truncated) at the end. */
+    int fd = open(output, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        fprintf(stderr, "pysnap: cannot create %s: %s\n", output, strerror(errno));
+        return 1;
+    }
+    o.progress = isatty(STDERR_FILENO);
+    o.stop = &stop_flag;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop; /* no SA_RESTART: the sampler's sleep returns at once */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    struct ps_profile *prof;
+    int rc = ps_profile_new(&prof);
+    struct ps_record_stats st;
+    if (!rc)
+        rc = ps_record(&o, prof, &st);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    if (rc) {
+        close(fd);
+        ps_profile_free(prof);
+        return fail(rc);
+    }
+    FILE *out = ftruncate(fd, 0) == 0 ? fdopen(fd, "w") : NULL;
+    if (!out) {
+        fprintf(stderr, "pysnap: cannot write %s: %s\n", output, strerror(errno));
+        close(fd);
+        ps_profile_free(prof);
+        return 1;
+    }
+    char title[256];
+    snprintf(title, sizeof title, "pysnap record --pid %d%s: %llu samples in %.1f s at %u Hz",
+             (int)o.pid, o.children ? " --children" : "",
+             (unsigned long long)st.thread_samples, st.elapsed, o.rate);
+    rc = fmt == FMT_SVG          ? ps_profile_write_svg(out, prof, title)
+         : fmt == FMT_SPEEDSCOPE ? ps_profile_write_speedscope(out, prof, title)
+                                 : ps_profile_write_folded(out, prof);
+    if (fclose(out) != 0 && !rc)
+        rc = PS_IO;
+    ps_profile_free(prof);
+    if (rc) {
+        fprintf(stderr, "pysnap: cannot write %s\n", output);
+        return 1;
+    }
+    printf("%s: %llu samples (%llu rounds of %llu process%s, %llu dropped as torn, %llu late) "
+           "in %.1f s%s\n",
+           output, (unsigned long long)st.thread_samples, (unsigned long long)st.ticks,
+           (unsigned long long)st.processes, st.processes == 1 ? "" : "es",
+           (unsigned long long)st.dropped, (unsigned long long)st.late, st.elapsed,
+           st.interrupted ? " (interrupted)" : "");
+    return 0;
+}

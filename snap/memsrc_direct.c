@@ -1,0 +1,131 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "pysnap/error.h"
+#include "memsrc_direct.h"
+
+#define PAGE 4096u
+#define CACHE_PAGES 4096u /* per sample: a walk of a few hundred frames reads far fewer */
+
+struct ps_direct {
+    pid_t pid;
+    int memfd, use_memfd;
+    /* Direct-mapped page cache for one sample: slot = page number mod CACHE_PAGES. */
+    uint64_t tags[CACHE_PAGES]; /* page address + 1, 0: empty */
+    unsigned char *data;        /* CACHE_PAGES * PAGE */
+    uint64_t *used;             /* slots filled this sample, to clear them cheaply */
+    size_t nused;
+    size_t pages_read;
+};
+
+static int fetch(struct ps_direct *d, uint64_t page, unsigned char *buf)
+{
+    if (!d->use_memfd) {
+        struct iovec local = {buf, PAGE}, remote = {(void *)(uintptr_t)page, PAGE};
+        ssize_t n = process_vm_readv(d->pid, &local, 1, &remote, 1, 0);
+        if (n == (ssize_t)PAGE)
+            return PS_OK;
+        if (n < 0 && (errno == ENOSYS || errno == EPERM))
+            d->use_memfd = 1;
+        else
+            return PS_READ;
+    }
+    if (d->memfd < 0) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/mem", (int)d->pid);
+        if ((d->memfd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+            return PS_READ;
+    }
+    return pread(d->memfd, buf, PAGE, (off_t)page) == (ssize_t)PAGE ? PS_OK : PS_READ;
+}
+
+static int direct_read(void *self, uint64_t addr, void *buf, size_t len)
+{
+    struct ps_direct *d = self;
+    if (addr + len < addr)
+        return PS_READ;
+    unsigned char *o = buf;
+    while (len > 0) {
+        uint64_t page = addr & ~(uint64_t)(PAGE - 1);
+        size_t slot = (size_t)(page / PAGE) % CACHE_PAGES;
+        unsigned char *p = d->data + slot * PAGE;
+        if (d->tags[slot] != page + 1) {
+            if (fetch(d, page, p)) {
+                d->tags[slot] = 0;
+                return PS_READ;
+            }
+            if (!d->tags[slot]) { /* a slot may be listed twice: then reset clears all */
+                if (d->nused < CACHE_PAGES)
+                    d->used[d->nused] = slot;
+                d->nused++;
+            }
+            d->tags[slot] = page + 1;
+            d->pages_read++;
+        }
+        size_t in_page = PAGE - (size_t)(addr - page);
+        size_t n = len < in_page ? len : in_page;
+        memcpy(o, p + (addr - page), n);
+        o += n;
+        addr += n;
+        len -= n;
+    }
+    return PS_OK;
+}
+
+static const struct ps_memsrc_ops direct_ops = {direct_read, NULL};
+
+int ps_direct_open(pid_t pid, struct ps_direct **out)
+{
+    struct ps_direct *d = calloc(1, sizeof *d);
+    if (!d)
+        return PS_NOMEM;
+    d->data = malloc((size_t)CACHE_PAGES * PAGE);
+    d->used = malloc(CACHE_PAGES * sizeof *d->used);
+    if (!d->data || !d->used) {
+        free(d->data);
+        free(d->used);
+        free(d);
+        return PS_NOMEM;
+    }
+    d->pid = pid;
+    d->memfd = -1;
+    *out = d;
+    return PS_OK;
+}
+
+struct ps_memsrc ps_direct_memsrc(struct ps_direct *d)
+{
+    struct ps_memsrc m = {&direct_ops, d};
+    return m;
+}
+
+void ps_direct_reset(struct ps_direct *d)
+{
+    if (d->nused > CACHE_PAGES)
+        memset(d->tags, 0, sizeof d->tags);
+    else
+        for (size_t i = 0; i < d->nused; i++)
+            d->tags[d->used[i]] = 0;
+    d->nused = 0;
+}
+
+size_t ps_direct_pages_read(const struct ps_direct *d)
+{
+    return d->pages_read;
+}
+
+void ps_direct_close(struct ps_direct *d)
+{
+    if (!d)
+        return;
+    if (d->memfd >= 0)
+        close(d->memfd);
+    free(d->data);
+    free(d->used);
+    free(d);
+}

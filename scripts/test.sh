@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Command two of the README (and what CI runs): install what is needed, build, run every
 # test (C unit tests, CLI tests, end-to-end tests on every interpreter found, safety tests),
-# and end with one line "N passed, N failed, N skipped". Exits non-zero on any failure.
+# then all of them again against an ASan + UBSan build (build-asan/), and end with one line
+# "N passed, N failed, N skipped" (both passes counted). Exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -30,6 +31,30 @@ suites=()
 for d in tests/cli tests/e2e tests/safety; do [ -d "$d" ] && suites+=("$d"); done
 /usr/bin/python3 -m pytest -p no:cacheprovider -rs -q --junitxml="$results/pytest.xml" "${suites[@]}"
 pytest_rc=$?
+
+# The same tests once more against an ASan + UBSan build (meson -Dsanitize=true, build-asan/):
+# C unit tests and fuzz replays, then cli, e2e and safety with PYSNAP_BIN pointing at the
+# instrumented binary. Any sanitizer report aborts pysnap, which the tests see as a crash.
+# valgrind cannot run an ASan binary: test_valgrind.py runs in the pass above only.
+echo "== ASan + UBSan build (build-asan)"
+asan_start=$SECONDS
+if { [ -f build-asan/build.ninja ] || meson setup build-asan -Dsanitize=true >/dev/null; } &&
+   ninja -C build-asan >/dev/null; then
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+  meson test -C build-asan --print-errorlogs --no-rebuild
+  cp build-asan/meson-logs/testlog.junit.xml "$results/unit-asan.xml" 2>/dev/null || true
+  echo "== pytest under ASan + UBSan (cli, e2e, safety)"
+  PYSNAP_BIN="$top/build-asan/programs/pysnap" /usr/bin/python3 -m pytest -p no:cacheprovider \
+    -rs -q --junitxml="$results/pytest-asan.xml" --ignore=tests/safety/test_valgrind.py \
+    "${suites[@]}"
+  asan_rc=$?
+  unset ASAN_OPTIONS UBSAN_OPTIONS
+  if [ "$asan_rc" -ne 0 ] && [ "$asan_rc" -ne 5 ]; then pytest_rc=$asan_rc; fi
+else
+  echo "ASan build failed" >&2
+  pytest_rc=1
+fi
+echo "== ASan + UBSan pass took $((SECONDS - asan_start)) s"
 
 /usr/bin/python3 - "$results" "$pytest_rc" <<'PY'
 import glob, sys, xml.etree.ElementTree as ET

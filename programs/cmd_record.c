@@ -113,7 +113,12 @@ int cmd_record(int argc, char **argv)
         return usage_error("cannot tell the format of '%s': name it .svg, .speedscope.json, "
                            ".txt or .folded", output);
     /* Fail before sampling if the file cannot be created; written (truncated) at the end. */
-    int fd = open(output, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    int created = 1;
+    int fd = open(output, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == EEXIST) {
+        created = 0;
+        fd = open(output, O_WRONLY | O_CLOEXEC);
+    }
     if (fd < 0) {
         fprintf(stderr, "pysnap: cannot create %s: %s\n", output, strerror(errno));
         return 1;
@@ -136,6 +141,8 @@ int cmd_record(int argc, char **argv)
     signal(SIGTERM, SIG_DFL);
     if (rc) {
         close(fd);
+        if (created) /* nothing was recorded: leave no empty file behind */
+            unlink(output);
         ps_profile_free(prof);
         return fail(rc);
     }

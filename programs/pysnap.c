@@ -92,6 +92,8 @@ static void usage_analyze(FILE *out)
             "  -j, --json           print the JSON document (see README: JSON schema)\n"
             "  -l, --locals         text: print each frame's local variables\n"
             "      --no-locals      json: leave local variables out\n"
+            "  -t, --tasks          text: every asyncio task with its coroutine chain, what it\n"
+            "                       awaits, which tasks wait for which, and deadlocks\n"
             "  -n, --native         text: native and Python frames merged, with the system call\n"
             "                       and the instruction each thread is at (json always has them)\n"
             "  -h, --help           this help\n\n%s",
@@ -276,6 +278,7 @@ static int cmd_analyze(int argc, char **argv)
                                          {"locals", no_argument, NULL, 'l'},
                                          {"no-locals", no_argument, NULL, 'L'},
                                          {"native", no_argument, NULL, 'n'},
+                                         {"tasks", no_argument, NULL, 't'},
                                          {"summary", no_argument, NULL, OPT_SUMMARY},
                                          {"baseline", required_argument, NULL, OPT_BASELINE},
                                          {"help", no_argument, NULL, 'h'},
@@ -284,12 +287,14 @@ static int cmd_analyze(int argc, char **argv)
     int c, show_locals = -1, native = 0, summary = 0;
     const char *baseline = NULL;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "jlnh", opts, NULL)) != -1) {
+    int tasks = 0;
+    while ((c = getopt_long(argc, argv, "jlnth", opts, NULL)) != -1) {
         switch (c) {
         case 'j': renderer = &ps_render_json; break;
         case 'l': show_locals = 1; break;
         case 'L': show_locals = 0; break;
         case 'n': native = 1; break;
+        case 't': tasks = 1; break;
         case OPT_SUMMARY: summary = 1; break;
         case OPT_BASELINE: baseline = optarg; break;
         case 'h': usage_analyze(stdout); return 0;
@@ -313,7 +318,7 @@ static int cmd_analyze(int argc, char **argv)
     struct ps_report report;
     rc = ps_report_build(snap, &report);
     if (!rc) {
-        struct ps_render_opts ro = {.locals = show_locals, .native = native};
+        struct ps_render_opts ro = {.locals = show_locals, .native = native, .tasks = tasks};
         rc = renderer->render(stdout, &report, &ro);
         if (fflush(stdout) != 0 && !rc)
             rc = ps_error_set(PS_IO, "cannot write the output");

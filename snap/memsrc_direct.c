@@ -21,6 +21,7 @@ struct ps_direct {
     uint64_t *used;             /* slots filled this sample, to clear them cheaply */
     size_t nused;
     size_t pages_read;
+    int last_errno;             /* of the last failed read */
 };
 
 static int fetch(struct ps_direct *d, uint64_t page, unsigned char *buf)
@@ -30,6 +31,7 @@ static int fetch(struct ps_direct *d, uint64_t page, unsigned char *buf)
         ssize_t n = process_vm_readv(d->pid, &local, 1, &remote, 1, 0);
         if (n == (ssize_t)PAGE)
             return PS_OK;
+        d->last_errno = n < 0 ? errno : EIO;
         if (n < 0 && (errno == ENOSYS || errno == EPERM))
             d->use_memfd = 1;
         else
@@ -38,10 +40,16 @@ static int fetch(struct ps_direct *d, uint64_t page, unsigned char *buf)
     if (d->memfd < 0) {
         char path[64];
         snprintf(path, sizeof path, "/proc/%d/mem", (int)d->pid);
-        if ((d->memfd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        if ((d->memfd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+            d->last_errno = errno;
             return PS_READ;
+        }
     }
-    return pread(d->memfd, buf, PAGE, (off_t)page) == (ssize_t)PAGE ? PS_OK : PS_READ;
+    ssize_t n = pread(d->memfd, buf, PAGE, (off_t)page);
+    if (n == (ssize_t)PAGE)
+        return PS_OK;
+    d->last_errno = n < 0 ? errno : EIO;
+    return PS_READ;
 }
 
 static int direct_read(void *self, uint64_t addr, void *buf, size_t len)
@@ -117,6 +125,11 @@ void ps_direct_reset(struct ps_direct *d)
 size_t ps_direct_pages_read(const struct ps_direct *d)
 {
     return d->pages_read;
+}
+
+int ps_direct_last_errno(const struct ps_direct *d)
+{
+    return d->last_errno;
 }
 
 void ps_direct_close(struct ps_direct *d)

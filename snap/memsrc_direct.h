@@ -18,6 +18,8 @@ struct ps_memsrc ps_direct_memsrc(struct ps_direct *d);
 void ps_direct_reset(struct ps_direct *d);
 /* Pages read from the target since open (for the statistics). */
 size_t ps_direct_pages_read(const struct ps_direct *d);
+/* errno of the last failed read (EPERM: ptrace access refused), 0 if none. */
+int ps_direct_last_errno(const struct ps_direct *d);
 void ps_direct_close(struct ps_direct *d);
 
 #endif

@@ -80,6 +80,17 @@ static int open_target(struct recorder *r, pid_t pid)
             rc = ps_error_set(PS_UNSUPPORTED, "cannot tell the CPython version of %s", t->py.path);
         t->wt = (struct ps_walk_target){t->py.runtime_addr, v, t->py.hash_secret};
     }
+    if (!rc) { /* reading needs ptrace access: refuse early and clearly, not sample by sample */
+        struct ps_memsrc mem = ps_direct_memsrc(t->mem);
+        uint64_t word;
+        if (ps_mem_u64(&mem, t->py.runtime_addr, &word) != PS_OK) {
+            int err = ps_direct_last_errno(t->mem);
+            rc = err == EPERM || err == EACCES
+                     ? ps_proc_perm_error(pid, "read the memory of", err)
+                     : ps_error_set(PS_READ, "cannot read the memory of %d: %s", (int)pid,
+                                    strerror(err ? err : EIO));
+        }
+    }
     if (rc) {
         t->state = 1;
         if (!r->first_err)

@@ -164,6 +164,9 @@ static int fill_python_frame(struct ps_frame *f, const struct code_info *ci, int
 /* CO_FAST_* kinds of co_localspluskinds (3.11+). */
 #define CO_FAST_CELL 0x40
 #define CO_FAST_FREE 0x80
+/* Our mark on a slot's kind: the slot holds a cell (a cell or free variable, or an argument
+ * captured by a closure), whose contents are the value. */
+#define SLOT_CELL 0x80
 
 /* 3.14+ _PyStackRef (Include/internal/pycore_stackref.h, GIL build): low bits 0b11 are an int
  * held in the upper bits (PyStackRef_TagInt); otherwise the tag bits (0b01: no reference
@@ -172,8 +175,8 @@ static int fill_python_frame(struct ps_frame *f, const struct code_info *ci, int
 #define STACKREF_INT_SHIFT 2
 
 /* Fill F's locals from N slots: VALUES (the frame's fast locals, _PyStackRefs when MASK is
- * non-zero), NAMES (str objects), KINDS (enum ps_local_kind). Cells are dereferenced; empty
- * slots are unbound. */
+ * non-zero), NAMES (str objects), KINDS (enum ps_local_kind, | SLOT_CELL). Cells are
+ * dereferenced; empty slots are unbound. */
 static int render_locals(struct ps_walker *w, struct ps_frame *f, const uint64_t *values,
                          const uint64_t *names, const uint8_t *kinds, size_t n, uint64_t mask)
 {
@@ -181,7 +184,7 @@ static int render_locals(struct ps_walker *w, struct ps_frame *f, const uint64_t
         return PS_NOMEM;
     for (size_t i = 0; i < n; i++) {
         struct ps_value *v = &f->locals[f->nlocals++];
-        v->kind = kinds[i];
+        v->kind = kinds[i] & ~SLOT_CELL;
         int rc = ps_py_str(w, names[i], w->lim.max_name, &v->name, NULL);
         if (rc == PS_NOMEM)
             return rc;
@@ -195,8 +198,7 @@ static int render_locals(struct ps_walker *w, struct ps_frame *f, const uint64_t
             continue;
         }
         value &= ~mask;
-        if (value && (v->kind == PS_LOCAL_CELL || v->kind == PS_LOCAL_FREE) &&
-            ps_py_is(w, value, "cell") &&
+        if (value && (kinds[i] & SLOT_CELL) && ps_py_is(w, value, "cell") &&
             ps_w_field_u64(w, value, w->off.more.cell_ref, &value))
             value = 0;
         if (!value) {
@@ -253,11 +255,12 @@ static int interp_frame_locals(struct ps_walker *w, uint64_t frame, uint64_t cod
         rc = ps_py_bytes(w, kinds_obj, 1u << 20, &raw_kinds, &nk);
     if (!rc && (nn < n || nk < n))
         rc = PS_CORRUPT;
-    for (size_t i = 0; !rc && i < n; i++)
-        kinds[i] = raw_kinds[i] & CO_FAST_FREE   ? PS_LOCAL_FREE
-                   : raw_kinds[i] & CO_FAST_CELL ? PS_LOCAL_CELL
-                   : i < (size_t)argcount        ? PS_LOCAL_ARG
-                                                 : PS_LOCAL_LOCAL;
+    for (size_t i = 0; !rc && i < n; i++) /* an argument captured by a closure is an arg */
+        kinds[i] = (uint8_t)((i < (size_t)argcount               ? PS_LOCAL_ARG
+                              : raw_kinds[i] & CO_FAST_FREE ? PS_LOCAL_FREE
+                              : raw_kinds[i] & CO_FAST_CELL ? PS_LOCAL_CELL
+                                                            : PS_LOCAL_LOCAL) |
+                             (raw_kinds[i] & (CO_FAST_CELL | CO_FAST_FREE) ? SLOT_CELL : 0));
     if (!rc)
         rc = render_locals(w, f, values, names, kinds, n, (uint32_t)o->iframe.stackref_mask);
     free(values);
@@ -265,6 +268,31 @@ static int interp_frame_locals(struct ps_walker *w, uint64_t frame, uint64_t cod
     free(kinds);
     free(raw_kinds);
     return rc;
+}
+
+/* 3.8-3.10: an argument captured by a closure is also in co_cellvars: the frame moved its
+ * value into that cell and cleared the argument's slot. Show it once, in the argument's
+ * place, with the cell's contents (the compiler interns names: the same object in both). */
+static size_t merge_arg_cells(uint64_t *names, uint64_t *values, uint8_t *kinds, size_t nvars,
+                              size_t ncells, size_t n)
+{
+    size_t out = nvars;
+    for (size_t j = nvars; j < n; j++) {
+        int merged = 0;
+        for (size_t i = 0; j < nvars + ncells && i < nvars && !merged; i++) {
+            if (names[i] == names[j] && kinds[i] == PS_LOCAL_ARG && !values[i]) {
+                values[i] = values[j];
+                kinds[i] |= SLOT_CELL;
+                merged = 1;
+            }
+        }
+        if (!merged) {
+            names[out] = names[j];
+            values[out] = values[j];
+            kinds[out++] = kinds[j];
+        }
+    }
+    return out;
 }
 
 /* 3.8-3.10: f_localsplus holds co_varnames, then co_cellvars, then co_freevars. */
@@ -279,11 +307,12 @@ static int frameobj_locals(struct ps_walker *w, uint64_t frame, uint64_t code, s
         (rc = ps_w_field_u64(w, code, o->code.freevars, &tuples[2])) ||
         (rc = ps_w_field_i32(w, code, o->code.argcount, &argcount)))
         return rc;
-    size_t max = w->lim.max_locals, n = 0;
+    size_t max = w->lim.max_locals, n = 0, group_n[3] = {0, 0, 0};
     uint64_t *names = calloc(max + 1, 8), *values = calloc(max + 1, 8);
     uint8_t *kinds = calloc(max + 1, 1);
     rc = names && values && kinds ? PS_OK : PS_NOMEM;
-    static const uint8_t group_kind[3] = {PS_LOCAL_LOCAL, PS_LOCAL_CELL, PS_LOCAL_FREE};
+    static const uint8_t group_kind[3] = {PS_LOCAL_LOCAL, PS_LOCAL_CELL | SLOT_CELL,
+                                          PS_LOCAL_FREE | SLOT_CELL};
     for (int g = 0; g < 3 && !rc; g++) {
         uint64_t size = 0;
         size_t got = 0;
@@ -298,11 +327,14 @@ static int frameobj_locals(struct ps_walker *w, uint64_t frame, uint64_t code, s
         for (size_t i = 0; i < got; i++)
             kinds[n + i] = g == 0 && n + i < (size_t)argcount ? PS_LOCAL_ARG : group_kind[g];
         n += got;
+        group_n[g] = got;
     }
     if (!rc)
         rc = ps_mem_read(w->mem, frame + (uint64_t)o->frameobj.localsplus, values, n * 8);
-    if (!rc)
+    if (!rc) {
+        n = merge_arg_cells(names, values, kinds, group_n[0], group_n[1], n);
         rc = render_locals(w, f, values, names, kinds, n, 0);
+    }
     free(names);
     free(values);
     free(kinds);

@@ -115,18 +115,19 @@ def snapshot_bytes(c, pysnap_bin=None):
     return res.stdout
 
 
-def parked_frame(analysis, truth_thread):
-    """The frame of ANALYSIS's thread TID that the truth describes (innermost Python frame)."""
+def parked_frame(analysis, truth_thread, more=False):
+    """ANALYSIS's frame of hold_locals in the truth's thread (the second Python frame), or
+    with MORE that of more_locals (the innermost); both must be where the truth says."""
     tid = truth_thread["tid"]
     threads = [t for t in all_threads(analysis) if t.get("tid") == tid]
     assert len(threads) == 1, "thread %d (%s) listed %d times" % (tid, truth_thread["role"], len(threads))
     frames = [f for f in threads[0].get("frames", []) if f.get("kind") == "python"]
-    assert frames, "thread %d (%s) has no Python frames" % (tid, truth_thread["role"])
-    f = frames[0]
-    want = (truth_thread["function"], truth_thread["file"], truth_thread["line"])
-    assert (f.get("function"), f.get("file"), f.get("line")) == want, \
-        "thread %d: innermost frame %r, want %r" % (tid, (f.get("function"), f.get("file"), f.get("line")), want)
-    return f
+    assert len(frames) >= 2, "thread %d (%s) has %d Python frames" % (tid, truth_thread["role"], len(frames))
+    for f, want in ((frames[0], truth_thread["more"]), (frames[1], truth_thread)):
+        want = (want["function"], want["file"], want["line"])
+        got = (f.get("function"), f.get("file"), f.get("line"))
+        assert got == want, "thread %d: frame %r, want %r" % (tid, got, want)
+    return frames[0] if more else frames[1]
 
 
 def check_repr(where, got, want_repr):
@@ -192,14 +193,38 @@ def test_every_local_is_the_targets_repr(run):
     assert not problems, "\n".join(problems)
 
 
-def test_unbound_local(run):
+def test_more_locals_in_the_innermost_frame(run):
+    a = cap(run, "default").analysis
+    problems = []
+    for tt in run.truth["threads"]:
+        f = parked_frame(a, tt, more=True)
+        assert f["locals_truncated"] is False
+        for name, want in sorted(tt["more"]["locals"].items()):
+            where = "%s thread, more_locals, local %s" % (tt["role"], name)
+            got = f["locals"].get(name)
+            if got is None:
+                problems.append("%s: missing (locals: %s)" % (where, sorted(f["locals"])))
+                continue
+            if (got.get("type"), got.get("kind")) != (want["type"], want["kind"]):
+                problems.append("%s: type, kind %r, want %r" % (
+                    where, (got.get("type"), got.get("kind")), (want["type"], want["kind"])))
+            if got.get("truncated") is not False or got.get("repr") != want["repr"]:
+                problems.append("%s: repr %r (truncated %r), want %r" % (
+                    where, got.get("repr"), got.get("truncated"), want["repr"]))
+    assert not problems, "\n".join(problems)
+
+
+def test_unbound_locals(run):
     a = cap(run, "default").analysis
     for tt in run.truth["threads"]:
         assert tt["unbound"] == ["later"], tt["unbound"]
-        got = parked_frame(a, tt)["locals"].get("later")
-        assert got is not None, "%s thread: the unbound local 'later' is missing" % tt["role"]
-        assert got.get("unbound") is True and got.get("repr") == "<unbound>" and got.get("kind") == "local", \
-            "%s thread: later = %r" % (tt["role"], got)
+        assert tt["more"]["unbound"] == ["gone"], tt["more"]["unbound"]
+        for name, more in (("later", False), ("gone", True)):
+            got = parked_frame(a, tt, more)["locals"].get(name)
+            assert got is not None, "%s thread: the unbound local %r is missing" % (tt["role"], name)
+            assert got.get("unbound") is True and got.get("repr") == "<unbound>" and \
+                got.get("kind") == "local" and got.get("type") is None, \
+                "%s thread: %s = %r" % (tt["role"], name, got)
 
 
 def test_instance_attributes(run):
@@ -312,19 +337,22 @@ def test_custom_redact_pattern(run):
     assert internal(markers["password"]) in data
 
 
-def text_locals(text, tid):
-    """name -> repr of the innermost frame of thread TID in `analyze --locals` output."""
+def text_locals(text, tid, back=0):
+    """name -> repr of the innermost frame (BACK frames out) of thread TID in `analyze
+    --locals` output."""
     block = re.search(r"^Thread %d\b.*?(?=^Thread |\Z)" % tid, text, re.M | re.S)
     assert block, "thread %d not in the text output" % tid
     lines = block.group(0).splitlines()
     files = [i for i, ln in enumerate(lines) if ln.startswith("      File ")]
     assert files, "thread %d: no frames in the text output" % tid
     out = {}
-    for ln in lines[files[-1] + 1:]:  # most recent call last
+    start = files[-1 - back]  # most recent call last
+    end = files[-back] if back else len(lines)
+    for ln in lines[start + 1:end]:
         m = re.match(r"^ {10}(\w+) = (.*)$", ln)
         if m:
             out.setdefault(m.group(1), m.group(2))
-    return lines[files[-1]], out
+    return lines[start], out
 
 
 def test_text_renderer_prints_the_same_reprs(run, pysnap_bin):
@@ -333,13 +361,14 @@ def test_text_renderer_prints_the_same_reprs(run, pysnap_bin):
     assert res.returncode == 0, describe(res)
     text = res.stdout.decode("utf-8")
     for tt in run.truth["threads"]:
-        header, got = text_locals(text, tt["tid"])
-        assert header.endswith("line %d, in hold_locals" % tt["line"]), header
-        js = parked_frame(c.analysis, tt)["locals"]
-        for name in sorted(tt["locals"]) + ["later"]:
-            assert name in got, "%s thread: %s not printed by analyze --locals" % (tt["role"], name)
-            assert got[name] == js[name]["repr"], \
-                "%s thread, %s: text %r, json %r" % (tt["role"], name, got[name], js[name]["repr"])
+        for back, ft, more in ((0, tt["more"], True), (1, tt, False)):
+            header, got = text_locals(text, tt["tid"], back)
+            assert header.endswith("line %d, in %s" % (ft["line"], ft["function"])), header
+            js = parked_frame(c.analysis, tt, more)["locals"]
+            for name in sorted(ft["locals"]) + ft["unbound"]:
+                assert name in got, "%s thread: %s not printed by analyze --locals" % (tt["role"], name)
+                assert got[name] == js[name]["repr"], \
+                    "%s thread, %s: text %r, json %r" % (tt["role"], name, got[name], js[name]["repr"])
 
 
 def limits_problems(run, a, must_cut):

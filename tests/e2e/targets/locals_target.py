@@ -3,10 +3,12 @@
 usage: locals_target.py FIFO [--lifetime SECONDS]
 
 A worker thread and the main thread each call hold_locals(), a closure (so it has a free
-variable) that binds one local of every kind pysnap renders, plus three locals whose names
-look like credentials, a dict with a "password" key and an instance with a "secret"
-attribute, then parks in time.sleep(). Before parking, each takes its own truth: for every
-local, type(value).__name__ and repr(value), computed here by the interpreter itself. A
+variable, and an argument that is a cell) that binds one local of every kind pysnap renders,
+plus three locals whose names look like credentials, a dict with a "password" key and an
+instance with a "secret" attribute, then calls more_locals(), which binds more values (edge
+cases; a frame has room for 64 locals by default) and parks in time.sleep(). Before going on,
+each frame takes its own truth: for every local, type(value).__name__ and repr(value),
+computed here by the interpreter itself. A
 short-lived reporter thread waits until both are parked, writes the truth as JSON to
 FIFO + ".json" (atomically), "ready\\n" to FIFO, and exits. On failure it writes
 "error: <why>\\n" instead and the process exits 3. The process exits by itself after
@@ -25,7 +27,11 @@ Truth JSON:
                 "locals": {name: {"type": "...", "repr": "...", "kind": "arg|local|cell|free"}},
                 "unbound": [name, ...],
                 "attributes": {name: {"type": "...", "repr": "..."}},   # of `widget`
-                "creds_redacted_repr": "...", "slots": [name, ...]}]}
+                "creds_redacted_repr": "...", "slots": [name, ...],
+                "more": {"function": "more_locals", "file": ..., "line": N, "locals": {...},
+                         "unbound": [], "slots": [...]}}]}
+The top level of a thread describes hold_locals (the caller, parked at its call of
+more_locals); "more" describes more_locals, the innermost frame.
 "slots" are the frame's variables in slot order (co_varnames, co_cellvars, co_freevars).
 "creds_redacted_repr" is repr(creds) with the password value replaced by '<redacted>', as
 pysnap shows a dict entry whose key looks like a credential. Python 3.8+ syntax.
@@ -57,39 +63,86 @@ class Widget(object):
         self.secret = secret
 
 
-def record(role, ns, kinds):
-    """Take the truth of the calling frame from NS (its locals()) and KINDS."""
+class Point(object):
+    """A plain instance without secrets: its __dict__ is rendered as a local too."""
+
+    def __init__(self, x, y):
+        self.x = x
+        self.y = y
+
+
+def frame_truth(ns, kinds):
+    """The truth of the caller's caller frame, from NS (its locals()) and KINDS."""
     out = {}
     for name, kind in kinds.items():
         if name in ns:
             v = ns[name]
             out[name] = {"type": type(v).__name__, "repr": repr(v), "kind": kind}
-    widget = ns["widget"]
-    creds = dict(ns["creds"])
-    creds["password"] = "<redacted>"
-    f = sys._getframe(1)
-    truth = {
-        "tid": threading.get_native_id(),
-        "role": role,
+    f = sys._getframe(2)
+    return {
         "function": f.f_code.co_name,
         "file": f.f_code.co_filename,
-        "line": f.f_lineno + 1,  # the park call is on the line after record()
+        "line": f.f_lineno + 1,  # the frame goes on on the line after record()
         "locals": out,
         "unbound": sorted(n for n in kinds if n not in ns),
-        "attributes": dict((k, {"type": type(v).__name__, "repr": repr(v)})
-                           for k, v in vars(widget).items()),
-        "creds_redacted_repr": repr(creds),
         # the frame's slots in order: co_localsplusnames since 3.11, f_localsplus before
-        "slots": list(f.f_code.co_varnames + f.f_code.co_cellvars + f.f_code.co_freevars),
+        # (an argument that is also a cell is one slot since 3.11: its first place counts)
+        "slots": list(dict.fromkeys(f.f_code.co_varnames + f.f_code.co_cellvars +
+                                    f.f_code.co_freevars)),
     }
+
+
+def record(role, ns, kinds):
+    """hold_locals' truth."""
+    truth = frame_truth(ns, kinds)
+    creds = dict(ns["creds"])
+    creds["password"] = "<redacted>"
+    truth.update({
+        "tid": threading.get_native_id(),
+        "role": role,
+        "attributes": dict((k, {"type": type(v).__name__, "repr": repr(v)})
+                           for k, v in vars(ns["widget"]).items()),
+        "creds_redacted_repr": repr(creds),
+    })
     with TRUTHS_LOCK:
         TRUTHS[truth["tid"]] = truth
+
+
+def record_more(ns, kinds):
+    """more_locals' truth, once hold_locals' is recorded."""
+    truth = frame_truth(ns, kinds)
+    with TRUTHS_LOCK:
+        TRUTHS[threading.get_native_id()]["more"] = truth
+
+
+def more_locals():
+    ints = (-5, 2 ** 30, -(2 ** 30), 2 ** 60 - 1, 10 ** 9, 10 ** 18, -(10 ** 27))
+    floats = (1e22, 123456789.123, 5e-324, -1.5e-10, 1e15, 0.0001, 2.5e-5)
+    c_odd = (complex(-0.0, 1), complex(float("nan"), float("inf")), complex(0, -0.0))
+    b_quotes = (b"'", b'"', b"'\"", b"")
+    d_empty = {}
+    d_nested = {"k": [1, {2}], "j": (frozenset({3}),)}
+    set_str = {"x", "y", "z", "w"}
+    r_neg = range(10, -20, -3)
+    ell = ...
+    notimpl = NotImplemented
+    cls = Widget
+    cls_builtin = int
+    lam = lambda: 0  # noqa: E731
+    plain = Point(1, "two")
+    pdict = plain.__dict__
+    gone = "deleted before the park"
+    del gone
+    record_more(locals(), MORE_KINDS)
+    time.sleep(LIFETIME[0])
+    return ints, floats, c_odd, b_quotes, d_empty, d_nested, set_str, r_neg, ell, notimpl, cls, \
+        cls_builtin, lam, pdict
 
 
 def make_holder(outer):
     freev = outer * 2  # a cell here, a free variable of hold_locals
 
-    def hold_locals(role, arg_int):
+    def hold_locals(role, arg_int, arg_cell):
         none_v = None
         true_v = True
         false_v = False
@@ -150,11 +203,11 @@ def make_holder(outer):
         cellv = ["cell", arg_int]
 
         def inner():
-            return cellv, freev
+            return cellv, freev, arg_cell
 
         fn = inner
         record(role, locals(), KINDS)
-        time.sleep(LIFETIME[0])
+        more_locals()
         later = "assigned after the park"  # unbound while parked
         return later, fn, freev
 
@@ -163,13 +216,17 @@ def make_holder(outer):
 
 # name -> kind, as co_varnames/co_cellvars/co_freevars (localsplus kinds) say.
 KINDS = dict(
-    [("role", "arg"), ("arg_int", "arg"), ("freev", "free"), ("cellv", "cell"), ("later", "local")] +
+    [("role", "arg"), ("arg_int", "arg"), ("arg_cell", "arg"), ("freev", "free"), ("cellv", "cell"),
+     ("later", "local")] +
     [(n, "local") for n in (
         "none_v true_v false_v small_int zero neg_int big_int big_neg f_half f_tenth f_huge "
         "f_inf f_nan f_negzero f_tiny f_int c_mixed c_imag s_ascii s_empty s_latin1 s_ucs2 "
         "s_ucs4 s_squote s_dquote s_both s_apos s_escapes s_ctrl s_unicode s_long b_v b_text ba_v ba_empty "
         "t_empty t_one t_mixed l_v d_v set_v set_empty fs_v fs_empty cyc deep many r_v r_one "
         "widget creds password api_key session_token fn").split()])
+MORE_KINDS = dict((n, "local") for n in (
+    "ints floats c_odd b_quotes d_empty d_nested set_str r_neg ell notimpl cls cls_builtin lam "
+    "plain pdict gone").split())
 
 
 def signal_fifo(fifo, line):
@@ -208,7 +265,7 @@ def reporter(fifo, main_tid, deadline):
             frames = sys._current_frames()
             parked = [tid for tid in tids if task_state(tid) == "S" and tid in idents and
                       frames.get(idents[tid]) is not None and
-                      frames[idents[tid]].f_code.co_name == "hold_locals"]
+                      frames[idents[tid]].f_code.co_name == "more_locals"]
             frames = None
             if len(parked) == 2:
                 break
@@ -217,6 +274,8 @@ def reporter(fifo, main_tid, deadline):
             time.sleep(0.02)
         with TRUTHS_LOCK:
             threads = [TRUTHS[tid] for tid in tids]
+            if not all("more" in t for t in threads):
+                raise RuntimeError("a parked thread has no truth of more_locals")
         truth = {
             "pid": os.getpid(),
             "python": {"version": platform.python_version(),
@@ -255,7 +314,7 @@ def main(argv):
             return 2
     deadline = time.monotonic() + PARK_TIMEOUT
     try:
-        worker = threading.Thread(target=make_holder(10), args=("worker", 1), name="locals-worker")
+        worker = threading.Thread(target=make_holder(10), args=("worker", 1, "w-cell"), name="locals-worker")
         worker.daemon = True
         worker.start()
         rep = threading.Thread(target=reporter, name="reporter",
@@ -264,7 +323,7 @@ def main(argv):
         rep.start()
     except BaseException as e:  # noqa: B902
         fail(fifo, "main: %s: %s" % (type(e).__name__, e))
-    make_holder(20)("main", 2)
+    make_holder(20)("main", 2, ("m", "cell"))
     os._exit(0)
 
 

@@ -49,6 +49,9 @@ struct ps_asyncio_offsets {
     /* 3.14+ (the interpreter's _Py_AsyncioModuleDebugOffsets, section .AsyncioDebug) */
     ps_off tstate_running_loop, tstate_running_task, tstate_tasks_head;
     ps_off interp_tasks_head;
+    /* 3.14+: pure-Python tasks are kept in the _asyncio module's state (non_asyncio_tasks, a
+     * WeakSet): PyModuleObject.md_state, and the WeakSet's place in that state */
+    ps_off module_md_state, state_py_tasks;
 };
 
 /* The table for MAJOR.MINOR, or NULL when the task walk does not know that version. */

@@ -25,6 +25,7 @@ struct tasks_walk {
     struct ps_interp *in;
     struct ps_u64map seen; /* task address -> index + 1 */
     struct ps_u64map loops; /* loop address -> tid + 1 */
+    struct ps_task *cur;    /* the task whose TaskGroup children link_waits collects */
     int status;
 };
 
@@ -249,6 +250,10 @@ static int read_py_task(struct tasks_walk *k, struct ps_task *t, struct task_fie
         (rc = ps_py_getattr(w, t->addr, "_fut_waiter", &f->waiter)) ||
         (rc = ps_py_getattr(w, t->addr, "_name", &f->name)))
         return rc;
+    /* futures.Future has `_state = _PENDING` as a class attribute: an instance without its
+     * own _state is pending. */
+    if (!state)
+        t->state = PS_TASK_PENDING;
     for (int i = 0; i < 3 && state; i++) {
         int eq = 0;
         if (ps_py_str_eq(w, state, states[i], &eq) == PS_OK && eq)
@@ -337,6 +342,23 @@ static int coro_step(struct tasks_walk *k, uint64_t coro, struct ps_frame *f, ui
     return PS_OK;
 }
 
+/* A task at the end of `async with TaskGroup()` waits in TaskGroup.__aexit__ (3.13+: in
+ * _aexit): its first local, self, is the group, whose _tasks are the children it waits for. */
+static void note_taskgroup(struct tasks_walk *k, struct ps_task *t, uint64_t coro,
+                           const struct ps_frame *f)
+{
+    struct ps_walker *w = k->w;
+    uint64_t self;
+    if (t->taskgroup || k->ao->gen_iframe == PS_OFF_NONE || !f->function ||
+        (strcmp(f->function, "__aexit__") != 0 && strcmp(f->function, "_aexit") != 0))
+        return;
+    if (w_u64(w, coro + (uint64_t)k->ao->gen_iframe + (uint64_t)w->off.iframe.localsplus, &self))
+        return;
+    self &= ~(uint64_t)(uint32_t)w->off.iframe.stackref_mask;
+    if (ps_py_is(w, self, "TaskGroup"))
+        t->taskgroup = self;
+}
+
 /* Follow the task's coroutine down cr_await; *TERMINAL is what the innermost coroutine
  * awaits (a _asyncio.FutureIter is replaced by its future), 0 when nothing. */
 static int walk_chain(struct tasks_walk *k, struct ps_task *t, uint64_t coro, uint64_t *terminal)
@@ -376,6 +398,8 @@ static int walk_chain(struct tasks_walk *k, struct ps_task *t, uint64_t coro, ui
         }
         if (rc)
             return rc;
+        if (!noframe)
+            note_taskgroup(k, t, obj, f);
         obj = next;
     }
     return PS_OK;
@@ -439,12 +463,26 @@ static int add_wait(struct ps_task *t, size_t idx)
     return PS_OK;
 }
 
-/* Which tasks T waits for: the task it awaits, or the children of the gather it awaits. */
+static int child_key(struct tasks_walk *k, uint64_t key)
+{
+    uintptr_t idx = (uintptr_t)ps_u64map_get(&k->seen, key);
+    return idx ? add_wait(k->cur, idx - 1) : PS_OK;
+}
+
+/* Which tasks T waits for: the task it awaits, the children of the gather it awaits, or
+ * those of the TaskGroup it waits in. */
 static int link_waits(struct tasks_walk *k, struct ps_task *t)
 {
     struct ps_walker *w = k->w;
     uintptr_t idx;
     uint64_t children, size, items[64];
+    if (t->taskgroup) {
+        uint64_t group_tasks;
+        k->cur = t;
+        if (ps_py_getattr(w, t->taskgroup, "_tasks", &group_tasks) == PS_OK && group_tasks &&
+            set_foreach(k, group_tasks, child_key) == PS_NOMEM)
+            return PS_NOMEM;
+    }
     if (!t->awaited)
         return PS_OK;
     if ((idx = (uintptr_t)ps_u64map_get(&k->seen, t->awaited)))
@@ -531,6 +569,27 @@ static int current_cb(void *arg, uint64_t loop, uint64_t task)
     return PS_OK;
 }
 
+/* 3.14+: tasks that are not _asyncio.Task (pure-Python ones) are not on the lists but in
+ * the _asyncio module state's non_asyncio_tasks WeakSet. */
+static int collect_module_state(struct tasks_walk *k, uint64_t interp)
+{
+    struct ps_walker *w = k->w;
+    uint64_t modules, mod, state, ws, data;
+    int rc;
+    if (k->ao->module_md_state == PS_OFF_NONE)
+        return PS_OK;
+    if ((rc = ps_w_field_u64(w, interp, w->off.interp.modules, &modules)) || !modules ||
+        (rc = ps_py_dict_get(w, modules, "_asyncio", &mod)) || !mod ||
+        (rc = ps_w_field_u64(w, mod, k->ao->module_md_state, &state)) || !state ||
+        (rc = ps_w_field_u64(w, state, k->ao->state_py_tasks, &ws)))
+        return rc;
+    if (!ps_py_is(w, ws, "WeakSet"))
+        return PS_CORRUPT;
+    if ((rc = ps_py_getattr(w, ws, "data", &data)) || !data)
+        return rc ? rc : PS_CORRUPT;
+    return set_foreach(k, data, weakref_key);
+}
+
 static int collect(struct tasks_walk *k, uint64_t interp, uint64_t md)
 {
     struct ps_walker *w = k->w;
@@ -557,7 +616,19 @@ static int collect(struct tasks_walk *k, uint64_t interp, uint64_t md)
                 return rc;
             note(k, rc);
         }
-        return collect_llist(k, interp + (uint64_t)ao->interp_tasks_head, 0);
+        if ((rc = collect_llist(k, interp + (uint64_t)ao->interp_tasks_head, 0)) == PS_NOMEM)
+            return rc;
+        note(k, rc);
+        /* Pure-Python tasks register themselves in asyncio.tasks' own sets (3.14's
+         * _py_register_task), other Task-likes in the module state. */
+        if ((rc = collect_weakset(k, md, "_scheduled_tasks")) == PS_NOMEM)
+            return rc;
+        note(k, rc);
+        if ((rc = ps_py_dict_get(w, md, "_eager_tasks", &eager)) == PS_OK && eager &&
+            (rc = set_foreach(k, eager, task_key)) == PS_NOMEM)
+            return rc;
+        note(k, rc);
+        return collect_module_state(k, interp);
     default:
         return PS_UNSUPPORTED;
     }
@@ -612,6 +683,30 @@ static int apply_asyncio_debug(struct ps_walker *w, struct ps_asyncio_offsets *o
     return 1;
 }
 
+/* Like asyncio.all_tasks(), leave out tasks that are done: the registries keep them until
+ * they are unregistered or collected. Tasks whose state could not be read stay. */
+static int keep_pending(struct tasks_walk *k)
+{
+    struct ps_interp *in = k->in;
+    size_t n = 0;
+    ps_u64map_free(&k->seen, NULL);
+    memset(&k->seen, 0, sizeof k->seen);
+    for (size_t i = 0; i < in->ntasks; i++) {
+        struct ps_task *t = &in->tasks[i];
+        if (t->state == PS_TASK_FINISHED || t->state == PS_TASK_CANCELLED) {
+            ps_task_free(t);
+            continue;
+        }
+        if (n != i)
+            in->tasks[n] = *t;
+        n++;
+        if (ps_u64map_put(&k->seen, in->tasks[n - 1].addr, (void *)(uintptr_t)n))
+            return PS_NOMEM;
+    }
+    in->ntasks = n;
+    return PS_OK;
+}
+
 int ps_walk_tasks(struct ps_walker *w, uint64_t interp, struct ps_interp *in)
 {
     struct tasks_walk k = {.w = w, .in = in};
@@ -641,6 +736,8 @@ int ps_walk_tasks(struct ps_walker *w, uint64_t interp, struct ps_interp *in)
         if (!t->tid && t->loop)
             t->tid = loop_tid(&k, t->loop);
     }
+    if ((rc = keep_pending(&k)))
+        goto out;
     if ((rc = mark_running(&k, md)) == PS_NOMEM)
         goto out;
     note(&k, rc);

@@ -134,6 +134,17 @@ def main():
             if len(set(seen[s][i] for s in states)) == 3]
     out["gen_state_candidates"] = [(i, [ctypes.c_int8.from_buffer_copy(seen[s][i:i + 1]).value
                                         for s in states]) for i in cand]
+    if sys.version_info >= (3, 14):
+        # Task-likes that are not _asyncio.Task: the module state's non_asyncio_tasks WeakSet.
+        import gc
+        import weakref
+        mod = sys.modules["_asyncio"]
+        get_state = ctypes.pythonapi.PyModule_GetState
+        get_state.restype, get_state.argtypes = ctypes.c_void_p, [ctypes.py_object]
+        state = get_state(mod)
+        out["module_md_state"] = one(find_word(id(mod), 8, state), "md_state")
+        ws = [o for o in gc.get_referents(mod) if isinstance(o, weakref.WeakSet)]
+        out["state_py_tasks"] = one(find_word(state, 64, id(one(ws, "WeakSet"))), "non_asyncio_tasks")
     print(sys.version.split()[0], out)
     loop.close()
 

@@ -50,6 +50,7 @@ struct ps_task {
      * awaits, or the children of the gather() it awaits. */
     size_t *waits_for;
     size_t nwaits_for;
+    uint64_t taskgroup;       /* the TaskGroup whose __aexit__ the chain waits in, or 0 */
 };
 
 /* Release one task's allocations (not the struct itself). */

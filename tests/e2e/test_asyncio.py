@@ -73,6 +73,15 @@ def deadlock_run(apython, pysnap_bin, tmp_path_factory):
         r.runner.close()
 
 
+@pytest.fixture(scope="module")
+def pure_run(apython, pysnap_bin, tmp_path_factory):
+    r = capture(apython, pysnap_bin, tmp_path_factory.mktemp("pure-%s" % apython.label), "--pure")
+    try:
+        yield r
+    finally:
+        r.runner.close()
+
+
 def tasks_of(r):
     if r.capture.returncode != 0:
         pytest.fail("capture failed: %s" % describe(r.capture), pytrace=False)
@@ -90,9 +99,9 @@ def chain(task):
     return [[f["function"], f["file"], f["line"]] for f in task["coroutine_chain"]]
 
 
-def test_every_task_listed_with_its_exact_chain(tasks_run):
-    by_name, _ = tasks_of(tasks_run)
-    truth = tasks_run.truth
+def check_tasks(r):
+    by_name, tasks = tasks_of(r)
+    truth = r.truth
     assert len(truth["tasks"]) >= 9
     assert sorted(by_name) == sorted(t["name"] for t in truth["tasks"])
     for want in truth["tasks"]:
@@ -101,13 +110,13 @@ def test_every_task_listed_with_its_exact_chain(tasks_run):
         assert got["running"] == want["running"], want["name"]
         assert chain(got) == want["chain"], want["name"]
         assert got["thread_tid"] == truth["main_tid"], want["name"]
-        assert got["kind"] == "c"
+        assert got["kind"] == want["kind"], want["name"]
         assert got["error"] is None, (want["name"], got["error"])
 
 
-def test_what_each_task_awaits(tasks_run):
-    by_name, tasks = tasks_of(tasks_run)
-    for want in tasks_run.truth["tasks"]:
+def check_awaits(r):
+    by_name, tasks = tasks_of(r)
+    for want in r.truth["tasks"]:
         got = by_name[want["name"]]
         if want["awaiting_type"] is None:
             assert got["awaiting"] is None, want["name"]
@@ -118,10 +127,32 @@ def test_what_each_task_awaits(tasks_run):
         assert (tasks[awaited]["name"] if awaited is not None else None) == want["awaiting_task"]
         assert sorted(tasks[i]["name"] for i in got["waits_for"]) == sorted(want["waits_for"])
     # The shapes the target built, as the truth says them.
+    assert by_name["gatherer"]["awaiting"]["type"] == "_GatheringFuture"
     assert sorted(tasks[i]["name"] for i in by_name["gatherer"]["waits_for"]) == [
         "gather-child-1", "gather-child-2"]
     assert [tasks[i]["name"] for i in by_name["awaited"]["awaited_by"]] == ["awaiter"]
+    if "group-parent" in by_name:  # 3.11+ (TaskGroup)
+        assert sorted(tasks[i]["name"] for i in by_name["group-parent"]["waits_for"]) == [
+            "group-child-1", "group-child-2"]
     assert not any(t["deadlock"] for t in tasks)
+
+
+def test_every_task_listed_with_its_exact_chain(tasks_run):
+    check_tasks(tasks_run)
+    by_name, _ = tasks_of(tasks_run)
+    assert ("group-parent" in by_name) == (tuple(tasks_run.truth["python"]["version_info"][:2]) >= (3, 11))
+    assert set(t["kind"] for t in tasks_run.truth["tasks"]) == {"c"}
+
+
+def test_what_each_task_awaits(tasks_run):
+    check_awaits(tasks_run)
+
+
+def test_pure_python_tasks(pure_run):
+    check_tasks(pure_run)
+    check_awaits(pure_run)
+    kinds = dict((t["name"], t["kind"]) for t in pure_run.truth["tasks"])
+    assert kinds.pop("main") == "c" and set(kinds.values()) == {"python"}
 
 
 def test_314_reads_the_interpreters_own_asyncio_debug_offsets(tasks_run):

@@ -1,13 +1,16 @@
 """e2e target for pysnap's asyncio tasks: named tasks parked at known awaits.
 
-usage: asyncio_target.py FIFO [--deadlock] [--lifetime SECONDS]
+usage: asyncio_target.py FIFO [--deadlock | --pure] [--lifetime SECONDS]
 
 Default mode: tasks awaiting asyncio.sleep (through two coroutines of ours), an Event, a
-Queue, a gather() of two child tasks, and a task awaiting another task; the main task then
+Queue, a gather() of two child tasks, a task awaiting another task, and (3.11+) a task at the
+end of a TaskGroup with two children; the main task then
 blocks the loop in time.sleep(), so it is the running task at capture.
 --deadlock: two tasks awaiting each other (each awaits the other Task, a Future).
+--pure: the default tasks as pure-Python asyncio.tasks._PyTask (through a task factory).
 
-Once every task is parked, the main task takes the truth from asyncio.all_tasks() and by
+Once every task is parked, the main task takes the truth from asyncio.all_tasks() (and
+asyncio.tasks._py_all_tasks(), which has 3.14's pure-Python tasks) and by
 walking cr_await from each task's coroutine (function, file, line of each coroutine frame),
 and blocks the loop; a helper thread writes it as JSON to FIFO + ".json" and "ready\\n" to
 FIFO once the main task sits in time.sleep(). On failure it
@@ -15,11 +18,11 @@ writes "error: <why>\\n" instead and exits 3. It exits by itself after --lifetim
 
 Truth JSON:
   {"pid": N, "python": {"version_info": [...]}, "main_tid": N,
-   "tasks": [{"name": "...", "running": bool, "state": "pending",
+   "tasks": [{"name": "...", "running": bool, "state": "pending", "kind": "c" | "python",
               "chain": [[function, file, line], ...],      # task's coroutine first
               "awaiting_type": type name | null,            # of task._fut_waiter
               "awaiting_task": name | null,                 # when that is a task
-              "waits_for": [names]}],                       # that task, or gather children
+              "waits_for": [names]}],       # that task, or gather/TaskGroup children
    "deadlock": [names]}
 Every parking await stands on a line of its own. Python 3.8+ syntax only.
 """
@@ -36,6 +39,7 @@ sys.dont_write_bytecode = True
 
 FIFO = sys.argv[1]
 DEADLOCK = "--deadlock" in sys.argv
+PURE = "--pure" in sys.argv
 LIFETIME = float(sys.argv[sys.argv.index("--lifetime") + 1]) if "--lifetime" in sys.argv else 120.0
 TASKS = {}
 
@@ -66,6 +70,13 @@ async def gather_parent(children):
     await asyncio.gather(*children)
 
 
+async def group_parent():
+    async with asyncio.TaskGroup() as tg:
+        TASKS["group"] = tg
+        tg.create_task(gather_child(3), name="group-child-1")
+        tg.create_task(gather_child(4), name="group-child-2")
+
+
 async def await_other(task):
     await task
 
@@ -79,6 +90,10 @@ async def deadlock_b():
 
 
 # --- truth ------------------------------------------------------------------------------
+
+def is_task(obj):
+    return isinstance(obj, (asyncio.Task, asyncio.tasks._PyTask))
+
 
 def chain_of(coro):
     out, seen = [], set()
@@ -103,20 +118,26 @@ def park_line(tag):
 
 def take_truth(me):
     tasks = []
-    for t in asyncio.all_tasks():
+    # 3.14+: asyncio.all_tasks() is C's, which skips pure-Python tasks; _py_all_tasks has them.
+    everyone = set(asyncio.all_tasks()) | set(getattr(asyncio.tasks, "_py_all_tasks", lambda: [])())
+    for t in everyone:
         waiter = t._fut_waiter
         waits = []
-        if isinstance(waiter, asyncio.Task):
+        if is_task(waiter):
             waits = [waiter.get_name()]
         elif waiter is not None and hasattr(waiter, "_children"):
-            waits = [c.get_name() for c in waiter._children if isinstance(c, asyncio.Task)]
+            waits = [c.get_name() for c in waiter._children if is_task(c)]
+        group = TASKS.get("group")
+        if group is not None and group._parent_task is t:
+            waits += [c.get_name() for c in group._tasks]
         chain = chain_of(t.get_coro())
         if t is me:  # it runs: parked in time.sleep below, not where the truth is taken
             chain[-1][2] = park_line("main")
         tasks.append({"name": t.get_name(), "running": t is me, "state": t._state.lower(),
+                      "kind": "c" if type(t).__module__ == "_asyncio" else "python",
                       "chain": chain,
                       "awaiting_type": type(waiter).__name__ if waiter is not None else None,
-                      "awaiting_task": waiter.get_name() if isinstance(waiter, asyncio.Task) else None,
+                      "awaiting_task": waiter.get_name() if is_task(waiter) else None,
                       "waits_for": waits})
     names = dict((t["name"], t) for t in tasks)
     dead = []
@@ -163,6 +184,8 @@ async def main():
     me = asyncio.current_task()
     me.set_name("main")
     made = []
+    if PURE:  # every task but main a pure-Python asyncio.tasks._PyTask
+        loop.set_task_factory(lambda loop, coro, **kw: asyncio.tasks._PyTask(coro, loop=loop, **kw))
 
     def spawn(coro, name):
         t = loop.create_task(coro, name=name)
@@ -182,9 +205,14 @@ async def main():
         spawn(gather_parent(children), "gatherer")
         target = spawn(wait_event(event), "awaited")
         spawn(await_other(target), "awaiter")
+        # 3.11+; not with 3.14+'s pure-Python tasks: its TaskGroup asks the C current_task(),
+        # which does not know them ("cannot determine the parent task")
+        if hasattr(asyncio, "TaskGroup") and not (PURE and sys.version_info >= (3, 14)):
+            spawn(group_parent(), "group-parent")
         TASKS["keep"] = (event, queue)
-    for _ in range(1000):  # bounded: until every task waits on something
-        if all(t._fut_waiter is not None for t in made):
+    for _ in range(1000):  # bounded: until every task (TaskGroup children too) waits
+        everyone = set(asyncio.all_tasks()) | set(getattr(asyncio.tasks, "_py_all_tasks", lambda: [])())
+        if all(t._fut_waiter is not None for t in everyone if t is not me):
             break
         await asyncio.sleep(0)
     else:

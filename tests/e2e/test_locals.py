@@ -218,12 +218,13 @@ def test_unbound_locals(run):
     a = cap(run, "default").analysis
     for tt in run.truth["threads"]:
         assert tt["unbound"] == ["later"], tt["unbound"]
-        assert tt["more"]["unbound"] == ["gone"], tt["more"]["unbound"]
-        for name, more in (("later", False), ("gone", True)):
+        assert tt["more"]["unbound"] == ["gone", "late_cell"], tt["more"]["unbound"]
+        for name, more, kind in (("later", False, "local"), ("gone", True, "local"),
+                                 ("late_cell", True, "cell")):
             got = parked_frame(a, tt, more)["locals"].get(name)
             assert got is not None, "%s thread: the unbound local %r is missing" % (tt["role"], name)
             assert got.get("unbound") is True and got.get("repr") == "<unbound>" and \
-                got.get("kind") == "local" and got.get("type") is None, \
+                got.get("kind") == kind and got.get("type") is None, \
                 "%s thread: %s = %r" % (tt["role"], name, got)
 
 

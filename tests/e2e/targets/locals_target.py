@@ -123,6 +123,14 @@ def more_locals():
     d_empty = {}
     d_nested = {"k": [1, {2}], "j": (frozenset({3}),)}
     set_str = {"x", "y", "z", "w"}
+    d_deleted = {"a": 1, "b": 2, "c": 3, "d": 4}
+    del d_deleted["b"]
+    d_deleted["e"] = 5
+    set_deleted = set(range(20))
+    set_deleted -= {3, 5, 7}
+    d_cyc = {"n": 1}
+    d_cyc["self"] = d_cyc
+    s_mixed = "\U0001f40d it's \"q\" \u65e5 \\ \x00"
     r_neg = range(10, -20, -3)
     ell = ...
     notimpl = NotImplemented
@@ -133,10 +141,15 @@ def more_locals():
     pdict = plain.__dict__
     gone = "deleted before the park"
     del gone
+
+    def uses_late():
+        return late_cell
+
     record_more(locals(), MORE_KINDS)
     time.sleep(LIFETIME[0])
+    late_cell = "a cell, assigned after the park"
     return ints, floats, c_odd, b_quotes, d_empty, d_nested, set_str, r_neg, ell, notimpl, cls, \
-        cls_builtin, lam, pdict
+        cls_builtin, lam, pdict, d_deleted, set_deleted, d_cyc, s_mixed, uses_late
 
 
 def make_holder(outer):
@@ -226,7 +239,8 @@ KINDS = dict(
         "widget creds password api_key session_token fn").split()])
 MORE_KINDS = dict((n, "local") for n in (
     "ints floats c_odd b_quotes d_empty d_nested set_str r_neg ell notimpl cls cls_builtin lam "
-    "plain pdict gone").split())
+    "plain pdict gone d_deleted set_deleted d_cyc s_mixed uses_late").split())
+MORE_KINDS["late_cell"] = "cell"
 
 
 def signal_fifo(fifo, line):

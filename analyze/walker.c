@@ -213,6 +213,30 @@ static int render_locals(struct ps_walker *w, struct ps_frame *f, const uint64_t
     return PS_OK;
 }
 
+/* co_flags: the function takes *args, **kwargs. */
+#define CO_VARARGS 0x4
+#define CO_VARKEYWORDS 0x8
+/* co_kwonlyargcount is the int after co_posonlyargcount, which follows co_argcount, in every
+ * PyCodeObject of 3.8-3.15 (Include/cpython/code.h). */
+#define KWONLYARGCOUNT_AFTER_ARGCOUNT 8
+
+/* How many slots, first in the frame, hold the arguments: positional, keyword-only, *args and
+ * **kwargs, as inspect counts them. */
+static int argument_slots(struct ps_walker *w, uint64_t code, int32_t *out)
+{
+    const struct ps_pyoffsets *o = &w->off;
+    int32_t argcount, kwonly, flags;
+    int rc;
+    if ((rc = ps_w_field_i32(w, code, o->code.argcount, &argcount)) ||
+        (rc = ps_w_field_i32(w, code, o->code.argcount + KWONLYARGCOUNT_AFTER_ARGCOUNT, &kwonly)) ||
+        (rc = ps_w_field_i32(w, code, o->code.flags, &flags)))
+        return rc;
+    if (argcount < 0 || kwonly < 0 || argcount > 1 << 16 || kwonly > 1 << 16)
+        return PS_CORRUPT;
+    *out = argcount + kwonly + !!(flags & CO_VARARGS) + !!(flags & CO_VARKEYWORDS);
+    return PS_OK;
+}
+
 /* Read a tuple's first N item pointers into OUT. */
 static int tuple_items(struct ps_walker *w, uint64_t tuple, size_t want, uint64_t *out, size_t *n)
 {
@@ -234,7 +258,7 @@ static int interp_frame_locals(struct ps_walker *w, uint64_t frame, uint64_t cod
     uint64_t names_obj, kinds_obj;
     int rc;
     if ((rc = ps_w_field_i32(w, code, o->code.nlocalsplus, &nlocalsplus)) ||
-        (rc = ps_w_field_i32(w, code, o->code.argcount, &argcount)) ||
+        (rc = argument_slots(w, code, &argcount)) ||
         (rc = ps_w_field_u64(w, code, o->code.localsplusnames, &names_obj)) ||
         (rc = ps_w_field_u64(w, code, o->code.localspluskinds, &kinds_obj)))
         return rc;
@@ -305,7 +329,7 @@ static int frameobj_locals(struct ps_walker *w, uint64_t frame, uint64_t code, s
     if ((rc = ps_w_field_u64(w, code, o->code.varnames, &tuples[0])) ||
         (rc = ps_w_field_u64(w, code, o->code.cellvars, &tuples[1])) ||
         (rc = ps_w_field_u64(w, code, o->code.freevars, &tuples[2])) ||
-        (rc = ps_w_field_i32(w, code, o->code.argcount, &argcount)))
+        (rc = argument_slots(w, code, &argcount)))
         return rc;
     size_t max = w->lim.max_locals, n = 0, group_n[3] = {0, 0, 0};
     uint64_t *names = calloc(max + 1, 8), *values = calloc(max + 1, 8);

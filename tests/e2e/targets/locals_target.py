@@ -115,7 +115,7 @@ def record_more(ns, kinds):
         TRUTHS[threading.get_native_id()]["more"] = truth
 
 
-def more_locals():
+def more_locals(pos, *rest, kw, **opts):
     ints = (-5, 2 ** 30, -(2 ** 30), 2 ** 60 - 1, 10 ** 9, 10 ** 18, -(10 ** 27))
     floats = (1e22, 123456789.123, 5e-324, -1.5e-10, 1e15, 0.0001, 2.5e-5)
     c_odd = (complex(-0.0, 1), complex(float("nan"), float("inf")), complex(0, -0.0))
@@ -220,7 +220,7 @@ def make_holder(outer):
 
         fn = inner
         record(role, locals(), KINDS)
-        more_locals()
+        more_locals(1, 2, 3, kw="k", extra=True)
         later = "assigned after the park"  # unbound while parked
         return later, fn, freev
 
@@ -240,7 +240,7 @@ KINDS = dict(
 MORE_KINDS = dict((n, "local") for n in (
     "ints floats c_odd b_quotes d_empty d_nested set_str r_neg ell notimpl cls cls_builtin lam "
     "plain pdict gone d_deleted set_deleted d_cyc s_mixed uses_late").split())
-MORE_KINDS["late_cell"] = "cell"
+MORE_KINDS.update(late_cell="cell", pos="arg", rest="arg", kw="arg", opts="arg")
 
 
 def signal_fifo(fifo, line):

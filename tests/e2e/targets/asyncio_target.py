@@ -4,7 +4,8 @@ usage: asyncio_target.py FIFO [--deadlock | --pure] [--lifetime SECONDS]
 
 Default mode: tasks awaiting asyncio.sleep (through two coroutines of ours), an Event, a
 Queue, a gather() of two child tasks, a task awaiting another task, and (3.11+) a task at the
-end of a TaskGroup with two children; the main task then
+end of a TaskGroup with two children, plus a second thread running its own loop with two
+tasks; the main task then
 blocks the loop in time.sleep(), so it is the running task at capture.
 --deadlock: two tasks awaiting each other (each awaits the other Task, a Future).
 --pure: the default tasks as pure-Python asyncio.tasks._PyTask (through a task factory).
@@ -18,7 +19,8 @@ writes "error: <why>\\n" instead and exits 3. It exits by itself after --lifetim
 
 Truth JSON:
   {"pid": N, "python": {"version_info": [...]}, "main_tid": N,
-   "tasks": [{"name": "...", "running": bool, "state": "pending", "kind": "c" | "python",
+   "tasks": [{"name": "...", "tid": N,                      # of the loop's thread
+              "running": bool, "state": "pending", "kind": "c" | "python",
               "chain": [[function, file, line], ...],      # task's coroutine first
               "awaiting_type": type name | null,            # of task._fut_waiter
               "awaiting_task": name | null,                 # when that is a task
@@ -42,6 +44,7 @@ DEADLOCK = "--deadlock" in sys.argv
 PURE = "--pure" in sys.argv
 LIFETIME = float(sys.argv[sys.argv.index("--lifetime") + 1]) if "--lifetime" in sys.argv else 120.0
 TASKS = {}
+SIDE = {"ready": threading.Event()}
 
 
 # --- the parking places ---------------------------------------------------------------
@@ -116,11 +119,32 @@ def park_line(tag):
     raise RuntimeError("no line tagged " + tag)
 
 
+def every_task(loop=None):
+    """asyncio.all_tasks(LOOP); on 3.14+ that is C's, which skips pure-Python tasks, so also
+    asyncio.tasks._py_all_tasks(LOOP)."""
+    py_all = getattr(asyncio.tasks, "_py_all_tasks", None)
+    return set(asyncio.all_tasks(loop)) | (set(py_all(loop)) if py_all else set())
+
+
+def side_thread():
+    """A second thread with its own event loop: a task of ours awaiting another."""
+    async def side_main():
+        loop = asyncio.get_running_loop()
+        asyncio.current_task().set_name("side-main")
+        napper = loop.create_task(nap_outer(), name="side-napper")
+        SIDE["loop"] = loop
+        SIDE["tid"] = threading.get_native_id()
+        SIDE["ready"].set()
+        await napper
+    asyncio.run(side_main())
+
+
 def take_truth(me):
     tasks = []
-    # 3.14+: asyncio.all_tasks() is C's, which skips pure-Python tasks; _py_all_tasks has them.
-    everyone = set(asyncio.all_tasks()) | set(getattr(asyncio.tasks, "_py_all_tasks", lambda: [])())
-    for t in everyone:
+    loops = [(every_task(), threading.get_native_id())]
+    if "loop" in SIDE:
+        loops.append((every_task(SIDE["loop"]), SIDE["tid"]))
+    for t, tid in [(t, tid) for group, tid in loops for t in group]:
         waiter = t._fut_waiter
         waits = []
         if is_task(waiter):
@@ -133,7 +157,7 @@ def take_truth(me):
         chain = chain_of(t.get_coro())
         if t is me:  # it runs: parked in time.sleep below, not where the truth is taken
             chain[-1][2] = park_line("main")
-        tasks.append({"name": t.get_name(), "running": t is me, "state": t._state.lower(),
+        tasks.append({"name": t.get_name(), "tid": tid, "running": t is me, "state": t._state.lower(),
                       "kind": "c" if type(t).__module__ == "_asyncio" else "python",
                       "chain": chain,
                       "awaiting_type": type(waiter).__name__ if waiter is not None else None,
@@ -210,11 +234,15 @@ async def main():
         if hasattr(asyncio, "TaskGroup") and not (PURE and sys.version_info >= (3, 14)):
             spawn(group_parent(), "group-parent")
         TASKS["keep"] = (event, queue)
-    for _ in range(1000):  # bounded: until every task (TaskGroup children too) waits
-        everyone = set(asyncio.all_tasks()) | set(getattr(asyncio.tasks, "_py_all_tasks", lambda: [])())
-        if all(t._fut_waiter is not None for t in everyone if t is not me):
+        threading.Thread(target=side_thread, name="side-loop", daemon=True).start()
+    for _ in range(2000):  # bounded: until every task (TaskGroup children too) waits
+        everyone = every_task()
+        if SIDE["ready"].is_set():
+            everyone |= every_task(SIDE["loop"])
+        if (DEADLOCK or SIDE["ready"].is_set()) and all(
+                t._fut_waiter is not None for t in everyone if t is not me):
             break
-        await asyncio.sleep(0)
+        await asyncio.sleep(0.005)
     else:
         raise RuntimeError("tasks did not park")
     truth = take_truth(me)

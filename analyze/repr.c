@@ -14,6 +14,11 @@
 #include "walker_internal.h"
 
 #define TPFLAGS_HEAPTYPE (1ull << 9)
+/* PyTypeObject, the same in every version 3.8-3.15 (Include/cpython/object.h): tp_repr is ten
+ * pointers before tp_flags, tp_base the pointer before tp_dict. */
+#define TP_REPR_BEFORE_TP_FLAGS 80
+#define TP_BASE_BEFORE_TP_DICT 8
+#define MAX_BASES 32
 #define MAX_INT_DIGITS 1500 /* 30-bit digits: ~13500 decimal digits */
 #define QUOTE_SCAN_MAX (64u << 10) /* bytes looked at past a cut string to choose its quote */
 
@@ -539,11 +544,15 @@ static void repr_dict(struct repr_ctx *c, uint64_t obj)
     c->depth--;
 }
 
-static void repr_set(struct repr_ctx *c, uint64_t obj, const char *type)
+/* set_repr: {1, 2} for a set, TYPE({1, 2}) for a frozenset or a subclass, TYPE() empty. */
+static void repr_set(struct repr_ctx *c, uint64_t obj)
 {
     const struct ps_pyoffsets *o = &c->w->off;
     uint64_t mask, table;
-    int frozen = strcmp(type, "frozenset") == 0;
+    const char *type;
+    if (ps_py_typename(c->w, obj, &type))
+        return sb_cut(c->sb);
+    int exact = strcmp(type, "set") == 0;
     if (ps_w_field_u64(c->w, obj, o->more.set_mask, &mask) ||
         ps_w_field_u64(c->w, obj, o->more.set_table, &table) || mask >= (1u << 26))
         return sb_cut(c->sb);
@@ -571,7 +580,10 @@ static void repr_set(struct repr_ctx *c, uint64_t obj, const char *type)
     if (found == 0 && !c->sb->full) {
         sb_printf(c->sb, "%s()", type);
     } else {
-        sb_puts(c->sb, frozen ? "frozenset({" : "{");
+        if (exact)
+            sb_puts(c->sb, "{");
+        else
+            sb_printf(c->sb, "%s({", type);
         size_t shown = found < c->w->lim.max_items ? found : c->w->lim.max_items;
         for (size_t i = 0; i < shown && !c->sb->full; i++) {
             if (i)
@@ -580,7 +592,7 @@ static void repr_set(struct repr_ctx *c, uint64_t obj, const char *type)
         }
         if (found > shown)
             sb_cut(c->sb);
-        sb_puts(c->sb, frozen ? "})" : "}");
+        sb_puts(c->sb, exact ? "}" : "})");
     }
     free(keys);
     c->depth--;
@@ -686,8 +698,6 @@ static void repr_ellipsis(struct repr_ctx *c, uint64_t obj) { (void)obj; sb_puts
 static void repr_notimpl(struct repr_ctx *c, uint64_t obj) { (void)obj; sb_puts(c->sb, "NotImplemented"); }
 static void repr_tuple(struct repr_ctx *c, uint64_t obj) { repr_sequence(c, obj, 1); }
 static void repr_list(struct repr_ctx *c, uint64_t obj) { repr_sequence(c, obj, 0); }
-static void repr_setobj(struct repr_ctx *c, uint64_t obj) { repr_set(c, obj, "set"); }
-static void repr_frozenset(struct repr_ctx *c, uint64_t obj) { repr_set(c, obj, "frozenset"); }
 
 static const struct {
     const char *type;
@@ -696,10 +706,49 @@ static const struct {
     {"NoneType", repr_none},   {"bool", repr_bool},          {"int", repr_int},
     {"float", repr_float},     {"complex", repr_complex},    {"str", repr_str},
     {"bytes", repr_bytes},     {"bytearray", repr_bytearray}, {"tuple", repr_tuple},
-    {"list", repr_list},       {"dict", repr_dict},          {"set", repr_setobj},
-    {"frozenset", repr_frozenset}, {"range", repr_range},    {"type", repr_type},
+    {"list", repr_list},       {"dict", repr_dict},          {"set", repr_set},
+    {"frozenset", repr_set},   {"range", repr_range},        {"type", repr_type},
     {"function", repr_function}, {"ellipsis", repr_ellipsis}, {"NotImplementedType", repr_notimpl},
 };
+
+typedef void (*renderer_fn)(struct repr_ctx *c, uint64_t obj);
+
+static renderer_fn renderer_for(const char *type_name)
+{
+    for (size_t i = 0; i < sizeof renderers / sizeof renderers[0]; i++)
+        if (strcmp(type_name, renderers[i].type) == 0)
+            return renderers[i].render;
+    return NULL;
+}
+
+/* A class that does not define __repr__ inherits its tp_repr: an int or list subclass, a
+ * metaclass such as ABCMeta. When OBJ's type has the same tp_repr as its nearest built-in
+ * base and that base is one we render, render it as that base (bytearray's repr names the
+ * class, in a way that changed across versions: left to the generic form). */
+static renderer_fn inherited_renderer(struct ps_walker *w, uint64_t obj)
+{
+    const struct ps_pyoffsets *o = &w->off;
+    uint64_t type, flags, repr, base_repr;
+    if (o->more.tp_dict == PS_OFF_NONE || ps_w_field_u64(w, obj, o->object.ob_type, &type) ||
+        ps_w_field_u64(w, type, o->object.tp_flags, &flags) || !(flags & TPFLAGS_HEAPTYPE) ||
+        ps_w_field_u64(w, type, o->object.tp_flags - TP_REPR_BEFORE_TP_FLAGS, &repr))
+        return NULL;
+    for (unsigned n = 0; n < MAX_BASES; n++) {
+        if (ps_w_field_u64(w, type, o->more.tp_dict - TP_BASE_BEFORE_TP_DICT, &type) || !type ||
+            ps_w_field_u64(w, type, o->object.tp_flags, &flags))
+            return NULL;
+        if (flags & TPFLAGS_HEAPTYPE)
+            continue;
+        uint64_t tp_name;
+        char name[64];
+        if (ps_w_field_u64(w, type, o->object.tp_flags - TP_REPR_BEFORE_TP_FLAGS, &base_repr) ||
+            base_repr != repr || ps_w_field_u64(w, type, o->object.tp_name, &tp_name) ||
+            ps_w_cstr(w, tp_name, name, sizeof name) || strcmp(name, "bytearray") == 0)
+            return NULL;
+        return renderer_for(name);
+    }
+    return NULL;
+}
 
 static void repr_obj(struct repr_ctx *c, uint64_t obj)
 {
@@ -708,10 +757,10 @@ static void repr_obj(struct repr_ctx *c, uint64_t obj)
         return;
     if (!obj || ps_py_typename(c->w, obj, &tn))
         return sb_cut(c->sb);
-    for (size_t i = 0; i < sizeof renderers / sizeof renderers[0]; i++)
-        if (strcmp(tn, renderers[i].type) == 0)
-            return renderers[i].render(c, obj);
-    repr_default(c, obj);
+    renderer_fn render = renderer_for(tn);
+    if (!render)
+        render = inherited_renderer(c->w, obj);
+    (render ? render : repr_default)(c, obj);
 }
 
 static int is_plain_instance(struct ps_walker *w, uint64_t obj)

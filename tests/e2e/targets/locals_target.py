@@ -37,6 +37,7 @@ more_locals); "more" describes more_locals, the innermost frame.
 pysnap shows a dict entry whose key looks like a credential. Python 3.8+ syntax.
 """
 
+import abc
 import json
 import os
 import platform
@@ -69,6 +70,44 @@ class Point(object):
     def __init__(self, x, y):
         self.x = x
         self.y = y
+
+
+# Subclasses that do not define __repr__: repr() is the built-in base's (set and frozenset
+# subclasses name the class); a class whose metaclass is ABCMeta is shown as a class.
+class MyInt(int):
+    pass
+
+
+class MyStr(str):
+    pass
+
+
+class MyList(list):
+    pass
+
+
+class MyDict(dict):
+    pass
+
+
+class MySet(set):
+    pass
+
+
+class MyFrozen(frozenset):
+    pass
+
+
+class MyTuple(tuple):
+    pass
+
+
+class MyFloat(float):
+    pass
+
+
+class Shape(abc.ABC):
+    pass
 
 
 def frame_truth(ns, kinds):
@@ -131,6 +170,10 @@ def more_locals(pos, *rest, kw, **opts):
     d_cyc = {"n": 1}
     d_cyc["self"] = d_cyc
     s_mixed = "\U0001f40d it's \"q\" \u65e5 \\ \x00"
+    my_int = MyInt(-7)
+    subs = (MyStr("s'q"), MyList([1]), MyDict(a=1), MySet({1}), MySet(), MyFrozen({2}),
+            MyTuple((1,)), MyFloat(2.5))
+    abc_cls = Shape
     r_neg = range(10, -20, -3)
     ell = ...
     notimpl = NotImplemented
@@ -149,7 +192,8 @@ def more_locals(pos, *rest, kw, **opts):
     time.sleep(LIFETIME[0])
     late_cell = "a cell, assigned after the park"
     return ints, floats, c_odd, b_quotes, d_empty, d_nested, set_str, r_neg, ell, notimpl, cls, \
-        cls_builtin, lam, pdict, d_deleted, set_deleted, d_cyc, s_mixed, uses_late
+        cls_builtin, lam, pdict, d_deleted, set_deleted, d_cyc, s_mixed, uses_late, my_int, subs, \
+        abc_cls
 
 
 def make_holder(outer):
@@ -239,7 +283,7 @@ KINDS = dict(
         "widget creds password api_key session_token fn").split()])
 MORE_KINDS = dict((n, "local") for n in (
     "ints floats c_odd b_quotes d_empty d_nested set_str r_neg ell notimpl cls cls_builtin lam "
-    "plain pdict gone d_deleted set_deleted d_cyc s_mixed uses_late").split())
+    "plain pdict gone d_deleted set_deleted d_cyc s_mixed uses_late my_int subs abc_cls").split())
 MORE_KINDS.update(late_cell="cell", pos="arg", rest="arg", kw="arg", opts="arg")
 
 

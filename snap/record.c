@@ -128,6 +128,33 @@ static int wanted(const struct recorder *r, pid_t pid, const struct ps_thread *t
     return state == 'R';
 }
 
+static const struct ps_thread *find_thread(const struct ps_model *m, uint32_t tid)
+{
+    for (size_t i = 0; i < m->ninterps; i++)
+        for (size_t j = 0; j < m->interps[i].nthreads; j++)
+            if (m->interps[i].threads[j].tid == tid)
+                return &m->interps[i].threads[j];
+    return NULL;
+}
+
+static int same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+/* Same functions in the same order (lines may move: a hot loop changes them all the time). */
+static int same_stack(const struct ps_thread *a, const struct ps_thread *b)
+{
+    if (!b || a->nframes != b->nframes || b->walk_status != a->walk_status)
+        return 0;
+    for (size_t i = 0; i < a->nframes; i++)
+        if (a->frames[i].kind != b->frames[i].kind ||
+            !same_str(a->frames[i].function, b->frames[i].function) ||
+            !same_str(a->frames[i].file, b->frames[i].file))
+            return 0;
+    return 1;
+}
+
 /* Some thread of PID is on CPU (R) right now. */
 static int any_running(pid_t pid)
 {
@@ -175,8 +202,16 @@ static void sample_one(struct recorder *r, struct target *t)
         }
         frozen = 1;
     }
-    struct ps_model m = {0};
+    struct ps_model m = {0}, again = {0};
     int rc = ps_walk(&mem, &t->wt, &r->lim, &m);
+    if (!rc && !frozen) {
+        /* The process ran during the walk, and pages were read at different moments: a
+         * stack can come out torn (a frame of a moment ago under frames of now). Walk again
+         * over fresh pages and keep only threads whose stacks came out the same twice. */
+        ps_direct_reset(t->mem);
+        if (ps_walk(&mem, &t->wt, &r->lim, &again) != PS_OK)
+            rc = PS_READ;
+    }
     if (frozen) {
         ps_thaw(&fz);
         ps_freeze_free(&fz);
@@ -184,6 +219,7 @@ static void sample_one(struct recorder *r, struct target *t)
     }
     if (rc) {
         ps_model_free(&m);
+        ps_model_free(&again);
         if (kill(t->pid, 0) != 0 && errno == ESRCH)
             t->state = 2;
         else
@@ -200,10 +236,19 @@ static void sample_one(struct recorder *r, struct target *t)
             }
             if (!th->nframes || !wanted(r, t->pid, th))
                 continue;
+            /* Running, a torn read can also close a loop of frames (3.8-3.10 reuse frame
+             * objects): it reads as a stack cut by the frame limit. Past 1024 frames, sample
+             * with --blocking. */
+            if (!frozen && (th->frames_truncated ||
+                            !same_stack(th, find_thread(&again, th->tid)))) {
+                r->st->dropped++;
+                continue;
+            }
             if (ps_profile_add_thread(r->prof, (uint64_t)t->pid, t->cmdline, th, 0) == PS_OK)
                 r->st->thread_samples++;
         }
     ps_model_free(&m);
+    ps_model_free(&again);
 }
 
 static void progress(const struct recorder *r, double elapsed, int final)

@@ -1,0 +1,57 @@
+"""pysnap record over every interpreter: a stack that changes all the time, sampled without
+stopping the process (torn reads must be dropped, never recorded as garbage: every recorded
+stack must be one the target's code can have) and with --blocking (every sample exact)."""
+
+import re
+
+from e2e_util import TARGETS, describe, run_pysnap
+
+CHURN = TARGETS / "churn_target.py"
+LAST_LINE = re.compile(r": (\d+) samples \((\d+) rounds of 1 process, (\d+) dropped as torn")
+
+
+def folded(path):
+    out = []
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        out.append((stack.split(";"), int(count)))
+    return out
+
+
+def check_stacks(stacks, truth):
+    """Every frame is one of the target's functions, in a shape its code can have:
+    <module>, main, churn, then descend... and leaf innermost (or churn itself; or ready,
+    still closing the FIFO when the first sample comes)."""
+    allowed = set("%s (%s)" % (f, truth["file"]) for f in truth["functions"] + ["ready"])
+    label = lambda f: "%s (%s)" % (f, truth["file"])  # noqa: E731
+    for stack, count in stacks:
+        assert count > 0
+        assert set(stack) <= allowed, stack
+        assert stack[:3] == [label("<module>"), label("main"), label("churn")], stack
+        middle = stack[3:]
+        if middle == [label("ready")]:
+            continue
+        assert all(f == label("descend") for f in middle[:-1]), [f.split()[0] for f in stack]
+        assert len(middle) <= 62, stack
+
+
+def test_record_churning_stack(python, pysnap_bin, run_target, tmp_path):
+    proc, truth = run_target(python, CHURN, "--lifetime", "30")
+    for mode in ([], ["--blocking"]):
+        out = tmp_path / ("churn%s.txt" % len(mode))
+        res = run_pysnap(pysnap_bin, "record", "--pid", proc.pid, "--duration", "1", "--rate",
+                         "200", "-o", out, *mode)
+        assert res.returncode == 0, describe(res)
+        m = LAST_LINE.search(res.stdout.decode())
+        assert m, describe(res)
+        samples, rounds, dropped = (int(g) for g in m.groups())
+        stacks = folded(out)
+        assert sum(c for _, c in stacks) == samples
+        assert samples + dropped <= rounds, describe(res)
+        if mode:  # frozen: every sample is exact
+            assert dropped == 0 and samples >= rounds // 2, describe(res)
+        else:  # running: torn walks are dropped; on this churning stack, many
+            assert samples >= max(20, rounds // 10), describe(res)
+        check_stacks(stacks, truth)
+        # the leaf is where the time goes, at varied depths
+        assert len(set(len(s) for s, _ in stacks)) > 3, stacks

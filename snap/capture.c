@@ -399,6 +399,10 @@ int ps_capture(const struct ps_capture_opts *o, struct ps_capture_result *r)
     unsigned char *file = NULL;
     size_t len = 0;
     int64_t when = 0;
+    /* Refuse before freezing anything; the rename below still refuses a file that appears
+     * meanwhile. */
+    if (o->output && !o->force && access(o->output, F_OK) == 0)
+        return ps_error_set(PS_USAGE, "%s already exists (use --force to replace it)", o->output);
     int rc = capture_encode(o, r, &file, &len, &when);
     if (!rc && !o->output)
         rc = ps_capture_default_name(o->pid, when, r->path, sizeof r->path);

@@ -650,6 +650,12 @@ def test_refuses_to_overwrite_without_force(pysnap_bin, target_python, spawn, tm
     assert output.read_bytes() == b"precious\n", "the existing file was changed"
     assert not [n for n in listing(tmp_path) if ".tmp." in n]
     target.assert_not_stopped("after the refusal")
+    # The refusal comes before any attach: a process that is not Python gets the same answer.
+    other = spawn(["sleep", "60"])
+    res = subprocess.run([pysnap_bin, "capture", "--pid", str(other.pid), "-o", str(output)],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         timeout=CAPTURE_TIMEOUT)
+    assert res.returncode == 2 and b"--force" in res.stderr, describe(res)
     res = subprocess.run([pysnap_bin, "capture", "--pid", str(target.pid), "-o", str(output),
                           "--force"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, timeout=CAPTURE_TIMEOUT)

@@ -115,19 +115,23 @@ def snapshot_bytes(c, pysnap_bin=None):
     return res.stdout
 
 
-def parked_frame(analysis, truth_thread, more=False):
-    """ANALYSIS's frame of hold_locals in the truth's thread (the second Python frame), or
-    with MORE that of more_locals (the innermost); both must be where the truth says."""
+FRAMES = ("more", "gen", "hold")  # innermost first: more_locals, gen_frame, hold_locals
+
+
+def parked_frame(analysis, truth_thread, which="hold"):
+    """ANALYSIS's frame WHICH (see FRAMES) in the truth's thread; all three must be where the
+    truth says."""
     tid = truth_thread["tid"]
     threads = [t for t in all_threads(analysis) if t.get("tid") == tid]
     assert len(threads) == 1, "thread %d (%s) listed %d times" % (tid, truth_thread["role"], len(threads))
     frames = [f for f in threads[0].get("frames", []) if f.get("kind") == "python"]
-    assert len(frames) >= 2, "thread %d (%s) has %d Python frames" % (tid, truth_thread["role"], len(frames))
-    for f, want in ((frames[0], truth_thread["more"]), (frames[1], truth_thread)):
+    assert len(frames) >= 3, "thread %d (%s) has %d Python frames" % (tid, truth_thread["role"], len(frames))
+    for f, key in zip(frames, FRAMES):
+        want = truth_thread if key == "hold" else truth_thread[key]
         want = (want["function"], want["file"], want["line"])
         got = (f.get("function"), f.get("file"), f.get("line"))
         assert got == want, "thread %d: frame %r, want %r" % (tid, got, want)
-    return frames[0] if more else frames[1]
+    return frames[FRAMES.index(which)]
 
 
 def check_repr(where, got, want_repr):
@@ -193,14 +197,15 @@ def test_every_local_is_the_targets_repr(run):
     assert not problems, "\n".join(problems)
 
 
-def test_more_locals_in_the_innermost_frame(run):
+@pytest.mark.parametrize("which", ["more", "gen"])
+def test_locals_of_the_inner_frames(run, which):
     a = cap(run, "default").analysis
     problems = []
     for tt in run.truth["threads"]:
-        f = parked_frame(a, tt, more=True)
+        f = parked_frame(a, tt, which)
         assert f["locals_truncated"] is False
-        for name, want in sorted(tt["more"]["locals"].items()):
-            where = "%s thread, more_locals, local %s" % (tt["role"], name)
+        for name, want in sorted(tt[which]["locals"].items()):
+            where = "%s thread, %s, local %s" % (tt["role"], tt[which]["function"], name)
             got = f["locals"].get(name)
             if got is None:
                 problems.append("%s: missing (locals: %s)" % (where, sorted(f["locals"])))
@@ -219,9 +224,9 @@ def test_unbound_locals(run):
     for tt in run.truth["threads"]:
         assert tt["unbound"] == ["later"], tt["unbound"]
         assert tt["more"]["unbound"] == ["gone", "late_cell"], tt["more"]["unbound"]
-        for name, more, kind in (("later", False, "local"), ("gone", True, "local"),
-                                 ("late_cell", True, "cell")):
-            got = parked_frame(a, tt, more)["locals"].get(name)
+        for name, which, kind in (("later", "hold", "local"), ("gone", "more", "local"),
+                                  ("late_cell", "more", "cell")):
+            got = parked_frame(a, tt, which)["locals"].get(name)
             assert got is not None, "%s thread: the unbound local %r is missing" % (tt["role"], name)
             assert got.get("unbound") is True and got.get("repr") == "<unbound>" and \
                 got.get("kind") == kind and got.get("type") is None, \
@@ -362,10 +367,11 @@ def test_text_renderer_prints_the_same_reprs(run, pysnap_bin):
     assert res.returncode == 0, describe(res)
     text = res.stdout.decode("utf-8")
     for tt in run.truth["threads"]:
-        for back, ft, more in ((0, tt["more"], True), (1, tt, False)):
+        for back, which in enumerate(FRAMES):
+            ft = tt if which == "hold" else tt[which]
             header, got = text_locals(text, tt["tid"], back)
             assert header.endswith("line %d, in %s" % (ft["line"], ft["function"])), header
-            js = parked_frame(c.analysis, tt, more)["locals"]
+            js = parked_frame(c.analysis, tt, which)["locals"]
             for name in sorted(ft["locals"]) + ft["unbound"]:
                 assert name in got, "%s thread: %s not printed by analyze --locals" % (tt["role"], name)
                 assert got[name] == js[name]["repr"], \

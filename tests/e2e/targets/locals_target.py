@@ -5,7 +5,7 @@ usage: locals_target.py FIFO [--lifetime SECONDS]
 A worker thread and the main thread each call hold_locals(), a closure (so it has a free
 variable, and an argument that is a cell) that binds one local of every kind pysnap renders,
 plus three locals whose names look like credentials, a dict with a "password" key and an
-instance with a "secret" attribute, then calls more_locals(), which binds more values (edge
+instance with a "secret" attribute, then goes through a generator's frame (gen_frame) to more_locals(), which binds more values (edge
 cases; a frame has room for 64 locals by default) and parks in time.sleep(). Before going on,
 each frame takes its own truth: for every local, type(value).__name__ and repr(value),
 computed here by the interpreter itself. A
@@ -29,9 +29,11 @@ Truth JSON:
                 "attributes": {name: {"type": "...", "repr": "..."}},   # of `widget`
                 "creds_redacted_repr": "...", "slots": [name, ...],
                 "more": {"function": "more_locals", "file": ..., "line": N, "locals": {...},
-                         "unbound": [], "slots": [...]}}]}
-The top level of a thread describes hold_locals (the caller, parked at its call of
-more_locals); "more" describes more_locals, the innermost frame.
+                         "unbound": [], "slots": [...]},
+                "gen": {the same for gen_frame}}]}
+The top level of a thread describes hold_locals (the outermost of the three, parked at its
+call of next(gen_frame())); "gen" describes the generator's frame, "more" more_locals, the
+innermost frame.
 "slots" are the frame's variables in slot order (co_varnames, co_cellvars, co_freevars).
 "creds_redacted_repr" is repr(creds) with the password value replaced by '<redacted>', as
 pysnap shows a dict entry whose key looks like a credential. Python 3.8+ syntax.
@@ -147,11 +149,20 @@ def record(role, ns, kinds):
         TRUTHS[truth["tid"]] = truth
 
 
-def record_more(ns, kinds):
-    """more_locals' truth, once hold_locals' is recorded."""
+def record_frame(key, ns, kinds):
+    """The truth of another frame (KEY "gen" or "more"), once hold_locals' is recorded."""
     truth = frame_truth(ns, kinds)
     with TRUTHS_LOCK:
-        TRUTHS[threading.get_native_id()]["more"] = truth
+        TRUTHS[threading.get_native_id()][key] = truth
+
+
+def gen_frame(tag):
+    """A generator's frame between hold_locals and more_locals."""
+    g_list = ["gen", tag]
+    g_count = len(g_list)
+    record_frame("gen", locals(), GEN_KINDS)
+    yield more_locals(1, 2, 3, kw="k", extra=True)
+    return g_count
 
 
 def more_locals(pos, *rest, kw, **opts):
@@ -188,7 +199,7 @@ def more_locals(pos, *rest, kw, **opts):
     def uses_late():
         return late_cell
 
-    record_more(locals(), MORE_KINDS)
+    record_frame("more", locals(), MORE_KINDS)
     time.sleep(LIFETIME[0])
     late_cell = "a cell, assigned after the park"
     return ints, floats, c_odd, b_quotes, d_empty, d_nested, set_str, r_neg, ell, notimpl, cls, \
@@ -264,7 +275,7 @@ def make_holder(outer):
 
         fn = inner
         record(role, locals(), KINDS)
-        more_locals(1, 2, 3, kw="k", extra=True)
+        next(gen_frame(role))
         later = "assigned after the park"  # unbound while parked
         return later, fn, freev
 
@@ -284,6 +295,7 @@ KINDS = dict(
 MORE_KINDS = dict((n, "local") for n in (
     "ints floats c_odd b_quotes d_empty d_nested set_str r_neg ell notimpl cls cls_builtin lam "
     "plain pdict gone d_deleted set_deleted d_cyc s_mixed uses_late my_int subs abc_cls").split())
+GEN_KINDS = {"tag": "arg", "g_list": "local", "g_count": "local"}
 MORE_KINDS.update(late_cell="cell", pos="arg", rest="arg", kw="arg", opts="arg")
 
 
@@ -332,8 +344,8 @@ def reporter(fifo, main_tid, deadline):
             time.sleep(0.02)
         with TRUTHS_LOCK:
             threads = [TRUTHS[tid] for tid in tids]
-            if not all("more" in t for t in threads):
-                raise RuntimeError("a parked thread has no truth of more_locals")
+            if not all("more" in t and "gen" in t for t in threads):
+                raise RuntimeError("a parked thread lacks the truth of a frame")
         truth = {
             "pid": os.getpid(),
             "python": {"version": platform.python_version(),

@@ -112,6 +112,10 @@ def check_tasks(r):
         assert got["thread_tid"] == want["tid"], want["name"]
         assert got["kind"] == want["kind"], want["name"]
         assert got["error"] is None, (want["name"], got["error"])
+        for frame in got["coroutine_chain"]:  # locals of the coroutine frames, as repr() says
+            for name, rep in want["locals"].get(frame["function"], {}).items():
+                assert frame["locals"][name]["repr"] == rep, (want["name"], frame["function"], name)
+    assert by_name["gather-child-2"]["coroutine_chain"][0]["locals"]["n"]["repr"] == "2"
 
 
 def check_awaits(r):

@@ -22,6 +22,7 @@ Truth JSON:
    "tasks": [{"name": "...", "tid": N,                      # of the loop's thread
               "running": bool, "state": "pending", "kind": "c" | "python",
               "chain": [[function, file, line], ...],      # task's coroutine first
+              "locals": {function: {name: repr}},          # int/str locals, our frames
               "awaiting_type": type name | null,            # of task._fut_waiter
               "awaiting_task": name | null,                 # when that is a task
               "waits_for": [names]}],       # that task, or gather/TaskGroup children
@@ -111,6 +112,20 @@ def chain_of(coro):
     return out
 
 
+def chain_locals(coro):
+    """{function: {name: repr}} of the int and str locals of our own coroutine frames."""
+    out, c = {}, coro
+    for _ in range(64):
+        if c is None or not inspect.iscoroutine(c) or c.cr_frame is None:
+            break
+        f = c.cr_frame
+        if f.f_code.co_filename == __file__:
+            out[f.f_code.co_name] = dict((k, repr(v)) for k, v in f.f_locals.items()
+                                         if type(v) in (int, str))
+        c = c.cr_await
+    return out
+
+
 def park_line(tag):
     with open(__file__) as f:
         for n, line in enumerate(f, 1):
@@ -159,7 +174,7 @@ def take_truth(me):
             chain[-1][2] = park_line("main")
         tasks.append({"name": t.get_name(), "tid": tid, "running": t is me, "state": t._state.lower(),
                       "kind": "c" if type(t).__module__ == "_asyncio" else "python",
-                      "chain": chain,
+                      "chain": chain, "locals": chain_locals(t.get_coro()) if t is not me else {},
                       "awaiting_type": type(waiter).__name__ if waiter is not None else None,
                       "awaiting_task": waiter.get_name() if is_task(waiter) else None,
                       "waits_for": waits})

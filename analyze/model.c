@@ -81,3 +81,23 @@ void ps_model_free(struct ps_model *m)
     free(m->interps);
     memset(m, 0, sizeof *m);
 }
+
+void ps_model_resolve_gil(struct ps_model *m)
+{
+    for (size_t i = 0; i < m->ninterps; i++) {
+        struct ps_interp *in = &m->interps[i];
+        in->gil_shared = 0;
+        in->gil_holder_tid = 0;
+        for (size_t k = 0; k < m->ninterps; k++)
+            if (k != i && in->gil_addr && m->interps[k].gil_addr == in->gil_addr)
+                in->gil_shared = 1;
+        for (size_t k = 0; k < m->ninterps && in->gil_holder && !in->gil_holder_tid; k++) {
+            const struct ps_interp *other = &m->interps[k];
+            if (other->gil_addr != in->gil_addr)
+                continue;
+            for (size_t j = 0; j < other->nthreads; j++)
+                if (other->threads[j].tstate == in->gil_holder)
+                    in->gil_holder_tid = other->threads[j].tid;
+        }
+    }
+}

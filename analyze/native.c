@@ -75,9 +75,11 @@ int ps_native_is_eval(const char *fn)
            (fn[sizeof eval - 1] == '\0' || fn[sizeof eval - 1] == '.');
 }
 
+/* take_gil, also as the compiler's local clones name it (take_gil.lto_priv.0 in Debian's
+ * LTO build, named by its detached debug info). */
 static int is_gil_wait_function(const char *fn)
 {
-    return fn && strcmp(fn, "take_gil") == 0;
+    return fn && strncmp(fn, "take_gil", 8) == 0 && (fn[8] == '\0' || fn[8] == '.');
 }
 
 /* --- the version's layout, chosen as the walker does -------------------------------------- */
@@ -403,8 +405,11 @@ static void refine_state(const struct ps_snap_thread *st, struct ps_thread *t, u
         gil_wait = t->frames[i].kind == PS_FRAME_NATIVE &&
                    is_gil_wait_function(t->frames[i].function);
     /* Without symbols (a stripped python): a futex wait on a word of the GIL's own
-     * structure (its condition variables and mutexes) is a wait for the GIL. */
-    if (!gil_wait && gil && in_syscall(st) && st->regs[REG_ORIG_RAX] == NR_FUTEX &&
+     * structure (its condition variables and mutexes) is a wait for the GIL.
+     * A futex wait that was interrupted (by an earlier capture's freeze, a debugger or a
+     * signal) goes on as restart_syscall, whose registers are still the futex call's. */
+    if (!gil_wait && gil && in_syscall(st) &&
+        (st->regs[REG_ORIG_RAX] == NR_FUTEX || st->regs[REG_ORIG_RAX] == NR_RESTART) &&
         st->regs[REG_RDI] >= gil && st->regs[REG_RDI] < gil + GIL_STRUCT_BYTES)
         gil_wait = 1;
     if (t->holds_gil)

@@ -146,6 +146,9 @@ static void print_thread(FILE *out, const struct ps_thread *t, int locals)
 {
     fprintf(out, "{\"tid\": %u, \"name\": ", t->tid);
     json_str(out, t->name);
+    fputs(", \"name_source\": ", out);
+    json_str(out, !t->name ? NULL : t->name_from_os ? "os" : "threading");
+    fprintf(out, ", \"daemon\": %s", t->daemon_known ? json_bool(t->daemon) : "null");
     char os_state[2] = {t->os_state, 0};
     fputs(", \"os_state\": ", out);
     json_str(out, t->os_state ? os_state : NULL);
@@ -240,7 +243,8 @@ static void print_interp(FILE *out, const struct ps_interp *in, int locals)
 {
     fprintf(out, "{\"id\": %lld, \"gil\": ", (long long)in->id);
     if (in->gil_known) {
-        fprintf(out, "{\"locked\": %s, \"holder_tid\": ", json_bool(in->gil_locked));
+        fprintf(out, "{\"locked\": %s, \"shared\": %s, \"holder_tid\": ",
+                json_bool(in->gil_locked), json_bool(in->gil_shared));
         if (in->gil_locked && in->gil_holder_tid)
             fprintf(out, "%u}", in->gil_holder_tid);
         else

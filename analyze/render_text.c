@@ -23,6 +23,8 @@ static void print_thread(FILE *out, const struct ps_thread *t, int locals, int n
     fprintf(out, "\nThread %u", t->tid);
     if (t->name)
         fprintf(out, " \"%s\"", t->name);
+    if (t->daemon_known && t->daemon)
+        fputs(" daemon", out);
     fprintf(out, " (%s%s%s%s)\n", ps_thread_state_name(t->state),
             t->state == PS_TSTATE_SLEEPING && t->syscall[0] ? " in " : "",
             t->state == PS_TSTATE_SLEEPING ? t->syscall : "", t->holds_gil ? ", holds the GIL" : "");
@@ -124,7 +126,8 @@ static int render_text(FILE *out, const struct ps_report *r, const struct ps_ren
     for (size_t i = 0; i < r->model.ninterps; i++) {
         const struct ps_interp *in = &r->model.interps[i];
         if (r->model.ninterps > 1)
-            fprintf(out, "\nInterpreter %lld\n", (long long)in->id);
+            fprintf(out, "\nInterpreter %lld%s\n", (long long)in->id,
+                    !in->gil_known ? "" : in->gil_shared ? " (shares its GIL)" : " (own GIL)");
         if (in->gil_known) {
             if (in->gil_locked && in->gil_holder_tid)
                 fprintf(out, "GIL: held by thread %u\n", in->gil_holder_tid);

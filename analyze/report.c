@@ -31,12 +31,18 @@ const char *ps_thread_state_name(int state)
     }
 }
 
-static struct ps_thread *find_thread(struct ps_model *m, uint32_t tid)
+/* The first thread of M with TID after AFTER (NULL: from the start), or NULL. */
+static struct ps_thread *find_thread(struct ps_model *m, uint32_t tid, const struct ps_thread *after)
 {
+    int past = after == NULL;
     for (size_t i = 0; i < m->ninterps; i++)
-        for (size_t j = 0; j < m->interps[i].nthreads; j++)
-            if (m->interps[i].threads[j].tid == tid)
-                return &m->interps[i].threads[j];
+        for (size_t j = 0; j < m->interps[i].nthreads; j++) {
+            struct ps_thread *t = &m->interps[i].threads[j];
+            if (past && t->tid == tid)
+                return t;
+            if (t == after)
+                past = 1;
+        }
     return NULL;
 }
 
@@ -53,6 +59,76 @@ static int derive_state(const struct ps_thread *t)
     case 'S': case 'D': return PS_TSTATE_SLEEPING;
     default: return PS_TSTATE_UNKNOWN;
     }
+}
+
+/* x86-64 user_regs_struct: rsp is word 19. */
+#define REG_RSP 19
+/* The most an OS thread's used stack spans above its SP, when its native stack does not say. */
+#define STACK_SPAN_MAX (8u << 20)
+/* An address this close to its thread state is inside it (the idle root _PyCFrame). */
+#define TSTATE_SPAN 16384
+
+/* 3.11/3.12 subinterpreters run code on the interpreter's first thread state, whatever OS
+ * thread calls in, so thread_id and native_thread_id may name the thread that created the
+ * interpreter. The thread state's current _PyCFrame lives on the C stack of the thread
+ * really running it: the owner is the thread whose stack, from its SP up, holds it. */
+static uint32_t stack_owner(const struct ps_snap_meta *meta, uint64_t addr)
+{
+    uint32_t best = 0;
+    uint64_t best_dist = UINT64_MAX;
+    for (size_t i = 0; i < meta->nthreads; i++) {
+        const struct ps_snap_thread *st = &meta->threads[i];
+        if (!st->has_regs || st->regs[REG_RSP] > addr)
+            continue;
+        uint64_t dist = addr - st->regs[REG_RSP], span = STACK_SPAN_MAX;
+        if (st->has_native && st->nnative && st->native[st->nnative - 1].sp > st->regs[REG_RSP] &&
+            !(st->native_flags & (PS_NATIVE_TRUNCATED | PS_NATIVE_INCOMPLETE)))
+            span = st->native[st->nnative - 1].sp - st->regs[REG_RSP] + 4096;
+        if (dist < span && dist < best_dist) {
+            best = st->info.tid;
+            best_dist = dist;
+        }
+    }
+    return best;
+}
+
+static void fix_tids(const struct ps_snap_meta *meta, struct ps_model *m)
+{
+    for (size_t i = 0; i < m->ninterps; i++)
+        for (size_t j = 0; j < m->interps[i].nthreads; j++) {
+            struct ps_thread *t = &m->interps[i].threads[j];
+            uint64_t a = t->cstack_addr;
+            if (!a || t->nframes == 0 || (a >= t->tstate && a - t->tstate < TSTATE_SPAN))
+                continue;
+            uint32_t owner = stack_owner(meta, a);
+            if (!owner || owner == t->tid)
+                continue;
+            /* threading named the thread the ids belong to, not this one. */
+            t->tid = owner;
+            free(t->name);
+            t->name = NULL;
+            t->daemon_known = t->daemon = 0;
+        }
+    ps_model_resolve_gil(m);
+}
+
+/* A thread without a name of its own in one interpreter takes the threading name it has in
+ * another (a thread that entered a subinterpreter is named in the one that started it). */
+static int share_names(struct ps_model *m)
+{
+    for (size_t i = 0; i < m->ninterps; i++)
+        for (size_t j = 0; j < m->interps[i].nthreads; j++) {
+            struct ps_thread *t = &m->interps[i].threads[j];
+            const struct ps_thread *o = NULL;
+            while (!t->name && t->tid && (o = find_thread(m, t->tid, o)))
+                if (o->name && !o->name_from_os) {
+                    if (!(t->name = strdup(o->name)))
+                        return PS_NOMEM;
+                    t->daemon_known = o->daemon_known;
+                    t->daemon = o->daemon;
+                }
+        }
+    return PS_OK;
 }
 
 static int tid_order(const void *a, const void *b)
@@ -87,17 +163,30 @@ int ps_report_build(struct ps_snapshot *snap, struct ps_report *out)
     struct ps_model *m = &out->model;
     if (m->ninterps == 0 && !ps_model_add_interp(m))
         return PS_NOMEM;
+    fix_tids(meta, m);
+    if ((rc = share_names(m)))
+        return rc;
     for (size_t i = 0; i < meta->nthreads; i++) {
         const struct ps_note_thread *info = &meta->threads[i].info;
-        struct ps_thread *t = find_thread(m, info->tid);
+        struct ps_thread *t = find_thread(m, info->tid, NULL);
         if (!t) {
             if (!(t = ps_model_add_thread(&m->interps[0])))
                 return PS_NOMEM;
             t->tid = info->tid;
         }
-        t->os_state = (char)info->os_state;
-        if (!t->name && info->comm[0] && !(t->name = strdup(info->comm)))
-            return PS_NOMEM;
+        /* A thread running in a subinterpreter has a thread state in each interpreter it
+         * entered: every one of them gets the OS view. */
+        for (; t; t = find_thread(m, info->tid, t)) {
+            t->os_state = (char)info->os_state;
+            char comm[sizeof info->comm + 1];
+            memcpy(comm, info->comm, sizeof info->comm);
+            comm[sizeof info->comm] = '\0';
+            if (!t->name && comm[0]) {
+                if (!(t->name = strdup(comm)))
+                    return PS_NOMEM;
+                t->name_from_os = 1;
+            }
+        }
     }
     for (size_t i = 0; i < m->ninterps; i++) {
         struct ps_interp *in = &m->interps[i];

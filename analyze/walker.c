@@ -503,9 +503,13 @@ static int walk_thread(struct ps_walker *w, uint64_t tstate, struct ps_thread *t
     t->tid = (uint32_t)native;
     if ((rc = ps_w_field_u64(w, tstate, o->tstate.frame, &frame)))
         return rc;
-    if (frame && o->tstate.cframe_current != PS_OFF_NONE &&
-        (rc = ps_w_field_u64(w, frame, o->tstate.cframe_current, &frame)))
-        return rc;
+    if (frame && o->tstate.cframe_current != PS_OFF_NONE) {
+        /* A running thread's _PyCFrame is a local of the eval loop: it tells which OS
+         * thread runs this state when thread_id does not (report.c). */
+        t->cstack_addr = frame;
+        if ((rc = ps_w_field_u64(w, frame, o->tstate.cframe_current, &frame)))
+            return rc;
+    }
     if (o->frame_model == PS_FRAMES_INTERP)
         return walk_interp_frames(w, frame, t);
     return walk_frame_objects(w, frame, t);
@@ -520,10 +524,14 @@ struct names_ctx {
 static int name_cb(void *arg, uint64_t key, uint64_t value)
 {
     struct names_ctx *c = arg;
-    uint64_t ident, name_obj;
+    uint64_t ident, name_obj, daemonic = 0, flag = 0;
     if (ps_py_long_u64(c->w, key, &ident) || ps_py_getattr(c->w, value, "_name", &name_obj) ||
         !name_obj || !ps_py_is(c->w, name_obj, "str"))
         return PS_OK; /* one unreadable entry does not hide the others */
+    /* Thread._daemonic is a bool in every version: one more attribute lookup. */
+    int daemon_known = ps_py_getattr(c->w, value, "_daemonic", &daemonic) == PS_OK && daemonic &&
+                       ps_py_is(c->w, daemonic, "bool") &&
+                       ps_py_long_u64(c->w, daemonic, &flag) == PS_OK && flag <= 1;
     for (size_t i = 0; i < c->in->nthreads; i++) {
         struct ps_thread *t = &c->in->threads[i];
         if (t->thread_id == ident && !t->name) {
@@ -533,6 +541,8 @@ static int name_cb(void *arg, uint64_t key, uint64_t value)
                 return rc;
             if (!rc)
                 t->name = name;
+            t->daemon_known = (uint8_t)daemon_known;
+            t->daemon = (uint8_t)(daemon_known && flag);
         }
     }
     return PS_OK;
@@ -570,15 +580,19 @@ static void read_gil_and_gc(struct ps_walker *w, uint64_t runtime, uint64_t inte
         ps_w_field_u64(w, gil, o->gil.last_holder, &holder) == PS_OK) {
         in->gil_known = 1;
         in->gil_locked = locked != 0;
+        in->gil_addr = gil;
+        in->gil_holder = locked ? holder : 0;
         for (size_t i = 0; i < in->nthreads; i++) {
             struct ps_thread *t = &in->threads[i];
             t->holds_gil = locked && holder && t->tstate == holder;
-            if (t->holds_gil)
-                in->gil_holder_tid = t->tid;
         }
     }
-    if (o->interp.gc != PS_OFF_NONE && o->gc.collecting != PS_OFF_NONE &&
-        ps_w_field_i32(w, interp + (uint64_t)o->interp.gc, o->gc.collecting, &collecting) == PS_OK) {
+    /* 3.9+ keep the GC state in each interpreter, 3.8 once in _PyRuntime. */
+    uint64_t gcs = o->interp.gc != PS_OFF_NONE    ? interp + (uint64_t)o->interp.gc
+                   : o->runtime.gc != PS_OFF_NONE ? runtime + (uint64_t)o->runtime.gc
+                                                  : 0;
+    if (gcs && o->gc.collecting != PS_OFF_NONE &&
+        ps_w_field_i32(w, gcs, o->gc.collecting, &collecting) == PS_OK) {
         in->gc_known = 1;
         in->gc_collecting = collecting != 0;
     }
@@ -712,6 +726,7 @@ int ps_walk(const struct ps_memsrc *mem, const struct ps_walk_target *target,
             break;
         }
     }
+    ps_model_resolve_gil(out);
 out:
     if (w.redact_on)
         regfree(&w.redact_re);

@@ -50,7 +50,12 @@ struct ps_thread {
     uint32_t tid;            /* kernel thread id, 0 when not known */
     uint64_t thread_id;      /* PyThreadState.thread_id (pthread_t), 0 if not Python */
     uint64_t tstate;         /* PyThreadState address, 0 if not Python */
+    uint64_t cstack_addr;    /* an address on the C stack of the OS thread running this
+                                thread state (3.11/3.12: tstate->cframe), 0 when unknown */
     char *name;              /* threading's name, else the OS name (comm), else NULL */
+    uint8_t name_from_os;    /* NAME is the OS thread name: threading does not know it */
+    uint8_t daemon_known;    /* threading knows the thread: DAEMON is its daemon flag */
+    uint8_t daemon;
     char os_state;           /* /proc state letter at capture (R, S, D, ...), 0 unknown */
     uint8_t holds_gil;
     uint8_t state;           /* enum ps_thread_state */
@@ -69,6 +74,10 @@ struct ps_interp {
     int64_t id;
     uint64_t addr;
     int gil_known, gil_locked;
+    int gil_shared;          /* another interpreter uses the same GIL (before 3.12 all do;
+                                3.12+ only those created without their own GIL) */
+    uint64_t gil_addr;       /* the _gil_runtime_state this interpreter uses, 0 unknown */
+    uint64_t gil_holder;     /* its last_holder PyThreadState, possibly of another interp */
     uint32_t gil_holder_tid;
     int gc_known, gc_collecting;
     struct ps_thread *threads;
@@ -89,6 +98,11 @@ struct ps_model {
 struct ps_interp *ps_model_add_interp(struct ps_model *m);
 struct ps_thread *ps_model_add_thread(struct ps_interp *in);
 struct ps_frame *ps_thread_add_frame(struct ps_thread *t);
+/* A GIL may be shared (every interpreter before 3.12; 3.12+ those created without their
+ * own): its holder is then a thread state of any interpreter using it. Set each
+ * interpreter's gil_holder_tid from gil_holder and its gil_shared. Run again after tids
+ * change. */
+void ps_model_resolve_gil(struct ps_model *m);
 void ps_value_free(struct ps_value *v);
 void ps_model_free(struct ps_model *m);
 

@@ -57,6 +57,7 @@ struct ps_pyoffsets {
         ps_off interpreters_head; /* _PyRuntime.interpreters.head */
         ps_off gil;               /* _PyRuntime.ceval.gil (embedded), until 3.11 */
         ps_off tstate_current;    /* _PyRuntime.gilstate.tstate_current, until 3.11 */
+        ps_off gc;                /* _PyRuntime.gc (embedded), 3.8 only: 3.9+ use interp.gc */
     } runtime;
 
     struct {

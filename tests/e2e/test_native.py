@@ -18,6 +18,7 @@ test captures once per interpreter and checks what a user reads:
 import json
 import re
 import struct
+import subprocess
 import time
 
 import pytest
@@ -189,21 +190,97 @@ def test_other_spinner_waits_for_the_gil(run):
     assert w["state"] == "waiting_for_gil", \
         "spinner %d is %s, not waiting_for_gil\n%s" % (w["tid"], w["state"], fmt_stack(w))
     assert w["syscall"] == "futex" and w["pc_instruction"] == "syscall", (w["syscall"], w["pc_instruction"])
-    names = native_names(w)
+    check_take_gil(w, a["target"]["python"]["path"])
+
+
+def base_name(function):
+    """A symbol without the compiler's clone suffix: take_gil.lto_priv.0 -> take_gil."""
+    return function.split(".")[0] if function else function
+
+
+def check_take_gil(w, python_path):
+    """take_gil is among W's native frames: by name where the python has symbols (its
+    .symtab, or detached debug info such as Debian's python3.11-dbg, which names the LTO
+    clone take_gil.lto_priv.0); in a stripped python without debug info the function has no
+    name: it is then the nameless frame of the python binary that called
+    pthread_cond_timedwait, given as module + offset."""
+    names = [base_name(n) for n in native_names(w)]
+    if "take_gil" in names:
+        return
+    assert elf_has_symtab(python_path) is False, \
+        "take_gil not among the native frames of %d:\n%s" % (w["tid"], fmt_stack(w))
+    frames = w["frames"]
+    i = next((k for k, f in enumerate(frames) if f["kind"] == "native" and
+              f["function"] == "pthread_cond_timedwait"), None)
+    assert i is not None and i + 1 < len(frames), "no pthread_cond_timedwait:\n%s" % fmt_stack(w)
+    caller = frames[i + 1]
+    assert caller["kind"] == "native" and caller["function"] is None and \
+        caller["module"] == python_path and caller["offset"] > 0, \
+        "the cond wait's caller:\n%s" % fmt_stack(w)
+
+
+def dynamic_symbols(path):
+    """Names the ELF file at PATH exports (.dynsym), by nm -D; None without nm."""
+    try:
+        res = subprocess.run(["nm", "-D", "--defined-only", path], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if res.returncode != 0:
+        return None
+    return set(line.split()[-1] for line in res.stdout.decode("utf-8", "replace").splitlines()
+               if len(line.split()) >= 3)
+
+
+def test_stripped_python_without_debug_info(run, pysnap_bin, tmp_path):
+    """A python without .symtab, captured where no detached debug info can be found
+    (/usr/lib/debug hidden in a private mount namespace): native frames of the python
+    binary carry exported names (.dynsym) or none (then module + offset), and the GIL
+    picture is the same: the waiter is found by its futex on the GIL."""
+    a = need_analysis(run)
     python_path = a["target"]["python"]["path"]
-    symtab = elf_has_symtab(python_path)
-    if symtab or symtab is None and "take_gil" in names:
-        assert "take_gil" in names, "take_gil not among the native frames of %d:\n%s" % (w["tid"], fmt_stack(w))
-    else:
-        # No .symtab (a stripped build): take_gil has no name; it is the python frame
-        # that called pthread_cond_timedwait.
-        frames = w["frames"]
-        i = next((k for k, f in enumerate(frames) if f["kind"] == "native" and
-                  f["function"] == "pthread_cond_timedwait"), None)
-        assert i is not None and i + 1 < len(frames), "no pthread_cond_timedwait:\n%s" % fmt_stack(w)
-        caller = frames[i + 1]
-        assert caller["kind"] == "native" and caller["function"] is None and \
-            caller["module"] == python_path, "the cond wait's caller:\n%s" % fmt_stack(w)
+    if elf_has_symtab(python_path) is not False:
+        pytest.skip("%s has a .symtab: not a stripped build" % python_path)
+    exported = dynamic_symbols(python_path)
+    if exported is None:
+        pytest.skip("nm (binutils) not available to list %s's exported symbols" % python_path)
+    snap = tmp_path / "nodebug.snap"
+    script = ("mount -t tmpfs tmpfs /usr/lib/debug && exec \"$0\" capture --pid %d -o %s"
+              % (run.proc.pid, snap))
+    res = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script,
+                          pysnap_bin], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, timeout=60)
+    if res.returncode != 0 and b"unshare" in res.stderr:
+        pytest.skip("cannot hide /usr/lib/debug (unshare -m): %s" % res.stderr.decode()[-200:])
+    assert res.returncode == 0, describe(res)
+    out = run_pysnap(pysnap_bin, "analyze", snap, "--json")
+    assert out.returncode == 0, describe(out)
+    b = json.loads(out.stdout.decode("utf-8"))
+    spinners = [thread_of(b, t["tid"]) for t in run.by_role["spinner"]]
+    holders = [t for t in spinners if t["holds_gil"]]
+    waiters = [t for t in spinners if not t["holds_gil"]]
+    assert len(holders) == 1 and holders[0]["state"] == "running", [(t["tid"], t["state"]) for t in spinners]
+    assert len(waiters) == 1 and waiters[0]["state"] == "waiting_for_gil", fmt_stack(waiters[0])
+    assert interp_of(b, holders[0]["tid"])["gil"]["holder_tid"] == holders[0]["tid"]
+    check_take_gil(waiters[0], python_path)
+    named = nameless = 0
+    for t in all_threads(b):
+        for f in t["frames"]:
+            if f["kind"] != "native" or f["module"] != python_path:
+                continue
+            if f["function"] is None:
+                nameless += 1
+                assert f["offset"] > 0, "a nameless frame without an offset: %r" % f
+            else:
+                named += 1
+                assert f["function"] in exported, \
+                    "%s is not exported by %s: debug info was not hidden?" % (f["function"], python_path)
+    assert named and nameless, "python frames: %d named, %d nameless" % (named, nameless)
+    text = run_pysnap(pysnap_bin, "analyze", snap, "--native")
+    assert text.returncode == 0, describe(text)
+    base = python_path.rsplit("/", 1)[-1]
+    assert re.search(r"\(C\) \?\?\? \(%s\+0x[0-9a-f]+\)" % re.escape(base),
+                     text.stdout.decode("utf-8")), "no module+offset frame in:\n%s" % text.stdout.decode()[:3000]
 
 
 @pytest.mark.parametrize("role", ["sleep", "lock", "select", "recv", "main"])

@@ -19,7 +19,7 @@
 /* Every field of struct ps_pyoffsets, in declaration order. */
 #define PS_FIELDS(X)                                                                           \
     X(major) X(minor) X(frame_model) X(dict_model) X(linetable_model) X(debug_build)           \
-    X(runtime.interpreters_head) X(runtime.gil) X(runtime.tstate_current)                      \
+    X(runtime.interpreters_head) X(runtime.gil) X(runtime.tstate_current) X(runtime.gc)       \
     X(interp.next) X(interp.id) X(interp.threads_head) X(interp.modules) X(interp.gil_ptr)    \
     X(interp.gc)                                                                               \
     X(gil.locked) X(gil.last_holder)                                                           \
@@ -28,6 +28,7 @@
     X(tstate.frame) X(tstate.cframe_current)                                                   \
     X(iframe.previous) X(iframe.code) X(iframe.instr) X(iframe.owner) X(iframe.localsplus)    \
     X(iframe.stacktop) X(iframe.owner_generator) X(iframe.owner_cstack)                       \
+    X(iframe.owner_interpreter) X(iframe.stackref_mask)                                        \
     X(frameobj.back) X(frameobj.code) X(frameobj.lasti) X(frameobj.lineno)                    \
     X(frameobj.localsplus)                                                                     \
     X(code.filename) X(code.name) X(code.qualname) X(code.linetable) X(code.firstlineno)      \
@@ -41,7 +42,10 @@
     X(longobj.digits) X(longobj.lv_tag)                                                        \
     X(dict.ma_used) X(dict.ma_keys) X(dict.ma_values) X(dict.dk_size) X(dict.dk_log2_size)    \
     X(dict.dk_log2_index_bytes) X(dict.dk_kind) X(dict.dk_nentries) X(dict.dk_indices)        \
-    X(dict.entry_size) X(dict.unicode_entry_size) X(dict.values_values)
+    X(dict.entry_size) X(dict.unicode_entry_size) X(dict.values_values)                       \
+    X(more.tp_dict) X(more.ht_qualname) X(more.cell_ref) X(more.set_mask) X(more.set_table)   \
+    X(more.range_start) X(more.bytearray_start) X(more.complex_cval) X(more.func_qualname)    \
+    X(more.str_hash) X(more.str_hash_cache)
 
 /* The field list above must cover the struct: its bytes, rounded up to the 4-byte alignment
  * (the six leading uint8_t fields are followed by two bytes of padding), make sizeof. */
@@ -110,7 +114,7 @@ static void sanity(const struct ps_pyoffsets *t)
     CHECK(t, (t->tstate.native_thread_id != NONE) == (v >= 311));
     CHECK(t, (t->runtime.tstate_current != NONE) == (v <= 311));
     CHECK(t, (t->runtime.gil != NONE) == (v <= 311) && (t->interp.gil_ptr != NONE) == (v >= 312));
-    CHECK(t, (t->interp.gc != NONE) == (v >= 309));
+    CHECK(t, (t->interp.gc != NONE) == (v >= 309) && (t->runtime.gc != NONE) == (v == 308));
     if (v <= 312)
         CHECK(t, t->interp.next == 0);
     CHECK(t, t->gil.last_holder == 8 && t->gil.locked == 16);
@@ -236,8 +240,8 @@ static const char live_check_py[] =
     "eq('gil.last_holder', u64(gil + O['gil.last_holder']), tstate)\n"
     "\n"
     "# ---- GC -------------------------------------------------------------------------------------\n"
-    "if has('interp.gc'):\n"
-    "    gcs = interp + O['interp.gc']\n"
+    "if has('interp.gc') or has('runtime.gc'):\n"
+    "    gcs = interp + O['interp.gc'] if has('interp.gc') else runtime + O['runtime.gc']\n"
     "    eq('gc.collecting (idle)', i32(gcs + O['gc.collecting']), 0)\n"
     "    seen = []\n"
     "    def cb(phase, info):\n"
@@ -248,8 +252,7 @@ static const char live_check_py[] =
     "    gc.callbacks.remove(cb)\n"
     "    eq('gc.collecting (in a gc callback)', seen[:1], [1])\n"
     "else:\n"
-    "    true('interp.gc NONE only in 3.8', V == (3, 8))\n"
-    "    skipped.append('gc.collecting (3.8: the gc state is _PyRuntime.gc, not described)')\n"
+    "    true('a gc state is described', False)\n"
     "\n"
     "# ---- objects --------------------------------------------------------------------------------\n"
     "eq('object.ob_type', u64(id(12345) + O['object.ob_type']), id(int))\n"

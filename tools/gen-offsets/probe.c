@@ -157,7 +157,7 @@ int main(void)
     const char *frame_model_s, *dict_model_s, *linetable_model_s;
 
     /* runtime */
-    long rt_interpreters_head, rt_gil, rt_tstate_current;
+    long rt_interpreters_head, rt_gil, rt_tstate_current, rt_gc;
     /* interp */
     long in_next, in_id, in_threads_head, in_modules, in_gil_ptr, in_gc;
     /* gil, gc */
@@ -249,11 +249,12 @@ int main(void)
     in_gil_ptr = OFF(PyInterpreterState, ceval.gil);
 #endif
 #if PY_VERSION_HEX < 0x03090000
-    /* 3.8: the GC state is _PyRuntime.gc, not per interpreter. ps_pyoffsets has no
-     * runtime.gc field, so it is not described for 3.8 (gc.collecting below is still the
-     * offset inside the struct). */
+    /* 3.8: the GC state is _PyRuntime.gc, one for the whole runtime; 3.9 moved it into
+     * each interpreter. */
+    rt_gc = OFF(_PyRuntimeState, gc);
     in_gc = NONE;
 #else
+    rt_gc = NONE;
     in_gc = OFF(PyInterpreterState, gc);
 #endif
 
@@ -482,8 +483,9 @@ int main(void)
     printf("        .dict_model = %s,\n", dict_model_s);
     printf("        .linetable_model = %s,\n", linetable_model_s);
     printf("        .debug_build = %d,\n", debug_build);
-    printf("        .runtime = { .interpreters_head = %s, .gil = %s, .tstate_current = %s },\n",
-           o(rt_interpreters_head), o(rt_gil), o(rt_tstate_current));
+    printf("        .runtime = { .interpreters_head = %s, .gil = %s, .tstate_current = %s,\n"
+           "                     .gc = %s },\n",
+           o(rt_interpreters_head), o(rt_gil), o(rt_tstate_current), o(rt_gc));
     printf("        .interp = { .next = %s, .id = %s, .threads_head = %s, .modules = %s,\n"
            "                    .gil_ptr = %s, .gc = %s },\n",
            o(in_next), o(in_id), o(in_threads_head), o(in_modules), o(in_gil_ptr), o(in_gc));

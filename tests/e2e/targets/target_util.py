@@ -1,0 +1,74 @@
+"""Small helpers shared by the thread-truth targets (many_threads, gc_del, subinterp).
+
+A target reports its truth as JSON in FIFO + ".json" (written atomically), then "ready\\n"
+on FIFO; on failure "error: <why>\\n" and exit 3. Python 3.8+ syntax only.
+"""
+
+import json
+import os
+import platform
+import signal
+import sys
+
+
+def signal_fifo(fifo, line):
+    fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    try:
+        os.write(fd, (line + "\n").encode("utf-8"))
+    finally:
+        os.close(fd)
+
+
+def write_truth(fifo, truth):
+    truth = dict(truth)
+    truth["pid"] = os.getpid()
+    truth["python"] = {"version": platform.python_version(),
+                       "version_info": list(sys.version_info)}
+    path = fifo + ".json"
+    with open(path + ".tmp", "w") as f:
+        json.dump(truth, f, indent=1, sort_keys=True)
+    os.rename(path + ".tmp", path)
+    signal_fifo(fifo, "ready")
+
+
+def fail(fifo, e):
+    try:
+        signal_fifo(fifo, "error: %s: %s" % (type(e).__name__, e))
+    finally:
+        os._exit(3)
+
+
+def task_view(tid):
+    """(state letter, syscall number or None) of one of our threads, from /proc."""
+    try:
+        with open("/proc/self/task/%d/stat" % tid, errors="replace") as f:
+            stat = f.read()
+        with open("/proc/self/task/%d/syscall" % tid) as f:
+            sc = f.read().split()
+    except OSError:
+        return None, None
+    nr = int(sc[0]) if sc and sc[0].lstrip("-").isdigit() else None
+    return stat[stat.rindex(")") + 2], nr
+
+
+def stack_of(frame):
+    """(function, file, line) of FRAME and its callers, innermost first."""
+    out = []
+    while frame is not None:
+        out.append({"function": frame.f_code.co_name, "file": frame.f_code.co_filename,
+                    "line": frame.f_lineno})
+        frame = frame.f_back
+    return out
+
+
+def parse_args(argv, doc):
+    """FIFO [--lifetime SECONDS] -> (fifo, lifetime); arms SIGALRM to end the process."""
+    if not argv or argv[0].startswith("-"):
+        sys.stderr.write(doc)
+        sys.exit(2)
+    lifetime = 120.0
+    if argv[1:2] == ["--lifetime"]:
+        lifetime = float(argv[2])
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    signal.alarm(max(1, int(lifetime)))
+    return os.path.abspath(argv[0]), lifetime

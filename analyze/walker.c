@@ -682,6 +682,10 @@ int ps_walk(const struct ps_memsrc *mem, const struct ps_walk_target *target,
         w.lim = *lim;
     else
         ps_walk_limits_default(&w.lim);
+    /* One rendered value holds at least a whole str of max_str characters (4 bytes each:
+     * any UTF-8 character, a \xNN escape). Derived from stored limits: analysis agrees. */
+    if (w.lim.max_str < (UINT32_MAX - 16) / 4 && w.lim.max_repr < 4 * w.lim.max_str + 16)
+        w.lim.max_repr = 4 * w.lim.max_str + 16;
     int rc = choose_offsets(&w, target);
     if (rc)
         return rc;

@@ -44,7 +44,7 @@ CAPTURES = {
 CUT_BY_TIGHT = {"s_ascii", "s_both", "s_apos", "s_ctrl", "s_unicode", "s_long", "b_text", "t_mixed", "l_v",
                 "d_v", "set_v", "fs_v", "cyc", "deep", "many", "creds"}
 # Beyond the default limits (str 256, items 32, depth 3): these must be marked truncated.
-CUT_BY_DEFAULT = {"s_long", "many", "deep"}
+CUT_BY_DEFAULT = {"s_long", "many", "deep", "s_4k"}
 REDACTED_BY_DEFAULT = {"password", "api_key", "session_token"}
 
 
@@ -213,9 +213,12 @@ def test_locals_of_the_inner_frames(run, which):
             if (got.get("type"), got.get("kind")) != (want["type"], want["kind"]):
                 problems.append("%s: type, kind %r, want %r" % (
                     where, (got.get("type"), got.get("kind")), (want["type"], want["kind"])))
-            if got.get("truncated") is not False or got.get("repr") != want["repr"]:
-                problems.append("%s: repr %r (truncated %r), want %r" % (
-                    where, got.get("repr"), got.get("truncated"), want["repr"]))
+            try:
+                check_repr(where, got, want["repr"])
+            except AssertionError as e:
+                problems.append(str(e))
+            if (got.get("truncated") is True) != (name in CUT_BY_DEFAULT):
+                problems.append("%s: truncated is %r under the default limits" % (where, got.get("truncated")))
     assert not problems, "\n".join(problems)
 
 
@@ -297,6 +300,12 @@ def test_long_str_cut_by_default_exact_with_max_str(run):
         full = parked_frame(w, tt)["locals"]["s_long"]
         assert full["truncated"] is False and full["repr"] == want, \
             "%s thread: --max-str 5000 s_long (%d chars, truncated %r) is not the full repr" % (
+                tt["role"], len(full["repr"]), full["truncated"])
+        # 4000 characters, 10000 bytes of UTF-8: --max-str is about characters
+        want = tt["more"]["locals"]["s_4k"]["repr"]
+        full = parked_frame(w, tt, "more")["locals"]["s_4k"]
+        assert full["truncated"] is False and full["repr"] == want, \
+            "%s thread: --max-str 5000 s_4k (%d chars, truncated %r) is not the full repr" % (
                 tt["role"], len(full["repr"]), full["truncated"])
 
 

@@ -32,6 +32,8 @@ void usage_record(FILE *out)
             "      --blocking       freeze the process for each sample (exact, slower)\n"
             "      --gil            only the thread holding the GIL\n"
             "      --idle           also threads that are not on CPU (sleeping, waiting)\n"
+            "      --native         native frames too, merged with the Python ones (each sample\n"
+            "                       is a full capture: implies --blocking, slower)\n"
             "  -h, --help           this help\n\n%s",
             exit_codes_help);
 }
@@ -92,9 +94,7 @@ int cmd_record(int argc, char **argv)
         case OPT_BLOCKING: o.blocking = 1; break;
         case OPT_GIL: o.gil_only = 1; break;
         case OPT_IDLE: o.idle = 1; break;
-        case OPT_NATIVE:
-            return usage_error("%s", "record --native is not supported yet (use capture or dump "
-                                     "--native for native stacks)");
+        case OPT_NATIVE: o.native = o.blocking = 1; break;
         case 'h': usage_record(stdout); return 0;
         default: return usage_error("record: unknown or incomplete option '%s'", argv[optind - 1]);
         }

@@ -9,6 +9,8 @@
 #include "pysnap/capture.h"
 #include "pysnap/error.h"
 #include "pysnap/record.h"
+#include "pysnap/report.h"
+#include "pysnap/snapshot.h"
 #include "pysnap/walker.h"
 #include "freeze.h"
 #include "memsrc_direct.h"
@@ -172,8 +174,70 @@ static int any_running(pid_t pid)
     return running;
 }
 
+/* --native: one capture in memory per sample, analyzed at once, so that native frames are
+ * unwound and merged with the Python ones exactly as `dump --native` shows them. */
+static void sample_native(struct recorder *r, struct target *t)
+{
+    struct ps_capture_opts co;
+    ps_capture_opts_default(&co);
+    co.pid = t->pid;
+    co.compress_level = 0;
+    co.limits = r->lim;
+    co.timeout_ms = FREEZE_TIMEOUT_MS;
+    unsigned char *buf;
+    size_t len;
+    struct ps_capture_result cr;
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    /* Capture installs its own handlers for these (to remove a half-written file): put
+     * ours back before a signal that arrived meanwhile is delivered. */
+    struct sigaction sa_int, sa_term;
+    sigaction(SIGINT, NULL, &sa_int);
+    sigaction(SIGTERM, NULL, &sa_term);
+    sigprocmask(SIG_BLOCK, &set, &old);
+    ps_error_clear();
+    int rc = ps_capture_to_memory(&co, &buf, &len, &cr);
+    sigaction(SIGINT, &sa_int, NULL);
+    sigaction(SIGTERM, &sa_term, NULL);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    struct ps_snapshot *snap = NULL;
+    struct ps_report rep;
+    if (!rc)
+        rc = ps_snapshot_open_buffer(buf, len, &snap);
+    if (!rc && (rc = ps_report_build(snap, &rep)) != PS_OK)
+        ps_report_free(&rep);
+    if (rc) {
+        if (snap)
+            ps_snapshot_close(snap);
+        if (kill(t->pid, 0) != 0 && errno == ESRCH)
+            t->state = 2;
+        else
+            r->st->dropped++;
+        return;
+    }
+    r->st->process_samples++;
+    for (size_t i = 0; i < rep.model.ninterps; i++)
+        for (size_t j = 0; j < rep.model.interps[i].nthreads; j++) {
+            const struct ps_thread *th = &rep.model.interps[i].threads[j];
+            int keep = r->o->gil_only ? th->holds_gil
+                       : r->o->idle   ? th->nframes > 0
+                                      : th->holds_gil || th->state == PS_TSTATE_RUNNING;
+            if (keep && th->nframes &&
+                ps_profile_add_thread(r->prof, (uint64_t)t->pid, t->cmdline, th, 1) == PS_OK)
+                r->st->thread_samples++;
+        }
+    ps_report_free(&rep);
+    ps_snapshot_close(snap);
+}
+
 static void sample_one(struct recorder *r, struct target *t)
 {
+    if (r->o->native) {
+        sample_native(r, t);
+        return;
+    }
     /* Without --idle or --gil only threads on CPU are recorded: a process with none (an idle
      * worker, the gunicorn master) costs a few /proc reads instead of a walk. */
     if (!r->o->idle && !r->o->gil_only && !r->o->blocking && !any_running(t->pid)) {

@@ -22,6 +22,8 @@ struct ps_record_opts {
     int blocking;      /* freeze each process for each sample */
     int gil_only;      /* only the thread holding the GIL */
     int idle;          /* also threads that are neither on CPU nor holding the GIL */
+    int native;        /* native frames too: each sample is a whole in-memory capture
+                          (frozen, stacks copied and unwound), so this implies blocking */
     int progress;      /* a progress line on stderr, rewritten in place */
     volatile sig_atomic_t *stop; /* set (by a signal handler) to end early; may be NULL */
 };

@@ -55,3 +55,21 @@ def test_record_churning_stack(python, pysnap_bin, run_target, tmp_path):
         check_stacks(stacks, truth)
         # the leaf is where the time goes, at varied depths
         assert len(set(len(s) for s, _ in stacks)) > 3, stacks
+
+
+def test_record_native(python, pysnap_bin, run_target, tmp_path):
+    """--native: native frames merged with the Python ones (a capture per sample)."""
+    proc, truth = run_target(python, CHURN, "--lifetime", "30")
+    out = tmp_path / "native.txt"
+    res = run_pysnap(pysnap_bin, "record", "--pid", proc.pid, "--native", "--duration", "1",
+                     "--rate", "50", "-o", out)
+    assert res.returncode == 0, describe(res)
+    m = LAST_LINE.search(res.stdout.decode())
+    samples, rounds, dropped = (int(g) for g in m.groups())
+    assert samples >= 5 and dropped == 0, describe(res)
+    stacks = folded(out)
+    assert sum(c for _, c in stacks) == samples
+    for stack, _ in stacks:
+        native = [f for f in stack if f.endswith("]")]
+        assert native and stack[0].endswith("]"), stack  # the process starts in C
+        check_stacks([([f for f in stack if not f.endswith("]")], 1)], truth)

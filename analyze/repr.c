@@ -297,10 +297,8 @@ static uint32_t code_point(const unsigned char *raw, unsigned kind, size_t i)
 static int dquote_follows(struct repr_ctx *c, uint64_t addr, uint64_t units, unsigned kind)
 {
     unsigned char buf[4096]; /* a multiple of every kind */
-    uint64_t left = units * kind;
-    int capped = left > QUOTE_SCAN_MAX;
-    if (capped)
-        left = QUOTE_SCAN_MAX;
+    int capped = units > QUOTE_SCAN_MAX / kind;
+    uint64_t left = capped ? QUOTE_SCAN_MAX : units * kind;
     while (left) {
         size_t chunk = left < sizeof buf ? (size_t)left : sizeof buf;
         if (vread(c->w, addr, buf, chunk))
@@ -729,7 +727,8 @@ static renderer_fn inherited_renderer(struct ps_walker *w, uint64_t obj)
 {
     const struct ps_pyoffsets *o = &w->off;
     uint64_t type, flags, repr, base_repr;
-    if (o->more.tp_dict == PS_OFF_NONE || ps_w_field_u64(w, obj, o->object.ob_type, &type) ||
+    if (o->more.tp_dict == PS_OFF_NONE || o->object.tp_flags == PS_OFF_NONE ||
+        ps_w_field_u64(w, obj, o->object.ob_type, &type) ||
         ps_w_field_u64(w, type, o->object.tp_flags, &flags) || !(flags & TPFLAGS_HEAPTYPE) ||
         ps_w_field_u64(w, type, o->object.tp_flags - TP_REPR_BEFORE_TP_FLAGS, &repr))
         return NULL;

@@ -439,3 +439,13 @@ def test_max_locals(run):
         assert list(f["locals"]) == tt["slots"][:10], \
             "%s thread: --max-locals 10 kept %s, want %s" % (tt["role"], list(f["locals"]), tt["slots"][:10])
         assert f["locals_truncated"] is True
+
+
+def test_invalid_redact_pattern(run, pysnap_bin, tmp_path):
+    out = tmp_path / "bad.snap"
+    res = run_pysnap(pysnap_bin, "capture", "--pid", run.proc.pid, "--redact", "(", "-o", out)
+    err = res.stderr.decode("utf-8", "replace")
+    assert res.returncode == 2, describe(res)
+    assert err.startswith("pysnap: ") and err.count("\n") == 1 and "--redact" in err, err
+    assert not out.exists(), "a snapshot was written despite the bad pattern"
+    assert run.proc.poll() is None, "the target died"

@@ -68,10 +68,11 @@ static int derive_state(const struct ps_thread *t)
 /* An address this close to its thread state is inside it (the idle root _PyCFrame). */
 #define TSTATE_SPAN 16384
 
-/* 3.11/3.12 subinterpreters run code on the interpreter's first thread state, whatever OS
+/* Before 3.13 subinterpreters run code on the interpreter's first thread state, whatever OS
  * thread calls in, so thread_id and native_thread_id may name the thread that created the
- * interpreter. The thread state's current _PyCFrame lives on the C stack of the thread
- * really running it: the owner is the thread whose stack, from its SP up, holds it. */
+ * interpreter. The thread state's current _PyCFrame (3.10-3.12) lives on the C stack of
+ * the thread really running it: the owner is the thread whose stack, from its SP up, holds
+ * it. */
 static uint32_t stack_owner(const struct ps_snap_meta *meta, uint64_t addr)
 {
     uint32_t best = 0;

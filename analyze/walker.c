@@ -503,13 +503,14 @@ static int walk_thread(struct ps_walker *w, uint64_t tstate, struct ps_thread *t
     t->tid = (uint32_t)native;
     if ((rc = ps_w_field_u64(w, tstate, o->tstate.frame, &frame)))
         return rc;
-    if (frame && o->tstate.cframe_current != PS_OFF_NONE) {
-        /* A running thread's _PyCFrame is a local of the eval loop: it tells which OS
-         * thread runs this state when thread_id does not (report.c). */
-        t->cstack_addr = frame;
-        if ((rc = ps_w_field_u64(w, frame, o->tstate.cframe_current, &frame)))
-            return rc;
-    }
+    /* A running state's _PyCFrame is a local of the eval loop: it tells which OS thread
+     * runs this state when thread_id does not (report.c). */
+    if (o->tstate.cframe != PS_OFF_NONE &&
+        (rc = ps_w_field_u64(w, tstate, o->tstate.cframe, &t->cstack_addr)))
+        return rc;
+    if (frame && o->tstate.cframe_current != PS_OFF_NONE &&
+        (rc = ps_w_field_u64(w, frame, o->tstate.cframe_current, &frame)))
+        return rc;
     if (o->frame_model == PS_FRAMES_INTERP)
         return walk_interp_frames(w, frame, t);
     return walk_frame_objects(w, frame, t);

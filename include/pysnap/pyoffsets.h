@@ -82,6 +82,8 @@ struct ps_pyoffsets {
                                      ->current_frame (3.13+) */
         ps_off cframe_current;    /* _PyCFrame.current_frame when frame is a cframe,
                                      else PS_OFF_NONE */
+        ps_off cframe;            /* tstate->cframe (3.10-3.12): while the state runs, a
+                                     local of the eval loop, on its OS thread's C stack */
     } tstate;
 
     struct { /* _PyInterpreterFrame, 3.11+ */

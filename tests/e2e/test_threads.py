@@ -196,6 +196,15 @@ def need_subinterpreters(r):
     return a
 
 
+def need_running_thread_anchor(r):
+    """3.8/3.9 run a subinterpreter's code on the interpreter's first thread state (the
+    creating thread's ids) and keep nothing on the running thread's C stack that pysnap
+    could match (3.10-3.12 have tstate->cframe; 3.13+ make a state per thread)."""
+    if tuple(r.truth["python"]["version_info"][:2]) < (3, 10):
+        pytest.xfail("3.8/3.9: a subinterpreter's running thread cannot be told from the "
+                     "thread that created the interpreter (README: Subinterpreters)")
+
+
 def interp_by_id(a, ident):
     found = [i for i in a["interpreters"] if i["id"] == ident]
     assert len(found) == 1, "interpreter %d listed %d times (ids %s)" % (
@@ -212,6 +221,7 @@ def test_every_interpreter_listed(sub):
 
 def test_subinterpreter_thread_listed_under_its_interpreter(sub):
     a = need_subinterpreters(sub)
+    need_running_thread_anchor(sub)
     s = sub.truth["sleepy"]
     interp = interp_by_id(a, s["id"])
     mine = [t for t in interp["threads"] if t["tid"] == s["tid"]]
@@ -236,6 +246,7 @@ def test_subinterpreter_thread_listed_under_its_interpreter(sub):
 
 def test_each_interpreter_gil(sub):
     a = need_subinterpreters(sub)
+    need_running_thread_anchor(sub)
     p = sub.truth["spinny"]
     spinny = interp_by_id(a, p["id"])
     spinner = [t for t in spinny["threads"] if t["tid"] == p["tid"]]
@@ -259,6 +270,7 @@ def test_each_interpreter_gil(sub):
 
 def test_text_groups_threads_by_interpreter(sub):
     need_subinterpreters(sub)
+    need_running_thread_anchor(sub)
     text = sub.text_res.stdout.decode("utf-8")
     blocks = dict((int(m.group(1)), m.group(0)) for m in
                   re.finditer(r"(?ms)^Interpreter (\d+).*?(?=^Interpreter |\Z)", text))

@@ -25,7 +25,7 @@
     X(gil.locked) X(gil.last_holder)                                                           \
     X(gc.collecting)                                                                           \
     X(tstate.next) X(tstate.interp) X(tstate.thread_id) X(tstate.native_thread_id)            \
-    X(tstate.frame) X(tstate.cframe_current)                                                   \
+    X(tstate.frame) X(tstate.cframe_current) X(tstate.cframe)                                  \
     X(iframe.previous) X(iframe.code) X(iframe.instr) X(iframe.owner) X(iframe.localsplus)    \
     X(iframe.stacktop) X(iframe.owner_generator) X(iframe.owner_cstack)                       \
     X(iframe.owner_interpreter) X(iframe.stackref_mask)                                        \
@@ -121,6 +121,7 @@ static void sanity(const struct ps_pyoffsets *t)
     CHECK(t, t->gc.collecting > 0);
     /* frames */
     CHECK(t, (t->tstate.cframe_current != NONE) == (v == 311 || v == 312));
+    CHECK(t, (t->tstate.cframe != NONE) == (v >= 310 && v <= 312));
     if (t->frame_model == PS_FRAMES_FRAMEOBJECT) {
         CHECK(t, t->frameobj.back == 24 && t->frameobj.code == 32);
         CHECK(t, t->frameobj.lineno == t->frameobj.lasti + 4);

@@ -164,6 +164,7 @@ int main(void)
     long gil_locked, gil_last_holder, gc_collecting;
     /* tstate */
     long ts_next, ts_interp, ts_thread_id, ts_native_thread_id, ts_frame, ts_cframe_current;
+    long ts_cframe;
     /* iframe */
     long if_previous, if_code, if_instr, if_owner, if_localsplus, if_stacktop;
     long if_owner_generator, if_owner_cstack, if_owner_interpreter, if_stackref_mask;
@@ -287,6 +288,13 @@ int main(void)
 #else
     ts_frame = OFF(PyThreadState, current_frame);   /* _PyInterpreterFrame * */
     ts_cframe_current = NONE;
+#endif
+    /* 3.10-3.12: tstate->cframe points to a local of the running eval loop, on the C stack
+     * of the OS thread running this state (3.13 removed _PyCFrame). */
+#if PY_VERSION_HEX >= 0x030A0000 && PY_VERSION_HEX < 0x030D0000
+    ts_cframe = OFF(PyThreadState, cframe);
+#else
+    ts_cframe = NONE;
 #endif
 
     /* ---- _PyInterpreterFrame (3.11+) / PyFrameObject (3.8-3.10) ---- */
@@ -493,9 +501,9 @@ int main(void)
            o(gil_last_holder));
     printf("        .gc = { .collecting = %s },\n", o(gc_collecting));
     printf("        .tstate = { .next = %s, .interp = %s, .thread_id = %s, .native_thread_id = %s,\n"
-           "                    .frame = %s, .cframe_current = %s },\n",
+           "                    .frame = %s, .cframe_current = %s, .cframe = %s },\n",
            o(ts_next), o(ts_interp), o(ts_thread_id), o(ts_native_thread_id), o(ts_frame),
-           o(ts_cframe_current));
+           o(ts_cframe_current), o(ts_cframe));
     printf("        .iframe = { .previous = %s, .code = %s, .instr = %s, .owner = %s,\n"
            "                    .localsplus = %s, .stacktop = %s,\n"
            "                    .owner_generator = %ld, .owner_cstack = %ld,\n"

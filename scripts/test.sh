@@ -41,6 +41,7 @@ asan_start=$SECONDS
 if { [ -f build-asan/build.ninja ] || meson setup build-asan -Dsanitize=true >/dev/null; } &&
    ninja -C build-asan >/dev/null; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+  export PYSNAP_TEST_SLOWDOWN=3 # timing limits of the tests (e.g. the 200-thread pause) scale
   meson test -C build-asan --print-errorlogs --no-rebuild
   cp build-asan/meson-logs/testlog.junit.xml "$results/unit-asan.xml" 2>/dev/null || true
   echo "== pytest under ASan + UBSan (cli, e2e, safety)"
@@ -48,7 +49,7 @@ if { [ -f build-asan/build.ninja ] || meson setup build-asan -Dsanitize=true >/d
     -rs -q --junitxml="$results/pytest-asan.xml" --ignore=tests/safety/test_valgrind.py \
     "${suites[@]}"
   asan_rc=$?
-  unset ASAN_OPTIONS UBSAN_OPTIONS
+  unset ASAN_OPTIONS UBSAN_OPTIONS PYSNAP_TEST_SLOWDOWN
   if [ "$asan_rc" -ne 0 ] && [ "$asan_rc" -ne 5 ]; then pytest_rc=$asan_rc; fi
 else
   echo "ASan build failed" >&2

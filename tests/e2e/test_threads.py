@@ -19,6 +19,7 @@ Three targets, one capture each per interpreter (module-scoped fixtures):
 """
 
 import json
+import os
 import re
 
 import pytest
@@ -30,6 +31,9 @@ GC_TARGET = TARGETS / "gc_del_target.py"
 SUBINTERP_TARGET = TARGETS / "subinterp_target.py"
 
 PAUSE_LIMIT_US = 1000000  # 200 threads frozen, walked and resumed within a second
+# scripts/test.sh's ASan + UBSan pass sets PYSNAP_TEST_SLOWDOWN (instrumented code runs ~2-3x
+# slower); the limit scales with it there and only there.
+PAUSE_LIMIT_US *= float(os.environ.get("PYSNAP_TEST_SLOWDOWN", "1"))
 
 
 class Run(object):
@@ -155,7 +159,7 @@ def test_pause_with_200_threads(many):
 def test_no_collection_running_without_gc(many):
     a = need_analysis(many)
     gc = a["interpreters"][0]["gc"]
-    assert gc == {"collecting": False}, gc
+    assert gc == {"collecting": False, "collector_tid": None}, gc
 
 
 # --- GC ----------------------------------------------------------------------------------
@@ -165,7 +169,12 @@ def test_collection_running_during_del(gcrun):
     interp = [i for i in a["interpreters"] if any(t["tid"] == gcrun.truth["collector_tid"]
                                                  for t in i["threads"])]
     assert len(interp) == 1 and interp[0]["id"] == 0
-    assert interp[0]["gc"] == {"collecting": True}, interp[0]["gc"]
+    gc = interp[0]["gc"]
+    assert gc["collecting"] is True, gc
+    # Which thread collects is known from the collector's native frames when the python
+    # names them (.symtab, debug info, or 3.13+'s exported _PyGC_Collect).
+    print("%s: gc %r" % (gcrun.python.label, gc))
+    assert gc["collector_tid"] in (None, gcrun.truth["collector_tid"]), gc
 
 
 def test_collector_stack_inside_del(gcrun):
@@ -184,7 +193,7 @@ def test_collector_stack_inside_del(gcrun):
 def test_collection_in_text_output(gcrun):
     need_analysis(gcrun)
     text = gcrun.text_res.stdout.decode("utf-8")
-    assert re.search(r"(?m)^GC: collecting$", text), text[:2000]
+    assert re.search(r"(?m)^GC: collecting(, in thread %d)?$" % gcrun.truth["collector_tid"], text), text[:2000]
 
 
 # --- subinterpreters ---------------------------------------------------------------------

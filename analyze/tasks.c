@@ -15,7 +15,8 @@
 
 #define MAX_TASKS 4096        /* tasks kept per interpreter */
 #define MAX_CHAIN 64          /* coroutines followed down one await chain */
-#define MAX_SET_SLOTS (1u << 16)
+#define MAX_SET_SLOTS (1u << 26) /* slots of a set table */
+#define SET_CHUNK 512             /* set entries read at once */
 #define MAX_CHILDREN 1024     /* items of a gather's _children looked at */
 #define MAX_STACK_SLOTS (1 << 16)
 
@@ -124,27 +125,31 @@ static int add_task(struct tasks_walk *k, uint64_t addr, uint32_t tid)
  * callers' validation. CB returns PS_NOMEM to stop. */
 typedef int (*key_cb)(struct tasks_walk *k, uint64_t key);
 
-static int set_foreach(struct tasks_walk *k, uint64_t set, key_cb cb)
+static int set_foreach(struct tasks_walk *k, uint64_t set, key_cb cb, int collecting)
 {
     struct ps_walker *w = k->w;
-    uint64_t mask, table;
+    uint64_t mask, table, ents[2 * SET_CHUNK];
     int rc;
     if (!ps_py_is(w, set, "set"))
         return PS_CORRUPT;
     if ((rc = ps_w_field_u64(w, set, w->off.more.set_mask, &mask)) ||
         (rc = ps_w_field_u64(w, set, w->off.more.set_table, &table)))
         return rc;
-    if (mask + 1 > MAX_SET_SLOTS || ((mask + 1) & mask))
+    if (mask >= MAX_SET_SLOTS || ((mask + 1) & mask))
         return PS_LIMIT;
-    uint64_t *ents = malloc((mask + 1) * 16);
-    if (!ents)
-        return PS_NOMEM;
-    if ((rc = ps_mem_read(w->mem, table, ents, (mask + 1) * 16)) == PS_OK)
-        for (uint64_t i = 0; i <= mask && rc != PS_NOMEM; i++)
-            if (ents[2 * i])
-                rc = cb(k, ents[2 * i]);
-    free(ents);
-    return rc == PS_NOMEM ? rc : PS_OK;
+    /* In chunks, and when COLLECTING tasks no further than the task limit: a server's set of
+     * a million tasks must not make the capture read all of its table. */
+    for (uint64_t base = 0; base <= mask; base += SET_CHUNK) {
+        if ((collecting && k->in->ntasks >= MAX_TASKS) || (!collecting && base >= MAX_CHILDREN * 4))
+            return PS_LIMIT;
+        uint64_t n = mask + 1 - base < SET_CHUNK ? mask + 1 - base : SET_CHUNK;
+        if ((rc = ps_mem_read(w->mem, table + base * 16, ents, n * 16)))
+            return rc;
+        for (uint64_t i = 0; i < n; i++)
+            if (ents[2 * i] && (rc = cb(k, ents[2 * i])) == PS_NOMEM)
+                return rc;
+    }
+    return PS_OK;
 }
 
 static int task_key(struct tasks_walk *k, uint64_t key)
@@ -169,7 +174,7 @@ static int collect_weakset(struct tasks_walk *k, uint64_t md, const char *name)
         return rc;
     if ((rc = ps_py_getattr(k->w, ws, "data", &data)) || !data)
         return rc ? rc : PS_CORRUPT;
-    return set_foreach(k, data, weakref_key);
+    return set_foreach(k, data, weakref_key, 1);
 }
 
 /* 3.14+: a circular list of struct llist_node {next, prev} through each task's task_node,
@@ -480,7 +485,7 @@ static int link_waits(struct tasks_walk *k, struct ps_task *t)
         uint64_t group_tasks;
         k->cur = t;
         if (ps_py_getattr(w, t->taskgroup, "_tasks", &group_tasks) == PS_OK && group_tasks &&
-            set_foreach(k, group_tasks, child_key) == PS_NOMEM)
+            set_foreach(k, group_tasks, child_key, 0) == PS_NOMEM)
             return PS_NOMEM;
     }
     if (!t->awaited)
@@ -587,7 +592,7 @@ static int collect_module_state(struct tasks_walk *k, uint64_t interp)
         return PS_CORRUPT;
     if ((rc = ps_py_getattr(w, ws, "data", &data)) || !data)
         return rc ? rc : PS_CORRUPT;
-    return set_foreach(k, data, weakref_key);
+    return set_foreach(k, data, weakref_key, 1);
 }
 
 static int collect(struct tasks_walk *k, uint64_t interp, uint64_t md)
@@ -605,7 +610,7 @@ static int collect(struct tasks_walk *k, uint64_t interp, uint64_t md)
         note(k, rc);
         if ((rc = ps_py_dict_get(w, md, "_eager_tasks", &eager)) || !eager)
             return rc;
-        return set_foreach(k, eager, task_key);
+        return set_foreach(k, eager, task_key, 1);
     case PS_TASKREG_LLIST:
         for (size_t i = 0; i < k->in->nthreads; i++) {
             const struct ps_thread *t = &k->in->threads[i];
@@ -625,7 +630,7 @@ static int collect(struct tasks_walk *k, uint64_t interp, uint64_t md)
             return rc;
         note(k, rc);
         if ((rc = ps_py_dict_get(w, md, "_eager_tasks", &eager)) == PS_OK && eager &&
-            (rc = set_foreach(k, eager, task_key)) == PS_NOMEM)
+            (rc = set_foreach(k, eager, task_key, 1)) == PS_NOMEM)
             return rc;
         note(k, rc);
         return collect_module_state(k, interp);
@@ -725,6 +730,7 @@ int ps_walk_tasks(struct ps_walker *w, uint64_t interp, struct ps_interp *in)
         in->tasks_status = rc;
         return rc == PS_NOMEM ? rc : PS_OK;
     }
+    w->no_attrs = 1; /* until out: */
     if ((rc = collect(&k, interp, md)) == PS_NOMEM)
         goto out;
     note(&k, rc);
@@ -746,6 +752,7 @@ int ps_walk_tasks(struct ps_walker *w, uint64_t interp, struct ps_interp *in)
             goto out;
     rc = mark_deadlocks(in);
 out:
+    w->no_attrs = 0;
     in->tasks_status = k.status;
     ps_u64map_free(&k.seen, NULL);
     ps_u64map_free(&k.loops, NULL);

@@ -207,7 +207,7 @@ static int render_locals(struct ps_walker *w, struct ps_frame *f, const uint64_t
             v->unbound = !v->redacted;
             continue;
         }
-        if ((rc = ps_value_render(w, value, 1, v)) == PS_NOMEM)
+        if ((rc = ps_value_render(w, value, !w->no_attrs, v)) == PS_NOMEM)
             return rc;
     }
     return PS_OK;

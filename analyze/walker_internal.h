@@ -22,6 +22,8 @@ struct ps_walker {
     uint64_t hash_k0, hash_k1;
     uint64_t asyncio_debug; /* ps_walk_target's: the interpreter's asyncio layout, or 0 */
     int redact_on;
+    int no_attrs;           /* locals without their instance attributes (the task walk:
+                               thousands of coroutine frames share the same loop object) */
     regex_t redact_re;
 };
 

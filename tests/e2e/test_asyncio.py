@@ -198,3 +198,21 @@ def test_await_cycle_is_a_deadlock(deadlock_run):
     text = deadlock_run.text_res.stdout.decode("utf-8")
     assert 'Task "deadlock-a" (pending, DEADLOCK)' in text
     assert "DEADLOCK: 2 tasks wait for each other in a cycle:" in text
+
+
+MAX_TASKS = 4096  # analyze/tasks.c
+
+
+def test_task_limit_is_reported(apython, pysnap_bin, tmp_path):
+    r = capture(apython, pysnap_bin, tmp_path, "--many", MAX_TASKS + 500)
+    try:
+        if r.analysis is None:
+            pytest.fail("capture or analyze failed: %s" % describe(r.json_res or r.capture), pytrace=False)
+        interp = r.analysis["interpreters"][0]
+        assert len(r.truth["tasks"]) == MAX_TASKS + 501
+        assert interp["tasks_error"] == "a walk limit was reached"
+        assert len(interp["tasks"]) == MAX_TASKS
+        assert all(t["name"] == "main" or (t["name"].startswith("many-") and len(t["coroutine_chain"]) == 3)
+                   for t in interp["tasks"])
+    finally:
+        r.runner.close()

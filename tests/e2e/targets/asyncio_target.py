@@ -1,6 +1,6 @@
 """e2e target for pysnap's asyncio tasks: named tasks parked at known awaits.
 
-usage: asyncio_target.py FIFO [--deadlock | --pure] [--lifetime SECONDS]
+usage: asyncio_target.py FIFO [--deadlock | --pure | --many N] [--lifetime SECONDS]
 
 Default mode: tasks awaiting asyncio.sleep (through two coroutines of ours), an Event, a
 Queue, a gather() of two child tasks, a task awaiting another task, and (3.11+) a task at the
@@ -9,6 +9,7 @@ tasks; the main task then
 blocks the loop in time.sleep(), so it is the running task at capture.
 --deadlock: two tasks awaiting each other (each awaits the other Task, a Future).
 --pure: the default tasks as pure-Python asyncio.tasks._PyTask (through a task factory).
+--many N: N tasks in asyncio.sleep (more than pysnap keeps: its limit must show).
 
 Once every task is parked, the main task takes the truth from asyncio.all_tasks() (and
 asyncio.tasks._py_all_tasks(), which has 3.14's pure-Python tasks) and by
@@ -43,6 +44,7 @@ sys.dont_write_bytecode = True
 FIFO = sys.argv[1]
 DEADLOCK = "--deadlock" in sys.argv
 PURE = "--pure" in sys.argv
+MANY = int(sys.argv[sys.argv.index("--many") + 1]) if "--many" in sys.argv else 0
 LIFETIME = float(sys.argv[sys.argv.index("--lifetime") + 1]) if "--lifetime" in sys.argv else 120.0
 TASKS = {}
 SIDE = {"ready": threading.Event()}
@@ -232,7 +234,10 @@ async def main():
         made.append(t)
         return t
 
-    if DEADLOCK:
+    if MANY:
+        for i in range(MANY):
+            spawn(nap_outer(), "many-%d" % i)
+    elif DEADLOCK:
         spawn(deadlock_a(), "deadlock-a")
         spawn(deadlock_b(), "deadlock-b")
     else:
@@ -254,7 +259,7 @@ async def main():
         everyone = every_task()
         if SIDE["ready"].is_set():
             everyone |= every_task(SIDE["loop"])
-        if (DEADLOCK or SIDE["ready"].is_set()) and all(
+        if (DEADLOCK or MANY or SIDE["ready"].is_set()) and all(
                 t._fut_waiter is not None for t in everyone if t is not me):
             break
         await asyncio.sleep(0.005)

@@ -186,6 +186,7 @@ def more_locals(pos, *rest, kw, **opts):
             MyTuple((1,)), MyFloat(2.5))
     abc_cls = Shape
     s_4k = "\u00e9" * 2000 + "\u65e5" * 2000  # 10000 bytes of UTF-8: more than 2048
+    squares = [q * q for q in range(4)]  # 3.12+ inlines it: q is a slot here, unbound now
     r_neg = range(10, -20, -3)
     ell = ...
     notimpl = NotImplemented
@@ -205,7 +206,7 @@ def more_locals(pos, *rest, kw, **opts):
     late_cell = "a cell, assigned after the park"
     return ints, floats, c_odd, b_quotes, d_empty, d_nested, set_str, r_neg, ell, notimpl, cls, \
         cls_builtin, lam, pdict, d_deleted, set_deleted, d_cyc, s_mixed, uses_late, my_int, subs, \
-        abc_cls, s_4k
+        abc_cls, s_4k, squares
 
 
 def make_holder(outer):
@@ -295,7 +296,7 @@ KINDS = dict(
         "widget creds password api_key session_token fn").split()])
 MORE_KINDS = dict((n, "local") for n in (
     "ints floats c_odd b_quotes d_empty d_nested set_str r_neg ell notimpl cls cls_builtin lam "
-    "plain pdict gone d_deleted set_deleted d_cyc s_mixed uses_late my_int subs abc_cls s_4k").split())
+    "plain pdict gone d_deleted set_deleted d_cyc s_mixed uses_late my_int subs abc_cls s_4k squares").split())
 GEN_KINDS = {"tag": "arg", "g_list": "local", "g_count": "local"}
 MORE_KINDS.update(late_cell="cell", pos="arg", rest="arg", kw="arg", opts="arg")
 

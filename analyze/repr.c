@@ -723,12 +723,11 @@ static renderer_fn renderer_for(const char *type_name)
  * metaclass such as ABCMeta. When OBJ's type has the same tp_repr as its nearest built-in
  * base and that base is one we render, render it as that base (bytearray's repr names the
  * class, in a way that changed across versions: left to the generic form). */
-static renderer_fn inherited_renderer(struct ps_walker *w, uint64_t obj)
+static renderer_fn find_inherited(struct ps_walker *w, uint64_t type)
 {
     const struct ps_pyoffsets *o = &w->off;
-    uint64_t type, flags, repr, base_repr;
+    uint64_t flags, repr, base_repr;
     if (o->more.tp_dict == PS_OFF_NONE || o->object.tp_flags == PS_OFF_NONE ||
-        ps_w_field_u64(w, obj, o->object.ob_type, &type) ||
         ps_w_field_u64(w, type, o->object.tp_flags, &flags) || !(flags & TPFLAGS_HEAPTYPE) ||
         ps_w_field_u64(w, type, o->object.tp_flags - TP_REPR_BEFORE_TP_FLAGS, &repr))
         return NULL;
@@ -747,6 +746,24 @@ static renderer_fn inherited_renderer(struct ps_walker *w, uint64_t obj)
         return renderer_for(name);
     }
     return NULL;
+}
+
+/* find_inherited, once per type: the cache holds the renderer's index + 1, or NONE. */
+static renderer_fn inherited_renderer(struct ps_walker *w, uint64_t obj)
+{
+    const size_t none = sizeof renderers / sizeof renderers[0] + 1;
+    uint64_t type;
+    if (ps_w_field_u64(w, obj, w->off.object.ob_type, &type) || !type)
+        return NULL;
+    uintptr_t cached = (uintptr_t)ps_u64map_get(&w->inherited, type);
+    if (cached)
+        return cached == none ? NULL : renderers[cached - 1].render;
+    renderer_fn r = find_inherited(w, type);
+    size_t i = 0;
+    while (i < none - 1 && renderers[i].render != r)
+        i++;
+    ps_u64map_put(&w->inherited, type, (void *)(uintptr_t)(r ? i + 1 : none));
+    return r;
 }
 
 static void repr_obj(struct repr_ctx *c, uint64_t obj)

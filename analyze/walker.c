@@ -737,5 +737,6 @@ out:
         regfree(&w.redact_re);
     ps_u64map_free(&w.types, free);
     ps_u64map_free(&w.codes, code_info_free);
+    ps_u64map_free(&w.inherited, NULL);
     return rc;
 }

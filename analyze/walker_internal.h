@@ -17,6 +17,7 @@ struct ps_walker {
     struct ps_walk_limits lim;
     struct ps_u64map types; /* type address -> char* tp_name */
     struct ps_u64map codes; /* code address -> struct ps_code_info* */
+    struct ps_u64map inherited; /* type address -> how repr.c renders its instances */
     uint64_t budget_used;   /* bytes read for values so far (lim.budget bounds it) */
     int hash_known;         /* the target's str hash key was read: dicts can be probed */
     uint64_t hash_k0, hash_k1;

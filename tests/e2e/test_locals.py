@@ -1,8 +1,11 @@
 """End to end: locals rendered exactly as repr(), limits, redaction, on every interpreter.
 
-The target (targets/locals_target.py) parks its main thread and a worker in hold_locals(), a
-frame holding one local of each kind pysnap renders, and reports, for every local, the type
-name and repr() the interpreter itself computed. One target per interpreter, captured four
+The target (targets/locals_target.py) parks its main thread and a worker three frames deep:
+hold_locals() holds one local of each kind pysnap renders (arguments, a captured argument,
+cell and free variables, an unbound local, credentials), a generator's frame, and
+more_locals() with edge cases (keyword-only/*args/**kwargs arguments, subclasses of built-in
+types, a deleted local, an unbound cell). It reports, for every local, the type name and
+repr() the interpreter itself computed. One target per interpreter (3.8-3.15), captured seven
 times (module-scoped):
 
   default   default limits and redaction, compressed (decompressed with zstd -d for grep)
@@ -41,8 +44,8 @@ CAPTURES = {
     "few": ["--max-locals", "10"],
 }
 # Beyond --max-str 5 --max-items 2 --max-depth 1.
-CUT_BY_TIGHT = {"s_ascii", "s_both", "s_apos", "s_ctrl", "s_unicode", "s_long", "b_text", "t_mixed", "l_v",
-                "d_v", "set_v", "fs_v", "cyc", "deep", "many", "creds"}
+CUT_BY_TIGHT = {"s_ascii", "s_both", "s_apos", "s_ctrl", "s_unicode", "s_long", "b_text",
+                "t_mixed", "l_v", "d_v", "set_v", "fs_v", "cyc", "deep", "many", "creds"}
 # Beyond the default limits (str 256, items 32, depth 3): these must be marked truncated.
 CUT_BY_DEFAULT = {"s_long", "many", "deep", "s_4k"}
 REDACTED_BY_DEFAULT = {"password", "api_key", "session_token"}
@@ -101,7 +104,7 @@ def cap(r, name):
     return c
 
 
-def snapshot_bytes(c, pysnap_bin=None):
+def snapshot_bytes(c):
     """The snapshot as an uncompressed ELF core."""
     data = c.snap.read_bytes()
     if data[:4] == b"\x7fELF":

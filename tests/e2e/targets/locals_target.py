@@ -5,11 +5,11 @@ usage: locals_target.py FIFO [--lifetime SECONDS]
 A worker thread and the main thread each call hold_locals(), a closure (so it has a free
 variable, and an argument that is a cell) that binds one local of every kind pysnap renders,
 plus three locals whose names look like credentials, a dict with a "password" key and an
-instance with a "secret" attribute, then goes through a generator's frame (gen_frame) to more_locals(), which binds more values (edge
-cases; a frame has room for 64 locals by default) and parks in time.sleep(). Before going on,
-each frame takes its own truth: for every local, type(value).__name__ and repr(value),
-computed here by the interpreter itself. A
-short-lived reporter thread waits until both are parked, writes the truth as JSON to
+instance with a "secret" attribute, then goes through a generator's frame (gen_frame) to
+more_locals(), which binds more values (edge cases; a frame has room for 64 locals by
+default) and parks in time.sleep(). Before going on, each frame takes its own truth: for
+every local, type(value).__name__ and repr(value), computed here by the interpreter itself.
+A short-lived reporter thread waits until both are parked, writes the truth as JSON to
 FIFO + ".json" (atomically), "ready\\n" to FIFO, and exits. On failure it writes
 "error: <why>\\n" instead and the process exits 3. The process exits by itself after
 --lifetime seconds (default 120).

@@ -188,8 +188,11 @@ static int collect_llist(struct tasks_walk *k, uint64_t head, uint32_t tid)
     for (unsigned n = 0; node && node != head; n++) {
         if (n >= MAX_TASKS)
             return PS_LIMIT;
-        uint64_t task = node - (uint64_t)k->ao->task_node;
-        if (!ps_py_is(k->w, task, "_asyncio.Task"))
+        uint64_t task = node - (uint64_t)k->ao->task_node, coro;
+        /* An _asyncio.Task, or a subclass of it (whose coroutine field holds a coroutine). */
+        if (!ps_py_is(k->w, task, "_asyncio.Task") &&
+            (ps_w_field_u64(k->w, task, k->ao->task_coro, &coro) ||
+             !ps_py_is(k->w, coro, "coroutine")))
             return PS_CORRUPT;
         if ((rc = add_task(k, task, tid)))
             return rc;

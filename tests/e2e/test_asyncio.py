@@ -144,6 +144,7 @@ def check_awaits(r):
 def test_every_task_listed_with_its_exact_chain(tasks_run):
     check_tasks(tasks_run)
     by_name, _ = tasks_of(tasks_run)
+    assert by_name["subclassed"]["type"] == "SubTask" and by_name["subclassed"]["kind"] == "c"
     side = [n for n, t in by_name.items() if t["thread_tid"] != tasks_run.truth["main_tid"]]
     assert sorted(side) == ["side-main", "side-napper"]
     assert ("group-parent" in by_name) == (tuple(tasks_run.truth["python"]["version_info"][:2]) >= (3, 11))

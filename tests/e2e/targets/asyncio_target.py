@@ -4,7 +4,7 @@ usage: asyncio_target.py FIFO [--deadlock | --pure | --many N] [--lifetime SECON
 
 Default mode: tasks awaiting asyncio.sleep (through two coroutines of ours), an Event, a
 Queue, a gather() of two child tasks, a task awaiting another task, and (3.11+) a task at the
-end of a TaskGroup with two children, plus a second thread running its own loop with two
+end of a TaskGroup with two children, a Task subclass, plus a second thread running its own loop with two
 tasks; the main task then
 blocks the loop in time.sleep(), so it is the running task at capture.
 --deadlock: two tasks awaiting each other (each awaits the other Task, a Future).
@@ -97,6 +97,10 @@ async def deadlock_b():
 
 # --- truth ------------------------------------------------------------------------------
 
+class SubTask(asyncio.Task):
+    """A Task subclass: the C layout under another type name."""
+
+
 def is_task(obj):
     return isinstance(obj, (asyncio.Task, asyncio.tasks._PyTask))
 
@@ -175,7 +179,7 @@ def take_truth(me):
         if t is me:  # it runs: parked in time.sleep below, not where the truth is taken
             chain[-1][2] = park_line("main")
         tasks.append({"name": t.get_name(), "tid": tid, "running": t is me, "state": t._state.lower(),
-                      "kind": "c" if type(t).__module__ == "_asyncio" else "python",
+                      "kind": "python" if isinstance(t, asyncio.tasks._PyTask) else "c",
                       "chain": chain, "locals": chain_locals(t.get_coro()) if t is not me else {},
                       "awaiting_type": type(waiter).__name__ if waiter is not None else None,
                       "awaiting_task": waiter.get_name() if is_task(waiter) else None,
@@ -249,6 +253,10 @@ async def main():
         spawn(gather_parent(children), "gatherer")
         target = spawn(wait_event(event), "awaited")
         spawn(await_other(target), "awaiter")
+        if not PURE:
+            sub = SubTask(wait_event(event), loop=loop, name="subclassed")
+            TASKS["subclassed"] = sub
+            made.append(sub)
         # 3.11+; not with 3.14+'s pure-Python tasks: its TaskGroup asks the C current_task(),
         # which does not know them ("cannot determine the parent task")
         if hasattr(asyncio, "TaskGroup") and not (PURE and sys.version_info >= (3, 14)):

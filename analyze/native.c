@@ -82,6 +82,48 @@ static int is_gil_wait_function(const char *fn)
     return fn && strncmp(fn, "take_gil", 8) == 0 && (fn[8] == '\0' || fn[8] == '.');
 }
 
+/* The collector's own functions, as the frames of a thread running a collection name them
+ * (3.8-3.12 gcmodule.c: gc_collect_impl -> collect_with_callback -> collect; 3.13+ gc.c:
+ * gc_collect_impl -> _PyGC_Collect -> gc_collect_main; automatic ones through
+ * _Py_RunGC / gc_collect_generations / _PyObject_GC_Alloc). Compared without the compiler's
+ * clone suffix, and only in the python's own module ("collect" is a common name). */
+static int is_gc_function(const char *fn)
+{
+    static const char *const names[] = {
+        "collect", "collect_with_callback", "collect_generations", "gc_collect_main",
+        "gc_collect_impl", "gc_collect_generations", "gc_collect_increment", "gc_collect_full",
+        "gc_collect_young", "_PyGC_Collect", "PyGC_Collect", "_PyGC_CollectNoFail",
+        "_Py_RunGC", "gc_collect_region"};
+    if (!fn)
+        return 0;
+    size_t len = strcspn(fn, ".");
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (strlen(names[i]) == len && strncmp(fn, names[i], len) == 0)
+            return 1;
+    return 0;
+}
+
+/* Which thread runs the collection of IN, when one runs: the one with a collector function
+ * among its native frames in the python module (needs the python's symbols: .symtab, debug
+ * info, or an exported name such as 3.13+'s _PyGC_Collect). */
+static void find_collector(const struct ps_snap_meta *meta, struct ps_interp *in)
+{
+    const char *python = ps_snap_string(meta, "python_path");
+    if (!in->gc_known || !in->gc_collecting || !python)
+        return;
+    for (size_t j = 0; j < in->nthreads && !in->gc_collector_tid; j++) {
+        const struct ps_thread *t = &in->threads[j];
+        for (size_t i = 0; i < t->nframes; i++) {
+            const struct ps_frame *f = &t->frames[i];
+            if (f->kind == PS_FRAME_NATIVE && f->file && strcmp(f->file, python) == 0 &&
+                is_gc_function(f->function)) {
+                in->gc_collector_tid = t->tid;
+                break;
+            }
+        }
+    }
+}
+
 /* --- the version's layout, chosen as the walker does -------------------------------------- */
 
 static int choose_offsets(const struct ps_memsrc *mem, const struct ps_snap_meta *meta,
@@ -454,6 +496,7 @@ int ps_native_attach(struct ps_snapshot *snap, struct ps_model *m)
             decode_cpu(cs, &mem, st, t, innermost);
             refine_state(st, t, gil);
         }
+        find_collector(meta, in);
     }
     if (cs)
         cs_close(&cs);

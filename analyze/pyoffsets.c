@@ -217,6 +217,7 @@ static const struct dbg_map map_315[] = {
     {89, 88, FIELD(unicode.state)},
     {90, 88, FIELD(unicode.length)},
     {94, 93, FIELD(gc.collecting)},
+    {95, 93, FIELD(gc.frame)},
 };
 
 #define N(a) (sizeof a / sizeof a[0])

@@ -253,10 +253,15 @@ static void print_interp(FILE *out, const struct ps_interp *in, int locals)
         fputs("null", out);
     }
     fputs(", \"gc\": ", out);
-    if (in->gc_known)
-        fprintf(out, "{\"collecting\": %s}", json_bool(in->gc_collecting));
-    else
+    if (in->gc_known) {
+        fprintf(out, "{\"collecting\": %s, \"collector_tid\": ", json_bool(in->gc_collecting));
+        if (in->gc_collecting && in->gc_collector_tid)
+            fprintf(out, "%u}", in->gc_collector_tid);
+        else
+            fputs("null}", out);
+    } else {
         fputs("null", out);
+    }
     fputs(", \"threads\": [", out);
     for (size_t j = 0; j < in->nthreads; j++) {
         fputs(j ? ",\n    " : "\n    ", out);

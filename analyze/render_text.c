@@ -134,7 +134,9 @@ static int render_text(FILE *out, const struct ps_report *r, const struct ps_ren
             else
                 fprintf(out, "GIL: %s\n", in->gil_locked ? "locked" : "free");
         }
-        if (in->gc_known && in->gc_collecting)
+        if (in->gc_known && in->gc_collecting && in->gc_collector_tid)
+            fprintf(out, "GC: collecting, in thread %u\n", in->gc_collector_tid);
+        else if (in->gc_known && in->gc_collecting)
             fprintf(out, "GC: collecting\n");
         for (size_t j = 0; j < in->nthreads; j++)
             print_thread(out, &in->threads[j], o->locals, o->native);

@@ -400,6 +400,7 @@ static int walk_interp_frames(struct ps_walker *w, uint64_t frame, struct ps_thr
                 struct ps_frame *f;
                 if ((rc = add_python_frame(t, ci, line, &f)))
                     return rc;
+                f->addr = frame;
                 if (w->lim.locals && (rc = interp_frame_locals(w, frame, code, f)) == PS_NOMEM)
                     return rc;
             }
@@ -597,6 +598,16 @@ static void read_gil_and_gc(struct ps_walker *w, uint64_t runtime, uint64_t inte
         in->gc_known = 1;
         in->gc_collecting = collecting != 0;
     }
+    /* 3.15+ name the frame that started the collection: its thread is the collector. */
+    uint64_t gc_frame = 0;
+    if (in->gc_collecting && o->gc.frame != PS_OFF_NONE &&
+        ps_w_field_u64(w, gcs, o->gc.frame, &gc_frame) == PS_OK && gc_frame)
+        for (size_t i = 0; i < in->nthreads && !in->gc_collector_tid; i++)
+            for (size_t k = 0; k < in->threads[i].nframes; k++)
+                if (in->threads[i].frames[k].addr == gc_frame) {
+                    in->gc_collector_tid = in->threads[i].tid;
+                    break;
+                }
 }
 
 static int walk_interp(struct ps_walker *w, uint64_t runtime, uint64_t interp, struct ps_interp *in)

@@ -33,6 +33,7 @@ struct ps_frame {
     char *file;      /* co_filename (python) or module path (native) */
     int line;        /* -1 when unknown */
     uint64_t offset; /* native: offset from the symbol (or module when no symbol) */
+    uint64_t addr;   /* python, 3.11+: the _PyInterpreterFrame's address, else 0 */
     struct ps_value *locals; /* python: in co_localsplusnames order */
     size_t nlocals;
     uint8_t locals_truncated; /* more locals than the capture limit */
@@ -80,6 +81,7 @@ struct ps_interp {
     uint64_t gil_holder;     /* its last_holder PyThreadState, possibly of another interp */
     uint32_t gil_holder_tid;
     int gc_known, gc_collecting;
+    uint32_t gc_collector_tid;  /* the thread running the collection, 0 when not known */
     struct ps_thread *threads;
     size_t nthreads, threads_cap;
     /* asyncio tasks (tasks.h); tasks_status is PS_OK, or why the task walk stopped early */

@@ -74,6 +74,7 @@ struct ps_pyoffsets {
 
     struct {
         ps_off collecting;        /* offset inside struct _gc_runtime_state */
+        ps_off frame;             /* 3.15+: _PyInterpreterFrame that started the collection */
     } gc;
 
     struct {

@@ -23,7 +23,7 @@
     X(interp.next) X(interp.id) X(interp.threads_head) X(interp.modules) X(interp.gil_ptr)    \
     X(interp.gc)                                                                               \
     X(gil.locked) X(gil.last_holder)                                                           \
-    X(gc.collecting)                                                                           \
+    X(gc.collecting) X(gc.frame)                                                               \
     X(tstate.next) X(tstate.interp) X(tstate.thread_id) X(tstate.native_thread_id)            \
     X(tstate.frame) X(tstate.cframe_current) X(tstate.cframe)                                  \
     X(iframe.previous) X(iframe.code) X(iframe.instr) X(iframe.owner) X(iframe.localsplus)    \

@@ -161,7 +161,7 @@ int main(void)
     /* interp */
     long in_next, in_id, in_threads_head, in_modules, in_gil_ptr, in_gc;
     /* gil, gc */
-    long gil_locked, gil_last_holder, gc_collecting;
+    long gil_locked, gil_last_holder, gc_collecting, gc_frame;
     /* tstate */
     long ts_next, ts_interp, ts_thread_id, ts_native_thread_id, ts_frame, ts_cframe_current;
     long ts_cframe;
@@ -263,6 +263,12 @@ int main(void)
     gil_locked = OFF(struct _gil_runtime_state, locked);
     gil_last_holder = OFF(struct _gil_runtime_state, last_holder);
     gc_collecting = OFF(struct _gc_runtime_state, collecting);
+#if PY_VERSION_HEX >= 0x030F0000
+    /* 3.15+: the Python frame that started the running collection */
+    gc_frame = OFF(struct _gc_runtime_state, frame);
+#else
+    gc_frame = NONE;
+#endif
     if (SZ(((struct _gil_runtime_state *)0)->locked) != 4)
         fail("_gil_runtime_state.locked is not a 4-byte int");
     if (SZ(((struct _gil_runtime_state *)0)->last_holder) != 8)
@@ -499,7 +505,7 @@ int main(void)
            o(in_next), o(in_id), o(in_threads_head), o(in_modules), o(in_gil_ptr), o(in_gc));
     printf("        .gil = { .locked = %s, .last_holder = %s },\n", o(gil_locked),
            o(gil_last_holder));
-    printf("        .gc = { .collecting = %s },\n", o(gc_collecting));
+    printf("        .gc = { .collecting = %s, .frame = %s },\n", o(gc_collecting), o(gc_frame));
     printf("        .tstate = { .next = %s, .interp = %s, .thread_id = %s, .native_thread_id = %s,\n"
            "                    .frame = %s, .cframe_current = %s, .cframe = %s },\n",
            o(ts_next), o(ts_interp), o(ts_thread_id), o(ts_native_thread_id), o(ts_frame),

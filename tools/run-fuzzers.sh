@@ -65,9 +65,10 @@ run_one() {
   before=$(ls "$art" | wc -l)
   "$exe" "${opts[@]}" -max_total_time="$seconds" -artifact_prefix="$art/" \
     "$work" "$seeds" >"$log" 2>&1
-  local execs rate
+  local execs rate cov
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
+  cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -1 | tr -d ':')
   local findings=0 f
   mkdir -p "$regress"
   for f in "$art"/crash-* "$art"/leak-* "$art"/timeout-* "$art"/oom-*; do
@@ -80,9 +81,9 @@ run_one() {
   rmdir "$regress" 2>/dev/null || true
   local slow
   slow=$(ls "$art" | grep -c '^slow-unit-' || true)
-  printf '%-9s %6ss  %10s execs  %6s exec/s  corpus %5s  new findings %d  slow units %s  %s\n' \
-    "$kind" "$seconds" "${execs:-?}" "${rate:-?}" "$(ls "$work" | wc -l)" "$findings" \
-    "$slow" "$replay" >"$summary"
+  printf '%-9s %6ss  %10s execs  %6s exec/s  %s  corpus %5s  new findings %d  slow units %s  %s\n' \
+    "$kind" "$seconds" "${execs:-?}" "${rate:-?}" "${cov:-cov ?}" "$(ls "$work" | wc -l)" \
+    "$findings" "$slow" "$replay" >"$summary"
   if [ "$findings" -gt 0 ]; then
     grep -E '^(==[0-9]+==ERROR|SUMMARY|.*runtime error)' "$log" | head -5 >>"$summary"
     echo "          inputs copied to tests/fuzz/regressions/$kind/; log: $log" >>"$summary"

@@ -325,6 +325,13 @@ def test_no_locals_capture(run):
     found = [name for name, m in sorted(run.truth["markers"].items())
              for b in encodings(m).values() if b in data]
     assert not found, "--no-locals: values found in the snapshot: %s" % found
+    # nor any other value: these are in the --max-str 5000 snapshot (the grep can find them)
+    wide = snapshot_bytes(cap(run, "wide"))
+    values = {"s_long": "0123456789" * 20, "s_latin1": "h\u00e9llo", "s_ucs2": "\u65e5\u672c\u8a9e",
+              "s_ascii": "hello world"}
+    for name, v in sorted(values.items()):
+        assert internal(v) in wide, "%s not in the --max-str 5000 snapshot" % name
+        assert internal(v) not in data, "--no-locals: the value of %s is in the snapshot" % name
 
 
 def test_analyze_no_locals_hides_them(run, pysnap_bin):

@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <stdarg.h>
 #include <limits.h>
+#include <regex.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,7 +215,15 @@ static int cmd_capture(int argc, char **argv)
         case OPT_NO_COMPRESS: o.compress_level = 0; break;
         case 'v': verbose = 1; break;
         case OPT_NO_LOCALS: o.limits.locals = 0; break;
-        case OPT_REDACT: o.limits.redact = optarg; break;
+        case OPT_REDACT: {
+            regex_t re; /* checked now, not once the target is frozen */
+            if (regcomp(&re, optarg, REG_EXTENDED | REG_ICASE | REG_NOSUB) != 0)
+                return usage_error("invalid --redact pattern '%s' (a POSIX extended regex)",
+                                   optarg);
+            regfree(&re);
+            o.limits.redact = optarg;
+            break;
+        }
         case OPT_NO_REDACT: o.limits.redact = ""; break;
         case OPT_BUDGET:
             if (parse_uint(optarg, 1ul << 32, &v) || v == 0)

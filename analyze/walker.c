@@ -521,6 +521,7 @@ static int walk_thread(struct ps_walker *w, uint64_t tstate, struct ps_thread *t
 struct names_ctx {
     struct ps_walker *w;
     struct ps_interp *in;
+    struct ps_u64map by_ident; /* thread_id -> index + 1 of its first thread: no n^2 */
 };
 
 static int name_cb(void *arg, uint64_t key, uint64_t value)
@@ -534,18 +535,17 @@ static int name_cb(void *arg, uint64_t key, uint64_t value)
     int daemon_known = ps_py_getattr(c->w, value, "_daemonic", &daemonic) == PS_OK && daemonic &&
                        ps_py_is(c->w, daemonic, "bool") &&
                        ps_py_long_u64(c->w, daemonic, &flag) == PS_OK && flag <= 1;
-    for (size_t i = 0; i < c->in->nthreads; i++) {
-        struct ps_thread *t = &c->in->threads[i];
-        if (t->thread_id == ident && !t->name) {
-            char *name;
-            int rc = ps_py_str(c->w, name_obj, c->w->lim.max_name, &name, NULL);
-            if (rc == PS_NOMEM)
-                return rc;
-            if (!rc)
-                t->name = name;
-            t->daemon_known = (uint8_t)daemon_known;
-            t->daemon = (uint8_t)(daemon_known && flag);
-        }
+    size_t found = (size_t)(uintptr_t)(ident ? ps_u64map_get(&c->by_ident, ident) : NULL);
+    struct ps_thread *t = found && found <= c->in->nthreads ? &c->in->threads[found - 1] : NULL;
+    if (t && !t->name) {
+        char *name;
+        int rc = ps_py_str(c->w, name_obj, c->w->lim.max_name, &name, NULL);
+        if (rc == PS_NOMEM)
+            return rc;
+        if (!rc)
+            t->name = name;
+        t->daemon_known = (uint8_t)daemon_known;
+        t->daemon = (uint8_t)(daemon_known && flag);
     }
     return PS_OK;
 }
@@ -564,8 +564,15 @@ static int read_thread_names(struct ps_walker *w, uint64_t interp, struct ps_int
         return rc;
     if ((rc = ps_py_dict_get(w, md_dict, "_active", &active)) || !active)
         return rc;
-    struct names_ctx c = {w, in};
-    return ps_py_dict_foreach(w, active, name_cb, &c);
+    struct names_ctx c = {w, in, {0}};
+    for (size_t i = in->nthreads; i-- > 0;) /* the first of equal idents wins */
+        if (in->threads[i].thread_id &&
+            (rc = ps_u64map_put(&c.by_ident, in->threads[i].thread_id, (void *)(uintptr_t)(i + 1))))
+            goto out;
+    rc = ps_py_dict_foreach(w, active, name_cb, &c);
+out:
+    ps_u64map_free(&c.by_ident, NULL);
+    return rc;
 }
 
 static void read_gil_and_gc(struct ps_walker *w, uint64_t runtime, uint64_t interp,
@@ -620,22 +627,31 @@ static int walk_interp(struct ps_walker *w, uint64_t runtime, uint64_t interp, s
         (rc = ps_w_field_u64(w, interp, o->interp.threads_head, &tstate)))
         return rc;
     in->id = (int64_t)id;
+    struct ps_u64map seen = {0}; /* thread states met: a cycle check that stays linear */
     for (unsigned n = 0; tstate; n++) {
-        if (n >= w->lim.max_threads)
-            return PS_LIMIT;
-        for (size_t i = 0; i < in->nthreads; i++)
-            if (in->threads[i].tstate == tstate)
-                return PS_CORRUPT; /* a cycle in the thread list */
-        struct ps_thread *t = ps_model_add_thread(in);
-        if (!t)
-            return PS_NOMEM;
+        if (n >= w->lim.max_threads) {
+            rc = PS_LIMIT;
+            break;
+        }
+        if (ps_u64map_get(&seen, tstate)) {
+            rc = PS_CORRUPT; /* a cycle in the thread list */
+            break;
+        }
+        struct ps_thread *t;
+        if ((rc = ps_u64map_put(&seen, tstate, (void *)1)) || !(t = ps_model_add_thread(in))) {
+            rc = PS_NOMEM;
+            break;
+        }
         rc = walk_thread(w, tstate, t);
         if (rc == PS_NOMEM)
-            return rc;
+            break;
         t->walk_status = rc;
         if ((rc = ps_w_field_u64(w, tstate, o->tstate.next, &tstate)))
-            return rc;
+            break;
     }
+    ps_u64map_free(&seen, NULL);
+    if (rc)
+        return rc;
     read_gil_and_gc(w, runtime, interp, in);
     rc = read_thread_names(w, interp, in);
     if (rc == PS_NOMEM)

@@ -1,6 +1,6 @@
 """e2e target for pysnap's asyncio tasks: named tasks parked at known awaits.
 
-usage: asyncio_target.py FIFO [--deadlock | --pure | --many N] [--lifetime SECONDS]
+usage: asyncio_target.py FIFO [--deadlock | --pure | --eager | --many N] [--lifetime SECONDS]
 
 Default mode: tasks awaiting asyncio.sleep (through two coroutines of ours), an Event, a
 Queue, a gather() of two child tasks, a task awaiting another task, and (3.11+) a task at the
@@ -9,6 +9,7 @@ tasks; the main task then
 blocks the loop in time.sleep(), so it is the running task at capture.
 --deadlock: two tasks awaiting each other (each awaits the other Task, a Future).
 --pure: the default tasks as pure-Python asyncio.tasks._PyTask (through a task factory).
+--eager: another task than main runs (blocked in time.sleep): on 3.12+ an eager task.
 --many N: N tasks in asyncio.sleep (more than pysnap keeps: its limit must show).
 
 Once every task is parked, the main task takes the truth from asyncio.all_tasks() (and
@@ -44,6 +45,8 @@ sys.dont_write_bytecode = True
 FIFO = sys.argv[1]
 DEADLOCK = "--deadlock" in sys.argv
 PURE = "--pure" in sys.argv
+EAGER = "--eager" in sys.argv
+MAIN = {}
 MANY = int(sys.argv[sys.argv.index("--many") + 1]) if "--many" in sys.argv else 0
 LIFETIME = float(sys.argv[sys.argv.index("--lifetime") + 1]) if "--lifetime" in sys.argv else 120.0
 TASKS = {}
@@ -160,9 +163,12 @@ def side_thread():
     asyncio.run(side_main())
 
 
-def take_truth(me):
+def take_truth(me, running=None):
+    """ME: the main task when it runs (parked in time.sleep after this); RUNNING: the running
+    task when the truth is taken from another thread while it runs."""
     tasks = []
-    loops = [(every_task(), threading.get_native_id())]
+    running = me if running is None else running
+    loops = [(every_task(MAIN["loop"]), MAIN["tid"])]
     if "loop" in SIDE:
         loops.append((every_task(SIDE["loop"]), SIDE["tid"]))
     for t, tid in [(t, tid) for group, tid in loops for t in group]:
@@ -178,7 +184,7 @@ def take_truth(me):
         chain = chain_of(t.get_coro())
         if t is me:  # it runs: parked in time.sleep below, not where the truth is taken
             chain[-1][2] = park_line("main")
-        tasks.append({"name": t.get_name(), "tid": tid, "running": t is me, "state": t._state.lower(),
+        tasks.append({"name": t.get_name(), "tid": tid, "running": t is running, "state": t._state.lower(),
                       "kind": "python" if isinstance(t, asyncio.tasks._PyTask) else "c",
                       "chain": chain, "locals": chain_locals(t.get_coro()) if t is not me else {},
                       "awaiting_type": type(waiter).__name__ if waiter is not None else None,
@@ -224,10 +230,42 @@ def report_when_parked(ident, truth):
     report("error: the main task never parked")
 
 
+async def blocker():
+    time.sleep(LIFETIME)  # PARK blocker
+
+
+def report_when_blocked():
+    """--eager: once the blocker task runs in time.sleep, take the truth from here."""
+    line = park_line("blocker")
+    for _ in range(2000):
+        f = sys._current_frames().get(MAIN["ident"])
+        if f is not None and f.f_code.co_name == "blocker" and f.f_lineno == line:
+            report("ready", take_truth(None, asyncio.current_task(MAIN["loop"])))
+            return
+        time.sleep(0.005)
+    report("error: the blocker task never ran")
+
+
+async def eager_main(loop):
+    """A task other than main runs: on 3.12+ an eager task (asyncio.eager_task_factory), which
+    runs at once inside create_task() and sits in asyncio.tasks._eager_tasks; before, a task
+    that the loop runs while main awaits."""
+    TASKS["napper"] = loop.create_task(nap_outer(), name="napper")
+    await asyncio.sleep(0)
+    threading.Thread(target=report_when_blocked, daemon=True).start()
+    if hasattr(asyncio, "eager_task_factory"):
+        loop.set_task_factory(asyncio.eager_task_factory)
+    TASKS["blocker"] = loop.create_task(blocker(), name="eager-blocker")
+    await asyncio.sleep(LIFETIME)
+
+
 async def main():
     loop = asyncio.get_running_loop()
     me = asyncio.current_task()
     me.set_name("main")
+    MAIN.update(loop=loop, tid=threading.get_native_id(), ident=threading.get_ident())
+    if EAGER:
+        return await eager_main(loop)
     made = []
     if PURE:  # every task but main a pure-Python asyncio.tasks._PyTask
         loop.set_task_factory(lambda loop, coro, **kw: asyncio.tasks._PyTask(coro, loop=loop, **kw))

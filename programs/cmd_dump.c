@@ -21,6 +21,7 @@ void usage_dump(FILE *out)
             "  -l, --locals         text: print each frame's local variables (captured\n"
             "                       only with this option or --json)\n"
             "  -n, --native         native and Python frames merged, system call, instruction\n"
+            "  -t, --tasks          every asyncio task with its coroutine chain (text)\n"
             "      --timeout MS     wait at most MS for the threads to stop (default 2000)\n"
             "  -h, --help           this help\n\n%s",
             exit_codes_help);
@@ -32,15 +33,16 @@ int cmd_dump(int argc, char **argv)
                                          {"json", no_argument, NULL, 'j'},
                                          {"locals", no_argument, NULL, 'l'},
                                          {"native", no_argument, NULL, 'n'},
+                                         {"tasks", no_argument, NULL, 't'},
                                          {"timeout", required_argument, NULL, 'T'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     struct ps_capture_opts o;
     ps_capture_opts_default(&o);
-    int c, json = 0, locals = 0, native = 0;
+    int c, json = 0, locals = 0, native = 0, tasks = 0;
     unsigned long v;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+p:jlnh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+p:jlnth", opts, NULL)) != -1) {
         switch (c) {
         case 'p':
             if (parse_uint(optarg, INT_MAX, &v) || v == 0)
@@ -50,6 +52,7 @@ int cmd_dump(int argc, char **argv)
         case 'j': json = 1; break;
         case 'l': locals = 1; break;
         case 'n': native = 1; break;
+        case 't': tasks = 1; break;
         case 'T':
             if (parse_uint(optarg, 600000, &v) || v == 0)
                 return usage_error("--timeout takes milliseconds, not '%s'", optarg);
@@ -77,7 +80,7 @@ int cmd_dump(int argc, char **argv)
     struct ps_report report;
     rc = ps_report_build(snap, &report);
     if (!rc) {
-        struct ps_render_opts ro = {.locals = json || locals, .native = native};
+        struct ps_render_opts ro = {.locals = json || locals, .native = native, .tasks = tasks};
         rc = (json ? &ps_render_json : &ps_render_text)->render(stdout, &report, &ro);
         if (fflush(stdout) != 0 && !rc)
             rc = ps_error_set(PS_IO, "cannot write the output");

@@ -315,6 +315,8 @@ static int cmd_analyze(int argc, char **argv)
         return usage_error("%s", "analyze needs a snapshot FILE (or several, or a DIR)");
     if (baseline && !summary)
         return usage_error("%s", "--baseline goes with --summary");
+    if (tasks && (summary || optind != argc - 1 || is_directory(argv[optind])))
+        return usage_error("%s", "--tasks shows the tasks of one snapshot FILE (JSON always has them)");
     if (show_locals < 0) /* JSON carries locals unless told not to; text shows them on request */
         show_locals = renderer == &ps_render_json;
     if (summary || optind != argc - 1 || is_directory(argv[optind]))

@@ -36,7 +36,7 @@ def capture(interp, pysnap_bin, base, *args):
     runner = TargetRunner(base / "targets")
     proc, truth = runner(interp, ASYNCIO_TARGET, *args)
     r = Run()
-    r.runner, r.truth = runner, truth
+    r.runner, r.truth, r.pid = runner, truth, proc.pid
     r.snap = base / "tasks.snap"
     r.capture = run_pysnap(pysnap_bin, "capture", "--pid", proc.pid, "-o", r.snap)
     r.json_res = r.text_res = r.analysis = None
@@ -193,6 +193,27 @@ def test_tasks_text(tasks_run):
         lines = "".join('      File "%s", line %d, in %s\n' % (f, l, fn) for fn, f, l in want["chain"])
         assert head + lines in text, want["name"]
     assert '    waits for task "gather-child-1"\n    waits for task "gather-child-2"\n' in text
+
+
+def task_text(want):
+    head = 'Task "%s" (%s%s) on thread %d\n' % (want["name"], want["state"],
+                                              ", running" if want["running"] else "", want["tid"])
+    return head + "".join('      File "%s", line %d, in %s\n' % (f, l, fn) for fn, f, l in want["chain"])
+
+
+def test_dump_tasks_of_the_live_process(tasks_run, pysnap_bin):
+    tasks_of(tasks_run)
+    res = run_pysnap(pysnap_bin, "dump", "--pid", tasks_run.pid, "--tasks")
+    assert res.returncode == 0, describe(res)
+    text = res.stdout.decode("utf-8")
+    for want in tasks_run.truth["tasks"]:
+        assert task_text(want) in text, want["name"]
+
+
+def test_tasks_wants_one_snapshot(tasks_run, pysnap_bin):
+    tasks_of(tasks_run)
+    res = run_pysnap(pysnap_bin, "analyze", tasks_run.snap, tasks_run.snap, "--tasks")
+    assert res.returncode == 2 and res.stderr.decode().startswith("pysnap: --tasks"), describe(res)
 
 
 def test_await_cycle_is_a_deadlock(deadlock_run):

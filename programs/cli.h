@@ -15,6 +15,8 @@ int fail(int code);
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A decimal number no larger than MAX; -1 when S is not one. */
 int parse_uint(const char *s, unsigned long max, unsigned long *out);
+/* --pid's argument into *PID; a usage error (exit code 2) when it is not a process id. */
+int parse_pid_arg(const char *arg, pid_t *pid);
 /* Seconds with an optional fraction ("0.5"), > 0 and at most MAX; -1 when S is not one. */
 int parse_seconds(const char *s, double max, double *out);
 

@@ -148,16 +148,10 @@ int analyze_set(char **paths, int npaths, int json, int locals, int native, int 
         if (r)
             first_err = r;
     }
-    if (!rc && first_err) { /* every bad file was named; the worst decides the exit code */
-        for (size_t i = 0; i < nfiles; i++)
-            close_one(&l[i]);
-        close_one(&base);
-        free(l);
-        for (size_t i = 0; i < nfiles; i++)
-            free(files[i]);
-        free(files);
-        return ps_error_exit_class(first_err);
-    }
+    /* Every bad file was named already; the worst decides the exit code. */
+    int bad_files = !rc && first_err;
+    if (bad_files)
+        goto out;
     if (!rc && any_dir && nfiles > 1)
         qsort(l, nfiles, sizeof *l, capture_order);
     if (!rc && summary) {
@@ -196,6 +190,7 @@ int analyze_set(char **paths, int npaths, int json, int locals, int native, int 
     }
     if (!rc && fflush(stdout) != 0)
         rc = ps_error_set(PS_IO, "cannot write the output");
+out:
     for (size_t i = 0; l && i < nfiles; i++)
         close_one(&l[i]);
     close_one(&base);
@@ -203,5 +198,7 @@ int analyze_set(char **paths, int npaths, int json, int locals, int native, int 
     for (size_t i = 0; i < nfiles; i++)
         free(files[i]);
     free(files);
+    if (bad_files)
+        return ps_error_exit_class(first_err);
     return rc ? fail(rc) : 0;
 }

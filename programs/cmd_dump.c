@@ -45,9 +45,8 @@ int cmd_dump(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "+p:jlnth", opts, NULL)) != -1) {
         switch (c) {
         case 'p':
-            if (parse_uint(optarg, INT_MAX, &v) || v == 0)
-                return usage_error("--pid takes a process id, not '%s'", optarg);
-            o.pid = (pid_t)v;
+            if (parse_pid_arg(optarg, &o.pid))
+                return 2;
             break;
         case 'j': json = 1; break;
         case 'l': locals = 1; break;

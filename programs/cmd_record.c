@@ -76,9 +76,8 @@ int cmd_record(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "+p:o:d:r:h", opts, NULL)) != -1) {
         switch (c) {
         case 'p':
-            if (parse_uint(optarg, INT_MAX, &v) || v == 0)
-                return usage_error("--pid takes a process id, not '%s'", optarg);
-            o.pid = (pid_t)v;
+            if (parse_pid_arg(optarg, &o.pid))
+                return 2;
             break;
         case 'o': output = optarg; break;
         case 'd':

@@ -131,6 +131,15 @@ int parse_uint(const char *s, unsigned long max, unsigned long *out)
     return 0;
 }
 
+int parse_pid_arg(const char *arg, pid_t *pid)
+{
+    unsigned long v;
+    if (parse_uint(arg, INT_MAX, &v) || v == 0)
+        return usage_error("--pid takes a process id, not '%s'", arg);
+    *pid = (pid_t)v;
+    return 0;
+}
+
 /* A byte count with an optional K or M suffix (binary units), at most MAX. */
 static int parse_size(const char *s, unsigned long max, unsigned long *out)
 {
@@ -201,9 +210,8 @@ static int cmd_capture(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "+p:o:fvh", opts, NULL)) != -1) {
         switch (c) {
         case 'p':
-            if (parse_uint(optarg, INT_MAX, &v) || v == 0)
-                return usage_error("--pid takes a process id, not '%s'", optarg);
-            o.pid = (pid_t)v;
+            if (parse_pid_arg(optarg, &o.pid))
+                return 2;
             break;
         case 'o': o.output = optarg; break;
         case 'f': o.force = 1; break;

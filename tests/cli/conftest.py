@@ -15,7 +15,13 @@ Run with Debian's pytest: /usr/bin/python3 -m pytest tests/cli -rs
 
 import os
 
+import sys
+from pathlib import Path
+
 import pytest
+
+# tests/common: helpers shared by the test directories (schema_util)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "common"))
 
 from cli_util import (PYTHON_CANDIDATES, Spawner, choose_python, describe, pysnap_path,
                       run_pysnap, start_idle_target)

@@ -20,7 +20,13 @@ Fixtures:
 Run with Debian's pytest: /usr/bin/python3 -m pytest tests/e2e -rs
 """
 
+import sys
+from pathlib import Path
+
 import pytest
+
+# tests/common: helpers shared by the test directories (schema_util)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "common"))
 
 from e2e_util import TargetRunner, interpreter_params, require_pysnap
 

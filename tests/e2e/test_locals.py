@@ -30,6 +30,7 @@ import subprocess
 import pytest
 
 from e2e_util import TARGETS, TargetRunner, all_threads, describe, run_pysnap, wait_for_tids
+import schema_util
 
 LOCALS_TARGET = TARGETS / "locals_target.py"
 E2E_WITH_OLD_PYENV = True  # locals are read from frame objects there: test that too
@@ -167,6 +168,12 @@ def encodings(marker):
 
 def internal(marker):
     return [v for k, v in encodings(marker).items() if k.startswith("internal")][0]
+
+
+@pytest.mark.parametrize("which", ["default", "tight"])
+def test_json_matches_schema(run, which):
+    """Locals of every kind, and truncated ones, are documented in doc/schema.json."""
+    schema_util.check(cap(run, which).analysis)
 
 
 def test_every_local_is_the_targets_repr(run):

@@ -19,6 +19,7 @@ import pytest
 from e2e_util import (PYSNAP_TIMEOUT, THREADS_TARGET, TargetRunner, all_threads, describe,
                       proc_tids, python_frames, run_pysnap, thread_states, truth_frames,
                       wait_for_tids)
+import schema_util
 
 
 class Run(object):
@@ -158,6 +159,10 @@ def test_target_metadata(run):
     assert interps, "no interpreters"
     ids = [i.get("id") for i in interps]
     assert 0 in ids and len(set(ids)) == len(ids), "interpreter ids %s" % ids
+
+
+def test_json_matches_schema(run):
+    schema_util.check(need_analysis(run))
 
 
 def test_every_os_thread_once(run):

@@ -19,6 +19,19 @@ const struct ps_pyoffsets *ps_pyoffsets_builtin(int major, int minor)
     return NULL;
 }
 
+const struct ps_pyoffsets *ps_pyoffsets_candidate(int major, int minor, unsigned i)
+{
+    const struct ps_pyoffsets *release = ps_pyoffsets_builtin(major, minor);
+    if (i == 0)
+        return release;
+    for (unsigned j = 0; j < ps_pyoffsets_ntables; j++) {
+        const struct ps_pyoffsets *t = &ps_pyoffsets_tables[j];
+        if (t->major == major && t->minor == minor && t->debug_build && --i == 0)
+            return t;
+    }
+    return NULL;
+}
+
 const struct ps_pyoffsets *ps_pyoffsets_nearest_below(int major, int minor)
 {
     const struct ps_pyoffsets *best = NULL;

@@ -661,8 +661,32 @@ static int walk_interp(struct ps_walker *w, uint64_t runtime, uint64_t interp, s
     return rc == PS_NOMEM ? rc : PS_OK;
 }
 
-/* Choose the layout: the built-in table of the version, overlaid with the interpreter's own
- * debug offsets where present; a version with no table proceeds only on valid debug offsets
+/* Does the target agree with the layout in w->off? sys.modules is a dict: its type is named
+ * "dict" and the type of its type is `type`, whose own type is itself. A Py_TRACE_REFS build
+ * (objects start with _ob_next/_ob_prev) moves ob_type by 16 bytes, which this catches.
+ * 1: agrees; 0: values were read and contradict it; -1: a read failed (nothing to judge by,
+ * e.g. a snapshot of an older pysnap that did not capture these bytes). */
+static int layout_matches(struct ps_walker *w, uint64_t runtime)
+{
+    const struct ps_pyoffsets *o = &w->off;
+    uint64_t interp, modules, type, meta, meta2, tp_name;
+    char name[8];
+    if (ps_w_field_u64(w, runtime, o->runtime.interpreters_head, &interp) ||
+        ps_w_field_u64(w, interp, o->interp.modules, &modules) ||
+        ps_w_field_u64(w, modules, o->object.ob_type, &type) ||
+        ps_w_field_u64(w, type, o->object.ob_type, &meta) ||
+        ps_w_field_u64(w, meta, o->object.ob_type, &meta2) ||
+        ps_w_field_u64(w, type, o->object.tp_name, &tp_name) ||
+        ps_w_cstr(w, tp_name, name, sizeof name)) {
+        ps_error_clear();
+        return -1;
+    }
+    return meta == meta2 && strcmp(name, "dict") == 0;
+}
+
+/* Choose the layout: the built-in table of the version (release build first, then its
+ * variants), overlaid with the interpreter's own debug offsets where present, keeping the
+ * first the target agrees with; a version with no table proceeds only on valid debug offsets
  * over the nearest older table. */
 static int choose_offsets(struct ps_walker *w, const struct ps_walk_target *t)
 {
@@ -680,23 +704,42 @@ static int choose_offsets(struct ps_walker *w, const struct ps_walk_target *t)
         else
             has_debug = 0;
     }
+    int known = base != NULL;
     if (!base && has_debug)
         base = ps_pyoffsets_nearest_below(major, minor);
     if (!base)
         return ps_error_set(PS_UNSUPPORTED, "unsupported CPython %d.%d (supported: %s)", major,
                             minor, ps_pyoffsets_supported_list());
-    w->off = *base;
-    if (has_debug) {
-        int rc = ps_pyoffsets_apply_debug(&w->off, dbg, dbg_len, t->py_version_hex);
-        if (rc && !ps_pyoffsets_builtin(major, minor))
-            return ps_error_set(PS_UNSUPPORTED, "unsupported CPython %d.%d (supported: %s)",
-                                major, minor, ps_pyoffsets_supported_list());
-        if (rc) {
-            ps_error_clear();
-            w->off = *base; /* debug offsets unusable: the generated table still applies */
+    struct ps_pyoffsets fallback;
+    int have_fallback = 0;
+    for (unsigned i = 0; base; i++) {
+        w->off = *base;
+        if (has_debug) {
+            int rc = ps_pyoffsets_apply_debug(&w->off, dbg, dbg_len, t->py_version_hex);
+            if (rc && !known)
+                return ps_error_set(PS_UNSUPPORTED, "unsupported CPython %d.%d (supported: %s)",
+                                    major, minor, ps_pyoffsets_supported_list());
+            if (rc) {
+                ps_error_clear();
+                w->off = *base; /* debug offsets unusable: the generated table still applies */
+            }
         }
+        int m = layout_matches(w, t->runtime_addr);
+        if (m == 1)
+            return PS_OK;
+        if (m < 0 && !have_fallback) {
+            fallback = w->off;
+            have_fallback = 1;
+        }
+        base = known ? ps_pyoffsets_candidate(major, minor, i + 1) : NULL;
     }
-    return PS_OK;
+    if (have_fallback) {
+        w->off = fallback; /* nothing contradicts it: the first table that could not be judged */
+        return PS_OK;
+    }
+    return ps_error_set(PS_UNSUPPORTED,
+                        "CPython %d.%d: the target's objects match none of pysnap's layouts "
+                        "for it (release, Py_TRACE_REFS)", major, minor);
 }
 
 int ps_walk(const struct ps_memsrc *mem, const struct ps_walk_target *target,

@@ -4,7 +4,7 @@
 set -euo pipefail
 build_pkgs=(gcc meson ninja-build pkg-config libelf-dev libdw-dev libcapstone-dev libzstd-dev)
 run_pkgs=(python3 python3.11)
-test_pkgs=(python3-pytest python3-jsonschema zstd elfutils util-linux gdb strace valgrind)
+test_pkgs=(python3-pytest python3-jsonschema zstd elfutils util-linux gdb strace valgrind python3.11-dbg)
 # the web sample (samples/webapp.py under gunicorn): samples/demo-web.sh and tests/e2e/test_web.py
 web_pkgs=(gunicorn python3-flask)
 want=("${build_pkgs[@]}" "${run_pkgs[@]}")

@@ -51,7 +51,9 @@ struct ps_pyoffsets {
     uint8_t frame_model;    /* enum ps_frame_model */
     uint8_t dict_model;     /* enum ps_dict_model */
     uint8_t linetable_model;/* enum ps_linetable_model */
-    uint8_t debug_build;    /* Py_DEBUG / Py_TRACE_REFS: PyObject has _ob_next/_ob_prev */
+    uint8_t debug_build;    /* Py_TRACE_REFS: PyObject has _ob_next/_ob_prev (not implied by
+                             * Py_DEBUG since 3.8: Debian's python3.11-dbg has the release
+                             * layout) */
 
     struct {
         ps_off interpreters_head; /* _PyRuntime.interpreters.head */
@@ -164,6 +166,11 @@ struct ps_pyoffsets {
 
 /* The built-in table for MAJOR.MINOR, or NULL when this pysnap has none. */
 const struct ps_pyoffsets *ps_pyoffsets_builtin(int major, int minor);
+/* The I-th built-in table of MAJOR.MINOR: the release build's (I = 0), then its variants
+ * (debug_build entries: a Py_TRACE_REFS build's, whose objects start with _ob_next/_ob_prev;
+ * gen-offsets.sh --variant emits them, the committed table has none), or NULL past the last.
+ * The walker tries them in this order and keeps the first the target validates. */
+const struct ps_pyoffsets *ps_pyoffsets_candidate(int major, int minor, unsigned i);
 /* The newest built-in table of MAJOR with minor <= MINOR (a base for a newer version whose
  * debug offsets validate), or NULL. */
 const struct ps_pyoffsets *ps_pyoffsets_nearest_below(int major, int minor);

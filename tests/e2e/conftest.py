@@ -5,6 +5,8 @@ Interpreters (the `python` parameter of any test that asks for it, module-scoped
   pyenv-3.8.18, pyenv-3.9.18, pyenv-3.10.13 the same, for modules that set
                                             E2E_WITH_OLD_PYENV = True
   debian-3.11                               /usr/bin/python3.11 (static, stripped)
+  debian-3.11-dbg                           /usr/bin/python3.11-dbg (Debian's Py_DEBUG build,
+                                            package python3.11-dbg; skipped when absent)
   plus every `label=command` of PYSNAP_EXTRA_PYTHONS (entries separated by ';'; the
   command is split like a shell does and may start with NAME=VALUE environment words), e.g.
   PYSNAP_EXTRA_PYTHONS='py314=PYTHONHOME=/x/usr /x/ld-linux-x86-64.so.2 --library-path /x/lib /x/usr/bin/python3.14'

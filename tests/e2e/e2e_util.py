@@ -32,6 +32,8 @@ PYENV_VERSIONS = ("3.11.7", "3.12.1", "3.13.0")
 # Frame-object era (3.8-3.10): offered only to test modules that set E2E_WITH_OLD_PYENV = True.
 PYENV_OLD_VERSIONS = ("3.8.18", "3.9.18", "3.10.13")
 DEBIAN_PYTHON = "/usr/bin/python3.11"
+# Debian's debug build (package python3.11-dbg): Py_DEBUG, dynamically linked, with symbols.
+DEBIAN_DBG_PYTHON = "/usr/bin/python3.11-dbg"
 
 # Directories that are never an interpreter's own install directory: hiding one of them
 # would hide the system (or pysnap) too.
@@ -137,7 +139,7 @@ class Interpreter(object):
         if self.kind == "pyenv":
             return [("tmpfs", PYENV_ROOT)]
         if self.kind == "debian":
-            return [("tmpfs", "/usr/lib/python3.11"), ("bind-empty", DEBIAN_PYTHON)]
+            return [("tmpfs", "/usr/lib/python3.11"), ("bind-empty", self.argv[0])]
         # An extra interpreter: hide the directory holding all its paths (the loader, the
         # library path, PYTHONHOME, the binary), else the prefix of its binary, unless that
         # is a system directory; then hide its stdlib directory and its binary, as for
@@ -200,6 +202,7 @@ def interpreters(with_old=False):
     its = [Interpreter("pyenv-" + v, ["%s/versions/%s/bin/python" % (PYENV_ROOT, v)], kind="pyenv")
            for v in versions]
     its.append(Interpreter("debian-3.11", [DEBIAN_PYTHON], kind="debian"))
+    its.append(Interpreter("debian-3.11-dbg", [DEBIAN_DBG_PYTHON], kind="debian"))
     its.extend(parse_extra_pythons(os.environ.get("PYSNAP_EXTRA_PYTHONS", "")))
     return tuple(its)
 

@@ -351,3 +351,30 @@ def python_frames(thread):
 
 def truth_frames(truth_thread):
     return [(f["function"], f["file"], f["line"]) for f in truth_thread["frames"]]
+
+
+def stack_problems(analysis, truth):
+    """Where ANALYSIS differs from the threads target's TRUTH: every truth thread present
+    once, with exactly its python frames (function, file, line) and its threading name.
+    Returns a list of lines, empty when they agree."""
+    got = {}
+    bad = []
+    for t in all_threads(analysis):
+        if t.get("tid") in got:
+            bad.append("thread %s listed twice" % t.get("tid"))
+        got[t.get("tid")] = t
+    for t in truth["threads"]:
+        have = got.get(t["tid"])
+        if have is None:
+            bad.append("thread %d (%s) missing" % (t["tid"], t["name"] or t["role"]))
+            continue
+        want_frames, have_frames = truth_frames(t), python_frames(have)
+        if want_frames != have_frames:
+            bad.append("thread %d (%s): python frames\n  want %s\n  have %s" % (
+                t["tid"], t["name"] or t["role"], want_frames[:6], have_frames[:6]))
+        if t["python"] and have.get("name") != t["name"]:
+            bad.append("thread %d: name %r, want %r" % (t["tid"], have.get("name"), t["name"]))
+    extra = sorted(set(got) - set(t["tid"] for t in truth["threads"]))
+    if extra:
+        bad.append("threads not in the truth: %s" % extra)
+    return bad

@@ -274,15 +274,14 @@ int ps_pyoffsets_apply_debug(struct ps_pyoffsets *off, const void *raw, size_t l
     uint64_t w[DBG_MAX_WORDS];
     if (len < 16 || memcmp(p, DBG_COOKIE, 8) != 0)
         return ps_error_set(PS_UNSUPPORTED, "no _Py_DebugOffsets at the start of _PyRuntime");
-    memcpy(w, p + 8, 16);
+    /* Only the version word is known to be there: the caller read as much as the layout
+     * of that version says, which is just the cookie and the version for an unknown one. */
+    memcpy(w, p + 8, 8);
     uint32_t dver = (uint32_t)w[DBG_W_VERSION];
     if ((dver >> 16) != (version_hex >> 16))
         return ps_error_set(PS_UNSUPPORTED,
                             "_Py_DebugOffsets say version %x, the runtime says %x",
                             dver >> 16, version_hex >> 16);
-    if (w[DBG_W_FREE_THREADED])
-        return ps_error_set(PS_UNSUPPORTED,
-                            "free-threaded CPython builds are not supported yet");
     const struct dbg_layout *l = find_layout(dver);
     if (!l)
         return ps_error_set(PS_UNSUPPORTED, "unknown _Py_DebugOffsets layout for %u.%u",
@@ -291,6 +290,9 @@ int ps_pyoffsets_apply_debug(struct ps_pyoffsets *off, const void *raw, size_t l
         return ps_error_set(PS_UNSUPPORTED, "_Py_DebugOffsets of %u.%u truncated (%zu bytes)",
                             dver >> 24, (dver >> 16) & 0xff, len);
     memcpy(w, p + 8, (size_t)l->nwords * 8);
+    if (w[DBG_W_FREE_THREADED])
+        return ps_error_set(PS_UNSUPPORTED,
+                            "free-threaded CPython builds are not supported yet");
     for (size_t i = 0; i < l->nmap; i++) {
         const struct dbg_map *m = &l->map[i];
         uint64_t size = w[m->size_word], v = w[m->word];

@@ -716,9 +716,16 @@ static int choose_offsets(struct ps_walker *w, const struct ps_walk_target *t)
         w->off = *base;
         if (has_debug) {
             int rc = ps_pyoffsets_apply_debug(&w->off, dbg, dbg_len, t->py_version_hex);
-            if (rc && !known)
-                return ps_error_set(PS_UNSUPPORTED, "unsupported CPython %d.%d (supported: %s)",
-                                    major, minor, ps_pyoffsets_supported_list());
+            if (rc && !known) {
+                /* The version's own message first, the debug offsets' reason after it. */
+                char why[160];
+                snprintf(why, sizeof why, "%s", ps_error_detail() ? ps_error_detail() : "");
+                ps_error_clear();
+                return ps_error_set(PS_UNSUPPORTED,
+                                    "unsupported CPython %d.%d (supported: %s); its "
+                                    "_Py_DebugOffsets do not validate: %s",
+                                    major, minor, ps_pyoffsets_supported_list(), why);
+            }
             if (rc) {
                 ps_error_clear();
                 w->off = *base; /* debug offsets unusable: the generated table still applies */

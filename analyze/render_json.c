@@ -288,6 +288,8 @@ static int render_json(FILE *out, const struct ps_report *r, const struct ps_ren
     json_str(out, ps_snap_string(m, "partial_reason"));
     fputs(", \"capture_id\": ", out);
     json_str(out, ps_snap_string(m, "capture_id"));
+    fputs(", \"source\": ", out);
+    json_str(out, ps_snap_string(m, "source") ? ps_snap_string(m, "source") : "pysnap");
     fprintf(out, "},\n \"target\": {\"pid\": %llu, \"host\": ", (unsigned long long)m->meta.pid);
     json_str(out, ps_snap_string(m, "host"));
     fputs(", \"captured_at\": ", out);

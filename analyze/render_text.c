@@ -1,6 +1,7 @@
 /* The default output: a header, then every thread with its Python stack as a traceback
  * (most recent call last), like py-spy dump and pystack. */
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "pysnap/error.h"
@@ -113,9 +114,14 @@ static int render_text(FILE *out, const struct ps_report *r, const struct ps_ren
     ps_format_time(m->meta.captured_at_ns, when, sizeof when);
     ps_format_version(m->meta.py_version_hex, version, sizeof version);
     const char *host = ps_snap_string(m, "host"), *cmd = ps_snap_string(m, "cmdline");
-    fprintf(out, "Process %llu on %s, captured %s, paused %.3f ms\n",
-            (unsigned long long)m->meta.pid, host ? host : "?", when,
-            (double)m->meta.pause_ns / 1e6);
+    const char *source = ps_snap_string(m, "source");
+    if (source && strcmp(source, "elf-core") == 0) /* no host, no pause: the core's file time */
+        fprintf(out, "Process %llu, from an ELF core written %s\n",
+                (unsigned long long)m->meta.pid, when);
+    else
+        fprintf(out, "Process %llu on %s, captured %s, paused %.3f ms\n",
+                (unsigned long long)m->meta.pid, host ? host : "?", when,
+                (double)m->meta.pause_ns / 1e6);
     if (cmd && *cmd)
         fprintf(out, "Command: %s\n", cmd);
     fprintf(out, "Python %s (cpython)\n", version);

@@ -13,8 +13,11 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include <sys/mman.h>
+
 #include "pysnap/error.h"
 #include "pysnap/snapshot.h"
+#include "snapshot_internal.h"
 
 /* Larger inputs are refused rather than allocated: a snapshot is kilobytes to megabytes. */
 #define MAX_FILE_BYTES ((size_t)1 << 32)
@@ -25,13 +28,6 @@
 #define MAX_MODULES 65536
 #define MAX_NATIVE_STRTAB (64u << 20)
 
-struct ps_snapshot {
-    unsigned char *image; /* the uncompressed ELF core */
-    size_t image_len;
-    struct ps_snap_meta meta;
-    struct ps_range *ranges; /* sorted by addr */
-    size_t nranges;
-};
 
 const char *ps_snap_string(const struct ps_snap_meta *m, const char *key)
 {
@@ -534,6 +530,12 @@ void ps_snapshot_close(struct ps_snapshot *s)
         return;
     ps_snap_meta_free(&s->meta);
     free(s->ranges);
-    free(s->image);
+    if (s->image_mapped)
+        munmap(s->image, s->image_len);
+    else
+        free(s->image);
+    for (size_t i = 0; i < s->nowned; i++)
+        free(s->owned[i]);
+    free(s->owned);
     free(s);
 }

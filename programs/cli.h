@@ -26,6 +26,7 @@ int capture_set(struct ps_capture_opts *o, int children, unsigned long count, do
                 const char *dir, int verbose);
 
 /* PATH names a directory. */
+int is_regular_file(const char *path);
 int is_directory(const char *path);
 
 /* cmd_analyze.c: analyze several snapshots (or a directory of them) together. */

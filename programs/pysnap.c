@@ -82,10 +82,19 @@ static void usage_capture(FILE *out)
 static void usage_analyze(FILE *out)
 {
     fprintf(out,
-            "Usage: pysnap analyze FILE|DIR [FILE...] [options]\n\n"
+            "Usage: pysnap analyze FILE|DIR [FILE...] [options]\n"
+            "       pysnap analyze CORE [--exe PYTHON] [--sysroot DIR] [options]\n\n"
             "Prints every thread of the snapshot with its Python stack (most recent call last).\n"
             "Needs nothing but the file: not the target's binaries, not its Python. Several\n"
-            "files (or a directory of .snap files) are reported one process after another.\n\n"
+            "files (or a directory of .snap files) are reported one process after another.\n"
+            "An ordinary ELF core of a Python process (gdb's gcore, a kernel core dump) is read\n"
+            "too, one at a time: what the core left out of its mapped files (code, read-only\n"
+            "data: type names, Py_Version) is read from those files, which must be the same\n"
+            "builds; no native frames.\n\n"
+            "      --exe PYTHON     core: the executable the process ran (when it is not at the\n"
+            "                       path the core names, or the core was made elsewhere)\n"
+            "      --sysroot DIR    core: the other mapped files (libpython, libc) are looked up\n"
+            "                       under DIR (a copy of the target's root file system)\n"
             "      --summary        over several snapshots: per thread, the frames that stayed\n"
             "                       the same (stuck); the hottest functions of the threads on CPU\n"
             "      --baseline FILE  with --summary: a quiet-time snapshot; thread stacks it\n"
@@ -160,7 +169,7 @@ static int parse_size(const char *s, unsigned long max, unsigned long *out)
 enum {
     OPT_TIMEOUT = 256, OPT_MAX_FRAMES, OPT_NO_COMPRESS, OPT_NO_LOCALS, OPT_REDACT, OPT_NO_REDACT,
     OPT_MAX_STR, OPT_MAX_ITEMS, OPT_MAX_DEPTH, OPT_MAX_LOCALS, OPT_BUDGET, OPT_MAX_STACK,
-    OPT_CHILDREN, OPT_COUNT, OPT_INTERVAL, OPT_SUMMARY, OPT_BASELINE
+    OPT_CHILDREN, OPT_COUNT, OPT_INTERVAL, OPT_SUMMARY, OPT_BASELINE, OPT_EXE, OPT_SYSROOT
 };
 
 /* Numeric capture limits: option, field, upper bound, what it counts. */
@@ -298,11 +307,13 @@ static int cmd_analyze(int argc, char **argv)
                                          {"tasks", no_argument, NULL, 't'},
                                          {"summary", no_argument, NULL, OPT_SUMMARY},
                                          {"baseline", required_argument, NULL, OPT_BASELINE},
+                                         {"exe", required_argument, NULL, OPT_EXE},
+                                         {"sysroot", required_argument, NULL, OPT_SYSROOT},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const struct ps_renderer *renderer = &ps_render_text;
     int c, show_locals = -1, native = 0, summary = 0;
-    const char *baseline = NULL;
+    const char *baseline = NULL, *exe = NULL, *sysroot = NULL;
     opterr = 0;
     int tasks = 0;
     while ((c = getopt_long(argc, argv, "jlnth", opts, NULL)) != -1) {
@@ -314,6 +325,8 @@ static int cmd_analyze(int argc, char **argv)
         case 't': tasks = 1; break;
         case OPT_SUMMARY: summary = 1; break;
         case OPT_BASELINE: baseline = optarg; break;
+        case OPT_EXE: exe = optarg; break;
+        case OPT_SYSROOT: sysroot = optarg; break;
         case 'h': usage_analyze(stdout); return 0;
         default:
             return usage_error("analyze: unknown option '%s'", argv[optind - 1]);
@@ -327,11 +340,28 @@ static int cmd_analyze(int argc, char **argv)
         return usage_error("%s", "--tasks shows the tasks of one snapshot FILE (JSON always has them)");
     if (show_locals < 0) /* JSON carries locals unless told not to; text shows them on request */
         show_locals = renderer == &ps_render_json;
-    if (summary || optind != argc - 1 || is_directory(argv[optind]))
+    const char *path = argv[optind];
+    if ((exe || sysroot) && (summary || optind != argc - 1 || is_directory(path)))
+        return usage_error("%s", "--exe and --sysroot go with one core FILE");
+    if (exe && !is_regular_file(exe))
+        return usage_error("--exe %s: not a readable file", exe);
+    if (sysroot && !is_directory(sysroot))
+        return usage_error("--sysroot %s: not a directory", sysroot);
+    if (summary || optind != argc - 1 || is_directory(path))
         return analyze_set(argv + optind, argc - optind, renderer == &ps_render_json,
                            show_locals, native, summary, baseline);
     struct ps_snapshot *snap;
-    int rc = ps_snapshot_open(argv[optind], &snap);
+    int rc;
+    if (exe || sysroot) {
+        if (!ps_is_plain_core(path))
+            return usage_error("%s is not an ELF core (a .snap needs no --exe, --sysroot)",
+                               path);
+        rc = ps_core_open(path, exe, sysroot, &snap);
+    } else if (ps_is_plain_core(path)) {
+        rc = ps_core_open(path, NULL, NULL, &snap); /* gcore's or the kernel's */
+    } else {
+        rc = ps_snapshot_open(path, &snap);
+    }
     if (rc)
         return fail(rc);
     struct ps_report report;

@@ -66,6 +66,17 @@ struct ps_snapshot;
 int ps_snapshot_open(const char *path, struct ps_snapshot **out);
 /* Same, from a buffer (the snapshot takes ownership of BUF, which must come from malloc). */
 int ps_snapshot_open_buffer(unsigned char *buf, size_t len, struct ps_snapshot **out);
+/* Open an ordinary ELF core of a Python process (gdb's gcore, a kernel core dump) as a
+ * snapshot: its PT_LOAD segments plus, for what the core left out of its file-backed
+ * mappings (NT_FILE note), the files themselves: EXE (may be NULL) for the executable, the
+ * others at SYSROOT (may be NULL) + the path the process saw. Threads come from NT_PRSTATUS
+ * notes. Errors: PS_NOTSNAP (not an ELF core, no NT_FILE), PS_BADSNAP, PS_NOTPYTHON (no mapped
+ * file has _PyRuntime), PS_UNSUPPORTED, PS_IO, PS_NOMEM, with a detail. */
+int ps_core_open(const char *core_path, const char *exe, const char *sysroot,
+                 struct ps_snapshot **out);
+/* Is PATH an uncompressed 64-bit little-endian ELF core without pysnap notes (a foreign core, not
+ * a .snap written with --no-compress)? Reads the headers and notes only. */
+int ps_is_plain_core(const char *path);
 const struct ps_snap_meta *ps_snapshot_meta(const struct ps_snapshot *s);
 /* A memory source over the snapshot's ranges; valid while S is open; close is a no-op. */
 struct ps_memsrc ps_snapshot_memsrc(struct ps_snapshot *s);

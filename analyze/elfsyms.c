@@ -1,0 +1,99 @@
+/* Finding the CPython runtime's symbols in an ELF file (see pysnap/elfsyms.h). */
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pysnap/elfsyms.h"
+
+static void scan_symtab(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, struct ps_elf_pysyms *s)
+{
+    Elf_Data *d = elf_getdata(scn, NULL);
+    if (!d || sh->sh_entsize == 0)
+        return;
+    size_t n = sh->sh_size / sh->sh_entsize;
+    for (size_t i = 0; i < n && (!s->runtime || !s->version || !s->hash_secret); i++) {
+        GElf_Sym sym;
+        if (!gelf_getsym(d, (int)i, &sym) || sym.st_shndx == SHN_UNDEF)
+            continue;
+        const char *name = elf_strptr(elf, sh->sh_link, sym.st_name);
+        if (!name || (name[0] != '_' && name[0] != 'P'))
+            continue;
+        if (!s->runtime && strcmp(name, "_PyRuntime") == 0)
+            s->runtime = sym.st_value;
+        else if (!s->version && strcmp(name, "Py_Version") == 0)
+            s->version = sym.st_value;
+        else if (!s->hash_secret && strcmp(name, "_Py_HashSecret") == 0)
+            s->hash_secret = sym.st_value;
+    }
+}
+
+int ps_elf_pysyms(const char *path, struct ps_elf_pysyms *s)
+{
+    memset(s, 0, sizeof *s);
+    if (elf_version(EV_CURRENT) == EV_NONE)
+        return -1;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+    if (!elf || elf_kind(elf) != ELF_K_ELF) {
+        if (elf)
+            elf_end(elf);
+        close(fd);
+        return -1;
+    }
+    size_t nph = 0;
+    int have_load = 0;
+    if (elf_getphdrnum(elf, &nph) == 0)
+        for (size_t i = 0; i < nph; i++) {
+            GElf_Phdr ph;
+            if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD &&
+                (!have_load || (ph.p_vaddr & ~0xfffull) < s->first_load)) {
+                s->first_load = ph.p_vaddr & ~0xfffull;
+                have_load = 1;
+            }
+        }
+    size_t shstrndx = 0;
+    elf_getshdrstrndx(elf, &shstrndx);
+    uint64_t pyruntime_section = 0;
+    /* .symtab first (has static symbols), then .dynsym (all a stripped build keeps). */
+    for (int pass = 0; pass < 2; pass++) {
+        Elf_Scn *scn = NULL;
+        while ((scn = elf_nextscn(elf, scn))) {
+            GElf_Shdr sh;
+            if (!gelf_getshdr(scn, &sh))
+                continue;
+            if (sh.sh_type == (pass == 0 ? SHT_SYMTAB : SHT_DYNSYM))
+                scan_symtab(elf, scn, &sh, s);
+            const char *sname = elf_strptr(elf, shstrndx, sh.sh_name);
+            if (sname && strcmp(sname, ".PyRuntime") == 0)
+                pyruntime_section = sh.sh_addr; /* 3.13+: the runtime has its own section */
+        }
+    }
+    if (!s->runtime)
+        s->runtime = pyruntime_section;
+    elf_end(elf);
+    close(fd);
+    return 0;
+}
+
+uint32_t ps_version_from_name(const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    const char *p = strstr(base, "python");
+    unsigned major, minor;
+    if (p && sscanf(p, "python%u.%u", &major, &minor) == 2 && major == 3 && minor < 100)
+        return major << 24 | minor << 16;
+    return 0;
+}
+
+int ps_looks_like_python(const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    return strncmp(base, "libpython", 9) == 0 || strncmp(base, "python", 6) == 0;
+}

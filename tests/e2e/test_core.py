@@ -3,7 +3,8 @@ and `pysnap analyze CORE --exe PYTHON --json` must give exactly the target's own
 thread once, each with its python frames (function, file, line) and its threading name.
 
 - pyenv 3.11.7 and 3.12.1 (shared libpython: _PyRuntime and the read-only data come from
-  libpython3.X.so, which the core maps but does not contain);
+  libpython3.X.so, which the core maps but does not contain); on 3.12.1 also --sysroot: an
+  empty one is refused (exit 1), one holding just libpython gives the exact stacks;
 - Debian's static, stripped /usr/bin/python3.11, run from a copy that is deleted before the
   analysis: without --exe the core's executable is missing and analyze must say so (exit 1);
   with --exe /usr/bin/python3.11 the stacks are exact.
@@ -64,6 +65,25 @@ def by_label(label):
     return its[0]
 
 
+def check_sysroot(pysnap_bin, core, libpython, truth, pid, tmp_path):
+    """--sysroot: mapped files are looked up under it only. An empty sysroot has no
+    libpython (exit 1, the message names the sysroot); one holding libpython at the path the
+    process saw gives the exact stacks."""
+    empty = tmp_path / "empty-root"
+    empty.mkdir()
+    res = run_pysnap(pysnap_bin, "analyze", core, "--sysroot", empty)
+    err = res.stderr.decode("utf-8", "replace")
+    assert res.returncode == 1 and "no CPython runtime" in err and "sysroot" in err, describe(res)
+    root = tmp_path / "root"
+    inside = root / libpython.lstrip("/")
+    inside.parent.mkdir(parents=True)
+    try:
+        os.link(libpython, str(inside))
+    except OSError:
+        shutil.copy2(libpython, str(inside))
+    check_exact(analyze_json(pysnap_bin, core, "--sysroot", root), truth, pid)
+
+
 @pytest.mark.parametrize("label", ["pyenv-3.11.7", "pyenv-3.12.1"])
 def test_gcore_same_stacks_as_truth(label, gcore, pysnap_bin, run_target, tmp_path):
     python = by_label(label)
@@ -73,7 +93,11 @@ def test_gcore_same_stacks_as_truth(label, gcore, pysnap_bin, run_target, tmp_pa
     try:
         check_exact(analyze_json(pysnap_bin, core, "--exe", python.argv[0]), truth, proc.pid)
         # Same machine: the mapped files are where the core says; --exe is not needed.
-        check_exact(analyze_json(pysnap_bin, core), truth, proc.pid)
+        a = analyze_json(pysnap_bin, core)
+        check_exact(a, truth, proc.pid)
+        if label == "pyenv-3.12.1":
+            check_sysroot(pysnap_bin, core, a["target"]["python"]["path"], truth, proc.pid,
+                          tmp_path)
     finally:
         os.unlink(core)
 

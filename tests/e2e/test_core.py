@@ -21,6 +21,7 @@ import subprocess
 
 import pytest
 
+import schema_util
 from e2e_util import (DEBIAN_PYTHON, THREADS_TARGET, Interpreter, describe, interpreters,
                       run_pysnap, stack_problems, wait_for_tids)
 
@@ -50,6 +51,7 @@ def analyze_json(pysnap_bin, core, *args):
 
 
 def check_exact(a, truth, core_pid):
+    schema_util.check(a)  # doc/schema.json: every key declared, the nulls of a core allowed
     assert a["snapshot"]["source"] == "elf-core"
     assert a["target"]["pid"] == core_pid
     assert a["target"]["python"]["version"] == truth["python"]["version"]

@@ -13,6 +13,7 @@ import subprocess
 
 import pytest
 
+import schema_util
 from e2e_util import (PYENV_ROOT, TARGETS, THREADS_TARGET, Interpreter, describe, run_pysnap,
                       stack_problems, wait_for_tids)
 
@@ -50,6 +51,7 @@ def test_embedded_interpreter_exact_stacks(host, pysnap_bin, run_target, tmp_pat
     res = run_pysnap(pysnap_bin, "analyze", snap, "--json")
     assert res.returncode == 0, describe(res)
     a = json.loads(res.stdout.decode("utf-8"))
+    schema_util.check(a)
     assert a["target"]["python"]["version"] == truth["python"]["version"] == "3.12.1"
     bad = stack_problems(a, truth)
     assert not bad, "\n".join(bad)

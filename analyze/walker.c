@@ -745,8 +745,9 @@ static int choose_offsets(struct ps_walker *w, const struct ps_walk_target *t)
         return PS_OK;
     }
     return ps_error_set(PS_UNSUPPORTED,
-                        "CPython %d.%d: the target's objects match none of pysnap's layouts "
-                        "for it (release, Py_TRACE_REFS)", major, minor);
+                        "CPython %d.%d: the target's objects do not have the layout pysnap "
+                        "knows for it (sys.modules is no dict there: a Py_TRACE_REFS or "
+                        "otherwise modified build?)", major, minor);
 }
 
 int ps_walk(const struct ps_memsrc *mem, const struct ps_walk_target *target,

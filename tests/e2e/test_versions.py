@@ -7,6 +7,10 @@ and analyze must refuse them with "unsupported CPython X.Y (supported: ...)" and
   in the captured memory) both say 3.16: the debug offsets are there and agree with the
   version, but their layout is unknown, so they do not validate (the message says so too).
 
+A known version whose objects do not have the expected layout (a 3.12.1 snapshot whose
+sys.modules type name reads "dicx", as a Py_TRACE_REFS build would look through the release
+table) is refused too (exit 1), not walked into garbage.
+
 Not shown: a version with valid debug offsets but no table proceeding (over the nearest older
 table). Every version whose _Py_DebugOffsets layout pysnap knows (3.13-3.15) also has a table,
 so no real snapshot can reach that path.
@@ -120,3 +124,44 @@ def test_unknown_version_with_unknown_debug_offsets(pysnap_bin, run_target, tmp_
     struct.pack_into("<Q", image, at + 8, (0x0310 << 16) | (dver & 0xFFFF))
     err = assert_unsupported(pysnap_bin, image, tmp_path / "v316.core", "3.16")
     assert "_Py_DebugOffsets do not validate: unknown _Py_DebugOffsets layout for 3.16" in err, err
+
+
+def table_entry(major_minor):
+    """The release entry of analyze/pyoffsets_table.c for MAJOR.MINOR, as text."""
+    text = (REPO / "analyze" / "pyoffsets_table.c").read_text()
+    major, minor = major_minor.split(".")
+    for entry in text.split("    { /* ")[1:]:
+        if (".major = %s, .minor = %s," % (major, minor)) in entry and ".debug_build = 0," in entry:
+            return entry
+    raise AssertionError("no table for " + major_minor)
+
+
+def field(entry, group, name):
+    m = re.search(r"\.%s = \{[^}]*?\.%s = (\d+)" % (group, name), entry)
+    assert m, "%s.%s" % (group, name)
+    return int(m.group(1))
+
+
+def test_known_version_with_foreign_object_layout(pysnap_bin, run_target, tmp_path):
+    image = capture_plain(pysnap_bin, run_target, "3.12.1", tmp_path / "ok.core")
+    notes, loads = elf_notes(image)
+    meta = [d for t, d, n in notes if t == PS_NT_META][0]
+    runtime, = struct.unpack_from("<Q", image, meta + META_RUNTIME)
+    entry = table_entry("3.12")
+
+    def u64(addr):
+        return struct.unpack_from("<Q", image, file_offset(loads, addr, 8))[0]
+
+    interp = u64(runtime + field(entry, "runtime", "interpreters_head"))
+    modules = u64(interp + field(entry, "interp", "modules"))
+    dict_type = u64(modules + field(entry, "object", "ob_type"))
+    name_at = file_offset(loads, u64(dict_type + field(entry, "object", "tp_name")), 5)
+    assert bytes(image[name_at:name_at + 5]) == b"dict\0"
+    image[name_at + 3] = ord("x")
+    path = tmp_path / "dicx.core"
+    path.write_bytes(bytes(image))
+    res = run_pysnap(pysnap_bin, "analyze", path, "--json")
+    err = res.stderr.decode("utf-8", "replace")
+    assert res.returncode == 1 and res.stdout == b"", describe(res)
+    assert err.startswith("pysnap: CPython 3.12: the target's objects do not have the layout") and \
+        err.count("\n") == 1, err

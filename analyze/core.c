@@ -264,11 +264,12 @@ static int fill_from_file(struct core *c, const struct mapping *mp, uint64_t add
     return add_range(c, addr, (uint64_t)got, buf);
 }
 
-/* Fill the parts of every file mapping that no core segment holds. CORE_RANGES are the
- * first N (sorted) ranges, which come from the core itself. */
+/* Fill the parts of every file mapping that no core segment holds. The first N (sorted)
+ * ranges come from the core itself; filled ranges are appended after them, which may move
+ * the array (realloc): it is indexed afresh after every fill, never held in a pointer. */
 static int fill_mappings(struct core *c, size_t n)
 {
-    const struct ps_range *r = c->s->ranges;
+#define R(j) (c->s->ranges[(j)])
     for (size_t i = 0; i < c->nmaps; i++) {
         const struct mapping *mp = &c->maps[i];
         uint64_t at = mp->start;
@@ -276,23 +277,24 @@ static int fill_mappings(struct core *c, size_t n)
         size_t lo = 0, hi = n;
         while (lo < hi) {
             size_t mid = lo + (hi - lo) / 2;
-            if (r[mid].addr + r[mid].len <= at)
+            if (R(mid).addr + R(mid).len <= at)
                 lo = mid + 1;
             else
                 hi = mid;
         }
         for (size_t j = lo; at < mp->end; j++) {
-            uint64_t gap_end = j < n && r[j].addr < mp->end ? r[j].addr : mp->end;
+            uint64_t gap_end = j < n && R(j).addr < mp->end ? R(j).addr : mp->end;
             if (gap_end > at) {
                 int rc = fill_from_file(c, mp, at, gap_end - at);
                 if (rc)
                     return rc;
             }
-            if (j >= n || r[j].addr >= mp->end)
+            if (j >= n || R(j).addr >= mp->end)
                 break;
-            at = r[j].addr + r[j].len;
+            at = R(j).addr + R(j).len;
         }
     }
+#undef R
     return PS_OK;
 }
 

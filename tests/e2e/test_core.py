@@ -9,14 +9,20 @@ thread once, each with its python frames (function, file, line) and its threadin
   analysis: without --exe the core's executable is missing and analyze must say so (exit 1);
   with --exe /usr/bin/python3.11 the stacks are exact.
 
+A kernel core dump too: the 3.12.1 target, run with RLIMIT_CORE unlimited, is killed with
+SIGQUIT and the kernel's core (core_pattern a plain file name, else skipped) gives the exact
+stacks without any option.
+
 Bad input: a core of a process without Python (exit 1), a truncated core (exit 2), --exe with
 a .snap or a missing file (exit 2). Cores are large (hundreds of MB: every thread's stack),
 so each is deleted as soon as it has been analyzed.
 """
 
+import glob
 import json
 import os
 import shutil
+import signal
 import subprocess
 
 import pytest
@@ -102,6 +108,31 @@ def test_gcore_same_stacks_as_truth(label, gcore, pysnap_bin, run_target, tmp_pa
                           tmp_path)
     finally:
         os.unlink(core)
+
+
+def test_kernel_core_dump(pysnap_bin, run_target, tmp_path):
+    with open("/proc/sys/kernel/core_pattern") as f:
+        pattern = f.read().strip()
+    if pattern.startswith("|") or "/" in pattern:
+        pytest.skip("kernel core_pattern %r does not write a core into the process's "
+                    "directory" % pattern)
+    python = by_label("pyenv-3.12.1")
+    # sh raises the core size limit, then becomes the interpreter ($0) with the target's args.
+    dumper = Interpreter("core-3.12.1", ["/bin/sh", "-c", 'ulimit -c unlimited && exec "$0" "$@"',
+                                         python.argv[0]], kind="pyenv")
+    proc, truth = run_target(dumper, THREADS_TARGET)
+    wait_for_tids(proc.pid, set(truth["tids"]))
+    os.kill(proc.pid, signal.SIGQUIT)
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGQUIT, proc.returncode
+    cores = [c for c in glob.glob(str(tmp_path / "targets" / "*" / "core*"))
+             if os.path.basename(c) in ("core", "core.%d" % proc.pid)]
+    if not cores:
+        pytest.skip("the kernel wrote no core (core_pattern %r, RLIMIT_CORE hard limit?)" % pattern)
+    try:
+        check_exact(analyze_json(pysnap_bin, cores[0]), truth, proc.pid)
+    finally:
+        os.unlink(cores[0])
 
 
 def test_gcore_static_python_needs_exe_when_moved(gcore, pysnap_bin, run_target, tmp_path):

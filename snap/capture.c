@@ -62,6 +62,17 @@ static void block_signals(sigset_t *old)
     sigprocmask(SIG_BLOCK, &set, old);
 }
 
+static int guarded_signal_pending(void)
+{
+    sigset_t set;
+    if (sigpending(&set) != 0)
+        return 0;
+    for (size_t i = 0; i < sizeof guarded_signals / sizeof *guarded_signals; i++)
+        if (sigismember(&set, guarded_signals[i]) == 1)
+            return 1;
+    return 0;
+}
+
 static void install_cleanup_handlers(void)
 {
     struct sigaction sa;
@@ -283,7 +294,14 @@ static int walk_frozen(const struct ps_capture_opts *o, struct ps_live *live,
     return rc;
 }
 
-/* Freeze, walk, thaw, encode: the snapshot's bytes in *FILE. */
+static uint64_t ns_between(const struct timespec *a, const struct timespec *b)
+{
+    int64_t d = (int64_t)(b->tv_sec - a->tv_sec) * 1000000000 + (b->tv_nsec - a->tv_nsec);
+    return d > 0 ? (uint64_t)d : 0;
+}
+
+/* Plan, freeze and copy, thaw, walk the copy; again if the walk missed a page; encode: the
+ * snapshot's bytes in *FILE. */
 static int capture_encode(const struct ps_capture_opts *o, struct ps_capture_result *r,
                           unsigned char **file_out, size_t *file_len_out, int64_t *realtime_ns)
 {
@@ -318,23 +336,56 @@ static int capture_encode(const struct ps_capture_opts *o, struct ps_capture_res
         ps_live_close(live);
         return rc;
     }
+    /* Walk the running target first: what it reads is the plan of the freeze. Torn reads do
+     * no harm (its result is thrown away); a failure leaves misses for the next round. */
+    uint32_t version_hex = 0;
+    (void)walk_frozen(o, live, &py, &version_hex);
+    ps_error_clear();
     sigset_t old_mask;
     block_signals(&old_mask);
-    struct ps_freeze fz;
-    uint32_t version_hex = 0;
-    rc = ps_freeze(o->pid, o->timeout_ms, &fz);
-    struct timespec t_stopped = {0}, t_walked = {0};
-    if (!rc) {
+    struct ps_freeze fz = {0};
+    version_hex = 0;
+    struct timespec t_stopped = {0}, t_copied = {0}, t_walked = {0}, t_stacks = {0};
+    unsigned freezes = 0;
+    size_t calls_before = 0, calls_frozen = 0;
+    for (;;) {
+        /* The last freeze walks while frozen (misses read live), so a target that keeps
+         * changing still gets a consistent snapshot. */
+        int last = freezes + 1 >= PS_CAPTURE_MAX_FREEZES;
+        if ((rc = ps_live_plan(live)))
+            break;
+        if (fz.tasks)
+            ps_freeze_free(&fz);
+        freezes++;
+        if ((rc = ps_freeze(o->pid, o->timeout_ms, &fz)))
+            break;
+        calls_before = ps_live_read_calls(live);
         clock_gettime(CLOCK_MONOTONIC, &t_stopped);
-        rc = walk_frozen(o, live, &py, &version_hex);
+        ps_live_copy_plan(live);
+        clock_gettime(CLOCK_MONOTONIC, &t_copied);
+        if (last)
+            rc = walk_frozen(o, live, &py, &version_hex);
+        clock_gettime(CLOCK_MONOTONIC, &t_walked);
         if (!rc) /* native stacks and the code at each PC, for unwinding after the thaw */
             ps_unwind_record(uw, live, &fz);
-        clock_gettime(CLOCK_MONOTONIC, &t_walked);
+        clock_gettime(CLOCK_MONOTONIC, &t_stacks);
+        calls_frozen = ps_live_read_calls(live) - calls_before;
         if (o->hold_ms) {
             struct timespec hold = {o->hold_ms / 1000, (long)(o->hold_ms % 1000) * 1000000};
             nanosleep(&hold, NULL);
         }
         ps_thaw(&fz);
+        if (rc || last || guarded_signal_pending())
+            break; /* a pending signal ends pysnap at the unblock below: no other freeze */
+        /* Against the copy only: with no miss, every byte it read was copied while all
+         * threads were stopped. */
+        ps_live_set_offline(live, 1);
+        rc = walk_frozen(o, live, &py, &version_hex);
+        ps_live_set_offline(live, 0);
+        if (!ps_live_misses(live))
+            break;
+        rc = PS_OK; /* the memory changed under the plan: plan again, with what was missed */
+        ps_error_clear();
     }
     /* From here the target runs. A signal that arrived while frozen is acted on now; the
      * handlers remove a half-written file. */
@@ -370,11 +421,14 @@ static int capture_encode(const struct ps_capture_opts *o, struct ps_capture_res
         r->bytes_captured = bytes;
         r->ranges = nranges;
         r->partial = fz.partial;
-        r->stop_ns = (uint64_t)((t_stopped.tv_sec - fz.t_start.tv_sec) * 1000000000LL +
-                                (t_stopped.tv_nsec - fz.t_start.tv_nsec));
-        r->walk_ns = (uint64_t)((t_walked.tv_sec - t_stopped.tv_sec) * 1000000000LL +
-                                (t_walked.tv_nsec - t_stopped.tv_nsec));
+        r->stop_ns = ns_between(&fz.t_start, &t_stopped);
+        r->copy_ns = ns_between(&t_stopped, &t_copied);
+        r->walk_ns = ns_between(&t_copied, &t_walked);
+        r->stacks_ns = ns_between(&t_walked, &t_stacks);
+        r->resume_ns = ns_between(&fz.t_thaw, &fz.t_end);
         r->pages_read = ps_live_pages_read(live);
+        r->read_calls = calls_frozen;
+        r->freezes = freezes;
     }
     free(file);
     ps_snap_meta_free(&meta);

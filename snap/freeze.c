@@ -196,6 +196,7 @@ int ps_freeze(pid_t pid, unsigned timeout_ms, struct ps_freeze *fz)
 
 void ps_thaw(struct ps_freeze *fz)
 {
+    clock_gettime(CLOCK_MONOTONIC, &fz->t_thaw);
     for (size_t i = 0; i < fz->ntasks; i++) {
         struct ps_ftask *t = &fz->tasks[i];
         if (!t->seized)

@@ -26,6 +26,7 @@ struct ps_freeze {
     size_t ntasks;
     int partial;             /* some thread could not be stopped in time */
     struct timespec t_start; /* CLOCK_MONOTONIC before the first interrupt */
+    struct timespec t_thaw;  /* before the first detach */
     struct timespec t_end;   /* after the last detach */
     int64_t realtime_start_ns;
 };

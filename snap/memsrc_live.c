@@ -15,69 +15,190 @@
  * fewer segments (each costs a 56-byte program header). */
 #define MERGE_GAP 64
 #define MAX_PAGES (1u << 20) /* 4 GiB of cache: far beyond any walk */
+#define IOV_BATCH 1024u      /* remote iovecs per process_vm_readv (the kernel's UIO_MAXIOV) */
+#define SLAB_PAGES 64u       /* pages per slab for pages read one at a time */
 
 struct rec {
     uint64_t addr, len;
 };
 
+/* Page copies live in slabs, freed all at once when the cache is dropped. */
+struct slab {
+    struct slab *next;
+    size_t used, cap; /* in pages */
+    unsigned char *data;
+};
+
 struct ps_live {
     pid_t pid;
-    int memfd;            /* /proc/PID/mem, opened on first need */
-    int use_memfd;        /* process_vm_readv is not available */
-    struct ps_u64map pages; /* page address -> 4 KiB copy, or UNREADABLE */
+    int memfd;              /* /proc/PID/mem, opened on first need */
+    int use_memfd;          /* process_vm_readv is not available */
+    int offline;            /* never read the target: a page not cached is a miss */
+    size_t read_calls;
+    struct ps_u64map pages; /* page address + 1 -> its copy, or UNREADABLE */
     size_t npages;
+    struct slab *slabs;
+    uint64_t last_page;     /* one-entry lookaside in front of the map */
+    const unsigned char *last_data;
     struct rec *recs;
     size_t nrecs, recs_cap;
     struct ps_range *merged;
     unsigned char *merged_data;
+    uint64_t *misses;       /* pages an offline walk wanted and the copy did not hold */
+    size_t nmisses, misses_cap;
+    uint64_t *plan;         /* pages the next freeze copies, sorted */
+    unsigned char *plan_data; /* their copies (a slab of the cache) */
+    size_t nplan;
+    uint8_t *plan_ok;
+    struct iovec *iov;      /* IOV_BATCH remote iovecs */
 };
 
 static unsigned char unreadable_marker;
 #define UNREADABLE ((void *)&unreadable_marker)
 
-static int fetch_page(struct ps_live *l, uint64_t page, unsigned char *buf)
+static unsigned char *slab_new(struct ps_live *l, size_t cap)
 {
-    if (!l->use_memfd) {
-        struct iovec local = {buf, PAGE}, remote = {(void *)(uintptr_t)page, PAGE};
-        ssize_t n = process_vm_readv(l->pid, &local, 1, &remote, 1, 0);
-        if (n == (ssize_t)PAGE)
-            return PS_OK;
-        if (n < 0 && (errno == ENOSYS || errno == EPERM))
-            l->use_memfd = 1;
-        else
-            return PS_READ;
+    struct slab *s = calloc(1, sizeof *s);
+    unsigned char *data = malloc(cap * PAGE);
+    if (!s || !data) {
+        free(s);
+        free(data);
+        return NULL;
     }
+    s->data = data;
+    s->cap = cap;
+    s->next = l->slabs;
+    l->slabs = s;
+    return data;
+}
+
+static unsigned char *page_alloc(struct ps_live *l)
+{
+    struct slab *s = l->slabs;
+    if (!s || s->used == s->cap) {
+        if (!slab_new(l, SLAB_PAGES))
+            return NULL;
+        s = l->slabs;
+    }
+    return s->data + PAGE * s->used++;
+}
+
+static int open_memfd(struct ps_live *l)
+{
     if (l->memfd < 0) {
         char path[64];
         snprintf(path, sizeof path, "/proc/%d/mem", (int)l->pid);
         l->memfd = open(path, O_RDONLY | O_CLOEXEC);
-        if (l->memfd < 0)
-            return PS_READ;
     }
-    return pread(l->memfd, buf, PAGE, (off_t)page) == (ssize_t)PAGE ? PS_OK : PS_READ;
+    return l->memfd >= 0 ? PS_OK : PS_READ;
+}
+
+/* Copy the N remote pages PAGES[] to the local pages DST[i] (one iovec each, so a failure
+ * stops at a page boundary; the pages after an unreadable one go in the next call). OK[i]
+ * says which were read. Many iovecs per process_vm_readv; /proc/PID/mem when that call is
+ * not allowed. */
+static void read_pages(struct ps_live *l, const uint64_t *pages, size_t n,
+                       unsigned char *const *dst, uint8_t *ok)
+{
+    struct iovec local[64];
+    memset(ok, 0, n);
+    size_t i = 0;
+    while (i < n && !l->use_memfd) {
+        size_t k = n - i < IOV_BATCH ? n - i : IOV_BATCH;
+        /* Consecutive local pages make one local iovec. */
+        size_t nl = 0;
+        for (size_t j = 0; j < k; j++) {
+            l->iov[j].iov_base = (void *)(uintptr_t)pages[i + j];
+            l->iov[j].iov_len = PAGE;
+            if (nl && (unsigned char *)local[nl - 1].iov_base + local[nl - 1].iov_len == dst[i + j])
+                local[nl - 1].iov_len += PAGE;
+            else if (nl < sizeof local / sizeof *local) {
+                local[nl].iov_base = dst[i + j];
+                local[nl].iov_len = PAGE;
+                nl++;
+            } else {
+                k = j; /* out of local iovecs: the rest in the next call */
+                break;
+            }
+        }
+        ssize_t r = process_vm_readv(l->pid, local, (unsigned long)nl, l->iov, (unsigned long)k, 0);
+        l->read_calls++;
+        if (r < 0 && (errno == ENOSYS || errno == EPERM)) {
+            l->use_memfd = 1;
+            break;
+        }
+        if (r < 0 && errno == ESRCH)
+            return; /* the target is gone: nothing more to read */
+        size_t full = r > 0 ? (size_t)r / PAGE : 0;
+        memset(ok + i, 1, full);
+        i += full;
+        if (full < k)
+            i++; /* that page is unreadable; go on after it */
+    }
+    if (l->use_memfd && open_memfd(l) == PS_OK) {
+        for (size_t j = 0; j < n; j++) {
+            if (ok[j])
+                continue;
+            l->read_calls++;
+            ok[j] = pread(l->memfd, dst[j], PAGE, (off_t)pages[j]) == (ssize_t)PAGE;
+        }
+    }
+}
+
+static int cache_put(struct ps_live *l, uint64_t page, void *data)
+{
+    if (ps_u64map_put(&l->pages, page + 1, data)) /* +1: page 0 is a valid key too */
+        return PS_NOMEM;
+    if (data != UNREADABLE)
+        l->npages++;
+    return PS_OK;
+}
+
+static void note_miss(struct ps_live *l, uint64_t page)
+{
+    if (l->nmisses && l->misses[l->nmisses - 1] == page)
+        return;
+    if (l->nmisses == l->misses_cap) {
+        size_t ncap = l->misses_cap ? l->misses_cap * 2 : 64;
+        uint64_t *nm = realloc(l->misses, ncap * sizeof *nm);
+        if (!nm) {
+            /* Still a miss: the count must not stay zero, or the walk would be taken. */
+            if (l->nmisses == 0)
+                l->nmisses = 1;
+            return;
+        }
+        l->misses = nm;
+        l->misses_cap = ncap;
+    }
+    l->misses[l->nmisses++] = page;
 }
 
 static const unsigned char *get_page(struct ps_live *l, uint64_t page)
 {
-    void *p = ps_u64map_get(&l->pages, page + 1); /* +1: page 0 is a valid key too */
-    if (p)
-        return p == UNREADABLE ? NULL : p;
-    if (l->npages >= MAX_PAGES)
+    if (l->last_data && l->last_page == page)
+        return l->last_data;
+    void *p = ps_u64map_get(&l->pages, page + 1);
+    if (p == UNREADABLE)
         return NULL;
-    unsigned char *buf = malloc(PAGE);
-    if (!buf)
-        return NULL;
-    if (fetch_page(l, page, buf)) {
-        free(buf);
-        ps_u64map_put(&l->pages, page + 1, UNREADABLE);
-        return NULL;
+    if (!p) {
+        if (l->offline) {
+            note_miss(l, page);
+            return NULL;
+        }
+        if (l->npages >= MAX_PAGES)
+            return NULL;
+        unsigned char *buf = page_alloc(l);
+        uint8_t ok;
+        if (!buf)
+            return NULL;
+        read_pages(l, &page, 1, &buf, &ok);
+        if (cache_put(l, page, ok ? buf : UNREADABLE) || !ok)
+            return NULL;
+        p = buf;
     }
-    if (ps_u64map_put(&l->pages, page + 1, buf)) {
-        free(buf);
-        return NULL;
-    }
-    l->npages++;
-    return buf;
+    l->last_page = page;
+    l->last_data = p;
+    return p;
 }
 
 static int copy_out(struct ps_live *l, uint64_t addr, void *out, size_t len)
@@ -143,6 +264,11 @@ int ps_live_open(pid_t pid, struct ps_live **out)
     struct ps_live *l = calloc(1, sizeof *l);
     if (!l)
         return PS_NOMEM;
+    l->iov = malloc(IOV_BATCH * sizeof *l->iov);
+    if (!l->iov) {
+        free(l);
+        return PS_NOMEM;
+    }
     l->pid = pid;
     l->memfd = -1;
     *out = l;
@@ -157,21 +283,146 @@ struct ps_memsrc ps_live_memsrc(struct ps_live *l)
 
 int ps_live_record(struct ps_live *l, uint64_t addr, size_t len)
 {
-    /* Record only what can be read, page by page: a stack copy may run into a guard page. */
-    uint64_t end = addr + len;
-    while (addr < end) {
+    if (len == 0 || addr + len < addr)
+        return PS_OK;
+    uint64_t first = addr & ~(uint64_t)(PAGE - 1), end = addr + len;
+    size_t span = (size_t)((end - first + PAGE - 1) / PAGE), n = 0;
+    /* The pages not cached yet, read in one batch. */
+    uint64_t *want = malloc(span * sizeof *want);
+    unsigned char **dst = malloc(span * sizeof *dst);
+    uint8_t *ok = malloc(span);
+    int rc = want && dst && ok ? PS_OK : PS_NOMEM;
+    for (size_t i = 0; !rc && i < span; i++) {
+        uint64_t p = first + (uint64_t)i * PAGE;
+        if (!ps_u64map_get(&l->pages, p + 1))
+            want[n++] = p;
+    }
+    if (!rc && n && !l->offline && l->npages + n <= MAX_PAGES) {
+        unsigned char *buf = slab_new(l, n);
+        if (buf) {
+            for (size_t i = 0; i < n; i++)
+                dst[i] = buf + i * PAGE;
+            read_pages(l, want, n, dst, ok);
+            for (size_t i = 0; i < n && !rc; i++)
+                rc = cache_put(l, want[i], ok[i] ? dst[i] : UNREADABLE);
+        }
+    }
+    free(want);
+    free(dst);
+    free(ok);
+    /* Record only what can be read: a stack copy may run into a guard page. */
+    while (!rc && addr < end) {
         uint64_t page = addr & ~(uint64_t)(PAGE - 1);
-        size_t n = PAGE - (size_t)(addr - page);
-        if (n > end - addr)
-            n = (size_t)(end - addr);
+        size_t k = PAGE - (size_t)(addr - page);
+        if (k > end - addr)
+            k = (size_t)(end - addr);
         if (!get_page(l, page))
             break;
-        int rc = add_rec(l, addr, n);
+        rc = add_rec(l, addr, k);
+        addr += k;
+    }
+    return rc;
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Forget every page and every recorded range. */
+static void drop_cache(struct ps_live *l)
+{
+    ps_u64map_free(&l->pages, NULL);
+    memset(&l->pages, 0, sizeof l->pages);
+    while (l->slabs) {
+        struct slab *s = l->slabs;
+        l->slabs = s->next;
+        free(s->data);
+        free(s);
+    }
+    l->npages = 0;
+    l->last_data = NULL;
+    l->nrecs = 0;
+    l->plan_data = NULL;
+}
+
+int ps_live_plan(struct ps_live *l)
+{
+    /* The readable pages cached so far, and the ones the last offline walk missed. */
+    size_t n = l->npages + l->nmisses, m = 0;
+    uint64_t *plan = malloc((n ? n : 1) * sizeof *plan);
+    if (!plan)
+        return PS_NOMEM;
+    for (size_t i = 0; i < l->pages.cap; i++)
+        if (l->pages.keys[i] && l->pages.values[i] != UNREADABLE && m < n)
+            plan[m++] = l->pages.keys[i] - 1;
+    for (size_t i = 0; i < l->nmisses && m < n; i++)
+        plan[m++] = l->misses[i];
+    qsort(plan, m, sizeof *plan, u64_cmp);
+    size_t u = 0;
+    for (size_t i = 0; i < m; i++)
+        if (u == 0 || plan[i] != plan[u - 1])
+            plan[u++] = plan[i];
+    drop_cache(l);
+    l->nmisses = 0;
+    free(l->plan);
+    free(l->plan_ok);
+    l->plan = plan;
+    l->nplan = u;
+    l->plan_ok = malloc(u ? u : 1);
+    unsigned char *data = u ? slab_new(l, u) : NULL;
+    if (!l->plan_ok || (u && !data))
+        return PS_NOMEM;
+    /* Fault the copy's pages in and fill the map now, not inside the freeze: a page stays
+     * in the map only if the copy reads it (ps_live_copy_plan marks the others). */
+    memset(data, 0, u * PAGE);
+    l->plan_data = data;
+    for (size_t i = 0; i < u; i++) {
+        int rc = cache_put(l, plan[i], data + i * PAGE);
         if (rc)
             return rc;
-        addr += n;
     }
+    if (u)
+        l->slabs->used = u;
     return PS_OK;
+}
+
+void ps_live_copy_plan(struct ps_live *l)
+{
+    if (!l->nplan)
+        return;
+    /* Contiguous destinations: read_pages merges them into few local iovecs. */
+    unsigned char *dst[IOV_BATCH];
+    for (size_t i = 0; i < l->nplan; i += IOV_BATCH) {
+        size_t k = l->nplan - i < IOV_BATCH ? l->nplan - i : IOV_BATCH;
+        for (size_t j = 0; j < k; j++)
+            dst[j] = l->plan_data + (i + j) * PAGE;
+        read_pages(l, l->plan + i, k, dst, l->plan_ok + i);
+    }
+    for (size_t i = 0; i < l->nplan; i++)
+        if (!l->plan_ok[i]) { /* unmapped since the plan: as unreadable as in a live walk */
+            ps_u64map_put(&l->pages, l->plan[i] + 1, UNREADABLE);
+            l->npages--;
+        }
+    l->last_data = NULL;
+}
+
+void ps_live_set_offline(struct ps_live *l, int offline)
+{
+    l->offline = offline;
+    if (offline)
+        l->nmisses = 0;
+}
+
+size_t ps_live_misses(const struct ps_live *l)
+{
+    return l->nmisses;
+}
+
+size_t ps_live_plan_pages(const struct ps_live *l)
+{
+    return l->nplan;
 }
 
 static int rec_cmp(const void *a, const void *b)
@@ -208,17 +459,23 @@ int ps_live_recorded(struct ps_live *l, struct ps_range **ranges, size_t *n, siz
     l->merged_data = malloc(total ? total : 1);
     if (!l->merged || !l->merged_data)
         return PS_NOMEM;
+    /* Only what is cached: never a read of the (running) target here. */
+    int offline = l->offline;
+    l->offline = 1;
     size_t off = 0;
     for (size_t i = 0; i < m; i++) {
         int rc = copy_out(l, l->recs[i].addr, l->merged_data + off, l->recs[i].len);
-        if (rc)
+        if (rc) {
+            l->offline = offline;
             return ps_error_set(PS_READ, "recorded range 0x%llx left the page cache",
                                 (unsigned long long)l->recs[i].addr);
+        }
         l->merged[i].addr = l->recs[i].addr;
         l->merged[i].len = l->recs[i].len;
         l->merged[i].data = l->merged_data + off;
         off += l->recs[i].len;
     }
+    l->offline = offline;
     *ranges = l->merged;
     *n = m;
     *bytes = total;
@@ -230,10 +487,9 @@ size_t ps_live_pages_read(const struct ps_live *l)
     return l->npages;
 }
 
-static void free_page(void *p)
+size_t ps_live_read_calls(const struct ps_live *l)
 {
-    if (p != UNREADABLE)
-        free(p);
+    return l->read_calls;
 }
 
 void ps_live_close(struct ps_live *l)
@@ -242,7 +498,11 @@ void ps_live_close(struct ps_live *l)
         return;
     if (l->memfd >= 0)
         close(l->memfd);
-    ps_u64map_free(&l->pages, free_page);
+    drop_cache(l);
+    free(l->plan);
+    free(l->plan_ok);
+    free(l->misses);
+    free(l->iov);
     free(l->recs);
     free(l->merged);
     free(l->merged_data);

@@ -25,6 +25,9 @@ struct ps_capture_opts {
 
 void ps_capture_opts_default(struct ps_capture_opts *o);
 
+/* Freezes one capture may take: each but the last only copies; the last walks frozen. */
+#define PS_CAPTURE_MAX_FREEZES 3
+
 struct ps_capture_result {
     char path[PATH_MAX];
     size_t file_size;
@@ -33,9 +36,13 @@ struct ps_capture_result {
     uint64_t capture_ns;
     size_t bytes_captured, ranges;
     int partial;
-    /* Where the pause went: interrupting and collecting the stops, then the walk. */
-    uint64_t stop_ns, walk_ns;
-    size_t pages_read;
+    /* Where the last freeze's pause went: interrupting and collecting the stops, the bulk
+     * copy of the planned pages, the walk (0 unless the last freeze had to walk frozen),
+     * copying the native stacks, detaching; the pages kept, the read calls made while frozen,
+     * and the number of freezes (1 unless the memory changed under the plan). */
+    uint64_t stop_ns, copy_ns, walk_ns, stacks_ns, resume_ns;
+    size_t pages_read, read_calls;
+    unsigned freezes;
 };
 
 /* Freeze, walk, thaw, write. The target is resumed on every path, including errors and

@@ -36,6 +36,8 @@ void ps_capture_opts_default(struct ps_capture_opts *o)
     const char *hold = getenv("PYSNAP_TEST_HOLD_MS");
     if (hold)
         o->hold_ms = (unsigned)atoi(hold);
+    const char *no_prewalk = getenv("PYSNAP_TEST_NO_PREWALK");
+    o->no_prewalk = no_prewalk && no_prewalk[0] == '1';
 }
 
 /* The temporary file being written, removed by the signal handler if we are interrupted
@@ -339,7 +341,8 @@ static int capture_encode(const struct ps_capture_opts *o, struct ps_capture_res
     /* Walk the running target first: what it reads is the plan of the freeze. Torn reads do
      * no harm (its result is thrown away); a failure leaves misses for the next round. */
     uint32_t version_hex = 0;
-    (void)walk_frozen(o, live, &py, &version_hex);
+    if (!o->no_prewalk)
+        (void)walk_frozen(o, live, &py, &version_hex);
     ps_error_clear();
     sigset_t old_mask;
     block_signals(&old_mask);

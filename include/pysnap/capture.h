@@ -16,6 +16,8 @@ struct ps_capture_opts {
     unsigned timeout_ms;      /* bound on waiting for the threads to stop */
     int compress_level;       /* zstd level; 0 writes a plain ELF core */
     unsigned hold_ms;         /* test only: stay frozen this long (PYSNAP_TEST_HOLD_MS) */
+    int no_prewalk;           /* test only (PYSNAP_TEST_NO_PREWALK=1): no walk before the
+                                 first freeze, so every freeze of the plan loop is taken */
     size_t max_stack;         /* native stack bytes copied per thread; 0: no native stacks */
     const char *capture_id;   /* shared by the snapshots of one --children/--count capture,
                                  stored as the "capture_id" string; NULL: none */

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,10 +160,32 @@ static int wait_stops(struct ps_freeze *fz, unsigned timeout_ms)
     return PS_OK;
 }
 
+static void boost(struct ps_freeze *fz)
+{
+    struct sched_param old, rt = {.sched_priority = 1};
+    fz->old_policy = sched_getscheduler(0);
+    if (fz->old_policy < 0 || sched_getparam(0, &old) != 0)
+        return;
+    fz->old_priority = old.sched_priority;
+    /* Not allowed (no CAP_SYS_NICE) or already real-time: run as we are. */
+    if (fz->old_policy == SCHED_OTHER || fz->old_policy == SCHED_BATCH)
+        fz->boosted = sched_setscheduler(0, SCHED_FIFO, &rt) == 0;
+}
+
+static void unboost(struct ps_freeze *fz)
+{
+    if (!fz->boosted)
+        return;
+    struct sched_param old = {.sched_priority = fz->old_priority};
+    sched_setscheduler(0, fz->old_policy, &old);
+    fz->boosted = 0;
+}
+
 int ps_freeze(pid_t pid, unsigned timeout_ms, struct ps_freeze *fz)
 {
     memset(fz, 0, sizeof *fz);
     fz->pid = pid;
+    boost(fz);
     struct timespec rt;
     clock_gettime(CLOCK_REALTIME, &rt);
     fz->realtime_start_ns = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec;
@@ -224,6 +247,7 @@ void ps_thaw(struct ps_freeze *fz)
         t->stopped = 0;
     }
     clock_gettime(CLOCK_MONOTONIC, &fz->t_end);
+    unboost(fz);
 }
 
 void ps_freeze_free(struct ps_freeze *fz)

@@ -29,9 +29,15 @@ struct ps_freeze {
     struct timespec t_thaw;  /* before the first detach */
     struct timespec t_end;   /* after the last detach */
     int64_t realtime_start_ns;
+    int boosted;             /* pysnap runs SCHED_FIFO until the thaw; old policy below */
+    int old_policy;
+    int old_priority;
 };
 
-/* Freeze PID. On error nothing stays attached. TIMEOUT_MS bounds the wait for all stops. */
+/* Freeze PID. On error nothing stays attached. TIMEOUT_MS bounds the wait for all stops.
+ * From the freeze to the end of the thaw pysnap runs at real-time priority (SCHED_FIFO 1)
+ * where it is allowed to (CAP_SYS_NICE), so that the pause is not stretched by other work,
+ * nor by the target's own threads preempting pysnap as they are detached one by one. */
 int ps_freeze(pid_t pid, unsigned timeout_ms, struct ps_freeze *fz);
 /* Resume every stopped thread; safe to call twice. Records t_end. */
 void ps_thaw(struct ps_freeze *fz);

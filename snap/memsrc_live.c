@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #define MAX_PAGES (1u << 20) /* 4 GiB of cache: far beyond any walk */
 #define IOV_BATCH 1024u      /* remote iovecs per process_vm_readv (the kernel's UIO_MAXIOV) */
 #define SLAB_PAGES 64u       /* pages per slab for pages read one at a time */
+#define PARALLEL_MIN_PAGES 128u /* below this, a second reader costs more than it saves */
 
 struct rec {
     uint64_t addr, len;
@@ -50,7 +52,8 @@ struct ps_live {
     unsigned char *plan_data; /* their copies (a slab of the cache) */
     size_t nplan;
     uint8_t *plan_ok;
-    struct iovec *iov;      /* IOV_BATCH remote iovecs */
+    struct iovec *iov, *iov2; /* IOV_BATCH remote iovecs each, for two readers */
+    long ncpus;
 };
 
 static unsigned char unreadable_marker;
@@ -93,23 +96,30 @@ static int open_memfd(struct ps_live *l)
     return l->memfd >= 0 ? PS_OK : PS_READ;
 }
 
-/* Copy the N remote pages PAGES[] to the local pages DST[i] (one iovec each, so a failure
- * stops at a page boundary; the pages after an unreadable one go in the next call). OK[i]
- * says which were read. Many iovecs per process_vm_readv; /proc/PID/mem when that call is
- * not allowed. */
-static void read_pages(struct ps_live *l, const uint64_t *pages, size_t n,
-                       unsigned char *const *dst, uint8_t *ok)
+/* One reader of pages: its own iovec array and counters, so that two can run at once. */
+struct reader {
+    pid_t pid;
+    struct iovec *iov; /* IOV_BATCH remote iovecs */
+    size_t calls;
+    int no_vm_readv;   /* process_vm_readv refused (ENOSYS, EPERM): use /proc/PID/mem */
+};
+
+/* Copy the N remote pages PAGES[] to the local pages DST[i] with process_vm_readv, many
+ * iovecs per call (one per page, so a failure stops at a page boundary; the pages after an
+ * unreadable one go in the next call). OK[i] says which were read. */
+static void vm_read_pages(struct reader *rd, const uint64_t *pages, size_t n,
+                          unsigned char *const *dst, uint8_t *ok)
 {
     struct iovec local[64];
     memset(ok, 0, n);
     size_t i = 0;
-    while (i < n && !l->use_memfd) {
+    while (i < n && !rd->no_vm_readv) {
         size_t k = n - i < IOV_BATCH ? n - i : IOV_BATCH;
         /* Consecutive local pages make one local iovec. */
         size_t nl = 0;
         for (size_t j = 0; j < k; j++) {
-            l->iov[j].iov_base = (void *)(uintptr_t)pages[i + j];
-            l->iov[j].iov_len = PAGE;
+            rd->iov[j].iov_base = (void *)(uintptr_t)pages[i + j];
+            rd->iov[j].iov_len = PAGE;
             if (nl && (unsigned char *)local[nl - 1].iov_base + local[nl - 1].iov_len == dst[i + j])
                 local[nl - 1].iov_len += PAGE;
             else if (nl < sizeof local / sizeof *local) {
@@ -121,10 +131,10 @@ static void read_pages(struct ps_live *l, const uint64_t *pages, size_t n,
                 break;
             }
         }
-        ssize_t r = process_vm_readv(l->pid, local, (unsigned long)nl, l->iov, (unsigned long)k, 0);
-        l->read_calls++;
+        ssize_t r = process_vm_readv(rd->pid, local, (unsigned long)nl, rd->iov, (unsigned long)k, 0);
+        rd->calls++;
         if (r < 0 && (errno == ENOSYS || errno == EPERM)) {
-            l->use_memfd = 1;
+            rd->no_vm_readv = 1;
             break;
         }
         if (r < 0 && errno == ESRCH)
@@ -135,6 +145,17 @@ static void read_pages(struct ps_live *l, const uint64_t *pages, size_t n,
         if (full < k)
             i++; /* that page is unreadable; go on after it */
     }
+}
+
+/* vm_read_pages, then /proc/PID/mem for what it could not read because the call is not
+ * allowed here. */
+static void read_pages(struct ps_live *l, const uint64_t *pages, size_t n,
+                       unsigned char *const *dst, uint8_t *ok)
+{
+    struct reader rd = {l->pid, l->iov, 0, l->use_memfd};
+    vm_read_pages(&rd, pages, n, dst, ok);
+    l->read_calls += rd.calls;
+    l->use_memfd = rd.no_vm_readv;
     if (l->use_memfd && open_memfd(l) == PS_OK) {
         for (size_t j = 0; j < n; j++) {
             if (ok[j])
@@ -265,7 +286,11 @@ int ps_live_open(pid_t pid, struct ps_live **out)
     if (!l)
         return PS_NOMEM;
     l->iov = malloc(IOV_BATCH * sizeof *l->iov);
-    if (!l->iov) {
+    l->iov2 = malloc(IOV_BATCH * sizeof *l->iov2);
+    l->ncpus = sysconf(_SC_NPROCESSORS_ONLN);
+    if (!l->iov || !l->iov2) {
+        free(l->iov);
+        free(l->iov2);
         free(l);
         return PS_NOMEM;
     }
@@ -388,17 +413,58 @@ int ps_live_plan(struct ps_live *l)
     return PS_OK;
 }
 
+/* A share of the plan: pages [from, to). */
+struct copy_job {
+    struct ps_live *l;
+    struct reader rd;
+    size_t from, to;
+};
+
+static void *copy_share(void *arg)
+{
+    struct copy_job *j = arg;
+    struct ps_live *l = j->l;
+    unsigned char *dst[IOV_BATCH];
+    for (size_t i = j->from; i < j->to; i += IOV_BATCH) {
+        size_t k = j->to - i < IOV_BATCH ? j->to - i : IOV_BATCH;
+        for (size_t m = 0; m < k; m++) /* contiguous: a few local iovecs */
+            dst[m] = l->plan_data + (i + m) * PAGE;
+        vm_read_pages(&j->rd, l->plan + i, k, dst, l->plan_ok + i);
+    }
+    return NULL;
+}
+
 void ps_live_copy_plan(struct ps_live *l)
 {
     if (!l->nplan)
         return;
-    /* Contiguous destinations: read_pages merges them into few local iovecs. */
-    unsigned char *dst[IOV_BATCH];
-    for (size_t i = 0; i < l->nplan; i += IOV_BATCH) {
-        size_t k = l->nplan - i < IOV_BATCH ? l->nplan - i : IOV_BATCH;
-        for (size_t j = 0; j < k; j++)
-            dst[j] = l->plan_data + (i + j) * PAGE;
-        read_pages(l, l->plan + i, k, dst, l->plan_ok + i);
+    /* Two readers when there is enough to share and a second CPU: reading another
+     * process's pages costs the kernel a page-table walk each, which parallelizes. The
+     * helper thread inherits pysnap's scheduling (real-time during a freeze). */
+    struct copy_job main_job = {l, {l->pid, l->iov, 0, l->use_memfd}, 0, l->nplan};
+    struct copy_job help_job = {l, {l->pid, l->iov2, 0, l->use_memfd}, l->nplan, l->nplan};
+    pthread_t helper;
+    int helped = 0;
+    if (l->nplan >= PARALLEL_MIN_PAGES && l->ncpus > 1 && !l->use_memfd) {
+        main_job.to = help_job.from = l->nplan / 2;
+        helped = pthread_create(&helper, NULL, copy_share, &help_job) == 0;
+        if (!helped)
+            main_job.to = help_job.from = l->nplan;
+    }
+    copy_share(&main_job);
+    if (helped)
+        pthread_join(helper, NULL);
+    l->read_calls += main_job.rd.calls + help_job.rd.calls;
+    if (main_job.rd.no_vm_readv || help_job.rd.no_vm_readv) {
+        /* Not allowed here: the rest through /proc/PID/mem, still frozen. */
+        l->use_memfd = 1;
+        if (open_memfd(l) == PS_OK)
+            for (size_t i = 0; i < l->nplan; i++)
+                if (!l->plan_ok[i]) {
+                    l->read_calls++;
+                    l->plan_ok[i] = pread(l->memfd, l->plan_data + i * PAGE, PAGE,
+                                          (off_t)l->plan[i]) == (ssize_t)PAGE;
+                }
     }
     for (size_t i = 0; i < l->nplan; i++)
         if (!l->plan_ok[i]) { /* unmapped since the plan: as unreadable as in a live walk */
@@ -503,6 +569,7 @@ void ps_live_close(struct ps_live *l)
     free(l->plan_ok);
     free(l->misses);
     free(l->iov);
+    free(l->iov2);
     free(l->recs);
     free(l->merged);
     free(l->merged_data);

@@ -54,6 +54,9 @@ struct ps_unwind {
     char *strtab;
     size_t strtab_len, strtab_cap;
     struct ps_u64map interned; /* string hash -> offset + 1 */
+    /* Lookup address -> struct sym_hit: libdwfl scans a module's whole symbol table for each
+     * lookup, and threads parked the same way share their return addresses. */
+    struct ps_u64map symcache;
     int nomem;
     int read_failed;           /* a stack read of the thread being unwound missed */
 };
@@ -387,6 +390,12 @@ struct frames_ctx {
     uint16_t flags;
 };
 
+struct sym_hit {
+    int named;
+    uint32_t symbol; /* interned name, or PS_NO_INDEX */
+    uint64_t start;  /* the symbol's address, or the module's bias when unnamed */
+};
+
 static int frame_cb(Dwfl_Frame *state, void *arg)
 {
     struct frames_ctx *c = arg;
@@ -415,19 +424,32 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
     if (!mod)
         return DWARF_CB_OK;
     f->module = module_index(c->u, mod);
-    GElf_Off off = 0;
-    GElf_Sym sym;
-    const char *name = dwfl_module_addrinfo(mod, lookup, &off, &sym, NULL, NULL, NULL);
-    if (name && *name) {
-        f->symbol = intern_str(c->u, name);
-        uint64_t o = pc - (lookup - off);
-        f->offset = o > UINT32_MAX ? UINT32_MAX : (uint32_t)o;
-    } else {
-        Dwarf_Addr bias = 0;
-        dwfl_module_getelf(mod, &bias);
-        uint64_t o = pc - bias;
-        f->offset = o > UINT32_MAX ? UINT32_MAX : (uint32_t)o;
+    struct sym_hit *hit = ps_u64map_get(&c->u->symcache, lookup);
+    if (!hit && (hit = malloc(sizeof *hit)) != NULL) {
+        GElf_Off off = 0;
+        GElf_Sym sym;
+        const char *name = dwfl_module_addrinfo(mod, lookup, &off, &sym, NULL, NULL, NULL);
+        hit->named = name && *name;
+        hit->symbol = hit->named ? intern_str(c->u, name) : PS_NO_INDEX;
+        hit->start = lookup - off;
+        if (!hit->named) {
+            Dwarf_Addr bias = 0;
+            dwfl_module_getelf(mod, &bias);
+            hit->start = bias;
+        }
+        if (ps_u64map_put(&c->u->symcache, lookup, hit)) {
+            free(hit);
+            hit = NULL;
+        }
     }
+    if (!hit) {
+        c->u->nomem = 1;
+        return DWARF_CB_ABORT;
+    }
+    /* Named: the offset from the symbol; else from the module's load bias. */
+    f->symbol = hit->symbol;
+    uint64_t o = pc - hit->start;
+    f->offset = o > UINT32_MAX ? UINT32_MAX : (uint32_t)o;
     return DWARF_CB_OK;
 }
 
@@ -514,6 +536,7 @@ out:
     free(u->refs);
     free(u->strtab);
     ps_u64map_free(&u->interned, NULL);
+    ps_u64map_free(&u->symcache, free);
     u->modules = NULL;
     u->refs = NULL;
     u->strtab = NULL;

@@ -306,54 +306,132 @@ struct ps_memsrc ps_live_memsrc(struct ps_live *l)
     return m;
 }
 
-int ps_live_record(struct ps_live *l, uint64_t addr, size_t len)
-{
-    if (len == 0 || addr + len < addr)
-        return PS_OK;
-    uint64_t first = addr & ~(uint64_t)(PAGE - 1), end = addr + len;
-    size_t span = (size_t)((end - first + PAGE - 1) / PAGE), n = 0;
-    /* The pages not cached yet, read in one batch. */
-    uint64_t *want = malloc(span * sizeof *want);
-    unsigned char **dst = malloc(span * sizeof *dst);
-    uint8_t *ok = malloc(span);
-    int rc = want && dst && ok ? PS_OK : PS_NOMEM;
-    for (size_t i = 0; !rc && i < span; i++) {
-        uint64_t p = first + (uint64_t)i * PAGE;
-        if (!ps_u64map_get(&l->pages, p + 1))
-            want[n++] = p;
-    }
-    if (!rc && n && !l->offline && l->npages + n <= MAX_PAGES) {
-        unsigned char *buf = slab_new(l, n);
-        if (buf) {
-            for (size_t i = 0; i < n; i++)
-                dst[i] = buf + i * PAGE;
-            read_pages(l, want, n, dst, ok);
-            for (size_t i = 0; i < n && !rc; i++)
-                rc = cache_put(l, want[i], ok[i] ? dst[i] : UNREADABLE);
-        }
-    }
-    free(want);
-    free(dst);
-    free(ok);
-    /* Record only what can be read: a stack copy may run into a guard page. */
-    while (!rc && addr < end) {
-        uint64_t page = addr & ~(uint64_t)(PAGE - 1);
-        size_t k = PAGE - (size_t)(addr - page);
-        if (k > end - addr)
-            k = (size_t)(end - addr);
-        if (!get_page(l, page))
-            break;
-        rc = add_rec(l, addr, k);
-        addr += k;
-    }
-    return rc;
-}
-
 static int u64_cmp(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return x < y ? -1 : x > y;
 }
+
+/* A share of a copy: pages [from, to) of PAGES, into DATA (contiguous). */
+struct copy_job {
+    struct reader rd;
+    const uint64_t *pages;
+    unsigned char *data;
+    uint8_t *ok;
+    size_t from, to;
+};
+
+static void *copy_share(void *arg)
+{
+    struct copy_job *j = arg;
+    unsigned char *dst[IOV_BATCH];
+    for (size_t i = j->from; i < j->to; i += IOV_BATCH) {
+        size_t k = j->to - i < IOV_BATCH ? j->to - i : IOV_BATCH;
+        for (size_t m = 0; m < k; m++) /* contiguous: a few local iovecs */
+            dst[m] = j->data + (i + m) * PAGE;
+        vm_read_pages(&j->rd, j->pages + i, k, dst, j->ok + i);
+    }
+    return NULL;
+}
+
+/* Copy the N pages PAGES[] into DATA (N contiguous pages); OK[i] says which were read.
+ * Two readers when there is enough to share and a second CPU: reading another process's
+ * pages costs the kernel a page-table walk each, which parallelizes. The helper thread
+ * inherits pysnap's scheduling (real-time during a freeze). */
+static void copy_pages(struct ps_live *l, const uint64_t *pages, size_t n, unsigned char *data,
+                       uint8_t *ok)
+{
+    struct copy_job main_job = {{l->pid, l->iov, 0, l->use_memfd}, pages, data, ok, 0, n};
+    struct copy_job help_job = {{l->pid, l->iov2, 0, l->use_memfd}, pages, data, ok, n, n};
+    memset(ok, 0, n);
+    pthread_t helper;
+    int helped = 0;
+    if (n >= PARALLEL_MIN_PAGES && l->ncpus > 1 && !l->use_memfd) {
+        main_job.to = help_job.from = n / 2;
+        helped = pthread_create(&helper, NULL, copy_share, &help_job) == 0;
+        if (!helped)
+            main_job.to = help_job.from = n;
+    }
+    copy_share(&main_job);
+    if (helped)
+        pthread_join(helper, NULL);
+    l->read_calls += main_job.rd.calls + help_job.rd.calls;
+    if (main_job.rd.no_vm_readv || help_job.rd.no_vm_readv || l->use_memfd) {
+        /* process_vm_readv not allowed here: the rest through /proc/PID/mem. */
+        l->use_memfd = 1;
+        if (open_memfd(l) == PS_OK)
+            for (size_t i = 0; i < n; i++)
+                if (!ok[i]) {
+                    l->read_calls++;
+                    ok[i] = pread(l->memfd, data + i * PAGE, PAGE, (off_t)pages[i]) == (ssize_t)PAGE;
+                }
+    }
+}
+
+int ps_live_record_spans(struct ps_live *l, const struct ps_live_span *spans, size_t nspans)
+{
+    /* Every page of every span not cached yet, read in one batch. */
+    size_t total = 0;
+    for (size_t i = 0; i < nspans; i++) {
+        uint64_t a = spans[i].addr, len = spans[i].len;
+        if (len && a + len > a)
+            total += (size_t)(((a + len + PAGE - 1) / PAGE) - a / PAGE);
+    }
+    uint64_t *want = malloc((total ? total : 1) * sizeof *want);
+    if (!want)
+        return PS_NOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < nspans; i++) {
+        uint64_t a = spans[i].addr, len = spans[i].len;
+        if (!len || a + len < a)
+            continue;
+        for (uint64_t p = a & ~(uint64_t)(PAGE - 1); p < a + len && n < total; p += PAGE)
+            if (!ps_u64map_get(&l->pages, p + 1))
+                want[n++] = p;
+    }
+    qsort(want, n, sizeof *want, u64_cmp);
+    size_t u = 0;
+    for (size_t i = 0; i < n; i++)
+        if (u == 0 || want[i] != want[u - 1])
+            want[u++] = want[i];
+    int rc = PS_OK;
+    if (u && !l->offline && l->npages + u <= MAX_PAGES) {
+        unsigned char *buf = slab_new(l, u);
+        uint8_t *ok = malloc(u);
+        if (buf && ok) {
+            l->slabs->used = u;
+            copy_pages(l, want, u, buf, ok);
+            for (size_t i = 0; i < u && !rc; i++)
+                rc = cache_put(l, want[i], ok[i] ? buf + i * PAGE : UNREADABLE);
+        }
+        free(ok);
+    }
+    free(want);
+    /* Record only what can be read: a stack copy may run into a guard page. */
+    for (size_t i = 0; i < nspans && !rc; i++) {
+        uint64_t addr = spans[i].addr, end = addr + spans[i].len;
+        if (end < addr)
+            continue;
+        while (!rc && addr < end) {
+            uint64_t page = addr & ~(uint64_t)(PAGE - 1);
+            size_t k = PAGE - (size_t)(addr - page);
+            if (k > end - addr)
+                k = (size_t)(end - addr);
+            if (!get_page(l, page))
+                break;
+            rc = add_rec(l, addr, k);
+            addr += k;
+        }
+    }
+    return rc;
+}
+
+int ps_live_record(struct ps_live *l, uint64_t addr, size_t len)
+{
+    struct ps_live_span one = {addr, len};
+    return ps_live_record_spans(l, &one, 1);
+}
+
 
 /* Forget every page and every recorded range. */
 static void drop_cache(struct ps_live *l)
@@ -413,59 +491,11 @@ int ps_live_plan(struct ps_live *l)
     return PS_OK;
 }
 
-/* A share of the plan: pages [from, to). */
-struct copy_job {
-    struct ps_live *l;
-    struct reader rd;
-    size_t from, to;
-};
-
-static void *copy_share(void *arg)
-{
-    struct copy_job *j = arg;
-    struct ps_live *l = j->l;
-    unsigned char *dst[IOV_BATCH];
-    for (size_t i = j->from; i < j->to; i += IOV_BATCH) {
-        size_t k = j->to - i < IOV_BATCH ? j->to - i : IOV_BATCH;
-        for (size_t m = 0; m < k; m++) /* contiguous: a few local iovecs */
-            dst[m] = l->plan_data + (i + m) * PAGE;
-        vm_read_pages(&j->rd, l->plan + i, k, dst, l->plan_ok + i);
-    }
-    return NULL;
-}
-
 void ps_live_copy_plan(struct ps_live *l)
 {
     if (!l->nplan)
         return;
-    /* Two readers when there is enough to share and a second CPU: reading another
-     * process's pages costs the kernel a page-table walk each, which parallelizes. The
-     * helper thread inherits pysnap's scheduling (real-time during a freeze). */
-    struct copy_job main_job = {l, {l->pid, l->iov, 0, l->use_memfd}, 0, l->nplan};
-    struct copy_job help_job = {l, {l->pid, l->iov2, 0, l->use_memfd}, l->nplan, l->nplan};
-    pthread_t helper;
-    int helped = 0;
-    if (l->nplan >= PARALLEL_MIN_PAGES && l->ncpus > 1 && !l->use_memfd) {
-        main_job.to = help_job.from = l->nplan / 2;
-        helped = pthread_create(&helper, NULL, copy_share, &help_job) == 0;
-        if (!helped)
-            main_job.to = help_job.from = l->nplan;
-    }
-    copy_share(&main_job);
-    if (helped)
-        pthread_join(helper, NULL);
-    l->read_calls += main_job.rd.calls + help_job.rd.calls;
-    if (main_job.rd.no_vm_readv || help_job.rd.no_vm_readv) {
-        /* Not allowed here: the rest through /proc/PID/mem, still frozen. */
-        l->use_memfd = 1;
-        if (open_memfd(l) == PS_OK)
-            for (size_t i = 0; i < l->nplan; i++)
-                if (!l->plan_ok[i]) {
-                    l->read_calls++;
-                    l->plan_ok[i] = pread(l->memfd, l->plan_data + i * PAGE, PAGE,
-                                          (off_t)l->plan[i]) == (ssize_t)PAGE;
-                }
-    }
+    copy_pages(l, l->plan, l->nplan, l->plan_data, l->plan_ok);
     for (size_t i = 0; i < l->nplan; i++)
         if (!l->plan_ok[i]) { /* unmapped since the plan: as unreadable as in a live walk */
             ps_u64map_put(&l->pages, l->plan[i] + 1, UNREADABLE);

@@ -20,9 +20,14 @@ struct ps_live;
 
 int ps_live_open(pid_t pid, struct ps_live **out);
 struct ps_memsrc ps_live_memsrc(struct ps_live *l);
-/* Copy a range outside the walker's reads into the recording (e.g. a thread's stack); the
- * pages not cached yet are read in one batch. */
+/* Copy a range outside the walker's reads into the recording (e.g. a thread's stack), up
+ * to its first unreadable page; ps_live_record_spans() does many, reading every page not
+ * cached yet in one batch. */
+struct ps_live_span {
+    uint64_t addr, len;
+};
 int ps_live_record(struct ps_live *l, uint64_t addr, size_t len);
+int ps_live_record_spans(struct ps_live *l, const struct ps_live_span *spans, size_t n);
 /* Turn the pages read so far (and those the last offline walk missed) into the plan, then
  * drop the cache and the recording; the plan's buffer is allocated and faulted in here, so
  * that the copy inside the freeze only copies. */

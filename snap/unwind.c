@@ -133,6 +133,11 @@ void ps_unwind_record(struct ps_unwind *u, struct ps_live *live, const struct ps
 {
     if (!u || !u->max_stack)
         return;
+    /* Every thread's stack and code around its PC, copied in one batch. */
+    struct ps_live_span *spans = malloc((2 * fz->ntasks + 1) * sizeof *spans);
+    if (!spans)
+        return;
+    size_t n = 0;
     for (size_t i = 0; i < fz->ntasks; i++) {
         const struct ps_ftask *t = &fz->tasks[i];
         if (!t->has_regs)
@@ -150,11 +155,13 @@ void ps_unwind_record(struct ps_unwind *u, struct ps_live *live, const struct ps
         /* A thread created after the maps were read has no mapping here: copy up to the
          * cap; the copy stops at the first unreadable page. */
         if (hi > lo)
-            ps_live_record(live, lo, (size_t)(hi - lo));
+            spans[n++] = (struct ps_live_span){lo, hi - lo};
         if (pc > PS_UNWIND_CODE_BEFORE)
-            ps_live_record(live, pc - PS_UNWIND_CODE_BEFORE,
-                           PS_UNWIND_CODE_BEFORE + PS_UNWIND_CODE_AFTER);
+            spans[n++] = (struct ps_live_span){pc - PS_UNWIND_CODE_BEFORE,
+                                               PS_UNWIND_CODE_BEFORE + PS_UNWIND_CODE_AFTER};
     }
+    ps_live_record_spans(live, spans, n);
+    free(spans);
 }
 
 /* --- after the thaw: libdwfl callbacks ---------------------------------------------------- */

@@ -15,6 +15,7 @@
 
 #define MAX_TASKS 65536
 #define MAX_RELIST_ROUNDS 64
+#define POLL_US 100
 
 static int64_t ns_between(const struct timespec *a, const struct timespec *b)
 {
@@ -137,9 +138,16 @@ static int wait_stops(struct ps_freeze *fz, unsigned timeout_ms)
     struct itimerval timer = {{0, 0}, {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000}};
     struct itimerval off = {{0, 0}, {0, 0}};
     setitimer(ITIMER_REAL, &timer, NULL);
+    /* Real-time, pysnap would preempt a CPU at every single stop to collect it: poll
+     * instead, every POLL_US, collecting all the stops that came meanwhile. */
+    const struct timespec poll = {0, POLL_US * 1000};
     while (waiting && !wait_timed_out) {
         int status;
-        pid_t r = waitpid(-1, &status, __WALL);
+        pid_t r = waitpid(-1, &status, __WALL | (fz->boosted ? WNOHANG : 0));
+        if (r == 0) {
+            nanosleep(&poll, NULL);
+            continue;
+        }
         if (r < 0) {
             if (errno == EINTR)
                 continue;

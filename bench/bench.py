@@ -23,6 +23,7 @@ import tempfile
 import time
 
 HB_MAGIC = 0x7079736E61706862
+GNU_TIME = "/usr/bin/time"
 HB_HEAD = struct.Struct("<8Q")
 
 
@@ -100,14 +101,27 @@ class Target:
 
 
 def run_tool(argv, timeout_s, env=None, stdout_path=None):
-    """Run ARGV once; returns (rc, wall_ms, peak_rss_kb, stdout, stderr)."""
+    """Run ARGV once; returns (rc, wall_ms, peak_rss_kb, stdout, stderr).
+
+    The peak RSS comes from GNU time when present: wait4's ru_maxrss of a child forked from
+    this (large) driver includes the driver's own RSS, which exec keeps as a high-water mark."""
     out = open(stdout_path, "w+b") if stdout_path else tempfile.TemporaryFile()
     err = tempfile.TemporaryFile()
+    rss_file = None
+    if os.access(GNU_TIME, os.X_OK):
+        fd, rss_file = tempfile.mkstemp(prefix="rss.")
+        os.close(fd)
+        argv = [GNU_TIME, "-q", "-f", "%M", "-o", rss_file] + list(argv)
     t0 = time.monotonic()
-    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env)
+    # A session of its own: the timeout kills the tool, not only GNU time in front of it.
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env,
+                         start_new_session=True)
 
     def on_alarm(sig, frame):
-        p.kill()
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except OSError:
+            pass
     old = signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, timeout_s)
     while True:
@@ -125,7 +139,19 @@ def run_tool(argv, timeout_s, env=None, stdout_path=None):
     o, e = out.read().decode(errors="replace"), err.read().decode(errors="replace")
     out.close()
     err.close()
-    return p.returncode, wall_ms, ru.ru_maxrss, o, e
+    rss = ru.ru_maxrss
+    if rss_file:
+        try:
+            with open(rss_file) as f:
+                rss = int(f.read().split()[-1])
+        except (OSError, ValueError, IndexError):
+            rss = None  # killed by the timeout before time wrote it
+        os.unlink(rss_file)
+    return p.returncode, wall_ms, rss, o, e
+
+
+def kb_to_bytes(kb):
+    return None if kb is None else kb * 1024
 
 
 def med(xs):
@@ -266,7 +292,7 @@ class Bench:
                 continue
             body.append([tool, pair(rows, "pause_ms"), pair(rows, "hb_gap_ms"), pair(rows, "wall_ms"),
                          fmt(med([r.get("size_bytes") for r in rows]), "B"),
-                         fmt(med([r.get("rss_kb") for r in rows]) * 1024, "B"),
+                         fmt(kb_to_bytes(med([r.get("rss_kb") for r in rows])), "B"),
                          "%s / %s / %s" % (ratio(rows, "hb_gap_ms"), ratio(rows, "wall_ms"),
                                            ratio(rows, "size_bytes"))])
             if res["note"]:
@@ -321,8 +347,6 @@ def main():
     try:
         log("pysnap x%d" % a.runs)
         b.pysnap(t, "pysnap", a.runs)
-        if "pysnap-nolocals" in tools:
-            pass
         if "gcore" in tools:
             if not shutil_which("gcore"):
                 b.add("gcore", skipped="gcore not installed")
@@ -437,7 +461,7 @@ def main():
     print("columns: pause = what the tool reports (pysnap: first stop to last resume); hb gap = the "
           "largest gap between the C heartbeat's 1 ms wakeups inside the target while the tool ran "
           "(what the target felt); wall = the tool's run time; size = file written; peak RSS = the "
-          "tool's (wait4); noise floor = the largest heartbeat gap in a window of the same length "
+          "tool's (GNU time's %M); noise floor = the largest heartbeat gap in a window of the same length "
           "with no tool attached.")
     if a.json:
         with open(a.json, "w") as f:

@@ -152,6 +152,14 @@ void ps_unwind_record(struct ps_unwind *u, struct ps_live *live, const struct ps
             if (hi > m->end)
                 hi = m->end;
         }
+        /* glibc keeps a thread's struct pthread (its thread pointer) right above its stack:
+         * nothing of the stack lies higher. That bound matters where the stacks of several
+         * threads share one mapping (glibc 2.41+ guards them with MADV_GUARD_INSTALL, not
+         * with PROT_NONE mappings in between). Not for the main thread: its TLS is
+         * elsewhere, not within the cap above its SP. */
+        uint64_t tp = t->regs.fs_base;
+        if (tp > sp && tp < hi)
+            hi = tp;
         /* A thread created after the maps were read has no mapping here: copy up to the
          * cap; the copy stops at the first unreadable page. */
         if (hi > lo)

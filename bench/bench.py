@@ -101,7 +101,7 @@ class Target:
 
 
 def run_tool(argv, timeout_s, env=None, stdout_path=None):
-    """Run ARGV once; returns (rc, wall_ms, peak_rss_kb, stdout, stderr).
+    """Run ARGV once; returns (rc, wall_ms, peak_rss_kb, stdout, stderr, cpu_ms).
 
     The peak RSS comes from GNU time when present: wait4's ru_maxrss of a child forked from
     this (large) driver includes the driver's own RSS, which exec keeps as a high-water mark."""
@@ -140,6 +140,9 @@ def run_tool(argv, timeout_s, env=None, stdout_path=None):
     out.close()
     err.close()
     rss = ru.ru_maxrss
+    # wait4's CPU times include the children GNU time waited for (microseconds, where
+    # time's own %U/%S are centiseconds).
+    cpu_ms = (ru.ru_utime + ru.ru_stime) * 1000
     if rss_file:
         try:
             with open(rss_file) as f:
@@ -147,7 +150,7 @@ def run_tool(argv, timeout_s, env=None, stdout_path=None):
         except (OSError, ValueError, IndexError):
             rss = None  # killed by the timeout before time wrote it
         os.unlink(rss_file)
-    return p.returncode, wall_ms, rss, o, e
+    return p.returncode, wall_ms, rss, o, e, cpu_ms
 
 
 def kb_to_bytes(kb):
@@ -178,12 +181,13 @@ class Bench:
     # -- one measurement: tool under the heartbeat ------------------------------------------
     def measure(self, target, argv, timeout_s, env=None, stdout_path=None):
         target.hb_reset()
-        rc, wall, rss, o, e = run_tool(argv, timeout_s, env, stdout_path)
+        rc, wall, rss, o, e, cpu = run_tool(argv, timeout_s, env, stdout_path)
         gap = target.hb_max_gap_ms()
         if not target.alive():
             raise SystemExit("bench: the target died while %s ran" % argv[0])
         time.sleep(self.a.settle)  # let the target's threads run again before the next run
-        return {"rc": rc, "wall_ms": wall, "rss_kb": rss, "hb_gap_ms": gap, "out": o, "err": e}
+        return {"rc": rc, "wall_ms": wall, "cpu_ms": cpu, "rss_kb": rss, "hb_gap_ms": gap,
+                "out": o, "err": e}
 
     def noise(self, target, window_s):
         target.hb_reset()
@@ -217,11 +221,12 @@ class Bench:
                     m[key] = float(v.group(1)) if key.endswith("_ms") else int(v.group(1))
             m["size_bytes"] = os.path.getsize(snap)
             # Analysis, offline, of what was just captured.
-            rc, awall, arss, ao, ae = run_tool([self.a.pysnap, "analyze", snap, "--json"], 60)
+            rc, awall, arss, ao, ae, acpu = run_tool([self.a.pysnap, "analyze", snap, "--json"], 60)
             if rc != 0:
                 raise SystemExit("bench: pysnap analyze failed: " + ae.strip())
             doc = json.loads(ao)
             m["analyze_ms"] = awall
+            m["analyze_cpu_ms"] = acpu
             m["analyze_rss_kb"] = arss
             m["json_pause_us"] = doc["target"].get("pause_us")
             threads = [t for i_ in doc["interpreters"] for t in i_["threads"]]
@@ -317,6 +322,7 @@ def main():
     ap.add_argument("--heartbeat", required=True)
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--pysnap-runs", type=int, default=15)
     ap.add_argument("--threads", type=int, default=20)
     ap.add_argument("--spinners", type=int, default=2)
     ap.add_argument("--heap-mb", type=int, default=300)
@@ -346,7 +352,7 @@ def main():
     log("target pid %d, RSS %.0f MB, ready in %.1f s" % (t.pid, t.rss_mb, t.started_s))
     try:
         log("pysnap x%d" % a.runs)
-        b.pysnap(t, "pysnap", a.runs)
+        b.pysnap(t, "pysnap", a.pysnap_runs)
         if "gcore" in tools:
             if not shutil_which("gcore"):
                 b.add("gcore", skipped="gcore not installed")
@@ -417,14 +423,14 @@ def main():
         log("target with %d parked threads" % a.many_threads)
         t2 = Target(a.python, a.many_threads, a.spinners, a.heap_mb, a.heartbeat, a.workdir, bench_dir)
         try:
-            b.pysnap(t2, "pysnap %d threads" % a.many_threads, a.runs)
+            b.pysnap(t2, "pysnap %d threads" % a.many_threads, a.pysnap_runs)
         finally:
             t2.close()
     if a.small_heap_mb:
         log("target with a %d MB heap" % a.small_heap_mb)
         t3 = Target(a.python, a.threads, a.spinners, a.small_heap_mb, a.heartbeat, a.workdir, bench_dir)
         try:
-            b.pysnap(t3, "pysnap %d MB heap" % a.small_heap_mb, a.runs)
+            b.pysnap(t3, "pysnap %d MB heap" % a.small_heap_mb, a.pysnap_runs)
         finally:
             t3.close()
 
@@ -433,7 +439,8 @@ def main():
         time.strftime("%Y-%m-%d %H:%M"), version, platform.release(), os.cpu_count(),
         " ".join("%.2f" % x for x in os.getloadavg())))
     print("target: %d parked threads (locals of many kinds), %d spinning, heap %d MB (RSS %.0f MB); "
-          "%d runs per tool; median / max" % (a.threads, a.spinners, a.heap_mb, t.rss_mb, a.runs))
+          "%d runs per tool (pysnap: %d); median / max" % (a.threads, a.spinners, a.heap_mb,
+                                                            t.rss_mb, a.runs, a.pysnap_runs))
     print()
     print(b.table())
     print()
@@ -451,10 +458,11 @@ def main():
         if f("freezes") is not None:
             extra += ", freezes median %s max %s" % (f("freezes"), g("freezes"))
         print("%-22s pause %s/%s ms (median phases: %s) | hb gap %s/%s ms, noise floor %s/%s ms | "
-              "analyze %s ms | %s pages read%s, %s bytes kept, file %s bytes | JSON pause_us %s" % (
+              "analyze %s ms (CPU %s ms), capture CPU %s ms | %s pages read%s, %s bytes kept, file %s bytes | JSON pause_us %s" % (
                   label + ":", fmt2(f("pause_ms")), fmt2(g("pause_ms")), phases,
                   fmt2(f("hb_gap_ms")), fmt2(g("hb_gap_ms")),
                   fmt2(f("noise_ms")), fmt2(g("noise_ms")), fmt2(f("analyze_ms")),
+                  fmt2(f("analyze_cpu_ms")), fmt2(f("cpu_ms")),
                   f("pages_read"), extra, f("bytes_kept"), f("size_bytes"),
                   rows[-1].get("json_pause_us")))
     print()

@@ -7,7 +7,8 @@
 # Usage: bench/run.sh [options]
 #   --python CMD       interpreter: a path, or sid-3.13|sid-3.14|sid-3.15 (Debian unstable
 #                      builds, fetched by tools/fetch-sid-pythons.sh); default pyenv 3.11.7
-#   --runs N           runs per tool (default 5)
+#   --runs N           runs per tool (default 5; pysnap's too, unless --pysnap-runs)
+#   --pysnap-runs N    runs of pysnap per target (default 15: they are cheap)
 #   --threads N        parked threads in the target (default 20)
 #   --heap-mb N        target heap (default 300)
 #   --many-threads N   also a pysnap-only run with N parked threads (default 200; 0: skip)
@@ -25,6 +26,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 python=
 runs=5
+pysnap_runs=
+runs_given=
 threads=20
 heap_mb=300
 many=200
@@ -34,13 +37,14 @@ pysnap=
 json=
 cache=${PYSNAP_CACHE:-${HOME:-/root}/.cache/pysnap}
 
-usage() { sed -n '7,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '7,21p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 note() { echo "bench: $*" >&2; }
 
 while [ $# -gt 0 ]; do
     case $1 in
     --python) python=$2; shift 2 ;;
-    --runs) runs=$2; shift 2 ;;
+    --runs) runs=$2; runs_given=1; shift 2 ;;
+    --pysnap-runs) pysnap_runs=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
     --heap-mb) heap_mb=$2; shift 2 ;;
     --many-threads) many=$2; shift 2 ;;
@@ -52,6 +56,11 @@ while [ $# -gt 0 ]; do
     *) echo "bench: unknown argument: $1" >&2; usage ;;
     esac
 done
+
+if [ -z "$pysnap_runs" ]; then
+    pysnap_runs=${runs_given:+$runs}
+    pysnap_runs=${pysnap_runs:-15}
+fi
 
 # Debian's python3 runs the driver (the pyenv shim may not be a python at all).
 driver_py=/usr/bin/python3
@@ -140,7 +149,7 @@ case ",$tools," in *,austin,*)
 esac
 
 set -- --python "$python" --pysnap "$pysnap" --heartbeat "$work/heartbeat.so" --workdir "$work" \
-    --runs "$runs" --threads "$threads" --heap-mb "$heap_mb" --many-threads "$many" \
+    --runs "$runs" --pysnap-runs "$pysnap_runs" --threads "$threads" --heap-mb "$heap_mb" --many-threads "$many" \
     --small-heap-mb "$small" --tools "$tools" --gdb-script "$gdb_script" --austin "$austin"
 [ -z "$json" ] || set -- "$@" --json "$json"
 [ -z "$label" ] || set -- "$@" --python-label "$label"

@@ -36,6 +36,9 @@ void ps_capture_opts_default(struct ps_capture_opts *o)
     const char *hold = getenv("PYSNAP_TEST_HOLD_MS");
     if (hold)
         o->hold_ms = (unsigned)atoi(hold);
+    hold = getenv("PYSNAP_TEST_HOLD_BEFORE_WALK_MS");
+    if (hold)
+        o->hold_before_walk_ms = (unsigned)atoi(hold);
 }
 
 /* The temporary file being written, removed by the signal handler if we are interrupted
@@ -124,7 +127,7 @@ static int write_file(const char *path, int force, const unsigned char *data, si
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
-    const char *base = slash ? slash + 1 : path;
+    const char *base = slash ? path + (slash - dir) + 1 : path; /* in PATH: DIR is cut below */
     if (slash)
         slash[1] = '\0';
     else
@@ -187,7 +190,7 @@ static int fill_meta(const struct ps_capture_opts *o, const struct ps_freeze *fz
         return PS_NOMEM;
     for (size_t i = 0; i < fz->ntasks; i++) {
         const struct ps_ftask *t = &fz->tasks[i];
-        if (t->gone && !t->has_regs)
+        if ((t->gone && !t->has_regs) || t->other_process)
             continue;
         struct ps_snap_thread *st = &m->threads[m->nthreads++];
         st->info.tid = (uint32_t)t->tid;
@@ -225,7 +228,7 @@ static int fill_meta(const struct ps_capture_opts *o, const struct ps_freeze *fz
     if (!o->limits.locals)
         m->meta.flags |= PS_META_NO_LOCALS;
     if (fz->partial &&
-        (rc = add_string(m, "partial_reason", "some threads did not stop before the timeout")))
+        (rc = add_string(m, "partial_reason", fz->partial_reason)))
         return rc;
     if (o->capture_id) { /* one --children / --count capture: its snapshots belong together */
         char index[16];
@@ -283,6 +286,25 @@ static int walk_frozen(const struct ps_capture_opts *o, struct ps_live *live,
     return rc;
 }
 
+static void sleep_ms(unsigned ms)
+{
+    struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000};
+    if (ms)
+        nanosleep(&t, NULL);
+}
+
+/* The walk failed with RC: if the target has exited meanwhile (killed while frozen: SIGKILL
+ * still acts on a stopped tracee), that is the cause, not the failed read it led to. */
+static int explain_exit(pid_t pid, int rc)
+{
+    int gone = kill(pid, 0) != 0 && errno == ESRCH;
+    if (!gone && ps_proc_check_alive(pid) == PS_OK)
+        return rc;
+    ps_error_clear();
+    return ps_error_set(PS_NOPROC, "process %d exited during the capture (while frozen): "
+                        "nothing to capture", (int)pid);
+}
+
 /* Freeze, walk, thaw, encode: the snapshot's bytes in *FILE. */
 static int capture_encode(const struct ps_capture_opts *o, struct ps_capture_result *r,
                           unsigned char **file_out, size_t *file_len_out, int64_t *realtime_ns)
@@ -326,14 +348,14 @@ static int capture_encode(const struct ps_capture_opts *o, struct ps_capture_res
     struct timespec t_stopped = {0}, t_walked = {0};
     if (!rc) {
         clock_gettime(CLOCK_MONOTONIC, &t_stopped);
+        sleep_ms(o->hold_before_walk_ms);
         rc = walk_frozen(o, live, &py, &version_hex);
+        if (rc) /* a walk that failed because the target died says so */
+            rc = explain_exit(o->pid, rc);
         if (!rc) /* native stacks and the code at each PC, for unwinding after the thaw */
             ps_unwind_record(uw, live, &fz);
         clock_gettime(CLOCK_MONOTONIC, &t_walked);
-        if (o->hold_ms) {
-            struct timespec hold = {o->hold_ms / 1000, (long)(o->hold_ms % 1000) * 1000000};
-            nanosleep(&hold, NULL);
-        }
+        sleep_ms(o->hold_ms);
         ps_thaw(&fz);
     }
     /* From here the target runs. A signal that arrived while frozen is acted on now; the

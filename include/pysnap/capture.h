@@ -15,7 +15,10 @@ struct ps_capture_opts {
     int force;                /* replace an existing output file */
     unsigned timeout_ms;      /* bound on waiting for the threads to stop */
     int compress_level;       /* zstd level; 0 writes a plain ELF core */
-    unsigned hold_ms;         /* test only: stay frozen this long (PYSNAP_TEST_HOLD_MS) */
+    unsigned hold_ms;         /* test only: stay frozen this long after the walk
+                                 (PYSNAP_TEST_HOLD_MS) */
+    unsigned hold_before_walk_ms; /* test only: frozen, before the walk
+                                     (PYSNAP_TEST_HOLD_BEFORE_WALK_MS) */
     size_t max_stack;         /* native stack bytes copied per thread; 0: no native stacks */
     const char *capture_id;   /* shared by the snapshots of one --children/--count capture,
                                  stored as the "capture_id" string; NULL: none */

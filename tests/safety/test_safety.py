@@ -18,7 +18,7 @@ Contract tested (README, DESIGN "Hard rules"):
     truncated files, foreign files (random ELFs, other architectures, a newer format) and
     corrupt compressed streams exit 2, with a line that names the cause;
   * a thread in uninterruptible sleep gives a partial snapshot after --timeout; a zombie, a
-    target traced by gdb or strace, an existing output file (without --force), a full
+    process whose main thread alone has exited, a target traced by gdb or strace, an existing output file (without --force), a full
     filesystem and an I/O error (EIO injected by strace into write or fsync) each give one
     clear error and leave no file; a permission error names root, CAP_SYS_PTRACE,
     --cap-add=SYS_PTRACE and kernel.yama.ptrace_scope; the file is mode 0600 under umask 0;
@@ -805,6 +805,46 @@ def test_zombie_target(pysnap_bin, target_python, spawn, tmp_path):
     assert not output.exists()
     assert not [n for n in listing(tmp_path) if ".tmp." in n]
     assert thread_states(proc.pid), "the zombie was reaped by someone"  # still a zombie
+
+
+LEADER_EXIT_SCRIPT = """
+import ctypes, sys, threading, time
+threading.Thread(target=time.sleep, args=(60,), daemon=True).start()
+time.sleep(0.05)
+sys.stdout.flush()
+ctypes.CDLL(None).syscall(60, 0)  # SYS_exit: the main thread alone ends
+"""
+
+
+def test_main_thread_exited(pysnap_bin, target_python, spawn, tmp_path):
+    """The main thread has exited (raw exit(2)) while another still runs: the process's
+    memory is no longer reachable through /proc/PID. One clear error, quickly, no file, and
+    the thread left running is not stopped."""
+    script = tmp_path / "leader_exit.py"
+    script.write_text(LEADER_EXIT_SCRIPT)
+    proc = spawn([target_python, script])
+    deadline = time.monotonic() + 10
+    while True:
+        st = thread_states(proc.pid)
+        if st.get(proc.pid) == "Z" and any(s != "Z" for t, s in st.items() if t != proc.pid):
+            break
+        assert proc.poll() is None and time.monotonic() < deadline, (
+            "the main thread never exited alone: %s (exit %s)" % (st, proc.poll()))
+        time.sleep(0.01)
+    output = tmp_path / "leader.snap"
+    start = time.monotonic()
+    res = subprocess.run([pysnap_bin, "capture", "--pid", str(proc.pid), "-o", str(output)],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         timeout=CAPTURE_TIMEOUT)
+    took = time.monotonic() - start
+    assert res.returncode == 1, describe(res)
+    line = check_one_error_line(res.stderr, "main thread exited")
+    assert ("process %d's main thread has exited" % proc.pid) in line, line
+    assert took < 5 * SLOWDOWN, "capture took %.1f s" % took
+    assert not output.exists() and not [n for n in listing(tmp_path) if ".tmp." in n]
+    st = thread_states(proc.pid)
+    assert not [s for s in st.values() if s in "tT"], "threads left stopped: %s" % st
+    assert tracer_pid(proc.pid) == 0
 
 
 def start_gdb(spawn, pid):

@@ -38,6 +38,9 @@ void ps_capture_opts_default(struct ps_capture_opts *o)
         o->hold_ms = (unsigned)atoi(hold);
     const char *no_prewalk = getenv("PYSNAP_TEST_NO_PREWALK");
     o->no_prewalk = no_prewalk && no_prewalk[0] == '1';
+    hold = getenv("PYSNAP_TEST_HOLD_BEFORE_WALK_MS");
+    if (hold)
+        o->hold_before_walk_ms = (unsigned)atoi(hold);
 }
 
 /* The temporary file being written, removed by the signal handler if we are interrupted
@@ -137,7 +140,7 @@ static int write_file(const char *path, int force, const unsigned char *data, si
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
-    const char *base = slash ? slash + 1 : path;
+    const char *base = slash ? path + (slash - dir) + 1 : path; /* in PATH: DIR is cut below */
     if (slash)
         slash[1] = '\0';
     else
@@ -200,7 +203,7 @@ static int fill_meta(const struct ps_capture_opts *o, const struct ps_freeze *fz
         return PS_NOMEM;
     for (size_t i = 0; i < fz->ntasks; i++) {
         const struct ps_ftask *t = &fz->tasks[i];
-        if (t->gone && !t->has_regs)
+        if ((t->gone && !t->has_regs) || t->other_process)
             continue;
         struct ps_snap_thread *st = &m->threads[m->nthreads++];
         st->info.tid = (uint32_t)t->tid;
@@ -238,7 +241,7 @@ static int fill_meta(const struct ps_capture_opts *o, const struct ps_freeze *fz
     if (!o->limits.locals)
         m->meta.flags |= PS_META_NO_LOCALS;
     if (fz->partial &&
-        (rc = add_string(m, "partial_reason", "some threads did not stop before the timeout")))
+        (rc = add_string(m, "partial_reason", fz->partial_reason)))
         return rc;
     if (o->capture_id) { /* one --children / --count capture: its snapshots belong together */
         char index[16];
@@ -294,6 +297,25 @@ static int walk_frozen(const struct ps_capture_opts *o, struct ps_live *live,
     int rc = ps_walk(&mem, &target, &o->limits, &model);
     ps_model_free(&model);
     return rc;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000};
+    if (ms)
+        nanosleep(&t, NULL);
+}
+
+/* The walk failed with RC: if the target has exited meanwhile (killed while frozen: SIGKILL
+ * still acts on a stopped tracee), that is the cause, not the failed read it led to. */
+static int explain_exit(pid_t pid, int rc)
+{
+    int gone = kill(pid, 0) != 0 && errno == ESRCH;
+    if (!gone && ps_proc_check_alive(pid) == PS_OK)
+        return rc;
+    ps_error_clear();
+    return ps_error_set(PS_NOPROC, "process %d exited during the capture (while frozen): "
+                        "nothing to capture", (int)pid);
 }
 
 static uint64_t ns_between(const struct timespec *a, const struct timespec *b)
@@ -364,19 +386,20 @@ static int capture_encode(const struct ps_capture_opts *o, struct ps_capture_res
             break;
         calls_before = ps_live_read_calls(live);
         clock_gettime(CLOCK_MONOTONIC, &t_stopped);
+        sleep_ms(o->hold_before_walk_ms);
         ps_live_copy_plan(live);
         clock_gettime(CLOCK_MONOTONIC, &t_copied);
-        if (last)
+        if (last) {
             rc = walk_frozen(o, live, &py, &version_hex);
+            if (rc) /* a walk that failed because the target died says so */
+                rc = explain_exit(o->pid, rc);
+        }
         clock_gettime(CLOCK_MONOTONIC, &t_walked);
         if (!rc) /* native stacks and the code at each PC, for unwinding after the thaw */
             ps_unwind_record(uw, live, &fz);
         clock_gettime(CLOCK_MONOTONIC, &t_stacks);
         calls_frozen = ps_live_read_calls(live) - calls_before;
-        if (o->hold_ms) {
-            struct timespec hold = {o->hold_ms / 1000, (long)(o->hold_ms % 1000) * 1000000};
-            nanosleep(&hold, NULL);
-        }
+        sleep_ms(o->hold_ms);
         ps_thaw(&fz);
         if (rc || last || guarded_signal_pending())
             break; /* a pending signal ends pysnap at the unblock below: no other freeze */
@@ -385,8 +408,11 @@ static int capture_encode(const struct ps_capture_opts *o, struct ps_capture_res
         ps_live_set_offline(live, 1);
         rc = walk_frozen(o, live, &py, &version_hex);
         ps_live_set_offline(live, 0);
-        if (!ps_live_misses(live))
+        if (!ps_live_misses(live)) {
+            if (rc) /* the copy failed because the target died while frozen: say so */
+                rc = explain_exit(o->pid, rc);
             break;
+        }
         rc = PS_OK; /* the memory changed under the plan: plan again, with what was missed */
         ps_error_clear();
     }

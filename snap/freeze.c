@@ -1,5 +1,7 @@
 #include <errno.h>
+#include <limits.h>
 #include <sched.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,10 +30,12 @@ uint64_t ps_freeze_pause_ns(const struct ps_freeze *fz)
     return d > 0 ? (uint64_t)d : 0;
 }
 
-static int perm_error(pid_t pid, int err)
+static int perm_error(pid_t pid, pid_t tid, int err)
 {
-    pid_t tracer = ps_proc_tracer(pid);
-    if (tracer > 0)
+    pid_t tracer = ps_proc_tracer(tid);
+    if (tracer <= 0 || tracer == getpid())
+        tracer = ps_proc_tracer(pid);
+    if (tracer > 0 && tracer != getpid())
         return ps_error_set(PS_ATTACH,
                             "cannot attach to %d: it is already traced by process %d "
                             "(a debugger or strace?); detach that first",
@@ -47,6 +51,38 @@ static struct ps_ftask *find_task(struct ps_freeze *fz, pid_t tid)
     return NULL;
 }
 
+/* Append a task for TID (its state and name read now); NULL when out of memory. Pointers
+ * into fz->tasks do not survive this call. */
+static struct ps_ftask *add_task(struct ps_freeze *fz, pid_t tid)
+{
+    struct ps_ftask *nt = realloc(fz->tasks, (fz->ntasks + 1) * sizeof *nt);
+    if (!nt)
+        return NULL;
+    fz->tasks = nt;
+    struct ps_ftask *t = &nt[fz->ntasks++];
+    memset(t, 0, sizeof *t);
+    t->tid = tid;
+    ps_proc_task_info(fz->pid, tid, &t->state, t->comm);
+    return t;
+}
+
+/* A clone child that PTRACE_O_TRACECLONE attached to us: it begins in a stop that
+ * wait_stops collects, so it is known without a listing. A process (clone without
+ * CLONE_THREAD) is only held until the thaw, and left out of the snapshot. */
+static int add_clone_child(struct ps_freeze *fz, pid_t tid)
+{
+    if (find_task(fz, tid))
+        return PS_OK;
+    struct ps_ftask *t = add_task(fz, tid);
+    if (!t)
+        return PS_NOMEM;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d", (int)fz->pid, (int)tid);
+    t->seized = 1;
+    t->other_process = access(path, F_OK) != 0;
+    return PS_OK;
+}
+
 /* Seize and interrupt every listed thread not yet known. Returns the number added. */
 static int seize_new(struct ps_freeze *fz, size_t *added)
 {
@@ -56,59 +92,88 @@ static int seize_new(struct ps_freeze *fz, size_t *added)
     if (rc)
         return rc;
     *added = 0;
+    size_t first = fz->ntasks;
     for (size_t i = 0; i < n; i++) {
         if (find_task(fz, tids[i]))
             continue;
-        struct ps_ftask *nt = realloc(fz->tasks, (fz->ntasks + 1) * sizeof *nt);
-        if (!nt) {
-            free(tids);
-            return PS_NOMEM;
-        }
-        fz->tasks = nt;
-        struct ps_ftask *t = &nt[fz->ntasks];
-        memset(t, 0, sizeof *t);
-        t->tid = tids[i];
-        ps_proc_task_info(fz->pid, t->tid, &t->state, t->comm);
-        if (ptrace(PTRACE_SEIZE, t->tid, NULL, NULL) != 0) {
+        /* TRACECLONE: a thread this one creates from now on is attached to us at birth,
+         * stopped, so it cannot run through the walk unseen (a listing of /proc/PID/task
+         * misses threads born during it, and a thread interrupted inside clone() still
+         * creates its child). */
+        if (ptrace(PTRACE_SEIZE, tids[i], NULL, (void *)(uintptr_t)PTRACE_O_TRACECLONE) != 0) {
             int e = errno;
             if (e == ESRCH)
                 continue; /* the thread ended meanwhile */
-            free(tids);
-            return e == EPERM || e == EACCES ? perm_error(fz->pid, e)
-                                             : ps_error_set(PS_ATTACH, "cannot attach to thread %d: %s",
-                                                            (int)t->tid, strerror(e));
+            char state, comm[16];
+            ps_proc_task_info(fz->pid, tids[i], &state, comm);
+            if (e == EPERM && (state == 0 || state == 'Z' || state == 'X'))
+                continue; /* ended meanwhile: the kernel refuses an exiting thread EPERM */
+            if (e == EPERM && ps_proc_tracer(tids[i]) == getpid()) {
+                /* a clone child attached to us already: its birth stop is on its way */
+                if ((rc = add_clone_child(fz, tids[i])))
+                    break;
+                (*added)++;
+                continue;
+            }
+            rc = e == EPERM || e == EACCES
+                     ? perm_error(fz->pid, tids[i], e)
+                     : ps_error_set(PS_ATTACH, "cannot attach to thread %d: %s", (int)tids[i],
+                                    strerror(e));
+            break;
+        }
+        struct ps_ftask *t = add_task(fz, tids[i]);
+        if (!t) {
+            /* attached but not recorded: not stopped, so it cannot be detached now; the
+             * kernel detaches it when pysnap exits */
+            rc = PS_NOMEM;
+            break;
         }
         t->seized = 1;
-        fz->ntasks++;
+        t->to_interrupt = 1;
         (*added)++;
     }
+    free(tids);
     /* Interrupt only after every new thread is seized, so they stop as close together in
      * time as possible: the pause starts at the first interrupt. */
-    for (size_t i = fz->ntasks - *added; i < fz->ntasks; i++) {
+    for (size_t i = first; i < fz->ntasks; i++) {
+        struct ps_ftask *t = &fz->tasks[i];
+        if (!t->to_interrupt)
+            continue;
+        t->to_interrupt = 0;
         if (fz->t_start.tv_sec == 0 && fz->t_start.tv_nsec == 0)
             clock_gettime(CLOCK_MONOTONIC, &fz->t_start);
-        if (ptrace(PTRACE_INTERRUPT, fz->tasks[i].tid, NULL, NULL) == 0)
-            fz->tasks[i].interrupted = 1;
+        if (ptrace(PTRACE_INTERRUPT, t->tid, NULL, NULL) == 0)
+            t->interrupted = 1;
         else if (errno == ESRCH)
-            fz->tasks[i].gone = 1;
+            t->gone = 1;
     }
-    free(tids);
-    return PS_OK;
+    return rc;
 }
 
-static void collect_stop(struct ps_ftask *t, int status)
+/* Record one wait status of T. Returns the tid of a thread T has just created (its clone
+ * event stop), else 0. */
+static pid_t collect_stop(struct ps_ftask *t, int status)
 {
     if (WIFEXITED(status) || WIFSIGNALED(status)) {
         t->gone = 1;
-        return;
+        return 0;
     }
     if (!WIFSTOPPED(status))
-        return;
+        return 0;
     t->stopped = 1;
-    /* A PTRACE_EVENT_STOP is our interrupt (or a group-stop, kept as it is on detach); any
-     * other stop is a signal on its way to the thread: give it back when we detach. */
-    if ((status >> 16) != PTRACE_EVENT_STOP)
+    int event = status >> 16;
+    /* A PTRACE_EVENT_STOP is our interrupt, a new thread's first stop, or a group-stop
+     * (kept as it is on detach); a clone event is a stop inside clone(); a stop without
+     * an event is a signal on its way to the thread: give it back when we detach. */
+    if (event == 0)
         t->pending_sig = WSTOPSIG(status);
+    if (event == PTRACE_EVENT_CLONE) {
+        unsigned long child = 0;
+        if (ptrace(PTRACE_GETEVENTMSG, t->tid, NULL, &child) == 0 && child > 0 &&
+            child < (unsigned long)INT_MAX)
+            return (pid_t)child;
+    }
+    return 0;
 }
 
 static volatile sig_atomic_t wait_timed_out;
@@ -138,6 +203,7 @@ static int wait_stops(struct ps_freeze *fz, unsigned timeout_ms)
     struct itimerval timer = {{0, 0}, {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000}};
     struct itimerval off = {{0, 0}, {0, 0}};
     setitimer(ITIMER_REAL, &timer, NULL);
+    int rc = PS_OK;
     /* Real-time, pysnap would preempt a CPU at every single stop to collect it: poll
      * instead, every POLL_US, collecting all the stops that came meanwhile. */
     const struct timespec poll = {0, POLL_US * 1000};
@@ -154,18 +220,39 @@ static int wait_stops(struct ps_freeze *fz, unsigned timeout_ms)
             break; /* ECHILD: none of ours is left */
         }
         struct ps_ftask *t = find_task(fz, r);
-        if (!t || t->stopped || t->gone)
-            continue; /* not ours (pysnap starts no children), or seen already */
-        collect_stop(t, status);
+        if (!t) {
+            /* pysnap starts no children: a tracee we do not know is a clone child whose
+             * birth stop came before its parent's clone event */
+            if (!WIFSTOPPED(status))
+                continue;
+            if ((rc = add_clone_child(fz, r)))
+                break;
+            t = &fz->tasks[fz->ntasks - 1];
+            waiting++;
+        }
+        if (t->stopped || t->gone)
+            continue; /* seen already */
+        pid_t child = collect_stop(t, status);
         if (t->stopped || t->gone)
             waiting--;
+        if (child && !find_task(fz, child)) {
+            if ((rc = add_clone_child(fz, child)))
+                break;
+            waiting++;
+        }
     }
     setitimer(ITIMER_REAL, &off, NULL);
     sigaction(SIGALRM, &old_sa, NULL);
-    for (size_t i = 0; i < fz->ntasks; i++)
-        if (!fz->tasks[i].stopped && !fz->tasks[i].gone)
-            fz->partial = 1; /* the walk goes on with the threads that did stop */
-    return PS_OK;
+    return rc;
+}
+
+/* Milliseconds left until DEADLINE, at least 1 (a zero interval timer would never fire). */
+static unsigned ms_left(const struct timespec *deadline)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t ns = ns_between(&now, deadline);
+    return ns > 1000000 ? (unsigned)(ns / 1000000) : 1;
 }
 
 static void boost(struct ps_freeze *fz)
@@ -197,29 +284,58 @@ int ps_freeze(pid_t pid, unsigned timeout_ms, struct ps_freeze *fz)
     struct timespec rt;
     clock_gettime(CLOCK_REALTIME, &rt);
     fz->realtime_start_ns = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec;
-    int rc = PS_OK;
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += timeout_ms / 1000;
+    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+    if (deadline.tv_nsec >= 1000000000) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000;
+    }
+    int rc = PS_OK, settled = 0;
     /* New threads may appear until every existing one is stopped: list again until no new
-     * one shows up. */
-    for (int round = 0; round < MAX_RELIST_ROUNDS; round++) {
+     * one shows up. A thread interrupted inside clone() still creates its child before it
+     * stops, after a listing may have missed it: so once the listing looks complete, wait
+     * for the stops and list once more. Only a listing made while every known thread is
+     * stopped (or given up on) proves the set complete. */
+    for (int round = 0; round < MAX_RELIST_ROUNDS && fz->ntasks < MAX_TASKS; round++) {
         size_t added;
         if ((rc = seize_new(fz, &added)))
             break;
-        if (!added)
+        if (added) {
+            settled = 0;
+            continue;
+        }
+        if (settled)
             break;
-        if (fz->ntasks >= MAX_TASKS)
+        if (fz->ntasks == 0)
             break;
+        if ((rc = wait_stops(fz, ms_left(&deadline))))
+            break;
+        settled = 1;
     }
     if (!rc && fz->ntasks == 0)
         rc = ps_error_set(PS_NOPROC, "process %d has no threads left", (int)pid);
-    if (!rc)
-        rc = wait_stops(fz, timeout_ms);
+    if (!rc && !settled) {
+        /* Out of rounds (threads born faster than we list): stop what we have; a thread
+         * born meanwhile may run during the walk, so the snapshot is marked partial. */
+        rc = wait_stops(fz, ms_left(&deadline));
+        fz->partial = 1;
+        fz->partial_reason = "threads were still being created after the last listing";
+    }
+    for (size_t i = 0; i < fz->ntasks && !rc; i++)
+        if (!fz->tasks[i].stopped && !fz->tasks[i].gone) {
+            fz->partial = 1; /* the walk goes on with the threads that did stop */
+            fz->partial_reason = "some threads did not stop before the timeout";
+        }
     if (rc) {
         ps_thaw(fz);
         return rc;
     }
     for (size_t i = 0; i < fz->ntasks; i++) {
         struct ps_ftask *t = &fz->tasks[i];
-        if (t->stopped && ptrace(PTRACE_GETREGS, t->tid, NULL, &t->regs) == 0)
+        if (t->stopped && !t->other_process &&
+            ptrace(PTRACE_GETREGS, t->tid, NULL, &t->regs) == 0)
             t->has_regs = 1;
     }
     return PS_OK;
@@ -228,26 +344,30 @@ int ps_freeze(pid_t pid, unsigned timeout_ms, struct ps_freeze *fz)
 void ps_thaw(struct ps_freeze *fz)
 {
     clock_gettime(CLOCK_MONOTONIC, &fz->t_thaw);
+    /* fz->ntasks may grow during the loop: a last-chance wait can collect a clone event. */
     for (size_t i = 0; i < fz->ntasks; i++) {
-        struct ps_ftask *t = &fz->tasks[i];
-        if (!t->seized)
+        if (!fz->tasks[i].seized)
             continue;
-        if (t->interrupted && !t->stopped && !t->gone) {
-            /* Not stopped yet (e.g. in uninterruptible sleep): give it a last chance so the
-             * detach can happen now rather than when pysnap exits. */
+        if (!fz->tasks[i].stopped && !fz->tasks[i].gone) {
+            /* Not stopped yet (e.g. in uninterruptible sleep, or a clone child before its
+             * birth stop): give it a last chance so the detach can happen now rather than
+             * when pysnap exits. */
             int status;
-            for (int k = 0; k < 50 && !t->stopped && !t->gone; k++) {
-                pid_t r = waitpid(t->tid, &status, __WALL | WNOHANG);
-                if (r == t->tid)
-                    collect_stop(t, status);
-                else if (r < 0)
-                    t->gone = 1;
+            for (int k = 0; k < 50 && !fz->tasks[i].stopped && !fz->tasks[i].gone; k++) {
+                pid_t r = waitpid(fz->tasks[i].tid, &status, __WALL | WNOHANG);
+                if (r == fz->tasks[i].tid) {
+                    pid_t child = collect_stop(&fz->tasks[i], status);
+                    if (child)
+                        add_clone_child(fz, child); /* out of memory: pysnap's exit frees it */
+                } else if (r < 0)
+                    fz->tasks[i].gone = 1;
                 else {
                     struct timespec nap = {0, 100000};
                     nanosleep(&nap, NULL);
                 }
             }
         }
+        struct ps_ftask *t = &fz->tasks[i];
         if (t->stopped)
             ptrace(PTRACE_DETACH, t->tid, NULL, (void *)(intptr_t)t->pending_sig);
         /* A thread never stopped is detached by the kernel when pysnap exits. */

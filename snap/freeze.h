@@ -1,6 +1,7 @@
-/* Freezing a process without SIGSTOP: PTRACE_SEIZE every thread, PTRACE_INTERRUPT them all,
- * collect the stops (bounded by a deadline), read registers; thaw with PTRACE_DETACH,
- * re-injecting any signal that arrived meanwhile. Because the threads are SEIZEd, if pysnap
+/* Freezing a process without SIGSTOP: PTRACE_SEIZE every thread (with PTRACE_O_TRACECLONE,
+ * so a thread they create is attached at birth), PTRACE_INTERRUPT them all, collect the
+ * stops (bounded by a deadline), list /proc/PID/task again once all have stopped, read
+ * registers; thaw with PTRACE_DETACH, re-injecting any signal that arrived meanwhile. Because the threads are SEIZEd, if pysnap
  * dies for any reason the kernel detaches them and they run on. */
 #ifndef PYSNAP_SNAP_FREEZE_H
 #define PYSNAP_SNAP_FREEZE_H
@@ -15,6 +16,8 @@ struct ps_ftask {
     char state;     /* /proc state letter before the freeze */
     char comm[16];
     uint8_t seized, interrupted, stopped, gone;
+    uint8_t to_interrupt;  /* seized in this listing round, interrupt pending */
+    uint8_t other_process; /* a clone child outside the thread group: held, not captured */
     int pending_sig;/* signal to re-inject on detach */
     int has_regs;
     struct user_regs_struct regs;
@@ -24,7 +27,9 @@ struct ps_freeze {
     pid_t pid;
     struct ps_ftask *tasks;
     size_t ntasks;
-    int partial;             /* some thread could not be stopped in time */
+    int partial;             /* some thread could not be stopped in time, or threads were
+                                still being born when the relisting gave up */
+    const char *partial_reason; /* static string when partial */
     struct timespec t_start; /* CLOCK_MONOTONIC before the first interrupt */
     struct timespec t_thaw;  /* before the first detach */
     struct timespec t_end;   /* after the last detach */

@@ -15,7 +15,10 @@ struct ps_capture_opts {
     int force;                /* replace an existing output file */
     unsigned timeout_ms;      /* bound on waiting for the threads to stop */
     int compress_level;       /* zstd level; 0 writes a plain ELF core */
-    unsigned hold_ms;         /* test only: stay frozen this long (PYSNAP_TEST_HOLD_MS) */
+    unsigned hold_ms;         /* test only: stay frozen this long after the walk
+                                 (PYSNAP_TEST_HOLD_MS) */
+    unsigned hold_before_walk_ms; /* test only: frozen, before the walk
+                                     (PYSNAP_TEST_HOLD_BEFORE_WALK_MS) */
     int no_prewalk;           /* test only (PYSNAP_TEST_NO_PREWALK=1): no walk before the
                                  first freeze, so every freeze of the plan loop is taken */
     size_t max_stack;         /* native stack bytes copied per thread; 0: no native stacks */

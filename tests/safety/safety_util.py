@@ -42,7 +42,7 @@ def choose_python():
 
 def clean_env(**extra):
     env = dict((k, v) for k, v in os.environ.items()
-               if not k.startswith("PYTHON") and k != "PYSNAP_TEST_HOLD_MS")
+               if not k.startswith("PYTHON") and not k.startswith("PYSNAP_TEST_HOLD"))
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env.update(dict((k, str(v)) for k, v in extra.items()))
     return env
@@ -184,9 +184,11 @@ class Target(object):
         return False
 
 
-def start_capture(pysnap, pid, output, workdir, hold_ms=0, extra=()):
-    """Start `pysnap capture` (stdout/stderr to files in WORKDIR); returns the Popen."""
-    env = clean_env(**({"PYSNAP_TEST_HOLD_MS": hold_ms} if hold_ms else {}))
+def start_capture(pysnap, pid, output, workdir, hold_ms=0, extra=(), env=None):
+    """Start `pysnap capture` (stdout/stderr to files in WORKDIR); returns the Popen.
+    ENV: more environment variables (e.g. PYSNAP_TEST_HOLD_BEFORE_WALK_MS)."""
+    env = clean_env(**dict(({"PYSNAP_TEST_HOLD_MS": hold_ms} if hold_ms else {}),
+                           **(env or {})))
     out = open(str(Path(workdir) / "capture.stdout"), "wb")
     err = open(str(Path(workdir) / "capture.stderr"), "wb")
     try:

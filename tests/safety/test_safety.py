@@ -5,21 +5,29 @@ Contract tested (README, DESIGN "Hard rules"):
     target is frozen (SIGKILL included), the kernel resumes every thread, and no file appears
     (neither the final name nor a temporary .NAME.tmp.XXXXXX: the file is written after the
     thaw);
-  * SIGINT/SIGTERM while frozen: the target resumes, pysnap exits non-zero, no file;
+  * SIGINT/SIGTERM/SIGHUP while frozen: the target resumes, pysnap exits non-zero, no file;
+    the same signals while the file is written (after the thaw) remove the temporary file;
   * a target that exits (or churns threads) during capture gives a snapshot or one clear error
-    line, never a hang;
+    line, never a hang; a target killed after the freeze, before the walk, gets "process N
+    exited during the capture"; while native threads are born without pause, a held freeze
+    stops every thread (no birth counted while frozen) and every Python thread of the
+    snapshot was frozen;
   * a target already traced (strace) is refused with exit 1 and a message naming the tracer;
   * `pysnap analyze` on truncated, bit-flipped, zeroed, extended or foreign files never dies of
     a signal or hangs, exits 0, 1 or 2, and prints exactly one stderr line when it fails;
     truncated files, foreign files (random ELFs, other architectures, a newer format) and
-    corrupt compressed streams exit 2;
+    corrupt compressed streams exit 2, with a line that names the cause;
   * a thread in uninterruptible sleep gives a partial snapshot after --timeout; a zombie, a
-    target traced by gdb or strace, an existing output file (without --force) and a full
-    filesystem each give one clear error and leave no file; a target in another mount
-    namespace is captured through /proc/PID/root.
+    process whose main thread alone has exited, a target traced by gdb or strace, an existing output file (without --force), a full
+    filesystem and an I/O error (EIO injected by strace into write or fsync) each give one
+    clear error and leave no file; a permission error names root, CAP_SYS_PTRACE,
+    --cap-add=SYS_PTRACE and kernel.yama.ptrace_scope; the file is mode 0600 under umask 0;
+    a target in another mount namespace is captured through /proc/PID/root.
 
-PYSNAP_TEST_HOLD_MS=N (test only) keeps the capture frozen N ms after its walk, which gives a
-test time to act while the target is stopped. Runtime: about a minute.
+PYSNAP_TEST_HOLD_MS=N (test only) keeps the capture frozen N ms after its walk, and
+PYSNAP_TEST_HOLD_BEFORE_WALK_MS=N before it, which gives a test time to act while the
+target is stopped. PYSNAP_TEST_SLOWDOWN (sanitizer builds: 3) scales the native-churn test's
+time limits. Runtime: about a minute and a half.
 """
 
 import json
@@ -29,6 +37,7 @@ import shutil
 import signal
 import struct
 import subprocess
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -39,6 +48,7 @@ from safety_util import (Target, capture_output, check_one_error_line, describe,
                          thread_states, tracer_pid)
 
 KILL_ROUNDS = 20
+SLOWDOWN = float(os.environ.get("PYSNAP_TEST_SLOWDOWN") or 1)  # sanitizer builds: 3
 HOLD_MS = 2000
 CAPTURE_TIMEOUT = 30.0   # a capture that is not killed must end by then (hold included)
 ANALYZE_TIMEOUT = 20.0
@@ -131,6 +141,61 @@ def test_signal_while_frozen(pysnap_bin, target_python, spawn, tmp_path, sig):
         sig.name, listing(out_dir))
 
 
+def strace_or_skip():
+    """strace's path, or skip when it is absent or cannot trace here."""
+    strace = shutil.which("strace")
+    if not strace:
+        pytest.skip("strace is not installed")
+    probe = subprocess.run([strace, "-qq", "-o", "/dev/null", "true"], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+    if probe.returncode != 0:  # e.g. ptrace forbidden by a seccomp profile
+        pytest.skip("strace cannot trace here: %s" % probe.stderr.decode(errors="replace"))
+    return strace
+
+
+def env_for_strace():
+    """pysnap's environment under strace: LeakSanitizer stops the process with ptrace at
+    exit, which fails when strace traces it."""
+    env = dict(os.environ)
+    if env.get("ASAN_OPTIONS"):
+        env["ASAN_OPTIONS"] += ":detect_leaks=0"
+    return env
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP],
+                         ids=["SIGINT", "SIGTERM", "SIGHUP"])
+def test_signal_while_writing_removes_temp(pysnap_bin, target_python, spawn, tmp_path, sig):
+    """A signal after the thaw, while the file is being written (strace delays fsync by 3 s
+    with the temporary file complete): pysnap dies of the signal and removes its temporary
+    file; nothing is left under the final name."""
+    strace = strace_or_skip()
+    target = Target(spawn, target_python, tmp_path / "target")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    output = out_dir / "w.snap"
+    tracer = spawn([strace, "-f", "-qq", "-o", "/dev/null", "-e", "trace=fsync", "-e",
+                    "inject=fsync:delay_enter=3000000", pysnap_bin, "capture", "--pid",
+                    target.pid, "-o", output], stderr=subprocess.PIPE, env=env_for_strace(),
+                   start_new_session=False)
+    deadline = time.monotonic() + 10 * SLOWDOWN
+    while not [n for n in listing(out_dir) if n.startswith(".w.snap.tmp.")]:
+        assert tracer.poll() is None, "pysnap ended before writing: %s" % (
+            tracer.stderr.read().decode(errors="replace"))
+        assert time.monotonic() < deadline, "no .w.snap.tmp.XXXXXX appeared: %s" % (
+            listing(out_dir))
+        time.sleep(0.01)
+    kids = children_of(tracer.pid)
+    assert len(kids) == 1, "strace's children: %s" % kids
+    os.kill(kids[0], sig)
+    try:
+        tracer.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pytest.fail("pysnap did not end within 10 s of %s" % sig.name, pytrace=False)
+    assert listing(out_dir) == [], "%s while writing left %s" % (sig.name, listing(out_dir))
+    target.assert_not_stopped(sig.name)
+    target.assert_progress(sig.name)
+
+
 # --- (c) the target goes away, or churns, during capture -------------------------------
 
 def check_capture_outcome(pysnap_bin, rc, work, output, what):
@@ -204,6 +269,113 @@ def test_thread_churn_during_capture(pysnap_bin, target_python, spawn, tmp_path)
         capture = start_capture(pysnap_bin, target.pid, output, work)
         rc = wait_exit(capture, CAPTURE_TIMEOUT, what)
         check_capture_outcome(pysnap_bin, rc, work, output, what)
+        target.assert_not_stopped(what)
+        target.assert_progress(what)
+
+
+def test_target_killed_before_walk(pysnap_bin, target_python, spawn, tmp_path):
+    """SIGKILL still kills a ptrace-stopped process: a target killed after the freeze and
+    before the walk makes the walk's reads fail. pysnap must say that the process exited,
+    not report the failed read, and leave no file."""
+    target = Target(spawn, target_python, tmp_path / "target")
+    output = tmp_path / "gone.snap"
+    env = {"PYSNAP_TEST_HOLD_BEFORE_WALK_MS": "1500"}
+    capture = start_capture(pysnap_bin, target.pid, output, tmp_path, env=env)
+    try:
+        freeze_or_fail(target, capture, tmp_path, "target killed before the walk")
+        target.proc.kill()
+        target.proc.wait(timeout=10)
+        rc = wait_exit(capture, CAPTURE_TIMEOUT, "target killed before the walk")
+    finally:
+        if capture.poll() is None:
+            capture.kill()
+            capture.wait()
+    out, err = capture_output(tmp_path)
+    assert rc == 1, "exit %s, want 1; stderr %r" % (rc, err)
+    line = check_one_error_line(err, "target killed before the walk")
+    assert ("process %d exited during the capture" % target.pid) in line, line
+    assert listing(tmp_path).count("gone.snap") == 0 and not [
+        n for n in listing(tmp_path) if ".tmp." in n], listing(tmp_path)
+
+
+NATIVE_CHURN_ROUNDS = 10
+
+
+def task_tracer(pid, tid):
+    """TracerPid of one thread, or 0 (also when it is gone)."""
+    try:
+        with open("/proc/%d/task/%d/status" % (pid, tid)) as f:
+            for line in f:
+                if line.startswith("TracerPid:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def read_count(path):
+    try:
+        return int(Path(path).read_bytes().strip() or b"0")
+    except (OSError, ValueError):
+        return 0
+
+
+def test_native_thread_churn_freeze_is_whole(pysnap_bin, target_python, spawn, tmp_path):
+    """Chains of native threads, each creating its successor and ending (thread_churn.c):
+    a thread is nearly always being born, and /proc/PID/task listings made meanwhile miss
+    some. While the capture holds the freeze, no thread may run free (a thread born after
+    the last listing and not attached would run through the walk, and its chain with it:
+    births would go on); each capture ends in bounded time with a snapshot whose every
+    Python thread was frozen, or one clear error."""
+    so = build_helper(tmp_path, "thread_churn")
+    target = Target(spawn, target_python, tmp_path / "target", modes=["native-churn=%s" % so])
+    births_path = Path(str(target.counter) + ".births")
+    hold = int(600 * SLOWDOWN)
+    for i in range(NATIVE_CHURN_ROUNDS):
+        what = "native churn, capture %d/%d" % (i + 1, NATIVE_CHURN_ROUNDS)
+        work = tmp_path / ("n%d" % i)
+        work.mkdir()
+        output = work / "churn.snap"
+        start = time.monotonic()
+        capture = start_capture(pysnap_bin, target.pid, output, work, hold_ms=hold)
+        try:
+            # Once the main thread is stopped, wait half the hold (the freeze is long
+            # complete by then) and look: every thread must be stopped.
+            deadline = time.monotonic() + 10
+            while thread_states(target.pid).get(target.pid) != "t":
+                assert capture.poll() is None and time.monotonic() < deadline, (
+                    "%s: the main thread was never seen stopped; capture exit %s, %r" % (
+                        what, capture.poll(), capture_output(work)[1][-2000:]))
+                time.sleep(0.002)
+            time.sleep(hold / 4000.0)
+            births = read_count(births_path)
+            time.sleep(hold / 4000.0)
+            states = thread_states(target.pid)
+            births_later = read_count(births_path)
+            assert capture.poll() is None, "%s: the capture ended before the hold did" % what
+            # A thread born to a stopped parent is attached to pysnap before it first runs
+            # (it stops at once): traced by the capture, it is not running free.
+            running = dict((t, s) for t, s in states.items()
+                           if s not in "tZX" and task_tracer(target.pid, t) != capture.pid)
+            assert not running and births_later == births, (
+                "%s: threads ran during the freeze: %d born in %.0f ms; not stopped (tid: "
+                "state) %s of %d" % (what, births_later - births, hold / 4.0, running,
+                                     len(states)))
+            rc = wait_exit(capture, CAPTURE_TIMEOUT, what)
+        finally:
+            if capture.poll() is None:
+                capture.kill()
+                capture.wait()
+        took = time.monotonic() - start
+        # The default --timeout (2 s) bounds the stops; the hold and the writing add little.
+        assert took < 2.0 + hold / 1000.0 + 8 * SLOWDOWN, "%s: capture took %.1f s" % (what, took)
+        res = check_capture_outcome(pysnap_bin, rc, work, output, what)
+        if res is not None and res.returncode == 0:
+            report = json.loads(res.stdout)
+            if not report["snapshot"].get("partial"):
+                unfrozen = [th["tid"] for it in report["interpreters"] for th in it["threads"]
+                            if th.get("tid") and th.get("os_state") is None]
+                assert not unfrozen, "%s: Python threads not frozen: %s" % (what, unfrozen)
         target.assert_not_stopped(what)
         target.assert_progress(what)
 
@@ -501,6 +673,36 @@ def test_mutated_snapshots(pysnap_bin, real_snapshots, tmp_path):
             len(failures), len(jobs), mdir, "\n  ".join(failures[:25])), pytrace=False)
 
 
+def test_foreign_snapshot_messages(pysnap_bin, real_snapshots, tmp_path):
+    """Another architecture, a newer format major, a corrupt compressed stream: exit 2 and a
+    line that says which. A newer minor of the same major is read (FORMAT.md)."""
+    raw = real_snapshots["raw"]
+    meta = elf_layout(raw)["meta_desc"]
+    assert meta is not None, "no PYSNAP meta note found in the real snapshot"
+    z = bytearray(real_snapshots["zstd"])
+    for j in range(len(z) // 2, len(z) // 2 + 16):
+        z[j] ^= 0xff
+    cases = [("aarch64", patched(raw, 0x12, "<H", EM_AARCH64), 2,
+              ["another architecture", "183", "x86-64"]),
+             ("elfclass32", raw[:4] + b"\x01" + raw[5:], 2, ["another architecture"]),
+             ("major-99", patched(raw, meta, "<H", 99), 2, ["newer", "99", "upgrade"]),
+             ("corrupt-zstd", bytes(z), 2, ["corrupt"]),
+             ("minor-99", patched(raw, meta + 2, "<H", 99), 0, [])]
+    for label, data, want, words in cases:
+        path = tmp_path / label
+        path.write_bytes(data)
+        res = subprocess.run([pysnap_bin, "analyze", str(path)], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             timeout=ANALYZE_TIMEOUT)
+        assert res.returncode == want, "%s: %s" % (label, describe(res))
+        if want:
+            line = check_one_error_line(res.stderr, label)
+            assert str(path) in line, "%s: the line does not name the file: %s" % (label, line)
+            for w in words:
+                assert w in line, "%s: %r not in %r" % (label, w, line)
+            assert not res.stdout, "%s: a failing analyze wrote to stdout" % label
+
+
 # --- (f) threads that cannot stop, zombies, gdb ------------------------------------------
 
 SHORT_TIMEOUT_MS = 500   # --timeout for the captures that must give up on a thread
@@ -517,16 +719,17 @@ def children_of(pid):
     return kids
 
 
-def build_vfork_hold(tmp_path):
+def build_helper(tmp_path, name):
+    """targets/NAME.c built as a shared library the target loads with ctypes."""
     cc = shutil.which("cc") or shutil.which("gcc")
     if not cc:
-        pytest.skip("no C compiler to build the vfork helper (cc/gcc not found)")
-    so = tmp_path / "vfork_hold.so"
-    src = Path(__file__).resolve().parent / "targets" / "vfork_hold.c"
+        pytest.skip("no C compiler to build the %s helper (cc/gcc not found)" % name)
+    so = tmp_path / ("%s.so" % name)
+    src = Path(__file__).resolve().parent / "targets" / ("%s.c" % name)
     res = subprocess.run([cc, "-shared", "-fPIC", "-O1", "-pthread", "-o", str(so), str(src)],
                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, timeout=60)
-    assert res.returncode == 0, "cannot build the vfork helper: " + describe(res)
+    assert res.returncode == 0, "cannot build the %s helper: %s" % (name, describe(res))
     return so
 
 
@@ -534,7 +737,7 @@ def test_thread_in_uninterruptible_sleep(pysnap_bin, target_python, spawn, tmp_p
     """A vfork parent waits for its child in state D: PTRACE_INTERRUPT cannot stop it. The
     capture gives up on it after --timeout with a snapshot marked partial (or one clear
     error), releases every other thread, and the D thread runs on once its child does."""
-    so = build_vfork_hold(tmp_path)
+    so = build_helper(tmp_path, "vfork_hold")
     target = Target(spawn, target_python, tmp_path / "target", modes=["vfork-hold=%s" % so])
     deadline = time.monotonic() + 10
     while True:
@@ -604,6 +807,46 @@ def test_zombie_target(pysnap_bin, target_python, spawn, tmp_path):
     assert thread_states(proc.pid), "the zombie was reaped by someone"  # still a zombie
 
 
+LEADER_EXIT_SCRIPT = """
+import ctypes, sys, threading, time
+threading.Thread(target=time.sleep, args=(60,), daemon=True).start()
+time.sleep(0.05)
+sys.stdout.flush()
+ctypes.CDLL(None).syscall(60, 0)  # SYS_exit: the main thread alone ends
+"""
+
+
+def test_main_thread_exited(pysnap_bin, target_python, spawn, tmp_path):
+    """The main thread has exited (raw exit(2)) while another still runs: the process's
+    memory is no longer reachable through /proc/PID. One clear error, quickly, no file, and
+    the thread left running is not stopped."""
+    script = tmp_path / "leader_exit.py"
+    script.write_text(LEADER_EXIT_SCRIPT)
+    proc = spawn([target_python, script])
+    deadline = time.monotonic() + 10
+    while True:
+        st = thread_states(proc.pid)
+        if st.get(proc.pid) == "Z" and any(s != "Z" for t, s in st.items() if t != proc.pid):
+            break
+        assert proc.poll() is None and time.monotonic() < deadline, (
+            "the main thread never exited alone: %s (exit %s)" % (st, proc.poll()))
+        time.sleep(0.01)
+    output = tmp_path / "leader.snap"
+    start = time.monotonic()
+    res = subprocess.run([pysnap_bin, "capture", "--pid", str(proc.pid), "-o", str(output)],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         timeout=CAPTURE_TIMEOUT)
+    took = time.monotonic() - start
+    assert res.returncode == 1, describe(res)
+    line = check_one_error_line(res.stderr, "main thread exited")
+    assert ("process %d's main thread has exited" % proc.pid) in line, line
+    assert took < 5 * SLOWDOWN, "capture took %.1f s" % took
+    assert not output.exists() and not [n for n in listing(tmp_path) if ".tmp." in n]
+    st = thread_states(proc.pid)
+    assert not [s for s in st.values() if s in "tT"], "threads left stopped: %s" % st
+    assert tracer_pid(proc.pid) == 0
+
+
 def start_gdb(spawn, pid):
     gdb = shutil.which("gdb")
     if not gdb:
@@ -656,9 +899,10 @@ def test_refuses_to_overwrite_without_force(pysnap_bin, target_python, spawn, tm
                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          timeout=CAPTURE_TIMEOUT)
     assert res.returncode == 2 and b"--force" in res.stderr, describe(res)
+    # umask 0: a 0600 file must come from pysnap itself, not from the umask.
     res = subprocess.run([pysnap_bin, "capture", "--pid", str(target.pid), "-o", str(output),
                           "--force"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, timeout=CAPTURE_TIMEOUT)
+                         stderr=subprocess.PIPE, timeout=CAPTURE_TIMEOUT, umask=0)
     assert res.returncode == 0, describe(res)
     assert output.read_bytes() != b"precious\n", "--force did not replace the file"
     assert (output.stat().st_mode & 0o777) == 0o600, oct(output.stat().st_mode)
@@ -700,6 +944,61 @@ def test_enospc_leaves_no_file(pysnap_bin, target_python, spawn, tmp_path):
         target.assert_progress("after ENOSPC")
     finally:
         subprocess.run(["umount", str(mnt)], stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize("syscall", ["write", "fsync"])
+def test_eio_leaves_no_file(pysnap_bin, target_python, spawn, tmp_path, syscall):
+    """An I/O error while the file is written (strace injects EIO into the first write, or
+    into fsync): exit 1, one line naming the file and the error, neither the final name nor
+    a temporary file left, the target running."""
+    strace = strace_or_skip()
+    target = Target(spawn, target_python, tmp_path / "target")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    output = out_dir / "eio.snap"
+    res = subprocess.run([strace, "-f", "-qq", "-o", "/dev/null", "-e", "trace=" + syscall,
+                          "-e", "inject=%s:error=EIO:when=1" % syscall, pysnap_bin, "capture",
+                          "--pid", str(target.pid), "-o", str(output), "--no-compress"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, timeout=CAPTURE_TIMEOUT, env=env_for_strace())
+    assert res.returncode == 1, describe(res)
+    line = check_one_error_line(res.stderr, "EIO in " + syscall)
+    assert str(output) in line and "Input/output error" in line, line
+    assert listing(out_dir) == [], "files left after EIO: %s" % listing(out_dir)
+    target.assert_not_stopped("after EIO")
+    target.assert_progress("after EIO")
+
+
+def test_permission_error_says_how(pysnap_bin, target_python, spawn, tmp_path):
+    """pysnap run as an unprivileged user against a root-owned target: exit 1, one line that
+    names the pid and every way to get the permission (root or CAP_SYS_PTRACE, the docker
+    flag, yama's ptrace_scope); the target keeps running."""
+    need_root("the permission test (runs pysnap as uid 65534)")
+    setpriv = shutil.which("setpriv")
+    if not setpriv:
+        pytest.skip("setpriv (util-linux) is not installed")
+    target = Target(spawn, target_python, tmp_path / "target")
+    outdir = Path(tempfile.mkdtemp(prefix="pysnap-eperm-"))  # in /tmp: reachable by 65534
+    try:
+        os.chmod(str(outdir), 0o777)
+        binary = outdir / "pysnap"  # a copy: the build tree may be closed to uid 65534
+        shutil.copy2(pysnap_bin, str(binary))
+        os.chmod(str(binary), 0o755)
+        output = outdir / "x.snap"
+        res = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
+                              "--", str(binary), "capture", "--pid", str(target.pid), "-o",
+                              str(output)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, cwd=str(outdir), timeout=CAPTURE_TIMEOUT)
+        assert res.returncode == 1, describe(res)
+        line = check_one_error_line(res.stderr, "permission denied")
+        for w in (str(target.pid), "Permission denied", "root", "CAP_SYS_PTRACE",
+                  "--cap-add=SYS_PTRACE", "kernel.yama.ptrace_scope"):
+            assert w in line, "%r not in the permission error: %s" % (w, line)
+        assert not output.exists()
+    finally:
+        shutil.rmtree(str(outdir), ignore_errors=True)
+    target.assert_not_stopped("after the permission error")
+    target.assert_progress("after the permission error")
 
 
 # --- (h) a target in another mount namespace ---------------------------------------------

@@ -1,6 +1,7 @@
 """Target for the safety tests: proves it is alive by counting.
 
-usage: counter_target.py READY_FILE COUNTER_FILE [churn] [vfork-hold=LIB.so] [LIFETIME_SECONDS]
+usage: counter_target.py READY_FILE COUNTER_FILE [churn] [vfork-hold=LIB.so]
+                         [native-churn=LIB.so] [LIFETIME_SECONDS]
 
 The main thread increments a counter every 5 ms and writes it (fixed width, at offset 0)
 into COUNTER_FILE, so a test can tell whether the process makes progress. Two more threads
@@ -10,7 +11,9 @@ threads, so the set of threads changes while pysnap freezes it. Writes its pid t
 READY_FILE (atomically) once the counter runs;
 with "vfork-hold=LIB.so" (vfork_hold.c, built by the test) a native thread first vforks a
 child that stops itself before exec, which leaves that thread in uninterruptible sleep (D)
-until the child is continued; exits after LIFETIME_SECONDS (default 120)
+until the child is continued; with "native-churn=LIB.so" (thread_churn.c) chains of native
+threads each create their successor and end, counting births in COUNTER_FILE.births; exits
+after LIFETIME_SECONDS (default 120)
 so a lost target does not linger. Python 3.8+ syntax only.
 """
 
@@ -52,6 +55,14 @@ def main(argv):
         lib = ctypes.CDLL(rest[0].partition("=")[2])
         if lib.vfork_hold_start() != 0:
             sys.stderr.write("vfork_hold_start failed\n")
+            return 1
+        rest = rest[1:]
+    if rest and rest[0].startswith("native-churn="):
+        import ctypes
+        lib = ctypes.CDLL(rest[0].partition("=")[2])
+        lib.thread_churn_start.argtypes = [ctypes.c_char_p]
+        if lib.thread_churn_start(os.fsencode(counter_path + ".births")) != 0:
+            sys.stderr.write("thread_churn_start failed\n")
             return 1
         rest = rest[1:]
     lifetime = float(rest[0]) if rest else 120.0

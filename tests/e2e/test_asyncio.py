@@ -12,7 +12,7 @@ import json
 import pytest
 
 from e2e_util import (PYENV_ROOT, TARGETS, Interpreter, TargetRunner, describe,
-                      interpreter_params, run_pysnap)
+                      interpreter_params, run_pysnap, schema_errors)
 
 ASYNCIO_TARGET = TARGETS / "asyncio_target.py"
 OLDER_PYENV = ("3.8.18", "3.9.18", "3.10.13")
@@ -203,6 +203,15 @@ def test_314_reads_the_interpreters_own_asyncio_debug_offsets(tasks_run):
     interp = tasks_run.analysis["interpreters"][0]
     # 3.14+ publish _Py_AsyncioModuleDebugOffsets (.AsyncioDebug); older versions do not.
     assert interp["tasks_debug_offsets"] == (tuple(tasks_run.truth["python"]["version_info"][:2]) >= (3, 14))
+
+
+@pytest.mark.parametrize("which", ["tasks_run", "deadlock_run", "pure_run"])
+def test_json_matches_schema(request, which):
+    """tasks (chains, awaiting, waits_for, awaited_by, deadlock): exactly as doc/schema.json says."""
+    r = request.getfixturevalue(which)
+    tasks_of(r)
+    errors = schema_errors(r.analysis)
+    assert not errors, "\n".join(errors[:20])
 
 
 def test_tasks_text(tasks_run):

@@ -23,7 +23,7 @@ import time
 
 import pytest
 
-from e2e_util import TARGETS, TargetRunner, all_threads, describe, run_pysnap
+from e2e_util import TARGETS, TargetRunner, all_threads, describe, run_pysnap, schema_errors
 
 E2E_WITH_OLD_PYENV = True  # 3.8-3.10 too: the issue asks for every supported interpreter
 
@@ -167,6 +167,12 @@ def test_capture_line_reports_the_pause(run):
     m = re.search(r"pause ([0-9.]+) ms", line)
     assert m, "no pause on the capture line: %r" % line
     print("%s: %s" % (run.python.label, line))
+
+
+def test_json_matches_schema(run):
+    """native frames, syscall, pc_instruction, states: exactly as doc/schema.json says."""
+    errors = schema_errors(need_analysis(run))
+    assert not errors, "\n".join(errors[:20])
 
 
 def test_one_spinner_holds_the_gil(run):

@@ -206,7 +206,7 @@ def test_314_reads_the_interpreters_own_asyncio_debug_offsets(tasks_run):
 
 
 @pytest.mark.parametrize("which", ["tasks_run", "deadlock_run", "pure_run"])
-def test_json_matches_schema(request, which):
+def test_json_matches_schema(apython, request, which):
     """tasks (chains, awaiting, waits_for, awaited_by, deadlock): exactly as doc/schema.json says."""
     r = request.getfixturevalue(which)
     tasks_of(r)

@@ -59,9 +59,12 @@ def task_view(pid, tid):
 
 
 def wait_steady(pid, truth):
-    """Wait until one spinner runs and the other sleeps on a futex, three polls in a row
-    (main has raised the switch interval by then, so this lasts)."""
+    """Wait until one spinner runs and the other sleeps on a futex, and main sleeps in
+    time.sleep's call, three polls in a row. Main raises the switch interval to an hour
+    before that call, so from then on the picture lasts; until main is there, spinners
+    trading the GIL every 5 ms can look the same, and main may still wait for the GIL."""
     spinners = [t["tid"] for t in truth["threads"] if t["role"] == "spinner"]
+    main_calls = set(NR[n] for n in expected_syscalls("main", truth["python"]["version_info"]))
     deadline = time.monotonic() + STEADY_TIMEOUT
     good = 0
     seen = None
@@ -69,10 +72,12 @@ def wait_steady(pid, truth):
         views = [task_view(pid, tid) for tid in spinners]
         running = [v for v in views if v[0] == "R"]
         waiting = [v for v in views if v[0] == "S" and v[1] == NR["futex"]]
-        good = good + 1 if len(running) == 1 and len(waiting) == 1 else 0
-        seen = views
+        main = task_view(pid, truth["main_tid"])
+        main_parked = main[0] == "S" and main[1] in main_calls
+        good = good + 1 if len(running) == 1 and len(waiting) == 1 and main_parked else 0
+        seen = views + [main]
         if time.monotonic() > deadline:
-            pytest.fail("spinners never settled (one R, one S on futex): %s" % seen, pytrace=False)
+            pytest.fail("spinners never settled (one R, one S on futex; then main): %s" % seen, pytrace=False)
         time.sleep(0.1)
 
 

@@ -378,39 +378,3 @@ def stack_problems(analysis, truth):
     if extra:
         bad.append("threads not in the truth: %s" % extra)
     return bad
-# --- doc/schema.json ---------------------------------------------------------------------
-
-SCHEMA = REPO / "doc" / "schema.json"
-
-
-@functools.lru_cache(maxsize=None)
-def _strict_validator():
-    """A validator of doc/schema.json in which every object that lists its properties
-    allows no others: a field the output has and the schema does not document fails."""
-    try:
-        import jsonschema
-    except ImportError:
-        pytest.skip("python3-jsonschema is not installed (scripts/install-deps.sh --tests)")
-    with open(str(SCHEMA)) as f:
-        schema = json.load(f)
-
-    def strict(node):
-        if isinstance(node, dict):
-            if "properties" in node and "additionalProperties" not in node:
-                node["additionalProperties"] = False
-            for v in node.values():
-                strict(v)
-        elif isinstance(node, list):
-            for v in node:
-                strict(v)
-    strict(schema)
-    return jsonschema.Draft202012Validator(schema)
-
-
-def schema_errors(doc):
-    """Where the analyze --json document DOC departs from doc/schema.json (a wrong type, a
-    missing required field, an undocumented field): a list of 'path: message' lines."""
-    out = []
-    for e in sorted(_strict_validator().iter_errors(doc), key=lambda e: list(e.absolute_path)):
-        out.append("/%s: %s" % ("/".join(str(p) for p in e.absolute_path), e.message[:300]))
-    return out

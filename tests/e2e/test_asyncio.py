@@ -13,6 +13,7 @@ import pytest
 
 from e2e_util import (PYENV_ROOT, TARGETS, Interpreter, TargetRunner, describe,
                       interpreter_params, run_pysnap)
+import schema_util
 
 ASYNCIO_TARGET = TARGETS / "asyncio_target.py"
 OLDER_PYENV = ("3.8.18", "3.9.18", "3.10.13")
@@ -146,12 +147,37 @@ def check_awaits(r):
     if "group-parent" in by_name:  # 3.11+ (TaskGroup)
         assert sorted(tasks[i]["name"] for i in by_name["group-parent"]["waits_for"]) == [
             "group-child-1", "group-child-2"]
+        # a second level: group-child-2 is the parent of a TaskGroup of its own
+        assert [tasks[i]["name"] for i in by_name["group-child-2"]["waits_for"]] == ["group-grandchild"]
+        # each parent waits in its group's __aexit__ (3.13+: _aexit), on its own Future
+        for parent in ("group-parent", "group-child-2"):
+            assert chain(by_name[parent])[-1][0] in ("__aexit__", "_aexit"), parent
+    # awaited_by is the other side of waits_for, for every task (gather and TaskGroup
+    # children, the awaited task), as the truth's waits_for says it
+    for want in r.truth["tasks"]:
+        awaiters = sorted(w["name"] for w in r.truth["tasks"] if want["name"] in w["waits_for"])
+        assert sorted(tasks[i]["name"] for i in by_name[want["name"]]["awaited_by"]) == awaiters, \
+            want["name"]
     assert not any(t["deadlock"] for t in tasks)
+
+
+def innermost(task):
+    f = task["coroutine_chain"][-1]
+    return f["function"], f["file"].rsplit("/", 1)[-1]
 
 
 def test_every_task_listed_with_its_exact_chain(tasks_run):
     check_tasks(tasks_run)
     by_name, _ = tasks_of(tasks_run)
+    # the parking places the issue names: sleeps (through two coroutines), an Event, a
+    # Queue, a gather of two children, a task awaiting a task
+    assert [f["function"] for f in by_name["napper"]["coroutine_chain"]] == ["nap_outer", "nap_inner", "sleep"]
+    assert innermost(by_name["napper"]) == ("sleep", "tasks.py")
+    assert innermost(by_name["event-waiter"]) == ("wait", "locks.py")
+    assert innermost(by_name["queue-getter"]) == ("get", "queues.py")
+    for child in ("gather-child-1", "gather-child-2"):
+        assert innermost(by_name[child]) == ("sleep", "tasks.py")
+    assert [f["function"] for f in by_name["awaiter"]["coroutine_chain"]] == ["await_other"]
     assert by_name["gather-child-2"]["coroutine_chain"][0]["locals"]["n"]["repr"] == "2"
     assert by_name["subclassed"]["type"] == "SubTask" and by_name["subclassed"]["kind"] == "c"
     side = [n for n, t in by_name.items() if t["thread_tid"] != tasks_run.truth["main_tid"]]
@@ -180,6 +206,14 @@ def test_314_reads_the_interpreters_own_asyncio_debug_offsets(tasks_run):
     assert interp["tasks_debug_offsets"] == (tuple(tasks_run.truth["python"]["version_info"][:2]) >= (3, 14))
 
 
+@pytest.mark.parametrize("which", ["tasks_run", "deadlock_run", "pure_run"])
+def test_json_matches_schema(apython, request, which):
+    """tasks (chains, awaiting, waits_for, awaited_by, deadlock): exactly as doc/schema.json says."""
+    r = request.getfixturevalue(which)
+    tasks_of(r)
+    schema_util.check(r.analysis)
+
+
 def test_tasks_text(tasks_run):
     by_name, _ = tasks_of(tasks_run)
     res = tasks_run.text_res
@@ -192,7 +226,22 @@ def test_tasks_text(tasks_run):
                                                       want["tid"])
         lines = "".join('      File "%s", line %d, in %s\n' % (f, l, fn) for fn, f, l in want["chain"])
         assert head + lines in text, want["name"]
-    assert '    waits for task "gather-child-1"\n    waits for task "gather-child-2"\n' in text
+    assert waits_lines(text, "gatherer") == ['    waits for task "gather-child-1"',
+                                             '    waits for task "gather-child-2"']
+    assert waits_lines(text, "awaiter") == ['    waits for task "awaited"']
+    if "group-parent" in by_name:  # the TaskGroup tree (the group's set has no order)
+        assert sorted(waits_lines(text, "group-parent")) == [
+            '    waits for task "group-child-1"', '    waits for task "group-child-2"']
+        assert waits_lines(text, "group-child-2") == ['    waits for task "group-grandchild"']
+
+
+def waits_lines(text, name):
+    """The `waits for task` lines of task NAME's block in the --tasks text."""
+    head = '\nTask "%s" (' % name
+    assert head in text, name
+    block = text[text.index(head) + 1:]
+    block = block[:block.index("\n\n")] if "\n\n" in block else block
+    return [l for l in block.splitlines() if l.startswith("    waits for task ")]
 
 
 def task_text(want):

@@ -4,7 +4,8 @@ usage: asyncio_target.py FIFO [--deadlock | --pure | --eager | --many N] [--life
 
 Default mode: tasks awaiting asyncio.sleep (through two coroutines of ours), an Event, a
 Queue, a gather() of two child tasks, a task awaiting another task, and (3.11+) a task at the
-end of a TaskGroup with two children, a Task subclass, plus a second thread running its own loop with two
+end of a TaskGroup with two children (the second at the end of a TaskGroup of its
+own with one child: a tree of two levels), a Task subclass, plus a second thread running its own loop with two
 tasks; the main task then
 blocks the loop in time.sleep(), so it is the running task at capture.
 --deadlock: two tasks awaiting each other (each awaits the other Task, a Future).
@@ -49,7 +50,7 @@ EAGER = "--eager" in sys.argv
 MAIN = {}
 MANY = int(sys.argv[sys.argv.index("--many") + 1]) if "--many" in sys.argv else 0
 LIFETIME = float(sys.argv[sys.argv.index("--lifetime") + 1]) if "--lifetime" in sys.argv else 120.0
-TASKS = {}
+TASKS = {"groups": []}
 SIDE = {"ready": threading.Event()}
 
 
@@ -79,11 +80,17 @@ async def gather_parent(children):
     await asyncio.gather(*children)
 
 
+async def group_inner():
+    async with asyncio.TaskGroup() as tg:
+        TASKS["groups"].append(tg)
+        tg.create_task(gather_child(5), name="group-grandchild")
+
+
 async def group_parent():
     async with asyncio.TaskGroup() as tg:
-        TASKS["group"] = tg
+        TASKS["groups"].append(tg)
         tg.create_task(gather_child(3), name="group-child-1")
-        tg.create_task(gather_child(4), name="group-child-2")
+        tg.create_task(group_inner(), name="group-child-2")
 
 
 async def await_other(task):
@@ -178,9 +185,9 @@ def take_truth(me, running=None):
             waits = [waiter.get_name()]
         elif waiter is not None and hasattr(waiter, "_children"):
             waits = [c.get_name() for c in waiter._children if is_task(c)]
-        group = TASKS.get("group")
-        if group is not None and group._parent_task is t:
-            waits += [c.get_name() for c in group._tasks]
+        for group in TASKS["groups"]:
+            if group._parent_task is t:
+                waits += [c.get_name() for c in group._tasks]
         chain = chain_of(t.get_coro())
         if t is me:  # it runs: parked in time.sleep below, not where the truth is taken
             chain[-1][2] = park_line("main")

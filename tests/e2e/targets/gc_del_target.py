@@ -6,7 +6,7 @@ Automatic collection is disabled; thread "collector" makes a reference cycle who
 has a __del__, then calls gc.collect(). The collector finds the cycle and calls __del__,
 which parks on an Event nobody sets: the collection stays running (gc_runtime_state
 .collecting is 1) for as long as the process lives. Main parks in time.sleep once the
-collector sleeps inside __del__.
+collector sleeps inside __del__ with the same stack in two looks 50 ms apart.
 
 Truth JSON: {"pid", "python", "main_tid", "collector_tid",
              "collector_frames": [{"function", "file", "line"}, ...] (innermost first)}.
@@ -54,19 +54,21 @@ def main(argv):
         t.start()
         if not ENTERED.wait(READY_TIMEOUT):
             raise RuntimeError("__del__ was not called")
+        # Parked: asleep with __del__ on its stack, and the same stack after main has let go
+        # of the GIL for a while (a collector preempted on its way into NEVER.wait() also
+        # sleeps, on the GIL, at another line; it moves on as soon as main sleeps).
         deadline = time.monotonic() + READY_TIMEOUT
+        before = None
         while True:
-            f = sys._current_frames().get(t.ident)
-            names = []
-            while f is not None:
-                names.append(f.f_code.co_name)
-                f = f.f_back
-            if "__del__" in names and task_view(TID[0])[0] == "S":
+            frames = stack_of(sys._current_frames().get(t.ident))
+            names = [f["function"] for f in frames]
+            parked = "__del__" in names and task_view(TID[0])[0] == "S"
+            if parked and frames == before:
                 break
+            before = frames if parked else None
             if time.monotonic() > deadline:
                 raise RuntimeError("collector not parked in __del__: %s" % names)
-            time.sleep(0.01)
-        frames = stack_of(sys._current_frames()[t.ident])
+            time.sleep(0.05)
         main_tid = threading.get_native_id()
         write_truth(fifo, {"main_tid": main_tid, "collector_tid": TID[0],
                            "collector_frames": frames})

@@ -220,22 +220,29 @@ def check_capture_outcome(pysnap_bin, rc, work, output, what):
     return res
 
 
+def kill_target_while_frozen(pysnap_bin, target, output, workdir, what, **start_kwargs):
+    """Start a capture held frozen (START_KWARGS: hold_ms or env), SIGKILL the target while
+    it is frozen, return pysnap's exit code."""
+    capture = start_capture(pysnap_bin, target.pid, output, workdir, **start_kwargs)
+    try:
+        freeze_or_fail(target, capture, workdir, what)
+        target.proc.kill()
+        target.proc.wait(timeout=10)
+        return wait_exit(capture, CAPTURE_TIMEOUT, what)
+    finally:
+        if capture.poll() is None:
+            capture.kill()
+            capture.wait()
+
+
 def test_target_killed_while_frozen(pysnap_bin, target_python, spawn, tmp_path):
     target = Target(spawn, target_python, tmp_path / "target")
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     hold = 1500
     output = out_dir / "gone.snap"
-    capture = start_capture(pysnap_bin, target.pid, output, tmp_path, hold_ms=hold)
-    try:
-        freeze_or_fail(target, capture, tmp_path, "target killed")
-        target.proc.kill()
-        target.proc.wait(timeout=10)
-        rc = wait_exit(capture, CAPTURE_TIMEOUT, "target killed while frozen")
-    finally:
-        if capture.poll() is None:
-            capture.kill()
-            capture.wait()
+    rc = kill_target_while_frozen(pysnap_bin, target, output, tmp_path,
+                                  "target killed while frozen", hold_ms=hold)
     check_capture_outcome(pysnap_bin, rc, tmp_path, output, "target killed while frozen")
 
 
@@ -280,16 +287,8 @@ def test_target_killed_before_walk(pysnap_bin, target_python, spawn, tmp_path):
     target = Target(spawn, target_python, tmp_path / "target")
     output = tmp_path / "gone.snap"
     env = {"PYSNAP_TEST_HOLD_BEFORE_WALK_MS": "1500"}
-    capture = start_capture(pysnap_bin, target.pid, output, tmp_path, env=env)
-    try:
-        freeze_or_fail(target, capture, tmp_path, "target killed before the walk")
-        target.proc.kill()
-        target.proc.wait(timeout=10)
-        rc = wait_exit(capture, CAPTURE_TIMEOUT, "target killed before the walk")
-    finally:
-        if capture.poll() is None:
-            capture.kill()
-            capture.wait()
+    rc = kill_target_while_frozen(pysnap_bin, target, output, tmp_path,
+                                  "target killed before the walk", env=env)
     out, err = capture_output(tmp_path)
     assert rc == 1, "exit %s, want 1; stderr %r" % (rc, err)
     line = check_one_error_line(err, "target killed before the walk")

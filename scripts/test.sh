@@ -19,7 +19,8 @@ cp build/meson-logs/testlog.junit.xml "$results/unit.xml" 2>/dev/null || true
 # Interpreters from Debian unstable (3.13-3.15), fetched once and cached outside the repo.
 if [ -x tools/fetch-sid-pythons.sh ]; then
   echo "== fetching Debian unstable interpreters (cached)"
-  extra=$(tools/fetch-sid-pythons.sh --print-env 2>"$results/fetch-sid.log") || true
+  # --dev: their headers too, for tests/e2e/test_offsets_table.py (the 3.14/3.15 tables)
+  extra=$(tools/fetch-sid-pythons.sh --dev --print-env 2>"$results/fetch-sid.log") || true
   cat "$results/fetch-sid.log" >&2
   if [ -n "$extra" ]; then export PYSNAP_EXTRA_PYTHONS="$extra"; fi
 fi

@@ -10,6 +10,7 @@ import re
 import select
 import shlex
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -256,6 +257,14 @@ def wait_for_tids(pid, tids, timeout=TIDS_TIMEOUT):
 
 # --- targets -----------------------------------------------------------------------------
 
+def default_signal_dispositions():
+    """In the child before exec: the signals a shell ignores for background jobs (SIGINT,
+    SIGQUIT: `cmd &` without job control) back to their defaults, so a target behaves the same
+    whoever started the test run (test_kernel_core_dump's SIGQUIT must dump a core)."""
+    for sig in (signal.SIGINT, signal.SIGQUIT):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 class TargetRunner(object):
     """run(python, script, *args) -> (proc, truth). Starts SCRIPT with a FIFO path as its
     first argument, waits (bounded) for "ready" on the FIFO and loads the truth JSON the
@@ -279,7 +288,8 @@ class TargetRunner(object):
                 proc = subprocess.Popen(
                     python.argv + [str(script), str(fifo)] + [str(a) for a in args],
                     stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=str(d),
-                    env=python.target_env(), start_new_session=True)
+                    env=python.target_env(), start_new_session=True,
+                    preexec_fn=default_signal_dispositions)
             self.procs.append(proc)
             line = self._read_line(rfd, proc, timeout, d)
         finally:

@@ -478,8 +478,10 @@ int ps_live_plan(struct ps_live *l)
     if (!l->plan_ok || (u && !data))
         return PS_NOMEM;
     /* Fault the copy's pages in and fill the map now, not inside the freeze: a page stays
-     * in the map only if the copy reads it (ps_live_copy_plan marks the others). */
-    memset(data, 0, u * PAGE);
+     * in the map only if the copy reads it (ps_live_copy_plan marks the others). An empty
+     * plan (a freeze with nothing read before it, as with --no-prewalk) has no slab. */
+    if (u)
+        memset(data, 0, u * PAGE);
     l->plan_data = data;
     for (size_t i = 0; i < u; i++) {
         int rc = cache_put(l, plan[i], data + i * PAGE);

@@ -9,53 +9,32 @@
   python_target  a running idle_target.py (parked in idle()), root-owned when the tests
                  run as root.
   real_snapshot  bytes of a real snapshot of an idle target (captured once per module).
+pysnap_bin and spawn are the ones of tests/common/proc_util.py, shared with tests/safety.
 
 Run with Debian's pytest: /usr/bin/python3 -m pytest tests/cli -rs
 """
-
-import os
 
 import sys
 from pathlib import Path
 
 import pytest
 
-# tests/common: helpers shared by the test directories (schema_util)
+# tests/common: helpers shared by the test directories (proc_util, schema_util)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "common"))
 
-from cli_util import (PYTHON_CANDIDATES, Spawner, choose_python, describe, pysnap_path,
-                      run_pysnap, start_idle_target)
+from cli_util import PYTHON_CANDIDATES, PYTHON_ENV, run_pysnap, start_idle_target
+from proc_util import Spawner, choose_python, describe, pysnap_path, require_python
+from proc_util import pysnap_bin, spawn  # noqa: F401  (fixtures)
 
 
 def pytest_report_header(config):
-    return "pysnap CLI tests: pysnap %s, target python %s" % (pysnap_path(), choose_python())
-
-
-@pytest.fixture(scope="session")
-def pysnap_bin():
-    path = pysnap_path()
-    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
-        pytest.fail("pysnap binary not found or not executable: %s "
-                    "(build it, or point PYSNAP_BIN at it)" % path, pytrace=False)
-    return path
+    return "pysnap CLI tests: pysnap %s, target python %s" % (
+        pysnap_path(), choose_python(PYTHON_CANDIDATES, PYTHON_ENV))
 
 
 @pytest.fixture(scope="session")
 def cli_python():
-    p = choose_python()
-    if p is None:
-        pytest.skip("no Python for the target: none of %s is present (set PYSNAP_CLI_PYTHON)"
-                    % ", ".join(PYTHON_CANDIDATES))
-    return p
-
-
-@pytest.fixture
-def spawn():
-    s = Spawner()
-    try:
-        yield s
-    finally:
-        s.close()
+    return require_python(PYTHON_CANDIDATES, PYTHON_ENV)
 
 
 @pytest.fixture

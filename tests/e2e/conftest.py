@@ -14,7 +14,8 @@ An interpreter that is absent is skipped with a reason naming the path (see `pyt
 
 Fixtures:
   pysnap_bin   path of the binary: $PYSNAP_BIN, default <repo>/build/programs/pysnap. A
-               missing binary FAILS the tests that need it (never a skip).
+               missing binary FAILS the tests that need it (never a skip). Shared with
+               tests/cli and tests/safety (tests/common/proc_util.py).
   run_target   run_target(python, script, *args) -> (proc, truth): starts SCRIPT with a FIFO
                path as first argument, waits (30 s at most) for "ready" on it and returns
                the process and the truth JSON; every target is killed at teardown.
@@ -27,21 +28,17 @@ from pathlib import Path
 
 import pytest
 
-# tests/common: helpers shared by the test directories (schema_util)
+# tests/common: helpers shared by the test directories (proc_util, schema_util)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "common"))
 
-from e2e_util import TargetRunner, interpreter_params, require_pysnap
+from e2e_util import TargetRunner, interpreter_params
+from proc_util import pysnap_bin  # noqa: F401  (fixture)
 
 
 def pytest_generate_tests(metafunc):
     if "python" in metafunc.fixturenames:
         with_old = bool(getattr(metafunc.module, "E2E_WITH_OLD_PYENV", False))
         metafunc.parametrize("python", interpreter_params(with_old), scope="module")
-
-
-@pytest.fixture(scope="session")
-def pysnap_bin():
-    return require_pysnap()
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Shared helpers of the pysnap end-to-end tests (imported by conftest.py and the tests).
+"""Shared helpers of the pysnap end-to-end tests (imported by conftest.py and the tests); the
+plumbing common to the test directories is in tests/common/proc_util.py.
 
 Standard library and pytest only. Every wait here is bounded.
 """
@@ -17,15 +18,17 @@ from pathlib import Path
 
 import pytest
 
+# conftest.py put tests/common on sys.path; the tests import these from here.
+from proc_util import (PYSNAP_TIMEOUT, REPO, clean_env, describe, kill_all,  # noqa: F401
+                       proc_tids, pysnap_path, run_pysnap, thread_states)
+
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
 TARGETS = HERE / "targets"
 THREADS_TARGET = TARGETS / "threads_target.py"
 HELPERS_MOD = TARGETS / "helpers_mod.py"
 
 READY_TIMEOUT = 30.0   # target start until it says "ready"
 TIDS_TIMEOUT = 10.0    # /proc/PID/task settling on the truth's tids
-PYSNAP_TIMEOUT = 60.0  # any one pysnap invocation
 PROBE_TIMEOUT = 20.0   # an interpreter answering a -c probe
 
 PYENV_ROOT = "/root/.pyenv"
@@ -49,34 +52,6 @@ PROBE = (
     "'implementation': sys.implementation.name, 'executable': sys.executable, "
     "'base_prefix': sys.base_prefix, 'stdlib': sysconfig.get_paths()['stdlib']}))"
 )
-
-
-# --- the pysnap binary -------------------------------------------------------------------
-
-def pysnap_path():
-    return os.path.abspath(os.environ.get("PYSNAP_BIN") or str(REPO / "build" / "programs" / "pysnap"))
-
-
-def require_pysnap():
-    """The binary's path; fails (never skips) the calling test when it is missing."""
-    path = pysnap_path()
-    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
-        pytest.fail("pysnap binary not found or not executable: %s "
-                    "(build it, or point PYSNAP_BIN at it)" % path, pytrace=False)
-    return path
-
-
-def run_pysnap(binary, *args, timeout=PYSNAP_TIMEOUT, **kwargs):
-    """Run pysnap with ARGS; returns the CompletedProcess (stdout/stderr as bytes)."""
-    return subprocess.run([binary] + [str(a) for a in args], stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
-                          **kwargs)
-
-
-def describe(res):
-    return "exit %s\n--- stdout ---\n%s\n--- stderr ---\n%s" % (
-        res.returncode, res.stdout.decode("utf-8", "replace")[-4000:],
-        res.stderr.decode("utf-8", "replace")[-4000:])
 
 
 # --- interpreters ------------------------------------------------------------------------
@@ -114,10 +89,7 @@ class Interpreter(object):
     def target_env(self):
         """The environment for a target: ours less every inherited PYTHON* variable (so
         no PYTHONPATH or PYTHONHOME of the test runner leaks in), plus the interpreter's."""
-        env = dict((k, v) for k, v in os.environ.items() if not k.startswith("PYTHON"))
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
-        env.update(self.env)
-        return env
+        return clean_env(self.env)
 
     def info(self):
         """version, implementation, executable, base_prefix, stdlib of this interpreter."""
@@ -221,26 +193,6 @@ def interpreter_params(with_old=False):
 
 # --- /proc -------------------------------------------------------------------------------
 
-def proc_tids(pid):
-    try:
-        return set(int(t) for t in os.listdir("/proc/%d/task" % pid))
-    except OSError:
-        return set()
-
-
-def thread_states(pid):
-    """tid -> state letter from /proc/PID/task/TID/stat ('S', 'R', 't', 'T', ...)."""
-    out = {}
-    for tid in proc_tids(pid):
-        try:
-            with open("/proc/%d/task/%d/stat" % (pid, tid), errors="replace") as f:
-                data = f.read()
-        except OSError:
-            continue
-        out[tid] = data[data.rindex(")") + 2]
-    return out
-
-
 def wait_for_tids(pid, tids, timeout=TIDS_TIMEOUT):
     """Wait until /proc/PID/task holds exactly TIDS; returns that set or fails."""
     tids = set(tids)
@@ -333,17 +285,22 @@ class TargetRunner(object):
         return buf.split(b"\n", 1)[0].decode("utf-8", "replace")
 
     def close(self):
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.kill()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
+        kill_all(self.procs)
         self.procs = []
 
 
 # --- analysis JSON -----------------------------------------------------------------------
+
+def need_analysis(r):
+    """R.analysis, the parsed `analyze --json` of a module fixture's capture; fails the test
+    with what pysnap said when the capture (R.capture) or the analysis (R.json_res) failed."""
+    if r.capture.returncode != 0:
+        pytest.fail("capture failed: %s" % describe(r.capture), pytrace=False)
+    if r.analysis is None:
+        pytest.fail("analyze --json failed: %s" % describe(r.json_res), pytrace=False)
+    return r.analysis
+
+
 
 def all_threads(analysis):
     """Every thread of every interpreter, in order, as a list of dicts."""

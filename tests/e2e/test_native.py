@@ -23,7 +23,7 @@ import time
 
 import pytest
 
-from e2e_util import TARGETS, TargetRunner, all_threads, describe, run_pysnap
+from e2e_util import TARGETS, TargetRunner, all_threads, describe, need_analysis, run_pysnap
 import schema_util
 
 E2E_WITH_OLD_PYENV = True  # 3.8-3.10 too: the issue asks for every supported interpreter
@@ -134,14 +134,6 @@ def run(python, pysnap_bin, tmp_path_factory):
         yield r
     finally:
         runner.close()
-
-
-def need_analysis(r):
-    if r.capture.returncode != 0:
-        pytest.fail("capture failed: %s" % describe(r.capture), pytrace=False)
-    if r.analysis is None:
-        pytest.fail("analyze --json failed: %s" % describe(r.json_res), pytrace=False)
-    return r.analysis
 
 
 def thread_of(analysis, tid):

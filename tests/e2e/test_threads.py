@@ -24,7 +24,8 @@ import re
 
 import pytest
 
-from e2e_util import TARGETS, TargetRunner, all_threads, describe, python_frames, run_pysnap
+from e2e_util import (TARGETS, TargetRunner, all_threads, describe, need_analysis, python_frames,
+                      run_pysnap)
 import schema_util
 from test_native import elf_has_symtab
 
@@ -91,14 +92,6 @@ def gcrun(python, pysnap_bin, tmp_path_factory, runner):
 @pytest.fixture(scope="module")
 def sub(python, pysnap_bin, tmp_path_factory, runner):
     return _run_fixture(python, pysnap_bin, tmp_path_factory, runner, SUBINTERP_TARGET)
-
-
-def need_analysis(r):
-    if r.capture.returncode != 0:
-        pytest.fail("capture failed: %s" % describe(r.capture), pytrace=False)
-    if r.analysis is None:
-        pytest.fail("analyze --json failed: %s" % describe(r.json_res), pytrace=False)
-    return r.analysis
 
 
 def by_tid(analysis):

@@ -1,18 +1,23 @@
-"""Helpers of the safety tests: finding pysnap and a Python, starting the counting target,
-watching a process's threads. Standard library and pytest only; every wait is bounded."""
+"""Helpers of the safety tests: starting the counting target and watching its threads, starting
+a capture. The plumbing common to the test directories (finding pysnap and a Python,
+spawning, /proc views) is in tests/common/proc_util.py. Standard library and pytest only;
+every wait is bounded."""
 
-import os
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
+# conftest.py put tests/common on sys.path; the tests import these from here.
+import proc_util
+from proc_util import thread_states, tracer_pid  # noqa: F401
+
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
 COUNTER_TARGET = HERE / "targets" / "counter_target.py"
 READY_TIMEOUT = 30.0
 
+PYTHON_ENV = "PYSNAP_SAFETY_PYTHON"
 PYTHON_CANDIDATES = (
     "/root/.pyenv/versions/3.12.1/bin/python",
     "/root/.pyenv/versions/3.11.7/bin/python",
@@ -26,85 +31,15 @@ PYTHON_CANDIDATES = (
 )
 
 
-def pysnap_path():
-    return os.path.abspath(os.environ.get("PYSNAP_BIN") or str(REPO / "build" / "programs" / "pysnap"))
-
-
-def choose_python():
-    """$PYSNAP_SAFETY_PYTHON, else the first present of PYTHON_CANDIDATES, else None."""
-    if os.environ.get("PYSNAP_SAFETY_PYTHON"):
-        return os.environ["PYSNAP_SAFETY_PYTHON"]
-    for p in PYTHON_CANDIDATES:
-        if os.path.isfile(p) and os.access(p, os.X_OK):
-            return p
-    return None
-
-
 def clean_env(**extra):
-    env = dict((k, v) for k, v in os.environ.items()
-               if not k.startswith("PYTHON") and not k.startswith("PYSNAP_TEST_HOLD"))
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env.update(dict((k, str(v)) for k, v in extra.items()))
-    return env
+    """The environment of what the safety tests start: proc_util.clean_env, less the
+    PYSNAP_TEST_HOLD* knobs too (a test sets them only where it means to)."""
+    return proc_util.clean_env(extra, drop=("PYTHON", "PYSNAP_TEST_HOLD"))
 
 
 def describe(res):
-    out = res.stdout if isinstance(res.stdout, bytes) else b""
-    err = res.stderr if isinstance(res.stderr, bytes) else b""
-    return "exit %s\n--- stdout ---\n%s\n--- stderr ---\n%s" % (
-        res.returncode, out.decode("utf-8", "replace")[-3000:],
-        err.decode("utf-8", "replace")[-3000:])
-
-
-def thread_states(pid):
-    """tid -> state letter from /proc/PID/task/TID/stat ('S', 'R', 't', 'T', ...)."""
-    out = {}
-    try:
-        tids = os.listdir("/proc/%d/task" % pid)
-    except OSError:
-        return out
-    for tid in tids:
-        try:
-            with open("/proc/%d/task/%s/stat" % (pid, tid), errors="replace") as f:
-                data = f.read()
-        except OSError:
-            continue
-        out[int(tid)] = data[data.rindex(")") + 2]
-    return out
-
-
-def tracer_pid(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("TracerPid:"):
-                return int(line.split()[1])
-    return 0
-
-
-class Spawner(object):
-    """spawn(argv, **popen_kwargs) -> Popen; close() kills all it started."""
-
-    def __init__(self):
-        self.procs = []
-
-    def __call__(self, argv, **kwargs):
-        kwargs.setdefault("stdin", subprocess.DEVNULL)
-        kwargs.setdefault("stdout", subprocess.DEVNULL)
-        kwargs.setdefault("start_new_session", True)
-        kwargs.setdefault("env", clean_env())
-        proc = subprocess.Popen([str(a) for a in argv], **kwargs)
-        self.procs.append(proc)
-        return proc
-
-    def close(self):
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.kill()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
-        self.procs = []
+    """proc_util.describe, with the last 3000 characters of stdout and of stderr."""
+    return proc_util.describe(res, tail=3000)
 
 
 class Target(object):

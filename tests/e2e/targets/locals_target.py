@@ -40,14 +40,14 @@ pysnap shows a dict entry whose key looks like a credential. Python 3.8+ syntax.
 """
 
 import abc
-import json
 import os
-import platform
 import sys
 import threading
 import time
 
 sys.dont_write_bytecode = True
+
+from target_util import fail_why, task_state, write_truth  # noqa: E402
 
 PARK_TIMEOUT = 20.0
 LIFETIME = [120.0]
@@ -301,31 +301,8 @@ GEN_KINDS = {"tag": "arg", "g_list": "local", "g_count": "local"}
 MORE_KINDS.update(late_cell="cell", pos="arg", rest="arg", kw="arg", opts="arg")
 
 
-def signal_fifo(fifo, line):
-    fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-    try:
-        os.write(fd, (line + "\n").encode("utf-8"))
-    finally:
-        os.close(fd)
-
-
 def fail(fifo, why):
-    try:
-        signal_fifo(fifo, "error: " + why.replace("\n", " "))
-    except OSError:
-        pass
-    sys.stderr.write("locals_target: %s\n" % why)
-    sys.stderr.flush()
-    os._exit(3)
-
-
-def task_state(tid):
-    try:
-        with open("/proc/self/task/%d/stat" % tid, errors="replace") as f:
-            data = f.read()
-    except OSError:
-        return None
-    return data[data.rindex(")") + 2]
+    fail_why(fifo, why, "locals_target")
 
 
 def reporter(fifo, main_tid, deadline):
@@ -349,9 +326,6 @@ def reporter(fifo, main_tid, deadline):
             if not all("more" in t and "gen" in t for t in threads):
                 raise RuntimeError("a parked thread lacks the truth of a frame")
         truth = {
-            "pid": os.getpid(),
-            "python": {"version": platform.python_version(),
-                       "version_info": list(sys.version_info)},
             "main_tid": main_tid,
             "markers": {
                 "password": "pwmark-" + TOKEN,
@@ -362,11 +336,7 @@ def reporter(fifo, main_tid, deadline):
             },
             "threads": threads,
         }
-        path = fifo + ".json"
-        with open(path + ".tmp", "w") as f:
-            json.dump(truth, f, indent=1, sort_keys=True)
-        os.rename(path + ".tmp", path)
-        signal_fifo(fifo, "ready")
+        write_truth(fifo, truth)  # adds "pid" and "python"
     except BaseException as e:  # noqa: B902 - report anything, then die
         fail(fifo, "reporter: %s: %s" % (type(e).__name__, e))
 

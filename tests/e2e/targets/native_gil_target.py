@@ -27,17 +27,16 @@ The process is ended by SIGALRM (default action) after --lifetime seconds (defau
 nothing in Python needs the GIL for that. Python 3.8+ syntax.
 """
 
-import json
 import os
-import platform
 import select
-import signal
 import socket
 import sys
 import threading
 import time
 
 sys.dont_write_bytecode = True
+
+from target_util import fail, parse_args, stack_of, task_state, write_truth  # noqa: E402
 
 PARK_TIMEOUT = 20.0
 KEEP = []
@@ -84,42 +83,8 @@ def park_main(seconds):
     time.sleep(seconds)
 
 
-def task_state(tid):
-    try:
-        with open("/proc/self/task/%d/stat" % tid, errors="replace") as f:
-            data = f.read()
-    except OSError:
-        return None
-    return data[data.rindex(")") + 2]
-
-
-def stack_of(frame):
-    out = []
-    while frame is not None:
-        out.append({"function": frame.f_code.co_name, "file": frame.f_code.co_filename,
-                    "line": frame.f_lineno})
-        frame = frame.f_back
-    return out
-
-
-def signal_fifo(fifo, line):
-    fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-    try:
-        os.write(fd, (line + "\n").encode("utf-8"))
-    finally:
-        os.close(fd)
-
-
 def main(argv):
-    if not argv or argv[0].startswith("-"):
-        sys.stderr.write(__doc__)
-        return 2
-    fifo = os.path.abspath(argv[0])
-    lifetime = 120.0
-    if argv[1:2] == ["--lifetime"]:
-        lifetime = float(argv[2])
-    signal.signal(signal.SIGALRM, signal.SIG_DFL)
-    signal.alarm(max(1, int(lifetime)))
+    fifo, lifetime = parse_args(argv, __doc__)
     deadline = time.monotonic() + PARK_TIMEOUT
     try:
         held = threading.Lock()
@@ -169,20 +134,9 @@ def main(argv):
                     "frames": stacks.get(name, [])}
                    for name, (t, role, _) in sorted(roles.items())]
         threads.append({"tid": main_tid, "name": "MainThread", "role": "main", "frames": []})
-        truth = {"pid": os.getpid(),
-                 "python": {"version": platform.python_version(),
-                            "version_info": list(sys.version_info)},
-                 "main_tid": main_tid, "threads": threads}
-        path = fifo + ".json"
-        with open(path + ".tmp", "w") as f:
-            json.dump(truth, f, indent=1, sort_keys=True)
-        os.rename(path + ".tmp", path)
-        signal_fifo(fifo, "ready")
+        write_truth(fifo, {"main_tid": main_tid, "threads": threads})  # adds "pid", "python"
     except BaseException as e:  # noqa: B902 - report anything, then die
-        try:
-            signal_fifo(fifo, "error: %s: %s" % (type(e).__name__, e))
-        finally:
-            os._exit(3)
+        fail(fifo, e)
     sys.setswitchinterval(3600.0)
     park_main(lifetime)
     os._exit(0)

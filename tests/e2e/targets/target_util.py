@@ -1,4 +1,5 @@
-"""Small helpers shared by the thread-truth targets (many_threads, gc_del, subinterp).
+"""Small helpers shared by the e2e targets (threads, locals, native_gil, many_threads,
+gc_del, subinterp), which find this module next to them on sys.path.
 
 A target reports its truth as JSON in FIFO + ".json" (written atomically), then "ready\\n"
 on FIFO; on failure "error: <why>\\n" and exit 3. Python 3.8+ syntax only.
@@ -20,10 +21,16 @@ def signal_fifo(fifo, line):
 
 
 def write_truth(fifo, truth):
+    """publish_truth() of TRUTH plus "pid" and "python" (version, version_info)."""
     truth = dict(truth)
     truth["pid"] = os.getpid()
     truth["python"] = {"version": platform.python_version(),
                        "version_info": list(sys.version_info)}
+    publish_truth(fifo, truth)
+
+
+def publish_truth(fifo, truth):
+    """TRUTH as JSON in FIFO + ".json" (written atomically), then "ready" on FIFO."""
     path = fifo + ".json"
     with open(path + ".tmp", "w") as f:
         json.dump(truth, f, indent=1, sort_keys=True)
@@ -36,6 +43,28 @@ def fail(fifo, e):
         signal_fifo(fifo, "error: %s: %s" % (type(e).__name__, e))
     finally:
         os._exit(3)
+
+
+def fail_why(fifo, why, prog):
+    """Report WHY as "error: WHY" on FIFO (one line; no reader on the FIFO is no matter)
+    and as "PROG: WHY" on stderr, then exit 3."""
+    try:
+        signal_fifo(fifo, "error: " + why.replace("\n", " "))
+    except OSError:
+        pass
+    sys.stderr.write("%s: %s\n" % (prog, why))
+    sys.stderr.flush()
+    os._exit(3)
+
+
+def task_state(tid):
+    """State letter of one of our threads from /proc ('S', 'R', ...), None once it is gone."""
+    try:
+        with open("/proc/self/task/%d/stat" % tid, errors="replace") as f:
+            data = f.read()
+    except OSError:
+        return None
+    return data[data.rindex(")") + 2]
 
 
 def task_view(tid):

@@ -24,7 +24,6 @@ Every parking call stands on a line of its own. Python 3.8+ syntax only: this ru
 3.8 to 3.15.
 """
 
-import json
 import os
 import platform
 import queue
@@ -37,6 +36,7 @@ import time
 sys.dont_write_bytecode = True  # never leave __pycache__ in the source tree
 
 import helpers_mod  # noqa: E402  (second module: frames from another file)
+from target_util import fail_why, publish_truth, task_state  # noqa: E402
 
 RECURSION_DEPTH = 500
 PARK_TIMEOUT = 20.0  # seconds, for all threads to park; the tests wait 30 s for "ready"
@@ -121,15 +121,6 @@ def task_ids():
     return set(int(t) for t in os.listdir("/proc/self/task"))
 
 
-def task_state(tid):
-    try:
-        with open("/proc/self/task/%d/stat" % tid, errors="replace") as f:
-            data = f.read()
-    except OSError:
-        return None
-    return data[data.rindex(")") + 2]
-
-
 def stack_of(frame):
     out = []
     while frame is not None:
@@ -168,22 +159,8 @@ def wait_parked(expect, deadline):
         time.sleep(0.02)
 
 
-def signal_fifo(fifo, line):
-    fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-    try:
-        os.write(fd, (line + "\n").encode("utf-8"))
-    finally:
-        os.close(fd)
-
-
 def fail(fifo, why):
-    try:
-        signal_fifo(fifo, "error: " + why.replace("\n", " "))
-    except OSError:
-        pass
-    sys.stderr.write("threads_target: %s\n" % why)
-    sys.stderr.flush()
-    os._exit(3)
+    fail_why(fifo, why, "threads_target")
 
 
 def start_native_thread(deadline):
@@ -248,11 +225,7 @@ def reporter(fifo, main_ident, expect, python_tids, native_tids, deadline):
             "tids": sorted(t["tid"] for t in threads),
             "threads": threads,
         }
-        path = fifo + ".json"
-        with open(path + ".tmp", "w") as f:
-            json.dump(truth, f, indent=1, sort_keys=True)
-        os.rename(path + ".tmp", path)
-        signal_fifo(fifo, "ready")
+        publish_truth(fifo, truth)
     except BaseException as e:  # noqa: B902 - report anything, then die
         fail(fifo, "reporter: %s: %s" % (type(e).__name__, e))
 

@@ -150,11 +150,17 @@ static int write_file(const char *path, int force, const unsigned char *data, si
     int n = snprintf(tmp_path, sizeof tmp_path, "%s.%s.tmp.XXXXXX", dir, base);
     if (n < 0 || (size_t)n >= sizeof tmp_path)
         return ps_error_set(PS_USAGE, "output path too long");
+    /* A signal between the create and tmp_active would leave the file behind: held off. */
+    sigset_t old_mask;
+    block_signals(&old_mask);
     int fd = mkostemp(tmp_path, O_CLOEXEC); /* mode 0600 */
+    int create_errno = errno;
+    if (fd >= 0)
+        tmp_active = 1;
+    sigprocmask(SIG_SETMASK, &old_mask, NULL);
     if (fd < 0)
         return ps_error_set(PS_IO, "cannot create a file in %s: %s", dir[0] ? dir : ".",
-                            strerror(errno));
-    tmp_active = 1;
+                            strerror(create_errno));
     size_t off = 0;
     int rc = PS_OK;
     while (off < len) {

@@ -403,7 +403,8 @@ static int build(struct core *c, const char *core_path, const struct stat *st)
                           "mapped where); pysnap cannot read it", core_path);
         goto out;
     }
-    qsort(s->ranges, s->nranges, sizeof *s->ranges, range_cmp);
+    if (s->nranges > 1) /* a core may have no PT_LOAD: ranges NULL, which qsort may not get */
+        qsort(s->ranges, s->nranges, sizeof *s->ranges, range_cmp);
     /* Core segments may not overlap: the memory source takes the first that holds an
      * address. Drop any segment that starts inside its predecessor. */
     size_t n = 0;
@@ -414,7 +415,8 @@ static int build(struct core *c, const char *core_path, const struct stat *st)
     choose_exe_mapping(c);
     if ((rc = fill_mappings(c, n)))
         goto out;
-    qsort(s->ranges, s->nranges, sizeof *s->ranges, range_cmp);
+    if (s->nranges > 1)
+        qsort(s->ranges, s->nranges, sizeof *s->ranges, range_cmp);
 
     uint64_t runtime = 0, version_addr = 0, secret = 0;
     uint32_t version_hex = 0;

@@ -104,6 +104,14 @@ static int add_range(struct core *c, uint64_t addr, uint64_t len, const unsigned
     return PS_OK;
 }
 
+static int map_cmp(const void *a, const void *b)
+{
+    const struct mapping *x = a, *y = b;
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    return x->path < y->path ? -1 : x->path > y->path; /* stable: NT_FILE order */
+}
+
 /* NT_FILE: count, page size, COUNT x {start, end, page offset}, then COUNT paths. */
 static int parse_nt_file(struct core *c, const unsigned char *desc, size_t len)
 {
@@ -129,6 +137,15 @@ static int parse_nt_file(struct core *c, const unsigned char *desc, size_t len)
             c->maps[c->nmaps++] = (struct mapping){v[0], v[1], v[2] * pagesz, names};
         names = nul + 1;
     }
+    /* A process's mappings are disjoint (the kernel lists them in address order). Drop any
+     * that overlaps an earlier one: filling overlapping mappings would make overlapping
+     * ranges, and cost mappings x segments file reads. */
+    qsort(c->maps, c->nmaps, sizeof *c->maps, map_cmp);
+    size_t n = 0;
+    for (size_t i = 0; i < c->nmaps; i++)
+        if (n == 0 || c->maps[i].start >= c->maps[n - 1].end)
+            c->maps[n++] = c->maps[i];
+    c->nmaps = n;
     return PS_OK;
 }
 
@@ -195,13 +212,33 @@ static int range_cmp(const void *a, const void *b)
     return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
-/* Where a mapped file is on this machine: --exe for the executable, else under --sysroot. */
+/* Is PATH one the kernel writes in NT_FILE: absolute, without "." or ".." components? Any
+ * other is not looked up (it could name a file outside --sysroot). */
+static int canonical_path(const char *path)
+{
+    if (path[0] != '/')
+        return 0;
+    for (const char *p = path; (p = strchr(p, '/')); p++) {
+        size_t dots = p[1] != '.' ? 0 : p[2] != '.' ? 1 : 2;
+        if (dots && (p[1 + dots] == '/' || p[1 + dots] == '\0'))
+            return 0;
+    }
+    return 1;
+}
+
+/* Where a mapped file is on this machine: --exe for the executable, else under --sysroot;
+ * "" (no file) for a path that is not canonical or too long. */
 static void disk_path(const struct core *c, const char *path, char *out, size_t size)
 {
+    int n;
     if (c->exe && c->exe_map_path && strcmp(path, c->exe_map_path) == 0)
-        snprintf(out, size, "%s", c->exe);
+        n = snprintf(out, size, "%s", c->exe);
+    else if (canonical_path(path))
+        n = snprintf(out, size, "%s%s", c->sysroot ? c->sysroot : "", path);
     else
-        snprintf(out, size, "%s%s", c->sysroot ? c->sysroot : "", path);
+        n = -1;
+    if (n < 0 || (size_t)n >= size)
+        out[0] = '\0';
 }
 
 /* Which NT_FILE path is the executable (--exe stands in for it): with --exe, one with the
@@ -366,7 +403,8 @@ static int build(struct core *c, const char *core_path, const struct stat *st)
                           "mapped where); pysnap cannot read it", core_path);
         goto out;
     }
-    qsort(s->ranges, s->nranges, sizeof *s->ranges, range_cmp);
+    if (s->nranges > 1) /* a core may have no PT_LOAD: ranges NULL, which qsort may not get */
+        qsort(s->ranges, s->nranges, sizeof *s->ranges, range_cmp);
     /* Core segments may not overlap: the memory source takes the first that holds an
      * address. Drop any segment that starts inside its predecessor. */
     size_t n = 0;
@@ -377,7 +415,8 @@ static int build(struct core *c, const char *core_path, const struct stat *st)
     choose_exe_mapping(c);
     if ((rc = fill_mappings(c, n)))
         goto out;
-    qsort(s->ranges, s->nranges, sizeof *s->ranges, range_cmp);
+    if (s->nranges > 1)
+        qsort(s->ranges, s->nranges, sizeof *s->ranges, range_cmp);
 
     uint64_t runtime = 0, version_addr = 0, secret = 0;
     uint32_t version_hex = 0;

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,9 +12,13 @@
 static void scan_symtab(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, struct ps_elf_pysyms *s)
 {
     Elf_Data *d = elf_getdata(scn, NULL);
-    if (!d || sh->sh_entsize == 0)
+    size_t symsz = gelf_fsize(elf, ELF_T_SYM, 1, EV_CURRENT);
+    if (!d || !d->d_buf || symsz == 0)
         return;
-    size_t n = sh->sh_size / sh->sh_entsize;
+    /* As many symbols as the data holds (sh_size and sh_entsize are the file's word). */
+    size_t n = d->d_size / symsz;
+    if (n > INT_MAX)
+        n = INT_MAX;
     for (size_t i = 0; i < n && (!s->runtime || !s->version || !s->hash_secret); i++) {
         GElf_Sym sym;
         if (!gelf_getsym(d, (int)i, &sym) || sym.st_shndx == SHN_UNDEF)

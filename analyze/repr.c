@@ -194,6 +194,8 @@ static int read_int(struct repr_ctx *c, uint64_t obj, int *negative, uint32_t **
             return rc;
         nd = (int64_t)tag;
         *negative = nd < 0;
+        if (nd < -(int64_t)MAX_INT_DIGITS)
+            return PS_LIMIT; /* before negating: INT64_MIN has no negation */
         if (nd < 0)
             nd = -nd;
     }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the libFuzzer targets (clang, ASan + UBSan) in build-fuzz/ and run each for SECONDS.
 #
-#   tools/run-fuzzers.sh [-p] SECONDS [TARGET...]     TARGET: snapshot, walker (default both)
+#   tools/run-fuzzers.sh [-p] SECONDS [TARGET...]     TARGET: snapshot, walker, core (default all)
 #     -p   run the targets in parallel instead of one after another
 #
 # Each target first replays tests/fuzz/regressions/<target>/ (inputs that once crashed must
@@ -15,16 +15,16 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 BUILD=${PYSNAP_FUZZ_BUILD:-build-fuzz}
 
-usage() { echo "usage: tools/run-fuzzers.sh [-p] SECONDS [snapshot|walker ...]" >&2; exit 2; }
+usage() { echo "usage: tools/run-fuzzers.sh [-p] SECONDS [snapshot|walker|core ...]" >&2; exit 2; }
 parallel=0
 if [ "${1:-}" = "-p" ]; then parallel=1; shift; fi
 [ $# -ge 1 ] || usage
 seconds=$1; shift
 [[ "$seconds" =~ ^[0-9]+$ ]] && [ "$seconds" -gt 0 ] || usage
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(snapshot walker)
+[ ${#targets[@]} -gt 0 ] || targets=(snapshot walker core)
 for t in "${targets[@]}"; do
-  case "$t" in snapshot|walker) ;; *) usage ;; esac
+  case "$t" in snapshot|walker|core) ;; *) usage ;; esac
 done
 
 if ! command -v clang >/dev/null; then
@@ -37,7 +37,7 @@ if [ ! -f "$BUILD/build.ninja" ]; then
   rm -f "$BUILD.setup.log"
 fi
 BUILD=$(cd "$BUILD" && pwd)
-if ! ninja -C "$BUILD" tests/fuzz/fuzz_snapshot tests/fuzz/fuzz_walker >"$BUILD/fuzz-build.log" 2>&1; then
+if ! ninja -C "$BUILD" tests/fuzz/fuzz_snapshot tests/fuzz/fuzz_walker tests/fuzz/fuzz_core >"$BUILD/fuzz-build.log" 2>&1; then
   tail -30 "$BUILD/fuzz-build.log" >&2
   echo "run-fuzzers: build failed (is subdir('tests/fuzz') under the fuzzing option in" \
        "meson.build? full log: $BUILD/fuzz-build.log)" >&2

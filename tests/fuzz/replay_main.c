@@ -1,8 +1,8 @@
 /* A main() for the fuzz targets without libFuzzer: runs LLVMFuzzerTestOneInput once over
  * every file named on the command line (a directory means each file in it). The normal
- * build (tests/meson.build, suite fuzz-replay) links it with fuzz_snapshot.c and
- * fuzz_walker.c, so every committed seed and regression input is replayed by every test run,
- * with gcc, with or without -Dsanitize=true, and with no clang installed. A crash is a
+ * build (tests/meson.build, suite fuzz-replay) links it with fuzz_snapshot.c, fuzz_walker.c
+ * and fuzz_core.c, so every committed seed and regression input is replayed by every test
+ * run, with gcc, with or without -Dsanitize=true, and with no clang installed. A crash is a
  * signal, a hang is the 25 s alarm (libFuzzer's -timeout in tools/run-fuzzers.sh). */
 #include <dirent.h>
 #include <errno.h>

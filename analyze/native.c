@@ -1,12 +1,13 @@
 /* Native frames at analysis (see native.h): merge with the Python frames, decode the system
  * call and the instruction at the PC, refine thread states. */
-#include <capstone/capstone.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pysnap/error.h"
 #include "pysnap/native.h"
 #include "pysnap/pyoffsets.h"
+
+#include "disasm.h"
 
 /* user_regs_struct words (NT_PRSTATUS order). */
 #define REG_RDI 14
@@ -372,30 +373,14 @@ static int merge_frames(const struct ps_memsrc *mem, const struct ps_pyoffsets *
 
 /* --- registers and code --------------------------------------------------------------------- */
 
-static void disassemble(csh cs, const struct ps_memsrc *mem, uint64_t pc, char *buf, size_t size)
+static void disassemble(struct ps_disasm *cs, const struct ps_memsrc *mem, uint64_t pc,
+                        char *buf, size_t size)
 {
     unsigned char code[MAX_INSN];
     size_t len = MAX_INSN;
     while (len > 0 && ps_mem_read(mem, pc, code, len) != PS_OK)
         len--; /* the code copy may end before 15 bytes */
-    buf[0] = '\0';
-    cs_insn *insn = NULL;
-    if (len && cs_disasm(cs, code, len, pc, 1, &insn) == 1) {
-        size_t n = strnlen(insn->mnemonic, sizeof insn->mnemonic);
-        if (n > size - 1)
-            n = size - 1;
-        memcpy(buf, insn->mnemonic, n);
-        if (insn->op_str[0] && n + 1 < size) {
-            buf[n++] = ' ';
-            size_t k = strnlen(insn->op_str, sizeof insn->op_str);
-            if (k > size - 1 - n)
-                k = size - 1 - n;
-            memcpy(buf + n, insn->op_str, k);
-            n += k;
-        }
-        buf[n] = '\0';
-        cs_free(insn, 1);
-    }
+    ps_disasm_one(cs, code, len, pc, buf, size);
 }
 
 /* Is the thread stopped inside a system call? orig_rax holds its number then (-1 in user
@@ -405,7 +390,7 @@ static int in_syscall(const struct ps_snap_thread *st)
     return st->has_regs && (int64_t)st->regs[REG_ORIG_RAX] >= 0;
 }
 
-static void decode_cpu(csh cs, const struct ps_memsrc *mem, const struct ps_snap_thread *st,
+static void decode_cpu(struct ps_disasm *cs, const struct ps_memsrc *mem, const struct ps_snap_thread *st,
                        struct ps_thread *t, const char *innermost)
 {
     if (!st->has_regs)
@@ -469,9 +454,7 @@ int ps_native_attach(struct ps_snapshot *snap, struct ps_model *m)
     struct ps_pyoffsets offsets;
     const struct ps_pyoffsets *off =
         choose_offsets(&mem, meta, &offsets) == PS_OK ? &offsets : NULL;
-    csh cs = 0;
-    if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
-        cs = 0;
+    struct ps_disasm *cs = ps_disasm_open();
     int rc = PS_OK;
     for (size_t i = 0; i < m->ninterps && !rc; i++) {
         struct ps_interp *in = &m->interps[i];
@@ -498,8 +481,7 @@ int ps_native_attach(struct ps_snapshot *snap, struct ps_model *m)
         }
         find_collector(meta, in);
     }
-    if (cs)
-        cs_close(&cs);
+    ps_disasm_close(cs);
     return rc;
 }
 

@@ -1,0 +1,80 @@
+/* capstone behind dlopen (see disasm.h): the few entry points pysnap uses, resolved once. */
+#include "disasm.h"
+
+#include <capstone/capstone.h>
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The soname of the capstone whose headers we were built with: its structures are that ABI. */
+#define PS_STR2(x) #x
+#define PS_STR(x) PS_STR2(x)
+#define CAPSTONE_SONAME "libcapstone.so." PS_STR(CS_API_MAJOR)
+
+struct ps_disasm {
+    void *lib;
+    csh handle;
+    cs_err (*open)(cs_arch, cs_mode, csh *);
+    size_t (*disasm)(csh, const uint8_t *, size_t, uint64_t, size_t, cs_insn **);
+    void (*free)(cs_insn *, size_t);
+    cs_err (*close)(csh *);
+};
+
+struct ps_disasm *ps_disasm_open(void)
+{
+    struct ps_disasm *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->lib = dlopen(CAPSTONE_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (!d->lib) {
+        free(d);
+        return NULL;
+    }
+    /* POSIX: a function pointer from dlsym goes through a data pointer. */
+    *(void **)&d->open = dlsym(d->lib, "cs_open");
+    *(void **)&d->disasm = dlsym(d->lib, "cs_disasm");
+    *(void **)&d->free = dlsym(d->lib, "cs_free");
+    *(void **)&d->close = dlsym(d->lib, "cs_close");
+    if (!d->open || !d->disasm || !d->free || !d->close ||
+        d->open(CS_ARCH_X86, CS_MODE_64, &d->handle) != CS_ERR_OK) {
+        dlclose(d->lib);
+        free(d);
+        return NULL;
+    }
+    return d;
+}
+
+void ps_disasm_one(struct ps_disasm *d, const unsigned char *code, size_t len, uint64_t pc,
+                   char *buf, size_t size)
+{
+    if (!size)
+        return;
+    buf[0] = '\0';
+    cs_insn *insn = NULL;
+    if (!d || !len || d->disasm(d->handle, code, len, pc, 1, &insn) != 1)
+        return;
+    size_t n = strnlen(insn->mnemonic, sizeof insn->mnemonic);
+    if (n > size - 1)
+        n = size - 1;
+    memcpy(buf, insn->mnemonic, n);
+    if (insn->op_str[0] && n + 1 < size) {
+        buf[n++] = ' ';
+        size_t k = strnlen(insn->op_str, sizeof insn->op_str);
+        if (k > size - 1 - n)
+            k = size - 1 - n;
+        memcpy(buf + n, insn->op_str, k);
+        n += k;
+    }
+    buf[n] = '\0';
+    d->free(insn, 1);
+}
+
+void ps_disasm_close(struct ps_disasm *d)
+{
+    if (!d)
+        return;
+    d->close(&d->handle);
+    dlclose(d->lib);
+    free(d);
+}

@@ -49,7 +49,7 @@ struct ps_live {
     uint64_t *misses;       /* pages an offline walk wanted and the copy did not hold */
     size_t nmisses, misses_cap;
     uint64_t *plan;         /* pages the next freeze copies, sorted */
-    unsigned char *plan_data; /* their copies (a slab of the cache) */
+    unsigned char **plan_dst; /* where each one's copy goes (the cache's buffers) */
     size_t nplan;
     uint8_t *plan_ok;
     struct iovec *iov, *iov2; /* IOV_BATCH remote iovecs each, for two readers */
@@ -316,7 +316,7 @@ static int u64_cmp(const void *a, const void *b)
 struct copy_job {
     struct reader rd;
     const uint64_t *pages;
-    unsigned char *data;
+    unsigned char *const *dst;
     uint8_t *ok;
     size_t from, to;
 };
@@ -324,25 +324,22 @@ struct copy_job {
 static void *copy_share(void *arg)
 {
     struct copy_job *j = arg;
-    unsigned char *dst[IOV_BATCH];
     for (size_t i = j->from; i < j->to; i += IOV_BATCH) {
         size_t k = j->to - i < IOV_BATCH ? j->to - i : IOV_BATCH;
-        for (size_t m = 0; m < k; m++) /* contiguous: a few local iovecs */
-            dst[m] = j->data + (i + m) * PAGE;
-        vm_read_pages(&j->rd, j->pages + i, k, dst, j->ok + i);
+        vm_read_pages(&j->rd, j->pages + i, k, j->dst + i, j->ok + i);
     }
     return NULL;
 }
 
-/* Copy the N pages PAGES[] into DATA (N contiguous pages); OK[i] says which were read.
+/* Copy the N pages PAGES[] to DST[0..N) (a page each); OK[i] says which were read.
  * Two readers when there is enough to share and a second CPU: reading another process's
  * pages costs the kernel a page-table walk each, which parallelizes. The helper thread
  * inherits pysnap's scheduling (real-time during a freeze). */
-static void copy_pages(struct ps_live *l, const uint64_t *pages, size_t n, unsigned char *data,
-                       uint8_t *ok)
+static void copy_pages(struct ps_live *l, const uint64_t *pages, size_t n,
+                       unsigned char *const *dst, uint8_t *ok)
 {
-    struct copy_job main_job = {{l->pid, l->iov, 0, l->use_memfd}, pages, data, ok, 0, n};
-    struct copy_job help_job = {{l->pid, l->iov2, 0, l->use_memfd}, pages, data, ok, n, n};
+    struct copy_job main_job = {{l->pid, l->iov, 0, l->use_memfd}, pages, dst, ok, 0, n};
+    struct copy_job help_job = {{l->pid, l->iov2, 0, l->use_memfd}, pages, dst, ok, n, n};
     memset(ok, 0, n);
     pthread_t helper;
     int helped = 0;
@@ -363,7 +360,7 @@ static void copy_pages(struct ps_live *l, const uint64_t *pages, size_t n, unsig
             for (size_t i = 0; i < n; i++)
                 if (!ok[i]) {
                     l->read_calls++;
-                    ok[i] = pread(l->memfd, data + i * PAGE, PAGE, (off_t)pages[i]) == (ssize_t)PAGE;
+                    ok[i] = pread(l->memfd, dst[i], PAGE, (off_t)pages[i]) == (ssize_t)PAGE;
                 }
     }
 }
@@ -398,13 +395,17 @@ int ps_live_record_spans(struct ps_live *l, const struct ps_live_span *spans, si
     if (u && !l->offline && l->npages + u <= MAX_PAGES) {
         unsigned char *buf = slab_new(l, u);
         uint8_t *ok = malloc(u);
-        if (buf && ok) {
+        unsigned char **dst = malloc(u * sizeof *dst);
+        if (buf && ok && dst) {
             l->slabs->used = u;
-            copy_pages(l, want, u, buf, ok);
+            for (size_t i = 0; i < u; i++)
+                dst[i] = buf + i * PAGE;
+            copy_pages(l, want, u, dst, ok);
             for (size_t i = 0; i < u && !rc; i++)
                 rc = cache_put(l, want[i], ok[i] ? buf + i * PAGE : UNREADABLE);
         }
         free(ok);
+        free(dst);
     }
     free(want);
     /* Record only what can be read: a stack copy may run into a guard page. */
@@ -447,7 +448,6 @@ static void drop_cache(struct ps_live *l)
     l->npages = 0;
     l->last_data = NULL;
     l->nrecs = 0;
-    l->plan_data = NULL;
 }
 
 int ps_live_plan(struct ps_live *l)
@@ -467,31 +467,51 @@ int ps_live_plan(struct ps_live *l)
     for (size_t i = 0; i < m; i++)
         if (u == 0 || plan[i] != plan[u - 1])
             plan[u++] = plan[i];
-    drop_cache(l);
     l->nmisses = 0;
     free(l->plan);
     free(l->plan_ok);
+    free(l->plan_dst);
     l->plan = plan;
     l->nplan = u;
     l->plan_ok = malloc(u ? u : 1);
-    unsigned char *data = u ? slab_new(l, u) : NULL;
-    if (!l->plan_ok || (u && !data))
+    l->plan_dst = malloc((u ? u : 1) * sizeof *l->plan_dst);
+    if (!l->plan_ok || !l->plan_dst)
         return PS_NOMEM;
-    /* Rehearse the copy now, with the target running: its result is overwritten inside the
-     * freeze, but the slab's pages are faulted in and every page's first copy is paid here.
-     * Measured on the benchmark target (430 pages): a first process_vm_readv into fresh
-     * memory costs 6-9 us a page even when the pages were written beforehand, the second
-     * 1-2 us; the freeze holds only the second. */
-    if (u)
-        copy_pages(l, plan, u, data, l->plan_ok);
-    l->plan_data = data;
+    /* Each page's copy goes where the walk before cached it: memory this process has already
+     * faulted in and copied into (a new slab only for the misses). The page faults of fresh
+     * memory cost 10-15 us each in a VM, and were most of a capture's page faults. */
+    size_t fresh = 0;
     for (size_t i = 0; i < u; i++) {
-        int rc = cache_put(l, plan[i], data + i * PAGE);
+        unsigned char *old = ps_u64map_get(&l->pages, plan[i] + 1);
+        l->plan_dst[i] = old != UNREADABLE ? old : NULL;
+        fresh += !l->plan_dst[i];
+    }
+    unsigned char *data = fresh ? slab_new(l, fresh) : NULL;
+    if (fresh && !data)
+        return PS_NOMEM;
+    if (fresh)
+        l->slabs->used = fresh;
+    for (size_t i = 0, k = 0; i < u; i++)
+        if (!l->plan_dst[i])
+            l->plan_dst[i] = data + PAGE * k++;
+    /* The map holds the plan's pages and nothing else (a page unreadable before is not in the
+     * plan: an offline walk that needs it misses, and the next plan has it). */
+    ps_u64map_free(&l->pages, NULL);
+    memset(&l->pages, 0, sizeof l->pages);
+    l->npages = 0;
+    l->last_data = NULL;
+    l->nrecs = 0;
+    for (size_t i = 0; i < u; i++) {
+        int rc = cache_put(l, plan[i], l->plan_dst[i]);
         if (rc)
             return rc;
     }
+    /* Rehearse the copy now, with the target running: its result is overwritten inside the
+     * freeze, but every page's first copy is paid here. Measured on the benchmark target
+     * (430 pages): a first process_vm_readv into memory costs 6-9 us a page even when the
+     * memory was written beforehand, a second 1-2 us; the freeze holds only the second. */
     if (u)
-        l->slabs->used = u;
+        copy_pages(l, plan, u, l->plan_dst, l->plan_ok);
     return PS_OK;
 }
 
@@ -499,7 +519,7 @@ void ps_live_copy_plan(struct ps_live *l)
 {
     if (!l->nplan)
         return;
-    copy_pages(l, l->plan, l->nplan, l->plan_data, l->plan_ok);
+    copy_pages(l, l->plan, l->nplan, l->plan_dst, l->plan_ok);
     for (size_t i = 0; i < l->nplan; i++)
         if (!l->plan_ok[i]) { /* unmapped since the plan: as unreadable as in a live walk */
             ps_u64map_put(&l->pages, l->plan[i] + 1, UNREADABLE);
@@ -601,6 +621,7 @@ void ps_live_close(struct ps_live *l)
     drop_cache(l);
     free(l->plan);
     free(l->plan_ok);
+    free(l->plan_dst);
     free(l->misses);
     free(l->iov);
     free(l->iov2);

@@ -33,6 +33,7 @@ time limits. Runtime: about a minute and a half.
 import json
 import os
 import random
+import shlex
 import shutil
 import signal
 import struct
@@ -943,6 +944,51 @@ def test_enospc_leaves_no_file(pysnap_bin, target_python, spawn, tmp_path):
         target.assert_progress("after ENOSPC")
     finally:
         subprocess.run(["umount", str(mnt)], stdin=subprocess.DEVNULL)
+
+
+def sid_interpreter():
+    """(env, prefix, python) of the first Debian-unstable interpreter in
+    $PYSNAP_EXTRA_PYTHONS ('label=VAR=x LOADER --library-path DIR PYTHON;...', as
+    scripts/test.sh exports it), or None."""
+    for item in os.environ.get("PYSNAP_EXTRA_PYTHONS", "").split(";"):
+        label, _, command = item.partition("=")
+        if not label.startswith("sid-") or not command:
+            continue
+        words = shlex.split(command)
+        env = dict(w.split("=", 1) for w in words if "=" in w.split("/")[0])
+        rest = [w for w in words if "=" not in w.split("/")[0]]
+        if rest:
+            return env, rest[:-1], rest[-1]
+    return None
+
+
+def test_capture_makes_no_network_requests(pysnap_bin, spawn, tmp_path):
+    """With DEBUGINFOD_URLS set and a target whose libraries name separate debug files that
+    are not installed (a Debian-unstable interpreter: its libc's .gnu_debuglink; elfutils'
+    standard lookup then loads libdebuginfod), a capture with native stacks neither loads
+    libdebuginfod nor opens a socket (strace: every openat, socket and connect of pysnap)."""
+    strace = strace_or_skip()
+    sid = sid_interpreter()
+    if sid is None:
+        pytest.skip("no Debian-unstable interpreter in $PYSNAP_EXTRA_PYTHONS "
+                    "(scripts/test.sh fetches them with tools/fetch-sid-pythons.sh)")
+    env, prefix, python = sid
+    target = Target(spawn, python, tmp_path / "target", prefix=prefix, env=env)
+    run_env = env_for_strace()
+    run_env["DEBUGINFOD_URLS"] = "http://127.0.0.1:9/"
+    trace = tmp_path / "strace.txt"
+    output = tmp_path / "n.snap"
+    res = subprocess.run([strace, "-f", "-qq", "-o", str(trace), "-e",
+                          "trace=openat,socket,connect", pysnap_bin, "capture", "--pid",
+                          str(target.pid), "-o", str(output)], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         timeout=CAPTURE_TIMEOUT, env=run_env)
+    assert res.returncode == 0 and output.exists(), describe(res)
+    calls = trace.read_text(errors="replace").splitlines()
+    assert any(os.path.basename(python) in c for c in calls), "the capture read no binary"
+    assert not [c for c in calls if "debuginfod" in c], [c for c in calls if "debuginfod" in c]
+    assert not [c for c in calls if " socket(" in c or " connect(" in c], calls
+    target.assert_progress("a capture")
 
 
 @pytest.mark.parametrize("syscall", ["write", "fsync"])

@@ -4,7 +4,9 @@
 set -euo pipefail
 build_pkgs=(gcc meson ninja-build pkg-config libelf-dev libdw-dev libcapstone-dev libzstd-dev)
 run_pkgs=(python3 python3.11)
-test_pkgs=(python3-pytest python3-jsonschema zstd elfutils util-linux gdb strace valgrind python3.11-dbg)
+# libpython3.11-dev: headers and the shared libpython3.11.so for the embedding test (tests/e2e/test_embed.py)
+test_pkgs=(python3-pytest python3-jsonschema zstd elfutils util-linux gdb strace valgrind python3.11-dbg
+           libpython3.11-dev)
 # the web sample (samples/webapp.py under gunicorn): samples/demo-web.sh and tests/e2e/test_web.py
 web_pkgs=(gunicorn python3-flask)
 want=("${build_pkgs[@]}" "${run_pkgs[@]}")

@@ -3,6 +3,7 @@
 
 #include <capstone/capstone.h>
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,33 +13,46 @@
 #define PS_STR(x) PS_STR2(x)
 #define CAPSTONE_SONAME "libcapstone.so." PS_STR(CS_API_MAJOR)
 
-struct ps_disasm {
-    void *lib;
-    csh handle;
+/* The library and its entry points, resolved once per process and kept (as a linked library
+ * would be): analysis opens a disassembler per snapshot, and `record --native` per sample;
+ * loading capstone again each time would cost its start-up each time. */
+static struct {
+    pthread_once_t once;
+    int ok;
     cs_err (*open)(cs_arch, cs_mode, csh *);
     size_t (*disasm)(csh, const uint8_t *, size_t, uint64_t, size_t, cs_insn **);
     void (*free)(cs_insn *, size_t);
     cs_err (*close)(csh *);
+} capstone = {PTHREAD_ONCE_INIT, 0, NULL, NULL, NULL, NULL};
+
+static void load_capstone(void)
+{
+    void *lib = dlopen(CAPSTONE_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (!lib)
+        return;
+    /* POSIX: a function pointer from dlsym goes through a data pointer. */
+    *(void **)&capstone.open = dlsym(lib, "cs_open");
+    *(void **)&capstone.disasm = dlsym(lib, "cs_disasm");
+    *(void **)&capstone.free = dlsym(lib, "cs_free");
+    *(void **)&capstone.close = dlsym(lib, "cs_close");
+    capstone.ok = capstone.open && capstone.disasm && capstone.free && capstone.close;
+    if (!capstone.ok)
+        dlclose(lib);
+}
+
+struct ps_disasm {
+    csh handle;
 };
 
 struct ps_disasm *ps_disasm_open(void)
 {
+    pthread_once(&capstone.once, load_capstone);
+    if (!capstone.ok)
+        return NULL;
     struct ps_disasm *d = calloc(1, sizeof *d);
     if (!d)
         return NULL;
-    d->lib = dlopen(CAPSTONE_SONAME, RTLD_NOW | RTLD_LOCAL);
-    if (!d->lib) {
-        free(d);
-        return NULL;
-    }
-    /* POSIX: a function pointer from dlsym goes through a data pointer. */
-    *(void **)&d->open = dlsym(d->lib, "cs_open");
-    *(void **)&d->disasm = dlsym(d->lib, "cs_disasm");
-    *(void **)&d->free = dlsym(d->lib, "cs_free");
-    *(void **)&d->close = dlsym(d->lib, "cs_close");
-    if (!d->open || !d->disasm || !d->free || !d->close ||
-        d->open(CS_ARCH_X86, CS_MODE_64, &d->handle) != CS_ERR_OK) {
-        dlclose(d->lib);
+    if (capstone.open(CS_ARCH_X86, CS_MODE_64, &d->handle) != CS_ERR_OK) {
         free(d);
         return NULL;
     }
@@ -52,7 +66,7 @@ void ps_disasm_one(struct ps_disasm *d, const unsigned char *code, size_t len, u
         return;
     buf[0] = '\0';
     cs_insn *insn = NULL;
-    if (!d || !len || d->disasm(d->handle, code, len, pc, 1, &insn) != 1)
+    if (!d || !len || capstone.disasm(d->handle, code, len, pc, 1, &insn) != 1)
         return;
     size_t n = strnlen(insn->mnemonic, sizeof insn->mnemonic);
     if (n > size - 1)
@@ -67,14 +81,13 @@ void ps_disasm_one(struct ps_disasm *d, const unsigned char *code, size_t len, u
         n += k;
     }
     buf[n] = '\0';
-    d->free(insn, 1);
+    capstone.free(insn, 1);
 }
 
 void ps_disasm_close(struct ps_disasm *d)
 {
     if (!d)
         return;
-    d->close(&d->handle);
-    dlclose(d->lib);
+    capstone.close(&d->handle);
     free(d);
 }

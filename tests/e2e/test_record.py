@@ -2,6 +2,7 @@
 stopping the process (torn reads must be dropped, never recorded as garbage: every recorded
 stack must be one the target's code can have) and with --blocking (every sample exact)."""
 
+import os
 import re
 
 from e2e_util import TARGETS, describe, run_pysnap
@@ -50,7 +51,11 @@ def record(pysnap_bin, pid, out, mode):
 
 
 def test_record_churning_stack(python, pysnap_bin, run_target, tmp_path):
-    proc, truth = run_target(python, CHURN, "--lifetime", "30")
+    # A running-mode sample walks twice and keeps what came out the same: the walks must fit
+    # in one leaf() call. Under ASan (PYSNAP_TEST_SLOWDOWN) they take several times longer,
+    # and on a loaded machine nearly every one was torn: the leaf grows with the slowdown.
+    leaf = int(20000 * float(os.environ.get("PYSNAP_TEST_SLOWDOWN", "1")) ** 2)
+    proc, truth = run_target(python, CHURN, "--lifetime", "30", "--leaf-iterations", leaf)
     for mode in ([], ["--blocking"]):
         out = tmp_path / ("churn%s.txt" % len(mode))
         samples, rounds, dropped, stacks, res = record(pysnap_bin, proc.pid, out, mode)

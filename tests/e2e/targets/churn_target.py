@@ -1,6 +1,6 @@
 """e2e target for pysnap record: a main thread whose Python stack changes all the time.
 
-usage: churn_target.py FIFO [--lifetime SECONDS]
+usage: churn_target.py FIFO [--lifetime SECONDS] [--leaf-iterations N]
 
 churn() calls descend() at depths that vary from 1 to 60 in a tight loop, so a sampler that
 does not stop the process reads frames while they are being pushed and popped (torn samples).
@@ -22,9 +22,12 @@ def descend(n):
     return leaf()
 
 
+LEAF_ITERATIONS = 20000  # ~1 ms: long enough that most samples find the stack at rest
+
+
 def leaf():
     s = 0
-    for i in range(20000):  # ~1 ms: long enough that most samples find the stack at rest
+    for i in range(LEAF_ITERATIONS):
         s += i
     return s
 
@@ -41,7 +44,10 @@ def churn(lifetime, ready):
 
 
 def main():
+    global LEAF_ITERATIONS
     fifo = sys.argv[1]
+    if "--leaf-iterations" in sys.argv:
+        LEAF_ITERATIONS = int(sys.argv[sys.argv.index("--leaf-iterations") + 1])
     lifetime = float(sys.argv[sys.argv.index("--lifetime") + 1]) if "--lifetime" in sys.argv else 60.0
     truth = {"pid": os.getpid(), "file": os.path.abspath(__file__),
              "functions": ["<module>", "main", "churn", "descend", "leaf"]}

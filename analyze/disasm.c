@@ -4,7 +4,6 @@
 #include <capstone/capstone.h>
 #include <dlfcn.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -390,8 +390,9 @@ static int in_syscall(const struct ps_snap_thread *st)
     return st->has_regs && (int64_t)st->regs[REG_ORIG_RAX] >= 0;
 }
 
-static void decode_cpu(struct ps_disasm *cs, const struct ps_memsrc *mem, const struct ps_snap_thread *st,
-                       struct ps_thread *t, const char *innermost)
+static void decode_cpu(struct ps_disasm *cs, const struct ps_memsrc *mem,
+                       const struct ps_snap_thread *st, struct ps_thread *t,
+                       const char *innermost)
 {
     if (!st->has_regs)
         return;

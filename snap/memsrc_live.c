@@ -18,7 +18,9 @@
 #define MAX_PAGES (1u << 20) /* 4 GiB of cache: far beyond any walk */
 #define IOV_BATCH 1024u      /* remote iovecs per process_vm_readv (the kernel's UIO_MAXIOV) */
 #define SLAB_PAGES 64u       /* pages per slab for pages read one at a time */
-#define PARALLEL_MIN_PAGES 1024u /* below this, a second reader costs more than it saves (430 pages: 0.44 ms alone, 0.53 ms with a thread started for it) */
+/* Below this many pages a second reader costs more than it saves (430 pages: 0.44 ms alone,
+ * 0.53 ms with a thread started for it). */
+#define PARALLEL_MIN_PAGES 1024u
 
 struct rec {
     uint64_t addr, len;
@@ -434,20 +436,26 @@ int ps_live_record(struct ps_live *l, uint64_t addr, size_t len)
 }
 
 
-/* Forget every page and every recorded range. */
-static void drop_cache(struct ps_live *l)
+/* Forget which pages are cached and every recorded range; the slabs stay. */
+static void forget_pages(struct ps_live *l)
 {
     ps_u64map_free(&l->pages, NULL);
     memset(&l->pages, 0, sizeof l->pages);
+    l->npages = 0;
+    l->last_data = NULL;
+    l->nrecs = 0;
+}
+
+/* Forget every page and every recorded range, and free the slabs. */
+static void drop_cache(struct ps_live *l)
+{
+    forget_pages(l);
     while (l->slabs) {
         struct slab *s = l->slabs;
         l->slabs = s->next;
         free(s->data);
         free(s);
     }
-    l->npages = 0;
-    l->last_data = NULL;
-    l->nrecs = 0;
 }
 
 int ps_live_plan(struct ps_live *l)
@@ -496,11 +504,7 @@ int ps_live_plan(struct ps_live *l)
             l->plan_dst[i] = data + PAGE * k++;
     /* The map holds the plan's pages and nothing else (a page unreadable before is not in the
      * plan: an offline walk that needs it misses, and the next plan has it). */
-    ps_u64map_free(&l->pages, NULL);
-    memset(&l->pages, 0, sizeof l->pages);
-    l->npages = 0;
-    l->last_data = NULL;
-    l->nrecs = 0;
+    forget_pages(l);
     for (size_t i = 0; i < u; i++) {
         int rc = cache_put(l, plan[i], l->plan_dst[i]);
         if (rc)

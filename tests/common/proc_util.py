@@ -10,17 +10,42 @@ Standard library and pytest only. Every wait here is bounded.
 """
 
 import os
+import re
+import shlex
 import subprocess
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+ENV_WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 PYSNAP_TIMEOUT = 60.0  # any one pysnap invocation
 KILL_WAIT = 10.0       # a killed process being reaped
 
 
 # --- pysnap and the target's Python ------------------------------------------------------
+
+def extra_pythons(spec):
+    """PYSNAP_EXTRA_PYTHONS (scripts/test.sh exports it): 'label=command;label=command' ->
+    [(label, env, argv)], the command split like a shell does; leading NAME=VALUE words are
+    environment variables for the interpreter."""
+    out = []
+    for entry in spec.split(";"):
+        entry = entry.strip()
+        if not entry:
+            continue
+        label, sep, command = entry.partition("=")
+        label = label.strip()
+        words = shlex.split(command)
+        env = {}
+        while words and ENV_WORD.match(words[0]):
+            name, _, value = words.pop(0).partition("=")
+            env[name] = value
+        if not sep or not label or not words:
+            raise ValueError("PYSNAP_EXTRA_PYTHONS: bad entry %r (want label=command)" % entry)
+        out.append((label, env, words))
+    return out
+
 
 def pysnap_path():
     return os.path.abspath(os.environ.get("PYSNAP_BIN") or str(REPO / "build" / "programs" / "pysnap"))

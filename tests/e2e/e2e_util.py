@@ -7,9 +7,7 @@ Standard library and pytest only. Every wait here is bounded.
 import functools
 import json
 import os
-import re
 import select
-import shlex
 import shutil
 import signal
 import subprocess
@@ -19,7 +17,7 @@ from pathlib import Path
 import pytest
 
 # conftest.py put tests/common on sys.path; the tests import these from here.
-from proc_util import (PYSNAP_TIMEOUT, REPO, clean_env, describe, kill_all,  # noqa: F401
+from proc_util import (PYSNAP_TIMEOUT, REPO, clean_env, describe, extra_pythons, kill_all,  # noqa: F401
                        proc_tids, pysnap_path, run_pysnap, thread_states)
 
 HERE = Path(__file__).resolve().parent
@@ -56,7 +54,6 @@ PROBE = (
 
 # --- interpreters ------------------------------------------------------------------------
 
-ENV_WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 
 
 class Interpreter(object):
@@ -149,24 +146,9 @@ def _prefix_of(path):
 
 
 def parse_extra_pythons(spec):
-    """PYSNAP_EXTRA_PYTHONS: 'label=command;label=command', command split like a shell
-    does; leading NAME=VALUE words are environment variables for the interpreter."""
-    out = []
-    for entry in spec.split(";"):
-        entry = entry.strip()
-        if not entry:
-            continue
-        label, sep, command = entry.partition("=")
-        label = label.strip()
-        words = shlex.split(command)
-        env = {}
-        while words and ENV_WORD.match(words[0]):
-            name, _, value = words.pop(0).partition("=")
-            env[name] = value
-        if not sep or not label or not words:
-            raise ValueError("PYSNAP_EXTRA_PYTHONS: bad entry %r (want label=command)" % entry)
-        out.append(Interpreter(label, words, env, kind="extra"))
-    return out
+    """PYSNAP_EXTRA_PYTHONS as Interpreters (proc_util.extra_pythons parses it)."""
+    return [Interpreter(label, argv, env, kind="extra")
+            for label, env, argv in extra_pythons(spec)]
 
 
 @functools.lru_cache(maxsize=None)

@@ -1,4 +1,5 @@
-/* What both fuzzers do with a report: render it as JSON and as text, and check the JSON.
+/* What the fuzzers share: render a report as JSON and as text, check the JSON, and (the two
+ * that open a file) check an open's result as the CLI would go on from it.
  *
  * Whatever the input, `--json` output must be one valid JSON value in valid UTF-8 (RFC 8259),
  * since other tools read it: json_check() is a strict syntax check, and fuzz_render() aborts
@@ -10,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "pysnap/error.h"
 #include "pysnap/report.h"
+#include "pysnap/snapshot.h"
 
 struct jc {
     const unsigned char *p, *end;
@@ -197,6 +200,26 @@ static void fuzz_render(const struct ps_report *report)
     ps_render_text.render(out, report, &ro);
     fflush(out);
     clearerr(out);
+}
+
+/* After an open of the fuzz input that returned RC (SNAP set when RC is 0), as the CLI goes
+ * on: a failure must name a real error code whose exit class is 1 or 2; an opened snapshot
+ * is reported and rendered (a report failure must name a real code too), then closed. */
+static inline void fuzz_report_opened(int rc, struct ps_snapshot *snap)
+{
+    if (rc) {
+        if (rc <= 0 || rc >= PS_NUM_ERRORS || ps_error_exit_class(rc) == 0)
+            abort();
+        return;
+    }
+    struct ps_report report;
+    rc = ps_report_build(snap, &report);
+    if (!rc)
+        fuzz_render(&report);
+    else if (rc < 0 || rc >= PS_NUM_ERRORS)
+        abort();
+    ps_report_free(&report);
+    ps_snapshot_close(snap);
 }
 
 #endif

@@ -113,18 +113,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     struct ps_snapshot *snap = NULL;
     int rc = ps_core_open(core_path, exe, sysroot, &snap);
-    if (rc) {
-        if (rc <= 0 || rc >= PS_NUM_ERRORS || ps_error_exit_class(rc) == 0)
-            abort();
-        return 0;
-    }
-    struct ps_report report;
-    rc = ps_report_build(snap, &report);
-    if (!rc)
-        fuzz_render(&report);
-    else if (rc < 0 || rc >= PS_NUM_ERRORS)
-        abort();
-    ps_report_free(&report);
-    ps_snapshot_close(snap);
+    fuzz_report_opened(rc, snap);
     return 0;
 }

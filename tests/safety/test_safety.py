@@ -33,7 +33,6 @@ time limits. Runtime: about a minute and a half.
 import json
 import os
 import random
-import shlex
 import shutil
 import signal
 import struct
@@ -45,6 +44,7 @@ from pathlib import Path
 
 import pytest
 
+from proc_util import extra_pythons
 from safety_util import (Target, capture_output, check_one_error_line, describe, start_capture,
                          thread_states, tracer_pid)
 
@@ -948,17 +948,10 @@ def test_enospc_leaves_no_file(pysnap_bin, target_python, spawn, tmp_path):
 
 def sid_interpreter():
     """(env, prefix, python) of the first Debian-unstable interpreter in
-    $PYSNAP_EXTRA_PYTHONS ('label=VAR=x LOADER --library-path DIR PYTHON;...', as
-    scripts/test.sh exports it), or None."""
-    for item in os.environ.get("PYSNAP_EXTRA_PYTHONS", "").split(";"):
-        label, _, command = item.partition("=")
-        if not label.startswith("sid-") or not command:
-            continue
-        words = shlex.split(command)
-        env = dict(w.split("=", 1) for w in words if "=" in w.split("/")[0])
-        rest = [w for w in words if "=" not in w.split("/")[0]]
-        if rest:
-            return env, rest[:-1], rest[-1]
+    $PYSNAP_EXTRA_PYTHONS (LOADER --library-path DIR PYTHON), or None."""
+    for label, env, argv in extra_pythons(os.environ.get("PYSNAP_EXTRA_PYTHONS", "")):
+        if label.startswith("sid-"):
+            return env, argv[:-1], argv[-1]
     return None
 
 

@@ -1,5 +1,5 @@
 """Measure the asyncio layout of the running CPython (x86-64) and print it as one row of
-analyze/asyncio_offsets_table.c.
+analyze/python/asyncio_offsets_table.c.
 
 The C `_asyncio.Task` struct (FutureObj_HEAD + TaskObj in Modules/_asynciomodule.c) and the
 coroutine object's frame fields are not in any installed header, so instead of typing numbers
@@ -11,7 +11,7 @@ Include/internal/pycore_frame.h of that version (see the comments in the table).
 
 usage: PYTHON tools/gen-asyncio-offsets.py LOCALSPLUS STACKTOP
   LOCALSPLUS  _PyInterpreterFrame.localsplus of this version (3.11+; 0 before), from
-              analyze/pyoffsets_table.c
+              analyze/python/pyoffsets_table.c
   STACKTOP    _PyInterpreterFrame.stacktop (3.11-3.13) or stackpointer (3.14+), 0 before 3.11
 """
 

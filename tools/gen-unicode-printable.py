@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Generate analyze/unicode_printable.c: which code points repr() escapes, per CPython version.
+"""Generate analyze/python/unicode_printable.c: which code points repr() escapes, per CPython version.
 
-usage: tools/gen-unicode-printable.py [-o analyze/unicode_printable.c] LABEL=PYTHON ...
+usage: tools/gen-unicode-printable.py [-o analyze/python/unicode_printable.c] LABEL=PYTHON ...
 
 Each PYTHON is a command (split like a shell does, NAME=VALUE words first are environment)
 of one CPython; it is asked for its unicodedata version and, for every code point, whether
@@ -46,7 +46,7 @@ def probe(command):
 
 
 def main(argv):
-    out_path = "analyze/unicode_printable.c"
+    out_path = "analyze/python/unicode_printable.c"
     if argv[:1] == ["-o"]:
         out_path, argv = argv[1], argv[2:]
     if not argv:

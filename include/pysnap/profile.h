@@ -37,7 +37,7 @@ int ps_profile_write_folded(FILE *out, const struct ps_profile *p);
 int ps_profile_write_speedscope(FILE *out, const struct ps_profile *p, const char *title);
 int ps_profile_write_svg(FILE *out, const struct ps_profile *p, const char *title);
 
-/* For the writers (analyze/flamegraph.c): the stacks, merged over threads. */
+/* For the writers (analyze/render/flamegraph.c): the stacks, merged over threads. */
 struct ps_profile_stack {
     uint32_t track;      /* index into the tracks */
     uint32_t n;          /* frames, outermost first */

@@ -2,7 +2,7 @@
  *
  * One table per major.minor, generated from the real headers by tools/gen-offsets (an
  * offsetof() probe compiled against each version's internal headers) and committed as
- * analyze/pyoffsets_table.c, so a build needs no Python headers. For 3.13+ the table is then
+ * analyze/python/pyoffsets_table.c, so a build needs no Python headers. For 3.13+ the table is then
  * overlaid with the interpreter's own _Py_DebugOffsets, after validating them.
  *
  * All offsets are byte offsets into the named structure; PS_OFF_NONE marks a field that the

@@ -280,7 +280,7 @@ def test_await_cycle_is_a_deadlock(deadlock_run):
     assert "DEADLOCK: 2 tasks wait for each other in a cycle:" in text
 
 
-MAX_TASKS = 4096  # analyze/tasks.c
+MAX_TASKS = 4096  # analyze/python/tasks.c
 
 
 def test_task_limit_is_reported(apython, pysnap_bin, tmp_path):

@@ -1,4 +1,4 @@
-"""The committed layout tables (analyze/pyoffsets_table.c) are what tools/gen-offsets generates.
+"""The committed layout tables (analyze/python/pyoffsets_table.c) are what tools/gen-offsets generates.
 
 gen-offsets.sh compiles tools/gen-offsets/probe.c against each CPython's own headers. Here it
 writes into a temporary file with the headers this machine has (pyenv 3.8-3.13; Debian sid
@@ -19,7 +19,7 @@ import pytest
 from e2e_util import REPO
 
 GEN = REPO / "tools" / "gen-offsets" / "gen-offsets.sh"
-TABLE = REPO / "analyze" / "pyoffsets_table.c"
+TABLE = REPO / "analyze" / "python" / "pyoffsets_table.c"
 
 
 def entries(text):
@@ -50,10 +50,10 @@ def test_committed_table_matches_the_probe(tmp_path):
     for key in sorted(generated):
         label, body = generated[key]
         assert key in committed, (
-            "gen-offsets generates %s, which analyze/pyoffsets_table.c lacks: regenerate it "
+            "gen-offsets generates %s, which analyze/python/pyoffsets_table.c lacks: regenerate it "
             "(tools/gen-offsets/README.md)" % label)
         assert body == committed[key][1], (
-            "analyze/pyoffsets_table.c's %s entry differs from what probe.c generates from "
+            "analyze/python/pyoffsets_table.c's %s entry differs from what probe.c generates from "
             "the %s headers: regenerate it (tools/gen-offsets/README.md)"
             % (committed[key][0], label))
     print("checked %s; not checked here (no headers): %s"

@@ -16,7 +16,7 @@ table). Every version whose _Py_DebugOffsets layout pysnap knows (3.13-3.15) als
 so no real snapshot can reach that path.
 
 The unmodified snapshot analyzes (exit 0), so the refusal comes from the version alone. The
-supported list is the release tables of analyze/pyoffsets_table.c, in order.
+supported list is the release tables of analyze/python/pyoffsets_table.c, in order.
 """
 
 import json
@@ -34,7 +34,7 @@ META_RUNTIME = 32      # runtime_addr
 
 
 def supported_list():
-    text = (REPO / "analyze" / "pyoffsets_table.c").read_text()
+    text = (REPO / "analyze" / "python" / "pyoffsets_table.c").read_text()
     out = []
     for entry in text.split("    { /* ")[1:]:
         m = re.search(r"\.major = (\d+), \.minor = (\d+),", entry)
@@ -127,8 +127,8 @@ def test_unknown_version_with_unknown_debug_offsets(pysnap_bin, run_target, tmp_
 
 
 def table_entry(major_minor):
-    """The release entry of analyze/pyoffsets_table.c for MAJOR.MINOR, as text."""
-    text = (REPO / "analyze" / "pyoffsets_table.c").read_text()
+    """The release entry of analyze/python/pyoffsets_table.c for MAJOR.MINOR, as text."""
+    text = (REPO / "analyze" / "python" / "pyoffsets_table.c").read_text()
     major, minor = major_minor.split(".")
     for entry in text.split("    { /* ")[1:]:
         if (".major = %s, .minor = %s," % (major, minor)) in entry and ".debug_build = 0," in entry:

@@ -1,6 +1,6 @@
 """The program behind the walker seeds corpus/walker/asyncio-*-seg: a few asyncio tasks (two
 in sleep, a gather() of them, two awaiting each other), so that fuzz_walker reaches the task
-walk (analyze/tasks.c). Made by hand: run it, wait for "ready", then
+walk (analyze/python/tasks.c). Made by hand: run it, wait for "ready", then
     pysnap capture --pid PID --no-compress --max-stack 0 -o RAW
 and write make_corpus.walker_seeds(open(RAW, "rb").read(), flat=False)["seg"]."""
 import asyncio, sys, time

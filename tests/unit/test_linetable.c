@@ -2,7 +2,7 @@
  * instruction (vectors made by gen_linetable_vectors.py); hostile tables must not crash. */
 #include <string.h>
 
-#include "../../analyze/walker_internal.h"
+#include "../../analyze/python/walker_internal.h"
 #include "check.h"
 #include "linetable_vectors.h"
 

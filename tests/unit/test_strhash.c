@@ -2,7 +2,7 @@
  * PYTHONHASHSEED=0 (vectors printed by pyenv 3.10 = SipHash-2-4 and 3.11 = SipHash-1-3). */
 #include <string.h>
 
-#include "../../analyze/walker_internal.h"
+#include "../../analyze/python/walker_internal.h"
 #include "check.h"
 
 static const struct {

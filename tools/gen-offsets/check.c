@@ -1,4 +1,4 @@
-/* tools/gen-offsets/check.c: look at the generated analyze/pyoffsets_table.c.
+/* tools/gen-offsets/check.c: look at the generated analyze/python/pyoffsets_table.c.
  *
  * Build ad hoc from the repository root (it includes the table source directly):
  *   gcc -Wall -I include tools/gen-offsets/check.c -o /tmp/pyoffsets-check
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../analyze/pyoffsets_table.c"
+#include "../../analyze/python/pyoffsets_table.c"
 
 /* Every field of struct ps_pyoffsets, in declaration order. */
 #define PS_FIELDS(X)                                                                           \

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Generate analyze/pyoffsets_table.c: one struct ps_pyoffsets per CPython 3.8 .. 3.13 found in
+# Generate analyze/python/pyoffsets_table.c: one struct ps_pyoffsets per CPython 3.8 .. 3.13 found in
 # pyenv and per 3.14 .. 3.15 found in the Debian sid cache of tools/fetch-sid-pythons.sh (run
 # it with --dev: the headers come from libpython3.N-dev), by compiling tools/gen-offsets/probe.c
 # against each version's (internal) headers with the system gcc and running it. A sid build's
@@ -15,7 +15,7 @@
 #                          CFLAGS, e.g. --variant 'debug=-DPy_DEBUG -DPy_TRACE_REFS'
 #                          (repeatable; entries follow the release one of the same version,
 #                          labelled NAME in a comment; debug_build tells them apart)
-#   --out FILE             write FILE instead of analyze/pyoffsets_table.c
+#   --out FILE             write FILE instead of analyze/python/pyoffsets_table.c
 #   --check                write nothing; exit 1 if the output file differs from what would
 #                          be generated (reproducibility / staleness check)
 #   --keep                 keep the temporary build directory (printed on stderr)
@@ -63,7 +63,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-[ -n "$out" ] || out=$root/analyze/pyoffsets_table.c
+[ -n "$out" ] || out=$root/analyze/python/pyoffsets_table.c
 
 # Command line as recorded in the output (repo-relative; --pyenv/--sid/--out/--check left out).
 cmdline="tools/gen-offsets/gen-offsets.sh"

@@ -9,7 +9,7 @@
 #include "pysnap/memsrc.h"
 #include "pysnap/pyoffsets.h"
 #include "pysnap/walker.h"
-#include "u64map.h"
+#include "../u64map.h"
 
 struct ps_walker {
     const struct ps_memsrc *mem;

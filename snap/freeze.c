@@ -17,7 +17,6 @@
 
 #define MAX_TASKS 65536
 #define MAX_RELIST_ROUNDS 64
-#define POLL_US 100
 
 static int64_t ns_between(const struct timespec *a, const struct timespec *b)
 {
@@ -45,21 +44,25 @@ static int perm_error(pid_t pid, pid_t tid, int err)
 
 static struct ps_ftask *find_task(struct ps_freeze *fz, pid_t tid)
 {
-    for (size_t i = 0; i < fz->ntasks; i++)
-        if (fz->tasks[i].tid == tid)
-            return &fz->tasks[i];
-    return NULL;
+    uintptr_t i = (uintptr_t)ps_u64map_get(&fz->index, (uint64_t)tid);
+    return i ? &fz->tasks[i - 1] : NULL;
 }
 
 /* Append a task for TID (its state and name read now); NULL when out of memory. Pointers
  * into fz->tasks do not survive this call. */
 static struct ps_ftask *add_task(struct ps_freeze *fz, pid_t tid)
 {
-    struct ps_ftask *nt = realloc(fz->tasks, (fz->ntasks + 1) * sizeof *nt);
-    if (!nt)
+    if (fz->ntasks == fz->cap) {
+        size_t cap = fz->cap ? fz->cap * 2 : 64;
+        struct ps_ftask *nt = realloc(fz->tasks, cap * sizeof *nt);
+        if (!nt)
+            return NULL;
+        fz->tasks = nt;
+        fz->cap = cap;
+    }
+    if (ps_u64map_put(&fz->index, (uint64_t)tid, (void *)(uintptr_t)(fz->ntasks + 1)))
         return NULL;
-    fz->tasks = nt;
-    struct ps_ftask *t = &nt[fz->ntasks++];
+    struct ps_ftask *t = &fz->tasks[fz->ntasks++];
     memset(t, 0, sizeof *t);
     t->tid = tid;
     ps_proc_task_info(fz->pid, tid, &t->state, t->comm);
@@ -184,15 +187,18 @@ static void on_wait_timeout(int sig)
     wait_timed_out = 1;
 }
 
-/* Collect the stops with a blocking waitpid(-1), so each is seen the moment it happens
- * (polling with sleeps costs milliseconds on a loaded machine); an interval timer without
- * SA_RESTART bounds the wait. */
+/* Collect the stops thread by thread, each with a blocking waitpid on its own tid: the
+ * kernel finds a given tracee at once, where waitpid(-1) scans the whole list of tracees at
+ * every call (quadratic in the thread count: 100 ms of the pause at 2000 threads). The
+ * threads were interrupted in this same order, so by the time a thread is waited for it has
+ * usually stopped already. A thread created meanwhile (a clone event) is appended and waited
+ * for in its turn. An interval timer without SA_RESTART bounds the whole wait. */
 static int wait_stops(struct ps_freeze *fz, unsigned timeout_ms)
 {
-    size_t waiting = 0;
-    for (size_t i = 0; i < fz->ntasks; i++)
-        waiting += !fz->tasks[i].stopped && !fz->tasks[i].gone;
-    if (!waiting)
+    size_t i = 0;
+    while (i < fz->ntasks && (fz->tasks[i].stopped || fz->tasks[i].gone))
+        i++;
+    if (i == fz->ntasks)
         return PS_OK;
     struct sigaction sa, old_sa;
     memset(&sa, 0, sizeof sa);
@@ -204,41 +210,18 @@ static int wait_stops(struct ps_freeze *fz, unsigned timeout_ms)
     struct itimerval off = {{0, 0}, {0, 0}};
     setitimer(ITIMER_REAL, &timer, NULL);
     int rc = PS_OK;
-    /* Real-time, pysnap would preempt a CPU at every single stop to collect it: poll
-     * instead, every POLL_US, collecting all the stops that came meanwhile. */
-    const struct timespec poll = {0, POLL_US * 1000};
-    while (waiting && !wait_timed_out) {
-        int status;
-        pid_t r = waitpid(-1, &status, __WALL | (fz->boosted ? WNOHANG : 0));
-        if (r == 0) {
-            nanosleep(&poll, NULL);
-            continue;
-        }
-        if (r < 0) {
-            if (errno == EINTR)
+    for (; i < fz->ntasks && !wait_timed_out && !rc; i++) {
+        while (!fz->tasks[i].stopped && !fz->tasks[i].gone && !wait_timed_out) {
+            int status;
+            pid_t r = waitpid(fz->tasks[i].tid, &status, __WALL);
+            if (r < 0) {
+                if (errno != EINTR)
+                    fz->tasks[i].gone = 1; /* ECHILD: no longer ours (it exited) */
                 continue;
-            break; /* ECHILD: none of ours is left */
-        }
-        struct ps_ftask *t = find_task(fz, r);
-        if (!t) {
-            /* pysnap starts no children: a tracee we do not know is a clone child whose
-             * birth stop came before its parent's clone event */
-            if (!WIFSTOPPED(status))
-                continue;
-            if ((rc = add_clone_child(fz, r)))
+            }
+            pid_t child = collect_stop(&fz->tasks[i], status);
+            if (child && !find_task(fz, child) && (rc = add_clone_child(fz, child)))
                 break;
-            t = &fz->tasks[fz->ntasks - 1];
-            waiting++;
-        }
-        if (t->stopped || t->gone)
-            continue; /* seen already */
-        pid_t child = collect_stop(t, status);
-        if (t->stopped || t->gone)
-            waiting--;
-        if (child && !find_task(fz, child)) {
-            if ((rc = add_clone_child(fz, child)))
-                break;
-            waiting++;
         }
     }
     setitimer(ITIMER_REAL, &off, NULL);
@@ -292,22 +275,21 @@ int ps_freeze(pid_t pid, unsigned timeout_ms, struct ps_freeze *fz)
         deadline.tv_sec++;
         deadline.tv_nsec -= 1000000000;
     }
-    int rc = PS_OK, settled = 0;
-    /* New threads may appear until every existing one is stopped: list again until no new
-     * one shows up. A thread interrupted inside clone() still creates its child before it
-     * stops, after a listing may have missed it: so once the listing looks complete, wait
-     * for the stops and list once more. Only a listing made while every known thread is
-     * stopped (or given up on) proves the set complete. */
+    int rc = PS_OK, settled = 0, complete = 0;
+    /* New threads may appear until every existing one is stopped, and a thread interrupted
+     * inside clone() still creates its child before it stops, after a listing may have
+     * missed it. Only a listing made while every known thread is stopped (or given up on)
+     * proves the set complete: so list, seize and interrupt, wait for the stops, and list
+     * again until a listing finds no new thread. In the usual case that is two listings,
+     * one of them inside the pause. */
     for (int round = 0; round < MAX_RELIST_ROUNDS && fz->ntasks < MAX_TASKS; round++) {
         size_t added;
         if ((rc = seize_new(fz, &added)))
             break;
-        if (added) {
-            settled = 0;
-            continue;
-        }
-        if (settled)
+        if (!added && settled) {
+            complete = 1;
             break;
+        }
         if (fz->ntasks == 0)
             break;
         if ((rc = wait_stops(fz, ms_left(&deadline))))
@@ -316,7 +298,7 @@ int ps_freeze(pid_t pid, unsigned timeout_ms, struct ps_freeze *fz)
     }
     if (!rc && fz->ntasks == 0)
         rc = ps_error_set(PS_NOPROC, "process %d has no threads left", (int)pid);
-    if (!rc && !settled) {
+    if (!rc && !complete) {
         /* Out of rounds (threads born faster than we list): stop what we have; a thread
          * born meanwhile may run during the walk, so the snapshot is marked partial. */
         rc = wait_stops(fz, ms_left(&deadline));
@@ -330,6 +312,7 @@ int ps_freeze(pid_t pid, unsigned timeout_ms, struct ps_freeze *fz)
         }
     if (rc) {
         ps_thaw(fz);
+        ps_freeze_free(fz);
         return rc;
     }
     for (size_t i = 0; i < fz->ntasks; i++) {
@@ -381,6 +364,7 @@ void ps_thaw(struct ps_freeze *fz)
 void ps_freeze_free(struct ps_freeze *fz)
 {
     free(fz->tasks);
+    ps_u64map_free(&fz->index, NULL);
     fz->tasks = NULL;
-    fz->ntasks = 0;
+    fz->ntasks = fz->cap = 0;
 }

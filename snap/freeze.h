@@ -11,6 +11,8 @@
 #include <sys/user.h>
 #include <time.h>
 
+#include "../analyze/u64map.h"
+
 struct ps_ftask {
     pid_t tid;
     char state;     /* /proc state letter before the freeze */
@@ -26,7 +28,9 @@ struct ps_ftask {
 struct ps_freeze {
     pid_t pid;
     struct ps_ftask *tasks;
-    size_t ntasks;
+    size_t ntasks, cap;
+    struct ps_u64map index;  /* tid -> task index + 1: finding a task is O(1), so no phase
+                                of the freeze grows faster than the thread count */
     int partial;             /* some thread could not be stopped in time, or threads were
                                 still being born when the relisting gave up */
     const char *partial_reason; /* static string when partial */
@@ -39,7 +43,7 @@ struct ps_freeze {
     int old_priority;
 };
 
-/* Freeze PID. On error nothing stays attached. TIMEOUT_MS bounds the wait for all stops.
+/* Freeze PID. On error nothing stays attached or allocated. TIMEOUT_MS bounds the wait for all stops.
  * From the freeze to the end of the thaw pysnap runs at real-time priority (SCHED_FIFO 1)
  * where it is allowed to (CAP_SYS_NICE), so that the pause is not stretched by other work,
  * nor by the target's own threads preempting pysnap as they are detached one by one. */

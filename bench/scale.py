@@ -1,0 +1,115 @@
+#!/usr/bin/python3
+"""The pause at scale: pysnap's capture pause against the ptrace floor on the same process,
+in the same run, for a sweep of thread counts (issue: linear in threads, at the floor).
+
+For each N in --threads (default 20,200,1000,2000) a target is started whose N threads are
+parked in time.sleep; pysnap captures it --runs times (`capture -v`: the pause and its phases)
+and the floor (../shared/bench/freeze_floor.c: PTRACE_INTERRUPT + waitpid of every thread, one
+1 MB process_vm_readv, detach of every thread) is measured --runs times on the same process,
+interleaved with the captures so that both see the same machine. Prints one table: medians
+of both, the ratio, and pysnap's phases. Not a pass/fail test.
+
+    bench/scale.py [--python PY] [--pysnap BIN] [--threads 20,200,1000,2000] [--runs 5]
+"""
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+FLOOR_SRC = os.path.join(os.path.dirname(REPO), "shared", "bench", "freeze_floor.c")
+
+TARGET = r"""
+import sys, threading, time
+n = int(sys.argv[1])
+def parked(i):
+    x = i
+    time.sleep(3600)
+threading.stack_size(256 * 1024)
+for i in range(n):
+    threading.Thread(target=parked, args=(i,), daemon=True).start()
+print("ready", flush=True)
+time.sleep(3600)
+"""
+
+PHASES = ("stop", "copy", "walk", "stacks", "resume")
+
+
+def default_python():
+    for p in ("/root/.pyenv/versions/3.11.7/bin/python3", "/usr/bin/python3.11", "/usr/bin/python3"):
+        if os.access(p, os.X_OK):
+            return p
+    sys.exit("bench/scale.py: no python found; give --python")
+
+
+def capture(pysnap, pid, out):
+    r = subprocess.run([pysnap, "capture", "--pid", str(pid), "-o", out, "--force", "-v"],
+                       capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        raise RuntimeError("capture failed: " + r.stderr.strip())
+    m = re.search(r"pause ([\d.]+) ms = (.*?);", r.stderr)
+    phases = dict((k, float(v)) for k, v in re.findall(r"(\w+) ([\d.]+) ms", m.group(2)))
+    return float(m.group(1)), phases
+
+
+def floor(floor_bin, pid):
+    heap = next(l.split("-")[0] for l in open("/proc/%d/maps" % pid) if "[heap]" in l)
+    # three runs, the first two dropped as warm-up (as the instrument's README says)
+    r = subprocess.run([floor_bin, str(pid), "1048576", heap, "3"], capture_output=True,
+                       text=True, timeout=120)
+    pauses = [int(x) / 1000.0 for x in re.findall(r"pause=(\d+)us", r.stdout)]
+    if not pauses:
+        raise RuntimeError("freeze_floor printed nothing: " + r.stderr.strip())
+    return pauses[-1]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--python", default=None)
+    ap.add_argument("--pysnap", default=os.path.join(REPO, "build", "programs", "pysnap"))
+    ap.add_argument("--threads", default="20,200,1000,2000")
+    ap.add_argument("--runs", type=int, default=5)
+    a = ap.parse_args()
+    python = a.python or default_python()
+    work = tempfile.mkdtemp(prefix="pysnap-scale-")
+    floor_bin = os.path.join(work, "freeze_floor")
+    if not os.path.exists(FLOOR_SRC):
+        sys.exit("bench/scale.py: %s is missing (the floor instrument lives in ../shared)" % FLOOR_SRC)
+    subprocess.run(["cc", "-O2", "-o", floor_bin, FLOOR_SRC], check=True)
+    tpath = os.path.join(work, "target.py")
+    open(tpath, "w").write(TARGET)
+    print("python %s, pysnap %s, %d runs each, load average %s" % (
+        python, a.pysnap, a.runs, open("/proc/loadavg").read().split()[0]))
+    hdr = "%7s | %11s | %11s | %6s | %s" % ("threads", "pysnap ms", "floor ms", "ratio",
+                                            " + ".join("%s" % p for p in PHASES) + " (ms)")
+    print(hdr)
+    print("-" * len(hdr))
+    for n in [int(x) for x in a.threads.split(",")]:
+        p = subprocess.Popen([python, tpath, str(n)], stdout=subprocess.PIPE, text=True)
+        try:
+            if p.stdout.readline().strip() != "ready":
+                raise RuntimeError("target did not start")
+            time.sleep(0.5)
+            pauses, floors, phases = [], [], {k: [] for k in PHASES}
+            for _ in range(a.runs):
+                pz, ph = capture(a.pysnap, p.pid, os.path.join(work, "c.snap"))
+                pauses.append(pz)
+                for k in PHASES:
+                    phases[k].append(ph.get(k, 0.0))
+                floors.append(floor(floor_bin, p.pid))
+            mp, mf = statistics.median(pauses), statistics.median(floors)
+            print("%7d | %11.3f | %11.3f | %6.2f | %s" % (
+                n, mp, mf, mp / mf, " + ".join("%.2f" % statistics.median(phases[k]) for k in PHASES)))
+            sys.stdout.flush()
+        finally:
+            p.kill()
+            p.wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -314,3 +314,39 @@ def test_summary_names_the_stuck_route(server, pysnap_bin, tmp_path):
     text = ok(run_pysnap(pysnap_bin, "analyze", tmp_path / "rounds", "--summary"))
     assert "  1 thread stuck in GET /hang at wait_for_lock, samples 3/3\n" in text
     check_no_secrets(srv, files, [text, json.dumps(doc)])
+
+
+# --- every interpreter: the stdlib wsgiref server and an ASGI-style scope in a task ----------
+
+E2E_WITH_OLD_PYENV = True  # 3.8-3.10 keep locals in frame objects: another lookup by name
+REQUEST_TARGET = TARGETS / "request_target.py"
+
+
+def test_wsgiref_and_scope_in_every_version(python, pysnap_bin, run_target, tmp_path):
+    proc, truth = run_target(python, REQUEST_TARGET)
+    snap = tmp_path / "r.snap"
+    ok(run_pysnap(pysnap_bin, "capture", "--pid", proc.pid, "-o", snap))
+    doc = json.loads(ok(run_pysnap(pysnap_bin, "analyze", snap, "--json")))
+    schema_util.check(doc)
+    wsgi = thread_by_tid(doc, truth["wsgi_tid"])
+    names = [f[0] for f in python_frames(wsgi)]
+    assert names[names.index("hang_app") - 1] == "wait"  # inside Event.wait
+    assert request_fields(wsgi["request"]) == truth["wsgi"]
+    assert wsgi["request"]["found_by"] == {"source": "wsgi", "local": "environ",
+                                           "function": "hang_app"}
+    others = [t["request"] for t in all_threads(doc) if t["tid"] != truth["wsgi_tid"]]
+    assert others == [None] * len(others)
+    tasks = [t for i in doc["interpreters"] for t in i["tasks"] if t["request"]]
+    assert [request_fields(t["request"]) for t in tasks] == [truth["asgi"]]
+    assert tasks[0]["request"]["found_by"] == {"source": "asgi", "local": "scope",
+                                               "function": "handle"}
+    text = ok(run_pysnap(pysnap_bin, "analyze", snap, "--locals", "--tasks"))
+    assert ("    serving GET /hang?id=7&token=<redacted> from 127.0.0.1, HTTP/1.1, Host: "
+            "127.0.0.1:%d (wsgi: environ in hang_app)\n" % truth["port"]) in text
+    assert ("    serving POST /api/items?a=1&api_key=<redacted> from 10.0.0.7, HTTP/1.1, "
+            "Host: example.test (asgi: scope in handle)\n") in text
+    data = snapshot_bytes(snap)
+    assert b"HTTP_COOKIE" in data and b"/hang" in data
+    for value in truth["secrets"]:
+        assert value.encode() not in data, "a secret is in the snapshot's bytes"
+        assert value not in text

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "pysnap/error.h"
 #include "pysnap/model.h"
@@ -567,6 +568,21 @@ static void repr_items(struct repr_ctx *c, uint64_t items, uint64_t n)
         sb_cut(c->sb);
 }
 
+/* HTTP headers that carry credentials, as WSGI environ keys and as header names: their
+ * values are never read, whatever the redact pattern (even with redaction off). */
+static const char *const credential_headers[] = {
+    "HTTP_COOKIE", "HTTP_AUTHORIZATION", "HTTP_PROXY_AUTHORIZATION",
+    "cookie", "authorization", "proxy-authorization", "set-cookie",
+};
+
+static int credential_header(const char *name)
+{
+    for (size_t i = 0; i < sizeof credential_headers / sizeof *credential_headers; i++)
+        if (strcasecmp(name, credential_headers[i]) == 0)
+            return 1;
+    return 0;
+}
+
 /* Does the str or bytes OBJ name a secret (a dict key, a header's name)? */
 static int names_secret(struct ps_walker *w, uint64_t obj)
 {
@@ -574,17 +590,16 @@ static int names_secret(struct ps_walker *w, uint64_t obj)
     unsigned char *raw = NULL;
     size_t len = 0;
     int yes = 0;
-    if (!w->redact_on)
-        return 0;
     if (ps_py_is(w, obj, "str")) {
-        yes = ps_py_str(w, obj, 256, &name, NULL) == PS_OK && ps_walk_redacts(w, name);
-    } else if (ps_py_is(w, obj, "bytes") && ps_py_bytes(w, obj, 256, &raw, &len) == PS_OK) {
-        if ((name = malloc(len + 1))) {
-            memcpy(name, raw, len);
-            name[len] = '\0';
-            yes = strlen(name) == len && ps_walk_redacts(w, name);
-        }
+        if (ps_py_str(w, obj, 256, &name, NULL) != PS_OK)
+            name = NULL;
+    } else if (ps_py_is(w, obj, "bytes") && ps_py_bytes(w, obj, 256, &raw, &len) == PS_OK &&
+               memchr(raw, '\0', len) == NULL && (name = malloc(len + 1))) {
+        memcpy(name, raw, len);
+        name[len] = '\0';
     }
+    if (name)
+        yes = credential_header(name) || ps_walk_redacts(w, name);
     free(name);
     free(raw);
     return yes;

@@ -231,7 +231,7 @@ static int cmd_capture(int argc, char **argv)
             break;
         case OPT_NO_COMPRESS: o.compress_level = 0; break;
         case 'v': verbose = 1; break;
-        case OPT_NO_LOCALS: o.limits.locals = 0; break;
+        case OPT_NO_LOCALS: o.limits.locals = o.limits.requests = 0; break;
         case OPT_REDACT: {
             regex_t re; /* checked now, not once the target is frozen */
             if (regcomp(&re, optarg, REG_EXTENDED | REG_ICASE | REG_NOSUB) != 0)

@@ -434,7 +434,7 @@ static int try_row(struct ps_walker *w, size_t row, uint64_t frame, int frameobj
 int ps_request_frame(struct ps_walker *w, struct ps_request_find *rf, uint64_t frame,
                      int frameobj, const struct ps_frame *f)
 {
-    if (!rf || !w->lim.locals || (rf->found && !rf->last_wins) || f->kind != PS_FRAME_PYTHON)
+    if (!rf || !w->lim.requests || (rf->found && !rf->last_wins) || f->kind != PS_FRAME_PYTHON)
         return PS_OK;
     for (size_t row = 0; row < sizeof finders / sizeof *finders; row++) {
         if (!row_matches(&finders[row], f))

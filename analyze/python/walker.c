@@ -22,6 +22,7 @@ void ps_walk_limits_default(struct ps_walk_limits *lim)
     lim->max_name = 1024;
     lim->max_dict = 1u << 16;
     lim->locals = 1;
+    lim->requests = 1;
     lim->max_locals = 64;
     lim->max_str = 256;
     lim->max_items = 32;
@@ -34,7 +35,7 @@ void ps_walk_limits_default(struct ps_walk_limits *lim)
 
 /* The limits that change what a walk reads, as the snapshot stores them. */
 #define LIMIT_FIELDS(X) \
-    X(max_interps) X(max_threads) X(max_frames) X(max_name) X(max_dict) X(locals) \
+    X(max_interps) X(max_threads) X(max_frames) X(max_name) X(max_dict) X(locals) X(requests) \
     X(max_locals) X(max_str) X(max_items) X(max_depth) X(max_repr) X(max_attrs) X(budget)
 
 void ps_walk_limits_format(const struct ps_walk_limits *lim, char *buf, size_t size)
@@ -884,7 +885,7 @@ int ps_walk(const struct ps_memsrc *mem, const struct ps_walk_target *target,
         w.hash_k0 = secret[0];
         w.hash_k1 = secret[1];
     }
-    if (w.lim.locals && w.lim.redact && *w.lim.redact) {
+    if ((w.lim.locals || w.lim.requests) && w.lim.redact && *w.lim.redact) {
         if (regcomp(&w.redact_re, w.lim.redact, REG_EXTENDED | REG_ICASE | REG_NOSUB) != 0)
             return ps_error_set(PS_USAGE, "invalid --redact pattern '%s'", w.lim.redact);
         w.redact_on = 1;

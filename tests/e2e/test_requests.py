@@ -302,6 +302,15 @@ def test_requests_named_and_secrets_withheld(server, pysnap_bin, tmp_path):
     for value in srv.secrets()[:2]:
         assert value not in data and value.decode() not in text
 
+    # dump reads the requests too (without the locals); --no-locals reads no value at all
+    dumped = ok(run_pysnap(pysnap_bin, "dump", "--pid", srv.hang_pid, "--tasks"))
+    assert "serving GET /hang?id=42&token=<redacted> from 127.0.0.1" in dumped
+    bare = tmp_path / "no-locals.snap"
+    ok(run_pysnap(pysnap_bin, "capture", "--pid", srv.hang_pid, "--no-locals", "-o", bare))
+    doc = json.loads(ok(run_pysnap(pysnap_bin, "analyze", bare, "--json")))
+    assert [t["request"] for t in all_threads(doc)] == [None] * len(all_threads(doc))
+    assert b"/hang" not in snapshot_bytes(bare)
+
 
 def test_summary_names_the_stuck_route(server, pysnap_bin, tmp_path):
     srv = server

@@ -24,7 +24,8 @@ from pathlib import Path
 import pytest
 
 import schema_util
-from e2e_util import TARGETS, all_threads, describe, python_frames, run_pysnap
+from e2e_util import (TARGETS, all_threads, describe, python_frames, run_pysnap, stop_server,
+                      wait_until)
 
 GUNICORN = "/usr/bin/gunicorn"
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -96,28 +97,16 @@ class Server(object):
         return urllib.request.urlopen(req, timeout=timeout).read()
 
     def start(self):
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                self.get("/", 1)
-                break
-            except OSError:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    pytest.fail("%s did not answer: %s" % (self.kind, self.logtext()),
-                                pytrace=False)
-                time.sleep(0.1)
+        wait_until(lambda: self.get("/", 1) is not None, "%s did not answer" % self.kind,
+                   self.proc, self.logtext)
         try:
             self.get("/hang?" + self.hang_query, 0.5)
         except OSError:
             pass  # it never answers: that worker (thread, task) is now stuck
         self.client = threading.Thread(target=self._load, daemon=True)
         self.client.start()
-        deadline = time.monotonic() + 30
-        while not ((self.state / "cpu").exists() and (self.state / "hang").exists()):
-            if time.monotonic() > deadline:
-                pytest.fail("the app never took /cpu and /hang: %s" % self.logtext(),
-                            pytrace=False)
-            time.sleep(0.05)
+        wait_until(lambda: (self.state / "cpu").exists() and (self.state / "hang").exists(),
+                   "the app never took /cpu and /hang", self.proc, self.logtext)
         self.hang_pid, self.hang_tid = map(int, (self.state / "hang").read_text().split())
         self.cpu_pid, self.cpu_tid = map(int, (self.state / "cpu").read_text().split())
         time.sleep(0.3)  # well inside cpu_intensive_task
@@ -141,28 +130,8 @@ class Server(object):
 
     def close(self):
         self.stop.set()
-        children = set()
-        for p in os.listdir("/proc"):
-            if p.isdigit():
-                try:
-                    st = open("/proc/%s/stat" % p).read()
-                except OSError:
-                    continue
-                if int(st[st.rindex(")") + 2:].split()[1]) == self.proc.pid:
-                    children.add(int(p))
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGQUIT if SERVERS[self.kind][1](0)[0] == GUNICORN
-                                  else signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-        for pid in children:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+        stop_server(self.proc, signal.SIGQUIT if SERVERS[self.kind][1](0)[0] == GUNICORN
+                    else signal.SIGTERM)
         self.log.close()
         if self.client:
             self.client.join(timeout=1)

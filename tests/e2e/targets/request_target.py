@@ -9,7 +9,6 @@ secret values (that must be nowhere in a snapshot).
 """
 
 import asyncio
-import os
 import secrets
 import socket
 import sys

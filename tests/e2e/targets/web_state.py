@@ -1,6 +1,7 @@
 """Shared by the web targets of tests/e2e/test_requests.py: each route notes, before doing its
 work, which process and thread took it (the target's own truth), in $WEBAPP_STATE_DIR."""
 
+import importlib.util
 import os
 import threading
 
@@ -15,15 +16,14 @@ def note(name):
     os.replace(tmp, os.path.join(state_dir, name))
 
 
-def cpu_intensive_task(n):
-    """Count the primes below n."""
-    count = 0
-    for candidate in range(2, n):
-        d = 2
-        while d * d <= candidate:
-            if candidate % d == 0:
-                break
-            d += 1
-        else:
-            count += 1
-    return count
+def _sample_app():
+    """samples/app.py (standard library only), for its cpu_intensive_task."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "samples",
+                        "app.py")
+    spec = importlib.util.spec_from_file_location("pysnap_sample_app", os.path.normpath(path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+cpu_intensive_task = _sample_app().cpu_intensive_task  # count the primes below n

@@ -68,29 +68,6 @@ static char **field_ptr(struct ps_request *r, enum field f)
 
 /* ---- reading text ---- */
 
-static void put_utf8(char **o, uint32_t cp)
-{
-    unsigned char *p = (unsigned char *)*o;
-    if (cp < 0x80) {
-        *p++ = (unsigned char)cp;
-    } else if (cp < 0x800) {
-        *p++ = (unsigned char)(0xc0 | cp >> 6);
-        *p++ = (unsigned char)(0x80 | (cp & 0x3f));
-    } else if (cp < 0x10000) {
-        *p++ = (unsigned char)(0xe0 | cp >> 12);
-        *p++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-        *p++ = (unsigned char)(0x80 | (cp & 0x3f));
-    } else {
-        if (cp > 0x10ffff)
-            cp = 0xfffd;
-        *p++ = (unsigned char)(0xf0 | cp >> 18);
-        *p++ = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
-        *p++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-        *p++ = (unsigned char)(0x80 | (cp & 0x3f));
-    }
-    *o = (char *)p;
-}
-
 static uint32_t unit(const unsigned char *raw, unsigned kind, size_t i)
 {
     uint32_t cp = 0;
@@ -155,7 +132,7 @@ static int read_text(struct ps_walker *w, uint64_t obj, size_t max, int query, c
                 *redacted = 1;
             continue;
         }
-        put_utf8(&o, unit(raw, kind, i));
+        o += ps_utf8_put(o, unit(raw, kind, i));
     }
     if (units > n) {
         memcpy(o, "...", 3);

@@ -66,6 +66,8 @@ struct ps_str_hdr {
 };
 int ps_py_str_header(struct ps_walker *w, uint64_t obj, struct ps_str_hdr *h);
 
+/* Write code point CP as UTF-8 at O (at most 4 bytes); returns how many. */
+size_t ps_utf8_put(char *o, uint32_t cp);
 /* A str object as UTF-8 (malloc'd), at most MAXCHARS code points; *TRUNCATED set when cut. */
 int ps_py_str(struct ps_walker *w, uint64_t obj, size_t maxchars, char **out, int *truncated);
 /* Does the str OBJ equal the ASCII string S? */

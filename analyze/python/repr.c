@@ -321,8 +321,13 @@ size_t ps_query_secrets(struct ps_walker *w, const unsigned char *raw, unsigned 
             for (size_t k = start; k < eq; k++)
                 name[k - start] = (char)code_point(raw, kind, k);
             name[eq - start] = '\0';
-            if (ps_walk_redacts(w, name))
+            if (ps_walk_redacts(w, name)) {
                 spans[found++] = (struct ps_span){eq + 1, end};
+                if (found == max) { /* no room to tell the rest apart: all of it is secret */
+                    spans[found - 1].end = n;
+                    return found;
+                }
+            }
         }
         /* on to the next parameter */
         i = eq;

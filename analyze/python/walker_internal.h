@@ -118,8 +118,8 @@ struct ps_span {
     size_t start, end;
 };
 /* The values of query-string parameters (name=value at the start of RAW or after '?', '&'
- * or ';') whose name matches the redact pattern, at most MAX of them. RAW holds N code units
- * of KIND bytes each. Returns how many. */
+ * or ';') whose name matches the redact pattern, at most MAX of them (the last of MAX then
+ * runs to the end of the text). RAW holds N code units of KIND bytes each. Returns how many. */
 size_t ps_query_secrets(struct ps_walker *w, const unsigned char *raw, unsigned kind, size_t n,
                         struct ps_span *spans, size_t max);
 

@@ -57,6 +57,12 @@ int main(void)
             fprintf(stderr, "%s -> %s, want %s\n", cases[i].in, out, cases[i].out);
         CHECK(strcmp(out, cases[i].out) == 0);
     }
+    /* more secrets than spans: the last span runs to the end */
+    struct ps_span few[2];
+    const char *many = "token=1&a=2&token=3&b=4&token=5";
+    CHECK(ps_query_secrets(&w, (const unsigned char *)many, 1, strlen(many), few, 2) == 2);
+    CHECK(few[0].start == 6 && few[0].end == 7 && few[1].start == 18 &&
+          few[1].end == strlen(many));
     w.redact_on = 0;
     struct ps_span spans[2];
     CHECK(ps_query_secrets(&w, (const unsigned char *)"token=1", 1, 7, spans, 2) == 0);

@@ -39,18 +39,23 @@ struct finder_row {
 
 static const struct finder_row finders[] = {
     /* source, function, file, local, attributes, format, as shown */
-    {"django", "_get_response", "django/core/handlers/base.py", "request", {"environ"}, REQ_WSGI, "request.environ"},
-    {"django", "get_response", "django/core/handlers/base.py", "request", {"environ"}, REQ_WSGI, "request.environ"},
+    {"django", "_get_response", "django/core/handlers/base.py",
+     "request", {"environ"}, REQ_WSGI, "request.environ"},
+    {"django", "get_response", "django/core/handlers/base.py",
+     "request", {"environ"}, REQ_WSGI, "request.environ"},
     {"django", "__call__", "django/core/handlers/wsgi.py", "environ", {0}, REQ_WSGI, "environ"},
     {"flask", "wsgi_app", "flask/app.py", "environ", {0}, REQ_WSGI, "environ"},
     {"werkzeug", "run_wsgi", "werkzeug/serving.py", "environ", {0}, REQ_WSGI, "environ"},
     {"gunicorn", "handle_request", "gunicorn/workers/sync.py", "environ", {0}, REQ_WSGI, "environ"},
-    {"gunicorn", "handle_request", "gunicorn/workers/gthread.py", "environ", {0}, REQ_WSGI, "environ"},
+    {"gunicorn", "handle_request", "gunicorn/workers/gthread.py",
+     "environ", {0}, REQ_WSGI, "environ"},
     {"gunicorn", "handle_request", "gunicorn/workers/sync.py", "req", {0}, REQ_GUNICORN, "req"},
     {"gunicorn", "handle_request", "gunicorn/workers/gthread.py", "req", {0}, REQ_GUNICORN, "req"},
     {"wsgiref", "run", "wsgiref/handlers.py", "self", {"environ"}, REQ_WSGI, "self.environ"},
-    {"uvicorn", "run_asgi", "uvicorn/protocols/http/httptools_impl.py", "self", {"scope"}, REQ_ASGI, "self.scope"},
-    {"uvicorn", "run_asgi", "uvicorn/protocols/http/h11_impl.py", "self", {"scope"}, REQ_ASGI, "self.scope"},
+    {"uvicorn", "run_asgi", "uvicorn/protocols/http/httptools_impl.py",
+     "self", {"scope"}, REQ_ASGI, "self.scope"},
+    {"uvicorn", "run_asgi", "uvicorn/protocols/http/h11_impl.py",
+     "self", {"scope"}, REQ_ASGI, "self.scope"},
     /* any other server or framework that keeps to the specs' names */
     {"asgi", "*", "*", "scope", {0}, REQ_ASGI, "scope"},
     {"wsgi", "*", "*", "environ", {0}, REQ_WSGI, "environ"},

@@ -289,7 +289,8 @@ static int coro_step(struct tasks_walk *k, uint64_t coro, struct ps_frame *f, ui
     if (ao->gen_iframe != PS_OFF_NONE) { /* 3.11+: the frame lives in the coroutine */
         frame = coro + (uint64_t)ao->gen_iframe;
         if ((rc = ps_mem_read(w->mem, coro + (uint64_t)ao->gen_state, &state, 1)) ||
-            (rc = ps_w_fill_iframe(w, frame, f)) || (rc = ps_request_frame(w, k->req, frame, 0, f)))
+            (rc = ps_w_fill_iframe(w, frame, f)) ||
+            (rc = ps_request_frame(w, k->req, frame, 0, f)))
             return rc;
         *running = state == ao->state_running;
         if (state != ao->state_awaiting)
@@ -318,7 +319,8 @@ static int coro_step(struct tasks_walk *k, uint64_t coro, struct ps_frame *f, ui
             *noframe = 1;
             return PS_OK;
         }
-        if ((rc = ps_w_fill_frameobj(w, frame, f)) || (rc = ps_request_frame(w, k->req, frame, 1, f)))
+        if ((rc = ps_w_fill_frameobj(w, frame, f)) ||
+            (rc = ps_request_frame(w, k->req, frame, 1, f)))
             return rc;
         uint64_t base, stacktop;
         if ((rc = ps_w_field_u64(w, frame, ao->frame_valuestack, &base)))

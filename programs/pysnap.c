@@ -58,7 +58,8 @@ static void usage_capture(FILE *out)
             "  -f, --force          replace FILE if it exists\n"
             "      --timeout MS     wait at most MS for the threads to stop (default 2000)\n"
             "      --max-frames N   Python frames kept per thread (default 4096)\n"
-            "      --no-locals      leave local variables out of the snapshot entirely\n"
+            "      --no-locals      leave local variables (and the HTTP request each thread\n"
+            "                       serves) out of the snapshot entirely\n"
             "      --redact REGEX   never read values of locals/attributes/dict keys whose\n"
             "                       name matches (case-insensitive; default: password|passwd|\n"
             "                       secret|token|api_?key|apikey|authorization|cookie|session|\n"
@@ -234,7 +235,7 @@ static int cmd_capture(int argc, char **argv)
             break;
         case OPT_NO_COMPRESS: o.compress_level = 0; break;
         case 'v': verbose = 1; break;
-        case OPT_NO_LOCALS: o.limits.locals = 0; break;
+        case OPT_NO_LOCALS: o.limits.locals = o.limits.requests = 0; break;
         case OPT_REDACT: {
             regex_t re; /* checked now, not once the target is frozen */
             if (regcomp(&re, optarg, REG_EXTENDED | REG_ICASE | REG_NOSUB) != 0)

@@ -10,8 +10,9 @@ run_pkgs=(python3 python3.11)
 # libpython3.11-dev: headers and the shared libpython3.11.so for the embedding test (tests/e2e/test_embed.py)
 test_pkgs=(python3-pytest python3-jsonschema zstd elfutils util-linux gdb strace valgrind python3.11-dbg
            libpython3.11-dev)
-# the web sample (samples/webapp.py under gunicorn): samples/demo-web.sh and tests/e2e/test_web.py
-web_pkgs=(gunicorn python3-flask)
+# the web sample (samples/webapp.py under gunicorn): samples/demo-web.sh and tests/e2e/test_web.py;
+# Django and uvicorn: the servers of tests/e2e/test_requests.py
+web_pkgs=(gunicorn python3-flask python3-django python3-uvicorn)
 want=("${build_pkgs[@]}" "${run_pkgs[@]}")
 if [ "${1:-}" = "--tests" ]; then want+=("${test_pkgs[@]}" "${web_pkgs[@]}"); fi
 if [ "${1:-}" = "--demo" ]; then want+=("${web_pkgs[@]}"); fi

@@ -46,6 +46,9 @@ struct ps_live {
     const unsigned char *last_data;
     struct rec *recs;
     size_t nrecs, recs_cap;
+    struct rec *held;       /* withheld ranges: secrets the snapshot must not keep */
+    size_t nheld, held_cap;
+    int held_lost;          /* a withheld range could not be noted */
     struct ps_range *merged;
     unsigned char *merged_data;
     uint64_t *misses;       /* pages an offline walk wanted and the copy did not hold */
@@ -280,7 +283,48 @@ static int live_read(void *self, uint64_t addr, void *buf, size_t len)
     return rc;
 }
 
-static const struct ps_memsrc_ops live_ops = {live_read, NULL};
+/* Secrets are few (a cookie, a token): a list searched linearly. A range that cannot be
+ * kept in the list fails the snapshot (ps_live_recorded) rather than leak. */
+static void live_withhold(void *self, uint64_t addr, uint64_t len)
+{
+    struct ps_live *l = self;
+    if (addr + len < addr)
+        return;
+    if (l->nheld == l->held_cap) {
+        size_t ncap = l->held_cap ? l->held_cap * 2 : 16;
+        struct rec *nh = realloc(l->held, ncap * sizeof *nh);
+        if (!nh) {
+            l->held_lost = 1;
+            return;
+        }
+        l->held = nh;
+        l->held_cap = ncap;
+    }
+    l->held[l->nheld].addr = addr;
+    l->held[l->nheld].len = len;
+    l->nheld++;
+}
+
+static int held_overlaps(const struct ps_live *l, uint64_t from, uint64_t to)
+{
+    for (size_t i = 0; i < l->nheld; i++)
+        if (l->held[i].addr < to && from < l->held[i].addr + l->held[i].len)
+            return 1;
+    return 0;
+}
+
+/* Overwrite the withheld bytes of the kept range [ADDR, ADDR+LEN) at DATA with '*'. */
+static void scrub_held(const struct ps_live *l, uint64_t addr, uint64_t len, unsigned char *data)
+{
+    for (size_t i = 0; i < l->nheld; i++) {
+        uint64_t from = l->held[i].addr > addr ? l->held[i].addr : addr;
+        uint64_t end = l->held[i].addr + l->held[i].len, to = end < addr + len ? end : addr + len;
+        if (from < to)
+            memset(data + (from - addr), '*', (size_t)(to - from));
+    }
+}
+
+static const struct ps_memsrc_ops live_ops = {live_read, NULL, live_withhold};
 
 int ps_live_open(pid_t pid, struct ps_live **out)
 {
@@ -444,6 +488,8 @@ static void forget_pages(struct ps_live *l)
     l->npages = 0;
     l->last_data = NULL;
     l->nrecs = 0;
+    l->nheld = 0;
+    l->held_lost = 0;
 }
 
 /* Forget every page and every recorded range, and free the slabs. */
@@ -557,6 +603,8 @@ static int rec_cmp(const void *a, const void *b)
 
 int ps_live_recorded(struct ps_live *l, struct ps_range **ranges, size_t *n, size_t *bytes)
 {
+    if (l->held_lost)
+        return PS_NOMEM;
     qsort(l->recs, l->nrecs, sizeof *l->recs, rec_cmp);
     size_t m = 0;
     for (size_t i = 0; i < l->nrecs; i++) {
@@ -564,8 +612,9 @@ int ps_live_recorded(struct ps_live *l, struct ps_range **ranges, size_t *n, siz
         if (m > 0) {
             struct rec *last = &l->recs[m - 1];
             /* Both ends of a small gap lie in cached pages, so the gap bytes are cached too
-             * (the gap is shorter than a page). */
-            if (r.addr <= last->addr + last->len + MERGE_GAP) {
+             * (the gap is shorter than a page). A gap holding withheld bytes stays a gap. */
+            uint64_t end = last->addr + last->len;
+            if (r.addr <= end + MERGE_GAP && (r.addr <= end || !held_overlaps(l, end, r.addr))) {
                 if (r.addr + r.len > last->addr + last->len)
                     last->len = r.addr + r.len - last->addr;
                 continue;
@@ -594,6 +643,7 @@ int ps_live_recorded(struct ps_live *l, struct ps_range **ranges, size_t *n, siz
             return ps_error_set(PS_READ, "recorded range 0x%llx left the page cache",
                                 (unsigned long long)l->recs[i].addr);
         }
+        scrub_held(l, l->recs[i].addr, l->recs[i].len, l->merged_data + off);
         l->merged[i].addr = l->recs[i].addr;
         l->merged[i].len = l->recs[i].len;
         l->merged[i].data = l->merged_data + off;
@@ -630,6 +680,7 @@ void ps_live_close(struct ps_live *l)
     free(l->iov);
     free(l->iov2);
     free(l->recs);
+    free(l->held);
     free(l->merged);
     free(l->merged_data);
     free(l);

@@ -334,6 +334,7 @@ int ps_record(const struct ps_record_opts *o, struct ps_profile *prof, struct ps
     struct recorder r = {o, prof, st, NULL, 0, {0}, 0};
     ps_walk_limits_default(&r.lim);
     r.lim.locals = 0;      /* stacks only: fewer reads, fewer chances to tear */
+    r.lim.requests = 0;
     r.lim.max_frames = 1024;
     int rc = list_targets(&r);
     if (!rc && !st->processes)

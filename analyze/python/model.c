@@ -72,6 +72,7 @@ void ps_model_free(struct ps_model *m)
             }
             free(t->frames);
             free(t->name);
+            ps_request_free(t->request);
         }
         free(in->threads);
         for (size_t j = 0; j < in->ntasks; j++)
@@ -80,6 +81,20 @@ void ps_model_free(struct ps_model *m)
     }
     free(m->interps);
     memset(m, 0, sizeof *m);
+}
+
+void ps_request_free(struct ps_request *r)
+{
+    if (!r)
+        return;
+    free(r->function);
+    free(r->method);
+    free(r->path);
+    free(r->query);
+    free(r->protocol);
+    free(r->remote_addr);
+    free(r->host);
+    free(r);
 }
 
 void ps_model_resolve_gil(struct ps_model *m)

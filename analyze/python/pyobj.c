@@ -85,7 +85,7 @@ int ps_py_is(struct ps_walker *w, uint64_t obj, const char *name)
 
 /* Append code point CP as UTF-8 (surrogates are written as-is, like surrogateescape would
  * not: they are rare in names; repr handles them separately). */
-static size_t put_utf8(char *o, uint32_t cp)
+size_t ps_utf8_put(char *o, uint32_t cp)
 {
     if (cp < 0x80) {
         o[0] = (char)cp;
@@ -169,7 +169,7 @@ int ps_py_str(struct ps_walker *w, uint64_t obj, size_t maxchars, char **out, in
             cp = (uint32_t)raw[2 * i] | (uint32_t)raw[2 * i + 1] << 8;
         else
             memcpy(&cp, raw + 4 * i, 4);
-        o += put_utf8(s + o, cp);
+        o += ps_utf8_put(s + o, cp);
     }
     s[o] = '\0';
     free(raw);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "pysnap/error.h"
 #include "pysnap/model.h"
@@ -292,6 +293,82 @@ static uint32_t code_point(const unsigned char *raw, unsigned kind, size_t i)
     return cp;
 }
 
+/* ---- redaction inside text ---- */
+
+static int query_name_char(uint32_t ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '_' || ch == '-' || ch == '.' || ch == '%' || ch == '[' || ch == ']';
+}
+
+size_t ps_query_secrets(struct ps_walker *w, const unsigned char *raw, unsigned kind, size_t n,
+                        struct ps_span *spans, size_t max)
+{
+    size_t found = 0;
+    if (!w->redact_on)
+        return 0;
+    for (size_t i = 0; i < n && found < max;) {
+        /* a parameter starts the text or follows '?', '&' or ';' */
+        size_t start = i, eq = i;
+        while (eq < n && query_name_char(code_point(raw, kind, eq)) && eq - start < 128)
+            eq++;
+        size_t end = eq;
+        while (end < n && code_point(raw, kind, end) != '&' && code_point(raw, kind, end) != ';' &&
+               code_point(raw, kind, end) != '#')
+            end++;
+        if (eq > start && eq < n && code_point(raw, kind, eq) == '=') {
+            char name[130];
+            for (size_t k = start; k < eq; k++)
+                name[k - start] = (char)code_point(raw, kind, k);
+            name[eq - start] = '\0';
+            if (ps_walk_redacts(w, name)) {
+                spans[found++] = (struct ps_span){eq + 1, end};
+                if (found == max) { /* no room to tell the rest apart: all of it is secret */
+                    spans[found - 1].end = n;
+                    return found;
+                }
+            }
+        }
+        /* on to the next parameter */
+        i = eq;
+        while (i < n) {
+            uint32_t ch = code_point(raw, kind, i++);
+            if (ch == '?' || ch == '&' || ch == ';')
+                break;
+            if (ch == '#')
+                return found;
+        }
+    }
+    return found;
+}
+
+/* Which span (index + 1) starts at unit I, 0 when none; *INSIDE when I is in one. */
+static size_t span_at(const struct ps_span *spans, size_t nspans, size_t i, int *inside)
+{
+    *inside = 0;
+    for (size_t k = 0; k < nspans; k++) {
+        if (i == spans[k].start && spans[k].end > spans[k].start)
+            return k + 1;
+        if (i >= spans[k].start && i < spans[k].end)
+            *inside = 1;
+    }
+    return 0;
+}
+
+/* Secret parameter values of a str or bytes value: withheld from the snapshot and shown as
+ * <redacted>; quotes are chosen from what is shown, so that capture and analysis agree. */
+static size_t find_secrets(struct repr_ctx *c, const unsigned char *raw, unsigned kind, size_t n,
+                           uint64_t data, struct ps_span *spans, size_t max)
+{
+    size_t ns = ps_query_secrets(c->w, raw, kind, n, spans, max);
+    for (size_t k = 0; k < ns; k++)
+        ps_mem_withhold(c->w->mem, data + spans[k].start * kind,
+                        (spans[k].end - spans[k].start) * kind);
+    return ns;
+}
+
+#define MAX_SPANS 16
+
 /* repr() quotes with " when the text has a ' and no ", else with '. A cut str or bytes whose
  * kept part has a ' but no " needs the rest to decide: look for a " in the UNITS code units
  * of KIND bytes at ADDR, at most QUOTE_SCAN_MAX bytes (read like any value: charged to the
@@ -340,11 +417,14 @@ static void repr_str(struct repr_ctx *c, uint64_t obj)
         free(raw);
         return sb_cut(c->sb);
     }
-    int squote = 0, dquote = 0;
+    struct ps_span spans[MAX_SPANS];
+    size_t nspans = find_secrets(c, raw, h.kind, n, h.data, spans, MAX_SPANS);
+    int squote = 0, dquote = 0, inside;
     for (size_t i = 0; i < n; i++) {
         uint32_t ch = code_point(raw, h.kind, i);
-        squote |= ch == '\'';
-        dquote |= ch == '"';
+        span_at(spans, nspans, i, &inside);
+        squote |= ch == '\'' && !inside;
+        dquote |= ch == '"' && !inside;
     }
     int q = choose_quote(c, squote, dquote, cut, h.data + n * h.kind, (uint64_t)h.length - n,
                          h.kind);
@@ -357,7 +437,11 @@ static void repr_str(struct repr_ctx *c, uint64_t obj)
     sb_put(c->sb, &quote, 1);
     for (size_t i = 0; i < n && !c->sb->full; i++) {
         uint32_t ch = code_point(raw, h.kind, i);
-        if (ch == (uint32_t)quote || ch == '\\')
+        size_t sp = span_at(spans, nspans, i, &inside);
+        if (sp) {
+            sb_puts(c->sb, "<redacted>");
+            i = spans[sp - 1].end - 1;
+        } else if (ch == (uint32_t)quote || ch == '\\')
             sb_printf(c->sb, "\\%c", (char)ch);
         else if (ch == '\t')
             sb_puts(c->sb, "\\t");
@@ -390,7 +474,14 @@ static void repr_byte_string(struct repr_ctx *c, uint64_t data, uint64_t size)
         free(raw);
         return sb_cut(c->sb);
     }
-    int squote = memchr(raw, '\'', n) != NULL, dquote = memchr(raw, '"', n) != NULL;
+    struct ps_span spans[MAX_SPANS];
+    size_t nspans = find_secrets(c, raw, 1, n, data, spans, MAX_SPANS);
+    int squote = 0, dquote = 0, inside;
+    for (size_t i = 0; i < n; i++) {
+        span_at(spans, nspans, i, &inside);
+        squote |= raw[i] == '\'' && !inside;
+        dquote |= raw[i] == '"' && !inside;
+    }
     sb_put(c->sb, "b", 1);
     int q = choose_quote(c, squote, dquote, n < size, data + n, size - n, 1);
     if (q < 0) {
@@ -401,7 +492,11 @@ static void repr_byte_string(struct repr_ctx *c, uint64_t data, uint64_t size)
     sb_put(c->sb, &quote, 1);
     for (size_t i = 0; i < n && !c->sb->full; i++) {
         unsigned char ch = raw[i];
-        if (ch == (unsigned char)quote || ch == '\\')
+        size_t sp = span_at(spans, nspans, i, &inside);
+        if (sp) {
+            sb_puts(c->sb, "<redacted>");
+            i = spans[sp - 1].end - 1;
+        } else if (ch == (unsigned char)quote || ch == '\\')
             sb_printf(c->sb, "\\%c", ch);
         else if (ch == '\t')
             sb_puts(c->sb, "\\t");
@@ -478,6 +573,68 @@ static void repr_items(struct repr_ctx *c, uint64_t items, uint64_t n)
         sb_cut(c->sb);
 }
 
+/* HTTP headers that carry credentials, as WSGI environ keys and as header names: their
+ * values are never read, whatever the redact pattern (even with redaction off). */
+static const char *const credential_headers[] = {
+    "HTTP_COOKIE", "HTTP_AUTHORIZATION", "HTTP_PROXY_AUTHORIZATION",
+    "cookie", "authorization", "proxy-authorization", "set-cookie",
+};
+
+static int credential_header(const char *name)
+{
+    for (size_t i = 0; i < sizeof credential_headers / sizeof *credential_headers; i++)
+        if (strcasecmp(name, credential_headers[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Does the str or bytes OBJ name a secret (a dict key, a header's name)? */
+static int names_secret(struct ps_walker *w, uint64_t obj)
+{
+    char *name = NULL;
+    unsigned char *raw = NULL;
+    size_t len = 0;
+    int yes = 0;
+    if (ps_py_is(w, obj, "str")) {
+        if (ps_py_str(w, obj, 256, &name, NULL) != PS_OK)
+            name = NULL;
+    } else if (ps_py_is(w, obj, "bytes") && ps_py_bytes(w, obj, 256, &raw, &len) == PS_OK &&
+               memchr(raw, '\0', len) == NULL && (name = malloc(len + 1))) {
+        memcpy(name, raw, len);
+        name[len] = '\0';
+    }
+    if (name)
+        yes = credential_header(name) || ps_walk_redacts(w, name);
+    free(name);
+    free(raw);
+    return yes;
+}
+
+/* A secret value: never read, withheld (a recording source will not fill a gap over it). */
+static void repr_secret(struct repr_ctx *c, uint64_t value)
+{
+    ps_mem_withhold(c->w->mem, value, 1);
+    sb_puts(c->sb, "'<redacted>'");
+}
+
+/* The items of a 2- or 3-tuple or list: a header ("Cookie", "...") or a WSGI/ASGI header
+ * pair whose first item names a secret has the items after it redacted. */
+static void repr_pair(struct repr_ctx *c, uint64_t items, uint64_t n)
+{
+    uint64_t v[3];
+    if (n > c->w->lim.max_items || vread(c->w, items, v, n * 8))
+        return repr_items(c, items, n);
+    int secret = names_secret(c->w, v[0]);
+    for (uint64_t i = 0; i < n && !c->sb->full; i++) {
+        if (i)
+            sb_puts(c->sb, ", ");
+        if (i && secret)
+            repr_secret(c, v[i]);
+        else
+            repr_obj(c, v[i]);
+    }
+}
+
 static void repr_sequence(struct repr_ctx *c, uint64_t obj, int is_tuple)
 {
     const struct ps_pyoffsets *o = &c->w->off;
@@ -491,7 +648,10 @@ static void repr_sequence(struct repr_ctx *c, uint64_t obj, int is_tuple)
     if (enter(c, obj, is_tuple ? "(...)" : "[...]"))
         return;
     sb_puts(c->sb, is_tuple ? "(" : "[");
-    repr_items(c, items, n);
+    if (n == 2 || n == 3)
+        repr_pair(c, items, n);
+    else
+        repr_items(c, items, n);
     if (is_tuple && n == 1)
         sb_puts(c->sb, ",");
     sb_puts(c->sb, is_tuple ? ")" : "]");
@@ -517,15 +677,9 @@ static int dict_item(void *arg, uint64_t key, uint64_t value)
         sb_puts(c->sb, ", ");
     repr_obj(c, key);
     sb_puts(c->sb, ": ");
-    int eq = 0;
-    char *name = NULL;
-    /* A str key that looks like a secret: its value is not read. */
-    if (ps_py_is(c->w, key, "str") &&
-        ps_py_str(c->w, key, 256, &name, NULL) == PS_OK && ps_walk_redacts(c->w, name))
-        eq = 1;
-    free(name);
-    if (eq)
-        sb_puts(c->sb, "'<redacted>'");
+    /* A key that looks like a secret: its value is not read. */
+    if (names_secret(c->w, key))
+        repr_secret(c, value);
     else
         repr_obj(c, value);
     return PS_OK;
@@ -843,6 +997,8 @@ int ps_value_render_tagged_int(struct ps_walker *w, int64_t value, struct ps_val
 int ps_value_render(struct ps_walker *w, uint64_t obj, int with_attrs, struct ps_value *out)
 {
     int red = render_redacted(w, out);
+    if (red > 0)
+        ps_mem_withhold(w->mem, obj, 1);
     if (red)
         return red > 0 ? PS_OK : PS_NOMEM;
     const char *tn;

@@ -27,6 +27,7 @@ struct tasks_walk {
     struct ps_u64map seen; /* task address -> index + 1 */
     struct ps_u64map loops; /* loop address -> tid + 1 */
     struct ps_task *cur;    /* the task whose TaskGroup children link_waits collects */
+    struct ps_request_find *req; /* the request finder of the chain being walked */
     int status;
 };
 
@@ -65,6 +66,7 @@ void ps_task_free(struct ps_task *t)
     free(t->type);
     free(t->awaited_type);
     free(t->waits_for);
+    ps_request_free(t->request);
 }
 
 static struct ps_frame *task_add_frame(struct ps_task *t)
@@ -287,7 +289,8 @@ static int coro_step(struct tasks_walk *k, uint64_t coro, struct ps_frame *f, ui
     if (ao->gen_iframe != PS_OFF_NONE) { /* 3.11+: the frame lives in the coroutine */
         frame = coro + (uint64_t)ao->gen_iframe;
         if ((rc = ps_mem_read(w->mem, coro + (uint64_t)ao->gen_state, &state, 1)) ||
-            (rc = ps_w_fill_iframe(w, frame, f)))
+            (rc = ps_w_fill_iframe(w, frame, f)) ||
+            (rc = ps_request_frame(w, k->req, frame, 0, f)))
             return rc;
         *running = state == ao->state_running;
         if (state != ao->state_awaiting)
@@ -316,7 +319,8 @@ static int coro_step(struct tasks_walk *k, uint64_t coro, struct ps_frame *f, ui
             *noframe = 1;
             return PS_OK;
         }
-        if ((rc = ps_w_fill_frameobj(w, frame, f)))
+        if ((rc = ps_w_fill_frameobj(w, frame, f)) ||
+            (rc = ps_request_frame(w, k->req, frame, 1, f)))
             return rc;
         uint64_t base, stacktop;
         if ((rc = ps_w_field_u64(w, frame, ao->frame_valuestack, &base)))
@@ -369,7 +373,21 @@ static void note_taskgroup(struct tasks_walk *k, struct ps_task *t, uint64_t cor
 
 /* Follow the task's coroutine down cr_await; *TERMINAL is what the innermost coroutine
  * awaits (a _asyncio.FutureIter is replaced by its future), 0 when nothing. */
+static int chain_frames(struct tasks_walk *k, struct ps_task *t, uint64_t coro,
+                        uint64_t *terminal);
+
+/* The chain, and the request its frames serve (an ASGI scope). */
 static int walk_chain(struct tasks_walk *k, struct ps_task *t, uint64_t coro, uint64_t *terminal)
+{
+    struct ps_request_find rf = {NULL, 1};
+    k->req = &rf;
+    int rc = chain_frames(k, t, coro, terminal);
+    k->req = NULL;
+    t->request = rf.found;
+    return rc;
+}
+
+static int chain_frames(struct tasks_walk *k, struct ps_task *t, uint64_t coro, uint64_t *terminal)
 {
     struct ps_walker *w = k->w;
     uint64_t visited[MAX_CHAIN];

@@ -22,6 +22,7 @@ void ps_walk_limits_default(struct ps_walk_limits *lim)
     lim->max_name = 1024;
     lim->max_dict = 1u << 16;
     lim->locals = 1;
+    lim->requests = 1;
     lim->max_locals = 64;
     lim->max_str = 256;
     lim->max_items = 32;
@@ -34,7 +35,7 @@ void ps_walk_limits_default(struct ps_walk_limits *lim)
 
 /* The limits that change what a walk reads, as the snapshot stores them. */
 #define LIMIT_FIELDS(X) \
-    X(max_interps) X(max_threads) X(max_frames) X(max_name) X(max_dict) X(locals) \
+    X(max_interps) X(max_threads) X(max_frames) X(max_name) X(max_dict) X(locals) X(requests) \
     X(max_locals) X(max_str) X(max_items) X(max_depth) X(max_repr) X(max_attrs) X(budget)
 
 void ps_walk_limits_format(const struct ps_walk_limits *lim, char *buf, size_t size)
@@ -365,11 +366,112 @@ static int frameobj_locals(struct ps_walker *w, uint64_t frame, uint64_t code, s
     return rc;
 }
 
+/* Slots looked at when a local is found by name (request.c): beyond the locals limit, since
+ * a server's frame may keep the request in a late slot, but bounded. */
+#define MAX_NAMED_SLOTS 1024
+
+/* Is NAMES[I] (a tuple's item pointers) the str NAME? */
+static int slot_named(struct ps_walker *w, const uint64_t *names, size_t i, const char *name)
+{
+    int eq = 0;
+    return ps_py_str_eq(w, names[i], name, &eq) == PS_OK && eq;
+}
+
+/* The value of a cell (3.8-3.10 cell and free variables; 3.11+ slots whose kind says so). */
+static uint64_t cell_contents(struct ps_walker *w, uint64_t value)
+{
+    if (value && ps_py_is(w, value, "cell") &&
+        ps_w_field_u64(w, value, w->off.more.cell_ref, &value) == PS_OK)
+        return value;
+    return 0;
+}
+
+static int iframe_local(struct ps_walker *w, uint64_t frame, const char *name, uint64_t *value)
+{
+    const struct ps_pyoffsets *o = &w->off;
+    uint64_t code, names_obj, kinds_obj;
+    int32_t nlocalsplus;
+    int rc;
+    if ((rc = ps_w_field_u64(w, frame, o->iframe.code, &code)))
+        return rc;
+    code &= ~(uint64_t)(uint32_t)o->iframe.stackref_mask;
+    if ((rc = ps_w_field_i32(w, code, o->code.nlocalsplus, &nlocalsplus)) ||
+        (rc = ps_w_field_u64(w, code, o->code.localsplusnames, &names_obj)) ||
+        (rc = ps_w_field_u64(w, code, o->code.localspluskinds, &kinds_obj)))
+        return rc;
+    if (nlocalsplus < 0)
+        return PS_CORRUPT;
+    size_t want = (size_t)nlocalsplus < MAX_NAMED_SLOTS ? (size_t)nlocalsplus : MAX_NAMED_SLOTS;
+    uint64_t names[MAX_NAMED_SLOTS];
+    size_t n;
+    if ((rc = tuple_items(w, names_obj, want, names, &n)))
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        if (!slot_named(w, names, i, name))
+            continue;
+        uint8_t kind;
+        if ((rc = ps_mem_u8(w->mem, kinds_obj + (uint64_t)o->bytes.ob_sval + i, &kind)) ||
+            (rc = w_u64(w, frame + (uint64_t)o->iframe.localsplus + 8 * i, value)))
+            return rc;
+        uint64_t mask = (uint32_t)o->iframe.stackref_mask;
+        if (mask && (*value & STACKREF_INT_TAG) == STACKREF_INT_TAG)
+            *value = 0; /* a tagged int: no object */
+        *value &= ~mask;
+        if (kind & (CO_FAST_CELL | CO_FAST_FREE) && *value && ps_py_is(w, *value, "cell"))
+            *value = cell_contents(w, *value);
+        return PS_OK;
+    }
+    return PS_OK;
+}
+
+/* 3.8-3.10: co_varnames, then co_cellvars (cells), then co_freevars (cells). An argument a
+ * closure captures has an empty slot under co_varnames and its value in a cell. */
+static int frameobj_local(struct ps_walker *w, uint64_t frame, const char *name, uint64_t *value)
+{
+    const struct ps_pyoffsets *o = &w->off;
+    uint64_t code, tuples[3];
+    int rc;
+    if ((rc = ps_w_field_u64(w, frame, o->frameobj.code, &code)) ||
+        (rc = ps_w_field_u64(w, code, o->code.varnames, &tuples[0])) ||
+        (rc = ps_w_field_u64(w, code, o->code.cellvars, &tuples[1])) ||
+        (rc = ps_w_field_u64(w, code, o->code.freevars, &tuples[2])))
+        return rc;
+    uint64_t names[MAX_NAMED_SLOTS];
+    size_t base = 0;
+    for (int g = 0; g < 3 && base < MAX_NAMED_SLOTS; g++) {
+        size_t n = 0;
+        if (!tuples[g])
+            continue;
+        if ((rc = tuple_items(w, tuples[g], MAX_NAMED_SLOTS - base, names, &n)))
+            return rc;
+        for (size_t i = 0; i < n; i++) {
+            if (!slot_named(w, names, i, name))
+                continue;
+            if ((rc = w_u64(w, frame + (uint64_t)o->frameobj.localsplus + 8 * (base + i), value)))
+                return rc;
+            if (g > 0)
+                *value = cell_contents(w, *value);
+            if (*value)
+                return PS_OK;
+        }
+        base += n;
+    }
+    return PS_OK;
+}
+
+int ps_w_frame_local(struct ps_walker *w, uint64_t frame, int frameobj, const char *name,
+                     uint64_t *value)
+{
+    *value = 0;
+    return frameobj ? frameobj_local(w, frame, name, value) : iframe_local(w, frame, name, value);
+}
+
 /* 3.11+: the _PyInterpreterFrame chain. Shim frames (owned by the C stack; 3.14+ also those
  * owned by the interpreter: eval-loop entry frames and 3.15's base frame inside the thread
  * state) and frames that have not reached their first traceable instruction are skipped, as
  * frame.f_back does. 3.14+ f_executable is a tagged _PyStackRef: its tag bits are cleared. */
-static int walk_interp_frames(struct ps_walker *w, uint64_t frame, struct ps_thread *t)
+static int walk_interp_frames(struct ps_walker *w, uint64_t frame, struct ps_thread *t,
+                              struct ps_request_find *rf)
 {
     const struct ps_pyoffsets *o = &w->off;
     for (unsigned n = 0; frame; n++) {
@@ -403,6 +505,8 @@ static int walk_interp_frames(struct ps_walker *w, uint64_t frame, struct ps_thr
                 f->addr = frame;
                 if (w->lim.locals && (rc = interp_frame_locals(w, frame, code, f)) == PS_NOMEM)
                     return rc;
+                if ((rc = ps_request_frame(w, rf, frame, 0, f)))
+                    return rc;
             }
         }
         frame = previous;
@@ -412,7 +516,8 @@ static int walk_interp_frames(struct ps_walker *w, uint64_t frame, struct ps_thr
 
 /* 3.8-3.10: the PyFrameObject chain through f_back. f_lasti counts bytes before 3.10 and
  * code units in 3.10, which is also when the line table changed; the table model says. */
-static int walk_frame_objects(struct ps_walker *w, uint64_t frame, struct ps_thread *t)
+static int walk_frame_objects(struct ps_walker *w, uint64_t frame, struct ps_thread *t,
+                              struct ps_request_find *rf)
 {
     const struct ps_pyoffsets *o = &w->off;
     for (unsigned n = 0; frame; n++) {
@@ -436,6 +541,8 @@ static int walk_frame_objects(struct ps_walker *w, uint64_t frame, struct ps_thr
         if ((rc = add_python_frame(t, ci, line, &f)))
             return rc;
         if (w->lim.locals && (rc = frameobj_locals(w, frame, code, f)) == PS_NOMEM)
+            return rc;
+        if ((rc = ps_request_frame(w, rf, frame, 1, f)))
             return rc;
         frame = back;
     }
@@ -512,9 +619,13 @@ static int walk_thread(struct ps_walker *w, uint64_t tstate, struct ps_thread *t
     if (frame && o->tstate.cframe_current != PS_OFF_NONE &&
         (rc = ps_w_field_u64(w, frame, o->tstate.cframe_current, &frame)))
         return rc;
+    struct ps_request_find rf = {NULL, 0};
     if (o->frame_model == PS_FRAMES_INTERP)
-        return walk_interp_frames(w, frame, t);
-    return walk_frame_objects(w, frame, t);
+        rc = walk_interp_frames(w, frame, t, &rf);
+    else
+        rc = walk_frame_objects(w, frame, t, &rf);
+    t->request = rf.found; /* even from a stack cut short */
+    return rc;
 }
 
 /* Names from threading._active: {ident: Thread}; each Thread's _name. */
@@ -774,7 +885,7 @@ int ps_walk(const struct ps_memsrc *mem, const struct ps_walk_target *target,
         w.hash_k0 = secret[0];
         w.hash_k1 = secret[1];
     }
-    if (w.lim.locals && w.lim.redact && *w.lim.redact) {
+    if ((w.lim.locals || w.lim.requests) && w.lim.redact && *w.lim.redact) {
         if (regcomp(&w.redact_re, w.lim.redact, REG_EXTENDED | REG_ICASE | REG_NOSUB) != 0)
             return ps_error_set(PS_USAGE, "invalid --redact pattern '%s'", w.lim.redact);
         w.redact_on = 1;

@@ -66,6 +66,8 @@ struct ps_str_hdr {
 };
 int ps_py_str_header(struct ps_walker *w, uint64_t obj, struct ps_str_hdr *h);
 
+/* Write code point CP as UTF-8 at O (at most 4 bytes); returns how many. */
+size_t ps_utf8_put(char *o, uint32_t cp);
 /* A str object as UTF-8 (malloc'd), at most MAXCHARS code points; *TRUNCATED set when cut. */
 int ps_py_str(struct ps_walker *w, uint64_t obj, size_t maxchars, char **out, int *truncated);
 /* Does the str OBJ equal the ASCII string S? */
@@ -104,6 +106,34 @@ int ps_w_fill_frameobj(struct ps_walker *w, uint64_t frame, struct ps_frame *f);
  * stopped early in IN->tasks_status; returns PS_NOMEM, else PS_OK. */
 struct ps_interp;
 int ps_walk_tasks(struct ps_walker *w, uint64_t interp, struct ps_interp *in);
+
+/* The value of the local NAME of a frame (an interpreter frame, or a frame object when
+ * FRAMEOBJ), cells dereferenced; *VALUE = 0 when there is no such local or it is unbound.
+ * Looks at every slot (up to a fixed bound), not only those within the locals limit. */
+int ps_w_frame_local(struct ps_walker *w, uint64_t frame, int frameobj, const char *name,
+                     uint64_t *value);
+
+/* Code units [start, end) of a text. */
+struct ps_span {
+    size_t start, end;
+};
+/* The values of query-string parameters (name=value at the start of RAW or after '?', '&'
+ * or ';') whose name matches the redact pattern, at most MAX of them (the last of MAX then
+ * runs to the end of the text). RAW holds N code units of KIND bytes each. Returns how many. */
+size_t ps_query_secrets(struct ps_walker *w, const unsigned char *raw, unsigned kind, size_t n,
+                        struct ps_span *spans, size_t max);
+
+/* Finding the HTTP request a thread or task serves (request.c). Fed each frame as the walk
+ * fills it; FOUND is then the thread's (or task's) request. Threads are walked innermost
+ * first and keep the first request found; task chains outermost first, and keep the last:
+ * either way the frame nearest the application wins. */
+struct ps_request;
+struct ps_request_find {
+    struct ps_request *found;
+    int last_wins;
+};
+int ps_request_frame(struct ps_walker *w, struct ps_request_find *rf, uint64_t frame,
+                     int frameobj, const struct ps_frame *f);
 
 /* Line of the instruction at byte offset ADDRQ in a code object, from its line table. */
 int ps_line_for_offset(uint8_t model, const unsigned char *table, size_t len, int firstlineno,

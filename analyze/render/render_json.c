@@ -162,6 +162,8 @@ static void print_thread(FILE *out, const struct ps_thread *t, int locals)
     json_str(out, t->pc_instruction[0] ? t->pc_instruction : NULL);
     fprintf(out, ", \"native_merged\": %s, \"native_cut\": %s",
             json_bool(t->native_flags & PS_NATIVE_MERGED), json_bool(t->native_flags & PS_NATIVE_CUT));
+    fputs(", \"request\": ", out);
+    ps_request_json(out, t->request);
     fputs(", \"frames\": [", out);
     for (size_t i = 0; i < t->nframes; i++) {
         fputs(i ? ", " : "", out);
@@ -232,7 +234,9 @@ static void print_tasks(FILE *out, const struct ps_interp *in, int locals)
                     fprintf(out, "%s%zu", first ? "" : ", ", j);
                     first = 0;
                 }
-        fprintf(out, "], \"deadlock\": %s, \"error\": ", json_bool(t->deadlock));
+        fprintf(out, "], \"deadlock\": %s, \"request\": ", json_bool(t->deadlock));
+        ps_request_json(out, t->request);
+        fputs(", \"error\": ", out);
         json_str(out, t->walk_status ? ps_strerror(t->walk_status) : NULL);
         fputs("}", out);
     }

@@ -39,6 +39,8 @@ static void print_thread(FILE *out, const struct ps_thread *t, int locals, int n
     fprintf(out, " (%s%s%s%s)\n", ps_thread_state_name(t->state),
             t->state == PS_TSTATE_SLEEPING && t->syscall[0] ? " in " : "",
             t->state == PS_TSTATE_SLEEPING ? t->syscall : "", t->holds_gil ? ", holds the GIL" : "");
+    if (t->request)
+        ps_request_text(out, t->request, "    ");
     size_t npy = 0; /* frames may hold native ones too */
     for (size_t i = 0; i < t->nframes; i++)
         npy += t->frames[i].kind == PS_FRAME_PYTHON;
@@ -82,6 +84,8 @@ static void print_tasks(FILE *out, const struct ps_interp *in, int locals)
         if (t->tid)
             fprintf(out, " on thread %u", t->tid);
         fputc('\n', out);
+        if (t->request)
+            ps_request_text(out, t->request, "    ");
         for (size_t j = 0; j < t->nframes; j++) {
             const struct ps_frame *f = &t->frames[j];
             fprintf(out, "      File \"%s\", line %d, in %s\n", f->file, f->line, f->function);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "pysnap/error.h"
+#include "pysnap/model.h"
 #include "pysnap/summary.h"
 #include "render_common.h"
 
@@ -172,6 +173,69 @@ static int count_hot(struct ps_summary *s, size_t *cap, const struct sample *smp
     return PS_OK;
 }
 
+static int same_route(const struct ps_request *a, const struct ps_request *b)
+{
+    return a && b && streq(a->method, b->method) && streq(a->path, b->path);
+}
+
+static struct ps_summary_route *route_of(struct ps_summary *s, const struct ps_request *r)
+{
+    for (size_t i = 0; i < s->nroutes; i++)
+        if (streq(s->routes[i].method, r->method) && streq(s->routes[i].path, r->path))
+            return &s->routes[i];
+    struct ps_summary_route *nr = realloc(s->routes, (s->nroutes + 1) * sizeof *nr);
+    if (!nr)
+        return NULL;
+    s->routes = nr;
+    struct ps_summary_route *rt = &nr[s->nroutes++];
+    memset(rt, 0, sizeof *rt);
+    rt->method = r->method;
+    rt->path = r->path;
+    return rt;
+}
+
+static int route_order(const void *a, const void *b)
+{
+    const struct ps_summary_route *x = a, *y = b;
+    if (x->stuck_samples != y->stuck_samples)
+        return x->stuck_samples > y->stuck_samples ? -1 : 1;
+    if (x->samples != y->samples)
+        return x->samples > y->samples ? -1 : 1;
+    int c = strcmp(x->method ? x->method : "", y->method ? y->method : "");
+    return c ? c : strcmp(x->path ? x->path : "", y->path ? y->path : "");
+}
+
+/* Routes over the run V[I..J) of one thread's samples (ST its summary). */
+static int count_routes(struct ps_summary *s, const struct sample *v, size_t i, size_t j,
+                        const struct ps_summary_thread *st)
+{
+    int all_same = 1;
+    for (size_t k = i; k < j; k++) {
+        const struct ps_request *r = v[k].t->request;
+        all_same &= same_route(r, v[i].t->request);
+        if (!r)
+            continue;
+        struct ps_summary_route *rt = route_of(s, r);
+        if (!rt)
+            return PS_NOMEM;
+        rt->samples++;
+        int first = 1; /* a thread counts once per route */
+        for (size_t m = i; m < k && first; m++)
+            first = !same_route(v[m].t->request, r);
+        rt->threads += first;
+    }
+    if (st->stuck && all_same) {
+        struct ps_summary_route *rt = route_of(s, v[i].t->request);
+        if (!rt)
+            return PS_NOMEM;
+        if (!rt->stuck_threads && v[i].npy)
+            rt->at = v[i].py[v[i].npy - 1];
+        rt->stuck_threads++;
+        rt->stuck_samples += (unsigned)(j - i);
+    }
+    return PS_OK;
+}
+
 int ps_summary_build(const struct ps_report *const *reports, size_t n,
                      const struct ps_report *baseline, struct ps_summary *out)
 {
@@ -244,8 +308,11 @@ int ps_summary_build(const struct ps_report *const *reports, size_t n,
                 st->as_baseline = 0;
         }
         st->stuck = st->samples >= 2 && st->same == st->min_depth && st->min_depth == st->max_depth;
+        rc = count_routes(out, v, i, j, st);
         i = j;
     }
+    if (!rc && out->nroutes > 1)
+        qsort(out->routes, out->nroutes, sizeof *out->routes, route_order);
     free_samples(v, nv);
     free_samples(base, nb);
     if (rc)
@@ -257,6 +324,7 @@ void ps_summary_free(struct ps_summary *s)
 {
     free(s->hot);
     free(s->threads);
+    free(s->routes);
     memset(s, 0, sizeof *s);
 }
 
@@ -289,6 +357,29 @@ int ps_summary_render_text(FILE *out, const struct ps_summary *s, size_t max_hot
         fprintf(out, "  %5u  %5u  %s (%s)\n", s->hot[i].self, s->hot[i].inclusive,
                 s->hot[i].function ? s->hot[i].function : "?",
                 s->hot[i].file ? s->hot[i].file : "?");
+    if (s->nroutes)
+        fprintf(out, "\nRequests (per route: thread-samples serving it; threads stuck at the same "
+                     "frame in every snapshot)\n");
+    for (size_t i = 0; i < s->nroutes; i++) {
+        const struct ps_summary_route *rt = &s->routes[i];
+        struct ps_request route = {.method = (char *)rt->method, .path = (char *)rt->path};
+        fputs("  ", out);
+        if (rt->stuck_threads) {
+            fprintf(out, "%u thread%s stuck in ", rt->stuck_threads,
+                    rt->stuck_threads == 1 ? "" : "s");
+            ps_request_route_text(out, &route);
+            fputs(" at ", out);
+            ps_text_safe(out, rt->at ? rt->at->function : "?");
+            fprintf(out, ", samples %u/%u", rt->stuck_samples, rt->samples);
+            if (rt->threads > rt->stuck_threads)
+                fprintf(out, " (%u thread%s served it)", rt->threads, rt->threads == 1 ? "" : "s");
+            fputc('\n', out);
+        } else {
+            ps_request_route_text(out, &route);
+            fprintf(out, ": %u thread-sample%s, %u thread%s, none stuck\n", rt->samples,
+                    rt->samples == 1 ? "" : "s", rt->threads, rt->threads == 1 ? "" : "s");
+        }
+    }
     fprintf(out, "\nThreads (frames that stayed the same in every snapshot)\n");
     for (size_t i = 0; i < s->nthreads; i++) {
         const struct ps_summary_thread *t = &s->threads[i];
@@ -308,6 +399,8 @@ int ps_summary_render_text(FILE *out, const struct ps_summary *s, size_t max_hot
         else
             fprintf(out, ", outermost %u of %u-%u frames the same\n", t->same, t->min_depth,
                     t->max_depth);
+        if (t->first && t->first->request)
+            ps_request_text(out, t->first->request, "      ");
         if (t->samples < 2 || !t->same)
             continue;
         const struct ps_frame *f = py_frame_at(t->first, t->same - 1);
@@ -342,9 +435,11 @@ int ps_summary_render_json(FILE *out, const struct ps_summary *s)
         ps_json_str(out, t->cmdline);
         fprintf(out, ", \"samples\": %u, \"on_cpu\": %u, \"stuck\": %s, \"same_frames\": %u, "
                      "\"min_depth\": %u, \"max_depth\": %u, \"unchanged_since_baseline\": %s, "
-                     "\"same\": [",
+                     "\"request\": ",
                 t->samples, t->on_cpu, t->stuck ? "true" : "false", t->same, t->min_depth,
                 t->max_depth, t->as_baseline ? "true" : "false");
+        ps_request_json(out, t->first ? t->first->request : NULL);
+        fputs(", \"same\": [", out);
         /* The frames that stayed the same, innermost first like every frame list. */
         for (unsigned k = t->same; k-- > 0;) {
             const struct ps_frame *f = py_frame_at(t->first, k);
@@ -357,6 +452,26 @@ int ps_summary_render_json(FILE *out, const struct ps_summary *s)
             fprintf(out, ", \"line\": %d}", f->line);
         }
         fputs("]}", out);
+    }
+    fputs("],\n \"routes\": [", out);
+    for (size_t i = 0; i < s->nroutes; i++) {
+        const struct ps_summary_route *rt = &s->routes[i];
+        fputs(i ? ",\n  {\"method\": " : "\n  {\"method\": ", out);
+        ps_json_str(out, rt->method);
+        fputs(", \"path\": ", out);
+        ps_json_str(out, rt->path);
+        fprintf(out, ", \"samples\": %u, \"threads\": %u, \"stuck_threads\": %u, "
+                     "\"stuck_samples\": %u, \"stuck_at\": ",
+                rt->samples, rt->threads, rt->stuck_threads, rt->stuck_samples);
+        if (rt->at) {
+            fputs("{\"function\": ", out);
+            ps_json_str(out, rt->at->function);
+            fputs(", \"file\": ", out);
+            ps_json_str(out, rt->at->file);
+            fprintf(out, ", \"line\": %d}}", rt->at->line);
+        } else {
+            fputs("null}", out);
+        }
     }
     fputs("]}}\n", out);
     return ferror(out) ? PS_IO : PS_OK;

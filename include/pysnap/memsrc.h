@@ -19,6 +19,10 @@ struct ps_memsrc_ops {
     int (*read)(void *self, uint64_t addr, void *buf, size_t len);
     /* close: release SELF. May be NULL when there is nothing to release. */
     void (*close)(void *self);
+    /* withhold: the LEN bytes at ADDR hold a secret (a redacted value) that a snapshot must
+     * not keep. A recording source writes them as '*' wherever it keeps them, and never fills
+     * a gap between recorded ranges across them. NULL for sources that keep nothing. */
+    void (*withhold)(void *self, uint64_t addr, uint64_t len);
 };
 
 struct ps_memsrc {
@@ -29,6 +33,12 @@ struct ps_memsrc {
 static inline int ps_mem_read(const struct ps_memsrc *m, uint64_t addr, void *buf, size_t len)
 {
     return m->ops->read(m->self, addr, buf, len);
+}
+
+static inline void ps_mem_withhold(const struct ps_memsrc *m, uint64_t addr, uint64_t len)
+{
+    if (m->ops->withhold && len)
+        m->ops->withhold(m->self, addr, len);
 }
 
 /* Little-endian x86-64 target: these read native words. */

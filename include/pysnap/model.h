@@ -26,6 +26,21 @@ struct ps_value {
     size_t nattrs;
 };
 
+/* The HTTP request a thread or task is serving, as a server or framework keeps it in a
+ * frame's locals (request.c's table says which). Every string may be NULL (not there). */
+struct ps_request {
+    const char *source;  /* the table row that found it: "gunicorn", "django", "asgi", ... */
+    const char *local;   /* how: "environ", "request.environ", "self.scope", ... */
+    char *function;      /* the frame it was found in */
+    char *method;        /* "GET"; an ASGI websocket: "WEBSOCKET" */
+    char *path;          /* SCRIPT_NAME + PATH_INFO (WSGI), root_path + path (ASGI) */
+    char *query;         /* the query string, secret-named parameters' values redacted */
+    char *protocol;      /* "HTTP/1.1" */
+    char *remote_addr;   /* the client's address */
+    char *host;          /* the Host header */
+    uint8_t query_redacted; /* a parameter's value was redacted */
+};
+
 struct ps_frame {
     uint8_t kind;
     char *function;  /* co_name, or the native symbol */
@@ -69,6 +84,7 @@ struct ps_thread {
     char syscall[32];        /* system call the thread is in ("futex"), "" when none */
     char pc_instruction[64]; /* the instruction at its PC, as capstone prints it, or "" */
     uint8_t native_flags;    /* PS_NATIVE_* of native.h */
+    struct ps_request *request; /* the HTTP request it serves, or NULL */
 };
 
 struct ps_interp {
@@ -106,6 +122,7 @@ struct ps_frame *ps_thread_add_frame(struct ps_thread *t);
  * change. */
 void ps_model_resolve_gil(struct ps_model *m);
 void ps_value_free(struct ps_value *v);
+void ps_request_free(struct ps_request *r);
 void ps_model_free(struct ps_model *m);
 
 #endif

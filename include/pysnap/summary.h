@@ -31,6 +31,16 @@ struct ps_summary_thread {
     const struct ps_thread *first; /* the thread in its first sample (frames innermost first) */
 };
 
+/* One route (method + path) of the HTTP requests threads were serving (model.h ps_request). */
+struct ps_summary_route {
+    const char *method, *path;   /* owned by the reports */
+    unsigned samples;            /* thread-samples serving it */
+    unsigned threads;            /* distinct threads (pid, tid) that served it */
+    unsigned stuck_threads;      /* of which stuck (the whole stack unchanged) on it throughout */
+    unsigned stuck_samples;      /* their thread-samples */
+    const struct ps_frame *at;   /* the innermost frame of the first stuck thread, or NULL */
+};
+
 struct ps_summary {
     size_t nsnapshots, nprocesses;
     unsigned thread_samples;     /* threads with Python frames, over all snapshots */
@@ -41,6 +51,8 @@ struct ps_summary {
     size_t nhot;
     struct ps_summary_thread *threads; /* by pid, then tid */
     size_t nthreads;
+    struct ps_summary_route *routes; /* most stuck samples first, then most samples */
+    size_t nroutes;
 };
 
 /* REPORTS[N] (each with its meta), BASELINE optional (NULL). Returns PS_OK or PS_NOMEM. */

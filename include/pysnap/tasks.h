@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 struct ps_frame;
+struct ps_request;
 
 enum ps_task_state {
     PS_TASK_UNKNOWN = 0,
@@ -51,6 +52,7 @@ struct ps_task {
     size_t *waits_for;
     size_t nwaits_for;
     uint64_t taskgroup;       /* the TaskGroup whose __aexit__ the chain waits in, or 0 */
+    struct ps_request *request; /* the HTTP request (ASGI scope) it serves, or NULL */
 };
 
 /* Release one task's allocations (not the struct itself). */

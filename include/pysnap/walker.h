@@ -18,7 +18,9 @@ struct ps_walk_limits {
     unsigned max_dict;      /* entries looked at in one dict */
     /* Locals. Chosen at capture and stored in the snapshot, so that analysis repeats exactly
      * the reads the capture made. */
-    unsigned locals;        /* 0: no values are read at all */
+    unsigned locals;        /* 0: no values of locals are read */
+    unsigned requests;      /* find the HTTP request each thread serves (request.c); with
+                               locals 0 too, no value is read at all */
     unsigned max_locals;    /* per frame */
     unsigned max_str;       /* characters (or bytes) of one str/bytes value */
     unsigned max_items;     /* items shown per container */

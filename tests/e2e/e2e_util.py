@@ -327,3 +327,53 @@ def stack_problems(analysis, truth):
     if extra:
         bad.append("threads not in the truth: %s" % extra)
     return bad
+
+
+# --- web servers (test_requests.py; test_web.py keeps its own) -----------------------------
+
+def children_of(pid):
+    """Pids whose parent is PID, from /proc."""
+    out = set()
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                with open("/proc/%s/stat" % p) as f:
+                    st = f.read()
+            except OSError:
+                continue
+            if int(st[st.rindex(")") + 2:].split()[1]) == pid:
+                out.add(int(p))
+    return out
+
+
+def stop_server(proc, sig):
+    """Stop a server started with start_new_session: SIG to it (5 s, then SIGKILL), then
+    SIGKILL to any child (worker) it left."""
+    children = children_of(proc.pid)
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+    for pid in children:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def wait_until(ready, what, proc, details, timeout=30.0):
+    """Poll READY() (True when done; an OSError counts as not yet) every 0.05 s until TIMEOUT;
+    fail the test with WHAT and DETAILS() when it times out or PROC exits."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if ready():
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            pytest.fail("%s: %s" % (what, details()), pytrace=False)
+        time.sleep(0.05)

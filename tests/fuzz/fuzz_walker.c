@@ -120,7 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                    "max_dict=64 max_locals=8 max_str=32 max_items=8 "
                                    "max_depth=2 max_repr=256 max_attrs=8 budget=65536");
     if (data[1] & 4)
-        lim.locals = 0;
+        lim.locals = lim.requests = 0;
     /* An exact-size heap copy, so ASan sees any read past the image. */
     size_t len = size - HEADER;
     unsigned char *image = malloc(len ? len : 1);

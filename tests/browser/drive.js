@@ -93,24 +93,25 @@ async function main() {
         }
         if (await page.$(".flame g.box")) {
             const before = await page.evaluate(() => document.querySelectorAll(".flame g.box").length);
-            /* the widest box below the root that has children of its own: zoom into it */
+            /* a box below the root, narrower than the graph when there is one: zoom into it */
             const target = await page.evaluate(() => {
                 const gs = Array.from(document.querySelectorAll(".flame g.box")).filter((g) => !g.classList.contains("root"));
-                let best = -1, bw = -1;
+                let best = gs.length ? 0 : -1, bw = -1;
                 gs.forEach((g, i) => {
                     const w = Number(g.querySelector("rect").getAttribute("width"));
                     if (w > bw && w < 1199) { bw = w; best = i; }
                 });
-                return best;
+                return best < 0 ? null : { i: best, title: gs[best].querySelector("title").textContent, width: Math.max(bw, 0) };
             });
+            out.flameTarget = target;
             const status0 = await page.textContent(".flame-status");
             await page.hover(".flame g.box:not(.root)");
             const hover = await page.textContent(".flame-status");
-            if (target >= 0) {
+            if (target) {
                 await page.evaluate((i) => {
                     const gs = Array.from(document.querySelectorAll(".flame g.box")).filter((g) => !g.classList.contains("root"));
                     gs[i].dispatchEvent(new MouseEvent("click", { bubbles: true }));
-                }, target);
+                }, target.i);
             }
             out.flame = await page.evaluate(() => ({
                 zoomedBoxes: document.querySelectorAll(".flame g.box").length,

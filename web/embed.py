@@ -44,8 +44,9 @@ def main():
     style = open(css, encoding="utf-8").read()
     script = "".join(open(p, encoding="utf-8").read() for p in scripts)
     for name, text in (("style", style), ("script", script)):
-        if re.search(r"</(style|script)", text, re.I):
-            sys.exit("embed.py: the %s contains a closing tag" % name)
+        # what would end the element, or change how its end is found (script data states)
+        if re.search(r"</(style|script)|<!--|<script", text, re.I):
+            sys.exit("embed.py: the %s contains '</%s', '<script' or '<!--'" % (name, name))
     csp = ("default-src 'none'; script-src %s; style-src %s; img-src 'none'; "
            "base-uri 'none'; form-action 'none'" % (sha256(script), sha256(style)))
     page = page.replace("@CSP@", csp).replace("@STYLE@", style).replace("@SCRIPT@", script)

@@ -580,8 +580,8 @@ var pysnapReport = (function (M) {
         return root;
     }
 
-    /* The data elements pysnap writes into a page: <script type="application/json"
-     * data-pysnap="snapshot|summary|profile">. */
+    /* The data elements pysnap writes into a page: script elements of type
+     * application/json with data-pysnap="snapshot", "summary" or "profile". */
     function boot() {
         var nodes = document.querySelectorAll('script[type="application/json"][data-pysnap]');
         if (!nodes.length)

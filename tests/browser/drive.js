@@ -59,10 +59,16 @@ async function main() {
         out.taskNames = await page.evaluate(() => Array.from(document.querySelectorAll(".task-name")).map((t) => t.textContent));
         out.deadlockTasks = await page.evaluate(() => Array.from(document.querySelectorAll("li.task.deadlock > .task-name")).map((t) => t.textContent));
         out.deadlockLines = await page.evaluate(() => Array.from(document.querySelectorAll(".deadlock-line")).map((t) => t.textContent));
+        out.hot = await page.evaluate(() => Array.from(document.querySelectorAll("table.hot tbody tr")).map((r) =>
+            Array.from(r.children).map((td) => td.textContent)));
+        out.summaryThreads = await page.evaluate(() => Array.from(document.querySelectorAll("table.summary-threads tbody tr")).map((r) =>
+            Array.from(r.children).map((td) => td.textContent)));
         /* Locals: unfold the first frame that has some. */
         const summary = await page.$("details.frame-locals > summary");
         if (summary) {
             await summary.click();
+            /* the table is built on the details' toggle event, which comes as a task of its own */
+            await page.waitForFunction(() => document.querySelector("details.frame-locals .locals-body").firstChild);
             out.locals = await page.evaluate(() => {
                 const d = document.querySelector("details.frame-locals");
                 return { open: d.open, frame: d.querySelector("summary .frame").textContent,
@@ -70,17 +76,17 @@ async function main() {
                              Array.from(r.children).map((td) => td.textContent)) };
             });
         }
-        /* Every local of every frame, unfolded at once. */
-        const expand = await page.$("button.expand");
-        if (expand) {
-            await expand.click();
-            out.allLocals = await page.evaluate(() => Array.from(document.querySelectorAll("table.locals tbody tr")).map((r) =>
-                Array.from(r.children).map((td) => td.textContent)));
-        }
         const query = arg("--filter", null);
         if (query !== null) {
-            const t1 = Date.now();
-            await page.fill("input.filter", query);
+            /* as typing does: the value changes, an input event; timed in the page, layout included */
+            const ms = await page.evaluate((q) => {
+                const input = document.querySelector("input.filter");
+                const t0 = performance.now();
+                input.value = q;
+                input.dispatchEvent(new Event("input", { bubbles: true }));
+                void document.body.offsetHeight;
+                return performance.now() - t0;
+            }, query);
             out.filter = await page.evaluate((q) => {
                 const cards = Array.from(document.querySelectorAll("section.thread"));
                 const shown = cards.filter((c) => !c.hidden && !c.closest("[hidden]"));
@@ -88,8 +94,17 @@ async function main() {
                          shownTids: shown.flatMap((c) => Array.from(c.querySelectorAll(".tid")).map((t) => Number(t.textContent))),
                          count: document.querySelector(".shown").textContent };
             }, query);
-            out.filter.ms = Date.now() - t1;
+            out.filter.ms = ms;
             await page.fill("input.filter", "");
+        }
+        /* Every local of every frame, unfolded at once. */
+        const expand = await page.$("button.expand");
+        if (expand) {
+            await expand.click();
+            await page.waitForFunction(() => Array.from(document.querySelectorAll("details.frame-locals[open] .locals-body"))
+                .every((b) => b.firstChild));
+            out.allLocals = await page.evaluate(() => Array.from(document.querySelectorAll("table.locals tbody tr")).map((r) =>
+                Array.from(r.children).map((td) => td.textContent)));
         }
         if (await page.$(".flame g.box")) {
             const before = await page.evaluate(() => document.querySelectorAll(".flame g.box").length);
@@ -107,6 +122,7 @@ async function main() {
             const status0 = await page.textContent(".flame-status");
             await page.hover(".flame g.box:not(.root)");
             const hover = await page.textContent(".flame-status");
+            await page.mouse.move(0, 0); /* off the graph: no hover rewrites the status */
             if (target) {
                 await page.evaluate((i) => {
                     const gs = Array.from(document.querySelectorAll(".flame g.box")).filter((g) => !g.classList.contains("root"));

@@ -190,18 +190,63 @@ static int ends_with(const char *s, const char *suffix)
     return a >= b && !strcasecmp(s + a - b, suffix);
 }
 
-/* analyze -o FILE: standard output becomes FILE (0600: a report holds the target's locals). */
-static int output_to(const char *path)
+/* analyze -o FILE: standard output becomes a new file next to FILE (0600: a report holds the
+ * target's locals), renamed to FILE once all is written (output_done): a failed analysis
+ * leaves FILE as it was. TMP receives the new file's name. */
+static int output_to(const char *path, char *tmp, size_t size)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int fd = -1;
+    if ((size_t)snprintf(tmp, size, "%s.XXXXXX", path) < size)
+        fd = mkstemp(tmp);
     if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0) {
         fprintf(stderr, "pysnap: cannot create %s: %s\n", path, strerror(errno));
-        if (fd >= 0)
+        if (fd >= 0) {
             close(fd);
+            unlink(tmp);
+        }
         return 1;
     }
     close(fd);
     return 0;
+}
+
+static int output_done(const char *path, const char *tmp, int exit_code)
+{
+    if (exit_code == 0 && rename(tmp, path) != 0) {
+        fprintf(stderr, "pysnap: cannot write %s: %s\n", path, strerror(errno));
+        exit_code = 1;
+    }
+    if (exit_code)
+        unlink(tmp);
+    return exit_code;
+}
+
+/* One snapshot (or ELF core) to standard output; RENDERER NULL: the HTML page. */
+static int analyze_one(const char *path, const char *exe, const char *sysroot,
+                       const struct ps_renderer *renderer, const struct ps_render_opts *ro)
+{
+    struct ps_snapshot *snap;
+    int rc;
+    if (exe || sysroot)
+        rc = ps_core_open(path, exe, sysroot, &snap);
+    else if (ps_is_plain_core(path))
+        rc = ps_core_open(path, NULL, NULL, &snap); /* gcore's or the kernel's */
+    else
+        rc = ps_snapshot_open(path, &snap);
+    if (rc)
+        return fail(rc);
+    struct ps_report report;
+    rc = ps_report_build(snap, &report);
+    if (!rc) {
+        const struct ps_report *one = &report;
+        rc = renderer ? renderer->render(stdout, &report, ro)
+                      : ps_html_write_reports(stdout, &one, 1, NULL, ro);
+        if (fflush(stdout) != 0 && !rc)
+            rc = ps_error_set(PS_IO, "cannot write the output");
+    }
+    ps_report_free(&report);
+    ps_snapshot_close(snap);
+    return rc ? fail(rc) : 0;
 }
 
 /* Numeric capture limits: option, field, upper bound, what it counts. */
@@ -392,48 +437,20 @@ static int cmd_analyze(int argc, char **argv)
         return usage_error("--exe %s: not a readable file", exe);
     if (sysroot && !is_directory(sysroot))
         return usage_error("--sysroot %s: not a directory", sysroot);
-    if (output && output_to(output))
+    if ((exe || sysroot) && !ps_is_plain_core(path))
+        return usage_error("%s is not an ELF core (a .snap needs no --exe, --sysroot)", path);
+    struct ps_render_opts ro = {.locals = show_locals, .native = native, .tasks = tasks};
+    char tmp[PATH_MAX];
+    if (output && output_to(output, tmp, sizeof tmp))
         return 1;
-    if (summary || optind != argc - 1 || is_directory(path)) {
-        int r = analyze_set(argv + optind, argc - optind,
-                            html ? OUT_HTML : renderer == &ps_render_json ? OUT_JSON : OUT_TEXT,
-                            show_locals, native, summary, baseline);
-        if (r && output)
-            unlink(output);
-        return r;
-    }
-    struct ps_snapshot *snap;
-    int rc;
-    if (exe || sysroot) {
-        if (!ps_is_plain_core(path))
-            return usage_error("%s is not an ELF core (a .snap needs no --exe, --sysroot)",
-                               path);
-        rc = ps_core_open(path, exe, sysroot, &snap);
-    } else if (ps_is_plain_core(path)) {
-        rc = ps_core_open(path, NULL, NULL, &snap); /* gcore's or the kernel's */
-    } else {
-        rc = ps_snapshot_open(path, &snap);
-    }
-    if (rc) {
-        if (output)
-            unlink(output);
-        return fail(rc);
-    }
-    struct ps_report report;
-    rc = ps_report_build(snap, &report);
-    if (!rc) {
-        struct ps_render_opts ro = {.locals = show_locals, .native = native, .tasks = tasks};
-        const struct ps_report *one = &report;
-        rc = html ? ps_html_write_reports(stdout, &one, 1, NULL, &ro)
-                  : renderer->render(stdout, &report, &ro);
-        if (fflush(stdout) != 0 && !rc)
-            rc = ps_error_set(PS_IO, "cannot write the output");
-    }
-    ps_report_free(&report);
-    ps_snapshot_close(snap);
-    if (rc && output)
-        unlink(output);
-    return rc ? fail(rc) : 0;
+    int r;
+    if (summary || optind != argc - 1 || is_directory(path))
+        r = analyze_set(argv + optind, argc - optind,
+                        html ? OUT_HTML : renderer == &ps_render_json ? OUT_JSON : OUT_TEXT,
+                        show_locals, native, summary, baseline);
+    else
+        r = analyze_one(path, exe, sysroot, html ? NULL : renderer, &ro);
+    return output ? output_done(output, tmp, r) : r;
 }
 
 int main(int argc, char **argv)

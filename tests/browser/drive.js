@@ -18,6 +18,17 @@ function arg(name, def) {
     return i > 0 ? process.argv[i + 1] : def;
 }
 
+/* FN true in the page, polled (page.waitForFunction evaluates a string there, which the
+ * page's Content-Security-Policy forbids, as it should). */
+async function until(page, fn) {
+    for (let i = 0; i < 500; i++) {
+        if (await page.evaluate(fn))
+            return;
+        await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error("timed out waiting for " + fn);
+}
+
 async function main() {
     const page_path = path.resolve(process.argv[2]);
     const url = "file://" + page_path;
@@ -40,7 +51,7 @@ async function main() {
         });
         const t0 = Date.now();
         await page.goto(url, { waitUntil: "load" });
-        await page.waitForSelector("#app > *", { timeout: 10000 });
+        await until(page, () => document.querySelector("#app > *") !== null);
         out.timing = await page.evaluate(() => {
             const nav = performance.getEntriesByType("navigation")[0];
             const fcp = performance.getEntriesByName("first-contentful-paint")[0];
@@ -68,7 +79,7 @@ async function main() {
         if (summary) {
             await summary.click();
             /* the table is built on the details' toggle event, which comes as a task of its own */
-            await page.waitForFunction(() => document.querySelector("details.frame-locals .locals-body").firstChild);
+            await until(page, () => document.querySelector("details.frame-locals .locals-body").firstChild);
             out.locals = await page.evaluate(() => {
                 const d = document.querySelector("details.frame-locals");
                 return { open: d.open, frame: d.querySelector("summary .frame").textContent,
@@ -101,7 +112,7 @@ async function main() {
         const expand = await page.$("button.expand");
         if (expand) {
             await expand.click();
-            await page.waitForFunction(() => Array.from(document.querySelectorAll("details.frame-locals[open] .locals-body"))
+            await until(page, () => Array.from(document.querySelectorAll("details.frame-locals[open] .locals-body"))
                 .every((b) => b.firstChild));
             out.allLocals = await page.evaluate(() => Array.from(document.querySelectorAll("table.locals tbody tr")).map((r) =>
                 Array.from(r.children).map((td) => td.textContent)));

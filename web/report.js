@@ -580,34 +580,47 @@ var pysnapReport = (function (M) {
         return root;
     }
 
+    /* One data element's document: its JSON, or (data-encoding="gzip-base64") gzip in
+     * base64, decompressed by the browser (DecompressionStream). A promise. */
+    function readData(node) {
+        var text = node.textContent;
+        if (node.getAttribute("data-encoding") !== "gzip-base64")
+            return Promise.resolve().then(function () { return JSON.parse(text); });
+        if (typeof DecompressionStream === "undefined")
+            return Promise.reject(new Error("this browser has no DecompressionStream (a browser of 2023 or later has)"));
+        var bin = atob(text), bytes = new Uint8Array(bin.length);
+        for (var i = 0; i < bin.length; i++)
+            bytes[i] = bin.charCodeAt(i);
+        var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+        return new Response(stream).text().then(function (t) { return JSON.parse(t); });
+    }
+
     /* The data elements pysnap writes into a page: script elements of type
      * application/json with data-pysnap="snapshot", "summary" or "profile". */
     function boot() {
-        var nodes = document.querySelectorAll('script[type="application/json"][data-pysnap]');
+        var nodes = Array.prototype.slice.call(document.querySelectorAll('script[type="application/json"][data-pysnap]'));
         if (!nodes.length)
-            return;
-        var docs = [], summary = null, profile = null;
-        try {
-            nodes.forEach(function (n) {
-                var d = JSON.parse(n.textContent);
+            return Promise.resolve();
+        return Promise.all(nodes.map(readData)).then(function (all) {
+            var docs = [], summary = null, profile = null;
+            nodes.forEach(function (n, i) {
                 var kind = n.getAttribute("data-pysnap");
                 if (kind === "snapshot")
-                    docs.push(d);
+                    docs.push(all[i]);
                 else if (kind === "summary")
-                    summary = d;
+                    summary = all[i];
                 else if (kind === "profile")
-                    profile = d;
+                    profile = all[i];
             });
-        } catch (e) {
+            if (!docs.length && profile)
+                renderProfile(profile, null);
+            else if (docs.length === 1 && !summary && !profile)
+                render(docs[0]);
+            else
+                renderSet(docs, summary, profile);
+        }, function (e) {
             rootOf().appendChild(h("p", { className: "warning" }, "cannot read the report's data: " + e.message));
-            return;
-        }
-        if (!docs.length && profile)
-            renderProfile(profile, null);
-        else if (docs.length === 1 && !summary && !profile)
-            render(docs[0]);
-        else
-            renderSet(docs, summary, profile);
+        });
     }
 
     return { render: render, renderSet: renderSet, renderProfile: renderProfile, boot: boot };

@@ -49,14 +49,27 @@ async function main() {
                 out.requests.push("routed: " + route.request().url());
             return route.request().url() === url ? route.continue() : route.abort();
         });
+        /* when the page's script first puts something into #app (its render), from the
+         * start of navigation: an observer set up before any of the page runs */
+        await page.addInitScript(() => {
+            new MutationObserver((_, obs) => {
+                const app = document.getElementById("app");
+                if (app && app.firstChild) {
+                    window.__pysnapRendered = performance.now();
+                    obs.disconnect();
+                }
+            }).observe(document, { childList: true, subtree: true });
+        });
         const t0 = Date.now();
         await page.goto(url, { waitUntil: "load" });
-        await until(page, () => document.querySelector("#app > *") !== null);
+        await until(page, () => document.querySelector("#app > *") !== null &&
+                                 performance.getEntriesByName("first-contentful-paint").length > 0);
         out.timing = await page.evaluate(() => {
             const nav = performance.getEntriesByType("navigation")[0];
             const fcp = performance.getEntriesByName("first-contentful-paint")[0];
             return { domContentLoaded: nav ? nav.domContentLoadedEventEnd : null,
-                     firstContentfulPaint: fcp ? fcp.startTime : null };
+                     firstContentfulPaint: fcp ? fcp.startTime : null,
+                     rendered: window.__pysnapRendered || null };
         });
         out.timing.wall = Date.now() - t0;
         out.imgs = await page.evaluate(() => document.querySelectorAll("img, iframe, object, embed").length);

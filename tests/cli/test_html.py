@@ -6,20 +6,20 @@ import base64
 import hashlib
 import html
 import json
-import os
 import re
 import stat
+import time
 from pathlib import Path
 
 import pytest
 
 from cli_util import run_pysnap
+from html_util import page_data, strip_data
 from proc_util import describe
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "tests" / "fuzz" / "corpus" / "snapshot"
 SNAPSHOTS = sorted(p.name for p in CORPUS.iterdir())
-DATA = re.compile(r'<script type="application/json" data-pysnap="(\w+)">(.*?)</script>', re.S)
 
 
 def ok(res):
@@ -44,14 +44,10 @@ def check_page(page):
     assert directives["style-src"] == sha256(style)
     assert "unsafe" not in csp
     # nothing outside the data points elsewhere
-    outside = DATA.sub("", page)
+    outside = strip_data(page)
     assert not re.search(r"""(src|href|action)\s*=\s*["']?\s*(https?:|//|data:|file:)""", outside, re.I)
     assert not re.search(r"@import|url\(", style)
-    # every '<' inside the data is \u003c: no value can end or change its element
-    data = [(k, body) for k, body in DATA.findall(page)]
-    for _, body in data:
-        assert "<" not in body
-    return [(k, json.loads(body)) for k, body in data]
+    return [(k, doc) for k, _, doc in page_data(page)]
 
 
 @pytest.mark.parametrize("name", SNAPSHOTS)
@@ -87,6 +83,40 @@ def test_set_page_has_the_summary_and_a_profile(pysnap_bin, tmp_path):
     assert sum(sum(p["weights"]) for p in data[4][1]["profiles"]) == on_cpu
     # --summary --html is the same page
     assert ok(run_pysnap(pysnap_bin, "analyze", "--summary", "--html", *snaps)) == page
+
+
+MANY_LOCALS = """
+import sys, threading, time
+def parked(i, ev):
+    text = "x%d" % i * 100
+    ev.wait()
+ev = threading.Event()
+for i in range(150):
+    threading.Thread(target=parked, args=(i, ev), daemon=True).start()
+time.sleep(0.5)
+open(sys.argv[1], "w").close()
+time.sleep(60)
+"""
+
+
+def test_large_documents_are_compressed(pysnap_bin, spawn, cli_python, tmp_path):
+    """A document over 64 KiB is gzip in base64 (150 threads with locals); the corpus
+    snapshots' documents, smaller, are the JSON itself."""
+    ready = tmp_path / "ready"
+    proc = spawn([cli_python, "-c", MANY_LOCALS, ready])
+    deadline = time.monotonic() + 30
+    while not ready.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, "the target did not start"
+        time.sleep(0.05)
+    snap = tmp_path / "many.snap"
+    ok(run_pysnap(pysnap_bin, "capture", "--pid", proc.pid, "-o", snap))
+    doc = json.loads(ok(run_pysnap(pysnap_bin, "analyze", snap, "--json")))
+    assert len(json.dumps(doc)) > 100000
+    page = ok(run_pysnap(pysnap_bin, "analyze", snap, "--html"))
+    assert page_data(page) == [("snapshot", "gzip-base64", doc)]
+    assert len(page) < len(json.dumps(doc)) / 2
+    small = ok(run_pysnap(pysnap_bin, "analyze", CORPUS / SNAPSHOTS[0], "--html"))
+    assert [enc for _, enc, _ in page_data(small)] == [None]
 
 
 def test_output_format_follows_the_name(pysnap_bin, tmp_path):

@@ -2,7 +2,8 @@
  * downloads no browser), does what a person would, and prints what it saw as JSON for the
  * test (test_html_report.py) to check against the truth.
  *
- *   node drive.js PAGE.html [--filter QUERY] [--screenshot PNG] [--width W]
+ *   node drive.js PAGE.html [--filter QUERY] [--width W] [--height H]
+ *                 [--screenshot PNG [--unfold FUNCTION] [--scroll SELECTOR]]
  *
  * Output: {console: [...errors], pageErrors, requests (every URL but the page's own),
  * dialogs, imgs, text (innerText with scripts), noscriptText (scripts off), timing
@@ -38,7 +39,7 @@ async function main() {
     });
     const out = { console: [], pageErrors: [], requests: [], dialogs: [] };
     try {
-        const context = await browser.newContext({ viewport: { width: Number(arg("--width", 1280)), height: 900 } });
+        const context = await browser.newContext({ viewport: { width: Number(arg("--width", 1280)), height: Number(arg("--height", 900)) } });
         const page = await context.newPage();
         page.on("console", (m) => { if (m.type() === "error" || m.type() === "warning") out.console.push(m.type() + ": " + m.text()); });
         page.on("pageerror", (e) => out.pageErrors.push(String(e)));
@@ -167,13 +168,24 @@ async function main() {
         }
         const shot = arg("--screenshot", null);
         if (shot) {
-            await page.evaluate(() => { document.querySelectorAll("details").forEach((d) => { d.open = false; }); window.scrollTo(0, 0); });
-            const b = await page.$("button.expand");
-            if (b && (await b.textContent()) !== "unfold all locals")
-                await b.click();
-            const first = await page.$("details.frame-locals");
-            if (first)
-                await page.evaluate(() => { document.querySelector("details.frame-locals").open = true; });
+            /* everything folded, then the locals of the first frame of --unfold FUNCTION open,
+             * the view at --scroll SELECTOR (default the top) */
+            const fold = await page.$("button.expand");
+            if (fold && (await fold.textContent()) === "fold all locals")
+                await fold.click();
+            await page.evaluate(() => { document.querySelectorAll("details").forEach((d) => { d.open = false; }); });
+            await page.evaluate((fn) => {
+                const d = Array.from(document.querySelectorAll("details.frame-locals"))
+                    .find((x) => x.querySelector("summary .fn").textContent === fn);
+                if (d)
+                    d.open = true;
+            }, arg("--unfold", ""));
+            await page.mouse.move(0, 0);
+            await new Promise((r) => setTimeout(r, 100));
+            await page.evaluate((sel) => {
+                const e = sel && document.querySelector(sel);
+                window.scrollTo(0, e ? e.getBoundingClientRect().top + window.scrollY - 8 : 0);
+            }, arg("--scroll", ""));
             await page.screenshot({ path: shot, fullPage: false });
         }
         /* Scripts off: what the page shows is pysnap's own text rendering. */

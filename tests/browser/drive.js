@@ -133,6 +133,7 @@ async function main() {
         }
         if (await page.$(".flame g.box")) {
             const before = await page.evaluate(() => document.querySelectorAll(".flame g.box").length);
+            out.flameTitles = await page.evaluate(() => Array.from(document.querySelectorAll(".flame g.box title")).map((t) => t.textContent));
             /* a box below the root, narrower than the graph when there is one: zoom into it */
             const target = await page.evaluate(() => {
                 const gs = Array.from(document.querySelectorAll(".flame g.box")).filter((g) => !g.classList.contains("root"));

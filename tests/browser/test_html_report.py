@@ -264,6 +264,56 @@ def test_gunicorn_set_page(pysnap_bin, tmp_path):
     assert "cpu_intensive_task" in seen["text"]
 
 
+HOT_TARGET = """
+import sys, time
+def hot_a(n):
+    x = 0
+    for i in range(n):
+        x += i
+    return x
+def hot_b(n):
+    return sum(i * i for i in range(n))
+def loop():
+    end = time.time() + 60
+    while time.time() < end:
+        hot_a(30000)
+        hot_b(10000)
+open(sys.argv[1], "w").close()
+loop()
+"""
+
+
+def test_record_profile_page(pysnap_bin, tmp_path):
+    """record -o profile.html: the flame graph of the samples, zoomable; scripts off, the
+    folded stacks."""
+    python = debian_python()
+    ready = tmp_path / "ready"
+    proc = subprocess.Popen(python.argv + ["-c", HOT_TARGET, str(ready)], stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists():
+            assert proc.poll() is None and time.monotonic() < deadline, "the target did not start"
+            time.sleep(0.05)
+        page = tmp_path / "profile.html"
+        ok(run_pysnap(pysnap_bin, "record", "--pid", proc.pid, "-d", "2", "-o", page))
+    finally:
+        proc.kill()
+        proc.wait(10)
+    [(kind, _, doc)] = page_data(page.read_text())
+    assert kind == "profile" and doc["shared"]["frames"]
+    seen = drive(page)
+    check_clean(seen)
+    total = sum(sum(p["weights"]) for p in doc["profiles"])
+    assert seen["flame"]["initialStatus"] == "%d thread-samples; click a box to zoom, hover for counts" % total
+    names = [t.split(" (")[0] for t in seen["flameTitles"]]
+    assert "loop" in names and ("hot_a" in names or "hot_b" in names), names
+    f = seen["flame"]
+    assert f["zoomed"] == seen["flameTarget"]["title"] and f["zoomedWidth"] > 1199
+    assert f["resetBoxes"] == f["boxes"]
+    assert seen["noscriptText"].startswith("Folded stacks")
+    assert "<module> (<string>);loop (<string>)" in seen["noscriptText"]
+
+
 def test_many_threads_page_renders_fast(pysnap_bin, run_target, tmp_path, record_property):
     """200 threads: the page renders and filters without a visible stall."""
     proc, truth = run_target(debian_python(), E2E_TARGETS / "many_threads_target.py")

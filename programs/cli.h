@@ -25,6 +25,9 @@ int parse_seconds(const char *s, double max, double *out);
 int capture_set(struct ps_capture_opts *o, int children, unsigned long count, double interval,
                 const char *dir, int verbose);
 
+/* S ends with SUFFIX, ignoring case (file name extensions: -o report.HTML). */
+int ends_with(const char *s, const char *suffix);
+
 /* PATH names a directory. */
 int is_regular_file(const char *path);
 int is_directory(const char *path);

@@ -6,6 +6,7 @@ snapshot (what the page is fed) and the live targets' own truth.
 
 drive.js (node + playwright-core) does the clicking and prints what it saw as JSON.
 """
+import contextlib
 import json
 import os
 import re
@@ -169,11 +170,9 @@ def test_set_page_of_committed_snapshots(pysnap_bin, tmp_path):
 
 @pytest.fixture
 def run_target(tmp_path):
-    runner = TargetRunner(tmp_path / "targets")
-    try:
+    """The e2e suite's target runner (tests/e2e/e2e_util.py); kills its targets at the end."""
+    with contextlib.closing(TargetRunner(tmp_path / "targets")) as runner:
         yield runner
-    finally:
-        runner.close()
 
 
 def debian_python():

@@ -119,6 +119,19 @@ def test_large_documents_are_compressed(pysnap_bin, spawn, cli_python, tmp_path)
     assert [enc for _, enc, _ in page_data(small)] == [None]
 
 
+def test_set_page_with_a_baseline(pysnap_bin):
+    """--baseline without --summary makes the summary of an HTML page (text needs --summary)."""
+    snaps = [CORPUS / n for n in SNAPSHOTS[:2]]
+    base = CORPUS / SNAPSHOTS[2]
+    data = page_data(ok(run_pysnap(pysnap_bin, "analyze", "--html", "--baseline", base, *snaps)))
+    summary = json.loads(ok(run_pysnap(pysnap_bin, "analyze", "--summary", "--json", "--baseline", base,
+                                       *snaps)))
+    assert [doc for kind, _, doc in data if kind == "summary"] == [summary]
+    assert summary["summary"]["baseline"] is True
+    res = run_pysnap(pysnap_bin, "analyze", "--baseline", base, *snaps)
+    assert res.returncode == 2 and b"--baseline goes with --summary" in res.stderr
+
+
 def test_output_format_follows_the_name(pysnap_bin, tmp_path):
     snap = CORPUS / SNAPSHOTS[0]
     ok(run_pysnap(pysnap_bin, "analyze", snap, "-o", tmp_path / "a.json"))

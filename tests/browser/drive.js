@@ -122,6 +122,16 @@ async function main() {
             out.filter.ms = ms;
             await page.fill("input.filter", "");
         }
+        /* The native switch: every card's stack merged with its native frames, and back. */
+        const native = await page.$("input.native-switch");
+        if (native) {
+            await native.check();
+            out.native = await page.evaluate(() => Array.from(document.querySelectorAll("section.thread")).map((c) => ({
+                tids: Array.from(c.querySelectorAll(".tid")).map((t) => Number(t.textContent)),
+                frames: Array.from(c.querySelectorAll(".frame")).map((f) => f.textContent),
+            })));
+            await native.uncheck();
+        }
         /* Every local of every frame, unfolded at once. */
         const expand = await page.$("button.expand");
         if (expand) {

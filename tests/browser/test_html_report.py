@@ -105,6 +105,27 @@ def check_threads(seen, docs):
             assert str(t["tid"]) in seen["noscriptText"]
 
 
+def native_text(pysnap_bin, snap):
+    """{tid: [frame line]} of `analyze --native`: the merged stacks as the text shows them,
+    "(Python) " left off (the page shows Python frames as a traceback does)."""
+    out, tid = {}, None
+    for line in ok(run_pysnap(pysnap_bin, "analyze", "--native", snap)).splitlines():
+        m = re.match(r"Thread (\d+)", line)
+        if m:
+            tid = int(m.group(1))
+            out[tid] = []
+        elif tid is not None and re.match(r"      \((C|Python)\) ", line):
+            out[tid].append(line[6:].replace("(Python) ", "", 1))
+    return out
+
+
+def check_native(seen, truth):
+    """With the native switch on, each card shows what analyze --native shows of its first
+    thread (the others of a group have the same frames)."""
+    for c in seen["native"]:
+        assert c["frames"] == truth[c["tids"][0]], (c["tids"][0], c["frames"], truth[c["tids"][0]])
+
+
 def first_locals(docs):
     """(function, [(name, repr)]) of the first frame, in page order, that has locals."""
     for d in docs:
@@ -146,6 +167,7 @@ def test_committed_snapshot_page(name, pysnap_bin, tmp_path):
         assert seen["locals"]["open"]
         assert seen["locals"]["frame"].endswith("in " + fn)
         assert [(r[0], r[2]) for r in seen["locals"]["rows"][:len(rows)]] == rows
+    check_native(seen, native_text(pysnap_bin, snap))
     if t:
         assert seen["filter"]["shownTids"] == [t["tid"]], seen["filter"]
         assert seen["filter"]["count"] == "1 of %d threads" % len(all_threads(docs[0]))

@@ -73,6 +73,10 @@ async function main() {
                      rendered: window.__pysnapRendered || null };
         });
         out.timing.wall = Date.now() - t0;
+        /* every link within the page leads somewhere: GIL holder, task threads, summary rows */
+        out.links = await page.evaluate(() => Array.from(document.querySelectorAll('a[href^="#"]')).map((a) => a.getAttribute("href")));
+        out.brokenLinks = await page.evaluate(() => Array.from(document.querySelectorAll('a[href^="#"]'))
+            .map((a) => a.getAttribute("href")).filter((h) => !document.getElementById(decodeURIComponent(h.slice(1)))));
         out.imgs = await page.evaluate(() => document.querySelectorAll("img, iframe, object, embed").length);
         out.scripts = await page.evaluate(() => document.querySelectorAll("script").length);
         out.text = await page.evaluate(() => document.body.innerText);

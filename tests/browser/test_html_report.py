@@ -79,6 +79,7 @@ def check_clean(seen):
     assert seen["requests"] == [], seen["requests"]
     assert seen["dialogs"] == [], seen["dialogs"]
     assert seen["imgs"] == 0
+    assert seen["brokenLinks"] == [], seen["brokenLinks"]
 
 
 def python_functions(thread):
@@ -248,6 +249,11 @@ def test_asyncio_deadlock_page(pysnap_bin, run_target, tmp_path):
     assert set(seen["deadlockTasks"]) == set(truth["deadlock"])
     assert seen["deadlockLines"] and all(n in seen["deadlockLines"][0] for n in truth["deadlock"])
     assert "DEADLOCK" in seen["noscriptText"]
+    # each task that runs on a thread links to that thread's card
+    doc_tasks = [t for i in docs[0]["interpreters"] for t in i["tasks"]]
+    for t in doc_tasks:
+        if t["thread_tid"] is not None:
+            assert "#thread-%d" % t["thread_tid"] in seen["links"]
 
 
 def test_gunicorn_set_page(pysnap_bin, tmp_path):

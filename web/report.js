@@ -374,7 +374,8 @@ var pysnapReport = (function (M) {
                 shown += r[0];
                 total += r[1];
             });
-            count.textContent = shown === total ? total + " threads" : shown + " of " + total + " threads";
+            count.textContent = shown === total ? total + (total === 1 ? " thread" : " threads")
+                                                : shown + " of " + total + " threads";
         }
         input.addEventListener("input", apply);
         native.addEventListener("change", function () {

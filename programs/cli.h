@@ -27,13 +27,20 @@ int parse_seconds(const char *s, double max, double *out);
 int capture_set(struct ps_capture_opts *o, int children, unsigned long count, double interval,
                 const char *dir, int verbose);
 
+/* S ends with SUFFIX, ignoring case (file name extensions: -o report.HTML). */
+int ends_with(const char *s, const char *suffix);
+
 /* PATH names a directory. */
 int is_regular_file(const char *path);
 int is_directory(const char *path);
 
-/* cmd_analyze.c: analyze several snapshots (or a directory of them) together. */
-int analyze_set(char **paths, int npaths, int json, int locals, int native, int summary,
-                const char *baseline);
+/* What analyze writes: text, the JSON document(s), or the HTML page. */
+enum analyze_format { OUT_TEXT, OUT_JSON, OUT_HTML };
+
+/* cmd_analyze.c: analyze several snapshots (or a directory of them) together. HTML: one page
+ * with the summary, a flame graph and every snapshot (--summary or not). */
+int analyze_set(char **paths, int npaths, enum analyze_format format, int locals, int native,
+                int summary, const char *baseline);
 
 /* cmd_dump.c, cmd_record.c */
 int cmd_dump(int argc, char **argv);

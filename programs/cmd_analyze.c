@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "pysnap/error.h"
+#include "pysnap/html.h"
 #include "pysnap/report.h"
 #include "pysnap/snapshot.h"
 #include "pysnap/summary.h"
@@ -116,9 +117,10 @@ static void close_one(struct loaded *l)
         ps_snapshot_close(l->snap);
 }
 
-int analyze_set(char **paths, int npaths, int json, int locals, int native, int summary,
-                const char *baseline)
+int analyze_set(char **paths, int npaths, enum analyze_format format, int locals, int native,
+                int summary, const char *baseline)
 {
+    int json = format == OUT_JSON;
     char **files = NULL;
     size_t nfiles = 0;
     int rc = PS_OK, any_dir = 0;
@@ -160,7 +162,7 @@ int analyze_set(char **paths, int npaths, int json, int locals, int native, int 
         goto out;
     if (!rc && any_dir && nfiles > 1)
         qsort(l, nfiles, sizeof *l, capture_order);
-    if (!rc && summary) {
+    if (!rc && (summary || format == OUT_HTML)) {
         const struct ps_report **reps = malloc((nfiles ? nfiles : 1) * sizeof *reps);
         struct ps_summary s;
         if (!reps)
@@ -169,8 +171,11 @@ int analyze_set(char **paths, int npaths, int json, int locals, int native, int 
             reps[i] = &l[i].report;
         if (!rc)
             rc = ps_summary_build(reps, nfiles, baseline ? &base.report : NULL, &s);
+        struct ps_render_opts ro = {.locals = locals, .native = native};
         if (!rc) {
-            rc = json ? ps_summary_render_json(stdout, &s) : ps_summary_render_text(stdout, &s, 12);
+            rc = format == OUT_HTML ? ps_html_write_reports(stdout, reps, nfiles, &s, &ro)
+                 : json             ? ps_summary_render_json(stdout, &s)
+                                    : ps_summary_render_text(stdout, &s, 12);
             ps_summary_free(&s);
         }
         free(reps);

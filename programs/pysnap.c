@@ -2,6 +2,8 @@
  *   0  success
  *   1  the target or the snapshot could not be captured or analyzed
  *   2  usage error, or the input is not a (valid) snapshot */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <limits.h>
@@ -10,9 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include "pysnap/capture.h"
 #include "pysnap/error.h"
+#include "pysnap/html.h"
 #include "pysnap/report.h"
 #include "pysnap/snapshot.h"
 #include "cli.h"
@@ -35,8 +40,9 @@ static void usage_main(FILE *out)
             "pysnap %s: see inside a running Python process without a debugger\n\n"
             "Usage:\n"
             "  pysnap capture --pid PID [-o FILE]   freeze PID for milliseconds, write a snapshot\n"
-            "  pysnap analyze FILE|DIR... [--json] [--summary]\n"
+            "  pysnap analyze FILE|DIR... [--json] [--summary] [-o REPORT.html]\n"
             "                                       print every thread's Python stack, offline\n"
+            "                                       (or write a self-contained HTML report)\n"
             "  pysnap capture --pid PID --children [--count K --interval S] -o DIR\n"
             "                                       the process tree, K rounds, into DIR\n"
             "  pysnap dump --pid PID [--json]       capture in memory and print, no file\n"
@@ -101,9 +107,14 @@ static void usage_analyze(FILE *out)
             "                       under DIR (a copy of the target's root file system)\n"
             "      --summary        over several snapshots: per thread, the frames that stayed\n"
             "                       the same (stuck); the hottest functions of the threads on CPU\n"
-            "      --baseline FILE  with --summary: a quiet-time snapshot; thread stacks it\n"
-            "                       already had are set aside\n"
+            "      --baseline FILE  with --summary or --html: a quiet-time snapshot; thread\n"
+            "                       stacks it already had are set aside\n"
             "  -j, --json           print the JSON document (see README: JSON schema)\n"
+            "      --html           print one self-contained HTML page (doc/html-report.md):\n"
+            "                       the threads as cards, locals folded, a filter, the tasks;\n"
+            "                       several snapshots: the summary and a flame graph too\n"
+            "  -o, --output FILE    write to FILE (mode 0600) instead of standard output; the\n"
+            "                       format follows its name: *.html, *.json, else text\n"
             "  -l, --locals         text: print each frame's local variables\n"
             "      --no-locals      json: leave local variables out\n"
             "  -t, --tasks          text: every asyncio task with its coroutine chain, what it\n"
@@ -173,8 +184,74 @@ static int parse_size(const char *s, unsigned long max, unsigned long *out)
 enum {
     OPT_TIMEOUT = 256, OPT_MAX_FRAMES, OPT_NO_COMPRESS, OPT_NO_LOCALS, OPT_REDACT, OPT_NO_REDACT,
     OPT_MAX_STR, OPT_MAX_ITEMS, OPT_MAX_DEPTH, OPT_MAX_LOCALS, OPT_BUDGET, OPT_MAX_STACK,
-    OPT_CHILDREN, OPT_COUNT, OPT_INTERVAL, OPT_SUMMARY, OPT_BASELINE, OPT_EXE, OPT_SYSROOT
+    OPT_CHILDREN, OPT_COUNT, OPT_INTERVAL, OPT_SUMMARY, OPT_BASELINE, OPT_EXE, OPT_SYSROOT,
+    OPT_HTML
 };
+
+int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcasecmp(s + a - b, suffix);
+}
+
+/* analyze -o FILE: standard output becomes a new file next to FILE (0600: a report holds the
+ * target's locals), renamed to FILE once all is written (output_done): a failed analysis
+ * leaves FILE as it was. TMP receives the new file's name. */
+static int output_to(const char *path, char *tmp, size_t size)
+{
+    int fd = -1;
+    if ((size_t)snprintf(tmp, size, "%s.XXXXXX", path) < size)
+        fd = mkstemp(tmp);
+    if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0) {
+        fprintf(stderr, "pysnap: cannot create %s: %s\n", path, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(tmp);
+        }
+        return 1;
+    }
+    close(fd);
+    return 0;
+}
+
+static int output_done(const char *path, const char *tmp, int exit_code)
+{
+    if (exit_code == 0 && rename(tmp, path) != 0) {
+        fprintf(stderr, "pysnap: cannot write %s: %s\n", path, strerror(errno));
+        exit_code = 1;
+    }
+    if (exit_code)
+        unlink(tmp);
+    return exit_code;
+}
+
+/* One snapshot (or ELF core) to standard output; RENDERER NULL: the HTML page. */
+static int analyze_one(const char *path, const char *exe, const char *sysroot,
+                       const struct ps_renderer *renderer, const struct ps_render_opts *ro)
+{
+    struct ps_snapshot *snap;
+    int rc;
+    if (exe || sysroot)
+        rc = ps_core_open(path, exe, sysroot, &snap);
+    else if (ps_is_plain_core(path))
+        rc = ps_core_open(path, NULL, NULL, &snap); /* gcore's or the kernel's */
+    else
+        rc = ps_snapshot_open(path, &snap);
+    if (rc)
+        return fail(rc);
+    struct ps_report report;
+    rc = ps_report_build(snap, &report);
+    if (!rc) {
+        const struct ps_report *one = &report;
+        rc = renderer ? renderer->render(stdout, &report, ro)
+                      : ps_html_write_reports(stdout, &one, 1, NULL, ro);
+        if (fflush(stdout) != 0 && !rc)
+            rc = ps_error_set(PS_IO, "cannot write the output");
+    }
+    ps_report_free(&report);
+    ps_snapshot_close(snap);
+    return rc ? fail(rc) : 0;
+}
 
 /* Numeric capture limits: option, field, upper bound, what it counts. */
 static const struct {
@@ -311,6 +388,8 @@ static int cmd_analyze(int argc, char **argv)
                                          {"no-locals", no_argument, NULL, 'L'},
                                          {"native", no_argument, NULL, 'n'},
                                          {"tasks", no_argument, NULL, 't'},
+                                         {"html", no_argument, NULL, OPT_HTML},
+                                         {"output", required_argument, NULL, 'o'},
                                          {"summary", no_argument, NULL, OPT_SUMMARY},
                                          {"baseline", required_argument, NULL, OPT_BASELINE},
                                          {"exe", required_argument, NULL, OPT_EXE},
@@ -318,13 +397,15 @@ static int cmd_analyze(int argc, char **argv)
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const struct ps_renderer *renderer = &ps_render_text;
-    int c, show_locals = -1, native = 0, summary = 0;
-    const char *baseline = NULL, *exe = NULL, *sysroot = NULL;
+    int c, show_locals = -1, native = 0, summary = 0, html = 0, chosen = 0;
+    const char *baseline = NULL, *exe = NULL, *sysroot = NULL, *output = NULL;
     opterr = 0;
     int tasks = 0;
-    while ((c = getopt_long(argc, argv, "jlnth", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "jlntho:", opts, NULL)) != -1) {
         switch (c) {
-        case 'j': renderer = &ps_render_json; break;
+        case 'j': renderer = &ps_render_json; html = 0; chosen = 1; break;
+        case OPT_HTML: html = chosen = 1; break;
+        case 'o': output = optarg; break;
         case 'l': show_locals = 1; break;
         case 'L': show_locals = 0; break;
         case 'n': native = 1; break;
@@ -340,12 +421,19 @@ static int cmd_analyze(int argc, char **argv)
     }
     if (optind >= argc)
         return usage_error("%s", "analyze needs a snapshot FILE (or several, or a DIR)");
-    if (baseline && !summary)
-        return usage_error("%s", "--baseline goes with --summary");
     if (tasks && (summary || optind != argc - 1 || is_directory(argv[optind])))
         return usage_error("%s", "--tasks shows the tasks of one snapshot FILE (JSON always has them)");
-    if (show_locals < 0) /* JSON carries locals unless told not to; text shows them on request */
-        show_locals = renderer == &ps_render_json;
+    if (output && !chosen) { /* the format follows the name, as record -o does */
+        html = ends_with(output, ".html") || ends_with(output, ".htm");
+        if (ends_with(output, ".json"))
+            renderer = &ps_render_json;
+    }
+    if (baseline && !summary && !html)
+        return usage_error("%s", "--baseline goes with --summary (or an HTML report)");
+    if (html && tasks)
+        return usage_error("%s", "--tasks is for text: the HTML report always shows the tasks");
+    if (show_locals < 0) /* JSON and HTML carry locals unless told not to; text on request */
+        show_locals = html || renderer == &ps_render_json;
     const char *path = argv[optind];
     if ((exe || sysroot) && (summary || optind != argc - 1 || is_directory(path)))
         return usage_error("%s", "--exe and --sysroot go with one core FILE");
@@ -353,34 +441,20 @@ static int cmd_analyze(int argc, char **argv)
         return usage_error("--exe %s: not a readable file", exe);
     if (sysroot && !is_directory(sysroot))
         return usage_error("--sysroot %s: not a directory", sysroot);
-    if (summary || optind != argc - 1 || is_directory(path))
-        return analyze_set(argv + optind, argc - optind, renderer == &ps_render_json,
-                           show_locals, native, summary, baseline);
-    struct ps_snapshot *snap;
-    int rc;
-    if (exe || sysroot) {
-        if (!ps_is_plain_core(path))
-            return usage_error("%s is not an ELF core (a .snap needs no --exe, --sysroot)",
-                               path);
-        rc = ps_core_open(path, exe, sysroot, &snap);
-    } else if (ps_is_plain_core(path)) {
-        rc = ps_core_open(path, NULL, NULL, &snap); /* gcore's or the kernel's */
-    } else {
-        rc = ps_snapshot_open(path, &snap);
-    }
-    if (rc)
-        return fail(rc);
-    struct ps_report report;
-    rc = ps_report_build(snap, &report);
-    if (!rc) {
-        struct ps_render_opts ro = {.locals = show_locals, .native = native, .tasks = tasks};
-        rc = renderer->render(stdout, &report, &ro);
-        if (fflush(stdout) != 0 && !rc)
-            rc = ps_error_set(PS_IO, "cannot write the output");
-    }
-    ps_report_free(&report);
-    ps_snapshot_close(snap);
-    return rc ? fail(rc) : 0;
+    if ((exe || sysroot) && !ps_is_plain_core(path))
+        return usage_error("%s is not an ELF core (a .snap needs no --exe, --sysroot)", path);
+    struct ps_render_opts ro = {.locals = show_locals, .native = native, .tasks = tasks};
+    char tmp[PATH_MAX];
+    if (output && output_to(output, tmp, sizeof tmp))
+        return 1;
+    int r;
+    if (summary || baseline || optind != argc - 1 || is_directory(path))
+        r = analyze_set(argv + optind, argc - optind,
+                        html ? OUT_HTML : renderer == &ps_render_json ? OUT_JSON : OUT_TEXT,
+                        show_locals, native, summary, baseline);
+    else
+        r = analyze_one(path, exe, sysroot, html ? NULL : renderer, &ro);
+    return output ? output_done(output, tmp, r) : r;
 }
 
 int main(int argc, char **argv)

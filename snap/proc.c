@@ -1,9 +1,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "pysnap/capture.h"
@@ -37,7 +39,7 @@ int ps_proc_read_maps(pid_t pid, struct ps_maps *out)
     snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
     FILE *f = fopen(path, "re");
     if (!f)
-        return errno == ENOENT ? ps_error_set(PS_NOPROC, "no process %d", (int)pid)
+        return errno == ENOENT ? ps_proc_noproc_error(pid)
                : errno == EACCES || errno == EPERM
                    ? ps_proc_perm_error(pid, "read the memory map of", errno)
                    : ps_error_set(PS_IO, "cannot read %s: %s", path, strerror(errno));
@@ -46,11 +48,12 @@ int ps_proc_read_maps(pid_t pid, struct ps_maps *out)
     size_t cap = 0, vcap = 0;
     int rc = PS_OK;
     while (getline(&line, &cap, f) > 0 && out->n < MAX_MAPPINGS) {
-        unsigned long long start, end, offset;
+        unsigned long long start, end, offset, inode = 0;
+        unsigned dmaj = 0, dmin = 0;
         char perms[5];
         int pathpos = 0;
-        if (sscanf(line, "%llx-%llx %4s %llx %*s %*s %n", &start, &end, perms, &offset,
-                   &pathpos) < 4)
+        if (sscanf(line, "%llx-%llx %4s %llx %x:%x %llu %n", &start, &end, perms, &offset, &dmaj,
+                   &dmin, &inode, &pathpos) < 7)
             continue;
         if (out->n == vcap) {
             vcap = vcap ? vcap * 2 : 256;
@@ -65,6 +68,9 @@ int ps_proc_read_maps(pid_t pid, struct ps_maps *out)
         m->start = start;
         m->end = end;
         m->offset = offset;
+        m->inode = inode;
+        m->dev_major = dmaj;
+        m->dev_minor = dmin;
         memcpy(m->perms, perms, sizeof m->perms);
         m->path = NULL;
         char *p = line + pathpos;
@@ -101,7 +107,7 @@ int ps_proc_list_tasks(pid_t pid, pid_t **tids, size_t *n, size_t max)
     snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
     DIR *d = opendir(path);
     if (!d)
-        return errno == ENOENT ? ps_error_set(PS_NOPROC, "no process %d", (int)pid)
+        return errno == ENOENT ? ps_proc_noproc_error(pid)
                                : ps_proc_perm_error(pid, "list the threads of", errno);
     size_t cap = 64, cnt = 0;
     pid_t *v = malloc(cap * sizeof *v);
@@ -152,13 +158,155 @@ void ps_proc_task_info(pid_t pid, pid_t tid, char *state, char comm[16])
     *state = close[2];
 }
 
+/* The value of "NAME:" in /proc/PID/status (PID 0: pysnap itself) into OUT; 0 when found. */
+static int status_field(pid_t pid, const char *name, char *out, size_t size)
+{
+    char path[64], buf[4096];
+    if (pid)
+        snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    else
+        snprintf(path, sizeof path, "/proc/self/status");
+    if (ps_proc_read_file(path, buf, sizeof buf) <= 0)
+        return -1;
+    size_t nlen = strlen(name);
+    for (const char *l = buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+        if (strncmp(l, name, nlen) == 0 && l[nlen] == ':') {
+            l += nlen + 1;
+            l += strspn(l, " \t");
+            size_t len = strcspn(l, "\n");
+            if (len >= size)
+                len = size - 1;
+            memcpy(out, l, len);
+            out[len] = '\0';
+            return 0;
+        }
+    return -1;
+}
+
+pid_t ps_proc_ns_tid(pid_t pid, pid_t tid)
+{
+    char path[96], buf[4096];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int)pid, (int)tid);
+    if (ps_proc_read_file(path, buf, sizeof buf) <= 0)
+        return 0;
+    const char *p = strstr(buf, "\nNSpid:");
+    if (!p)
+        return 0;
+    /* "NSpid:\t7307\t8": ours first, the innermost namespace's last. */
+    long last = 0;
+    char *end;
+    for (p += 7; *p && *p != '\n'; p = end) {
+        long v = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        last = v;
+    }
+    return last > 0 && last <= INT32_MAX ? (pid_t)last : 0;
+}
+
+#define CAP_SYS_PTRACE_BIT 19
+/* Inode numbers of the initial namespaces (the kernel's PROC_*_INIT_INO, fixed values). */
+#define INIT_USER_NS_INO 0xEFFFFFFDu
+#define INIT_PID_NS_INO 0xEFFFFFFCu
+
+static uint64_t cap_set(pid_t pid, const char *name)
+{
+    char v[64];
+    return status_field(pid, name, v, sizeof v) == 0 ? strtoull(v, NULL, 16) : 0;
+}
+
+/* Is pysnap in a namespace of its own (a container), not the initial one? */
+static int in_own_ns(const char *ns, unsigned long long init_ino)
+{
+    char path[64];
+    struct stat st;
+    snprintf(path, sizeof path, "/proc/self/ns/%s", ns);
+    return stat(path, &st) == 0 && (unsigned long long)st.st_ino != init_ino;
+}
+
+/* kernel.yama.ptrace_scope, -1 without Yama. */
+static int yama_scope(void)
+{
+    char buf[16];
+    if (ps_proc_read_file("/proc/sys/kernel/yama/ptrace_scope", buf, sizeof buf) <= 0)
+        return -1;
+    return atoi(buf);
+}
+
+/* How to get CAP_SYS_PTRACE: it is in our bounding set (a user without it: become root), or
+ * the container dropped it (the flag that adds it). */
+static const char *cap_fix(uint64_t bounding)
+{
+    return bounding >> CAP_SYS_PTRACE_BIT & 1
+               ? "run pysnap as root (sudo)"
+               : "pysnap's container does not grant it: add it (docker/podman run "
+                 "--cap-add=SYS_PTRACE; Kubernetes securityContext.capabilities.add: "
+                 "[\"SYS_PTRACE\"]; kubectl debug --profile=sysadmin) or capture from the host";
+}
+
 int ps_proc_perm_error(pid_t pid, const char *what, int err)
 {
-    return ps_error_set(PS_PERM,
-                        "cannot %s %d: %s (run as root or as the process owner with "
-                        "CAP_SYS_PTRACE; in a container add --cap-add=SYS_PTRACE; check "
-                        "kernel.yama.ptrace_scope)",
-                        what, (int)pid, strerror(err));
+    /* The kernel's rules, in its order: Yama first, then a capability in the target's user
+     * namespace, or the same uid and no capability the target has that we lack. */
+    char yama[64], uid[64] = "";
+    int scope = yama_scope();
+    if (scope < 0)
+        snprintf(yama, sizeof yama, "kernel.yama.ptrace_scope: no Yama here");
+    else
+        snprintf(yama, sizeof yama, "kernel.yama.ptrace_scope is %d", scope);
+    uint64_t eff = cap_set(0, "CapEff"), bnd = cap_set(0, "CapBnd");
+    uint64_t prm = cap_set(0, "CapPrm"), target_prm = cap_set(pid, "CapPrm");
+    int has_cap = eff >> CAP_SYS_PTRACE_BIT & 1;
+    unsigned long target_uid = status_field(pid, "Uid", uid, sizeof uid) == 0
+                                   ? strtoul(uid, NULL, 10) : (unsigned long)geteuid();
+    const char *head = "cannot %s %d: %s (%s; %s)";
+    if (scope == 3)
+        return ps_error_set(PS_PERM, "cannot %s %d: %s (%s: no process may attach to another "
+                            "until reboot; capture is impossible on this host)",
+                            what, (int)pid, strerror(err), yama);
+    if (has_cap && in_own_ns("user", INIT_USER_NS_INO))
+        return ps_error_set(PS_PERM, "cannot %s %d: %s (pysnap runs in a user namespace (a "
+                            "rootless container) that does not own process %d: its "
+                            "CAP_SYS_PTRACE does not reach outside; run pysnap in the target's "
+                            "own user namespace (podman exec, nsenter --user --target %d) or "
+                            "as root on the host; %s)",
+                            what, (int)pid, strerror(err), (int)pid, (int)pid, yama);
+    if (has_cap)
+        return ps_error_set(PS_PERM, "cannot %s %d: %s (pysnap has CAP_SYS_PTRACE, yet was "
+                            "refused: a security module or a seccomp profile forbids ptrace "
+                            "(docker: --security-opt seccomp=unconfined, apparmor=unconfined); "
+                            "%s)",
+                            what, (int)pid, strerror(err), yama);
+    char why[256];
+    if (scope == 2)
+        snprintf(why, sizeof why, "%s: attaching needs CAP_SYS_PTRACE, which pysnap lacks",
+                 yama);
+    else if (target_uid != (unsigned long)geteuid())
+        snprintf(why, sizeof why, "process %d runs as uid %lu, pysnap as uid %lu without "
+                 "CAP_SYS_PTRACE: run it as uid %lu or with CAP_SYS_PTRACE; %s",
+                 (int)pid, target_uid, (unsigned long)geteuid(), target_uid, yama);
+    else if (scope == 1)
+        snprintf(why, sizeof why, "%s: without CAP_SYS_PTRACE only an ancestor of the process "
+                 "may attach (or: sysctl kernel.yama.ptrace_scope=0 on the host)", yama);
+    else if (target_prm & ~prm)
+        snprintf(why, sizeof why, "process %d holds capabilities that pysnap lacks, so "
+                 "attaching needs CAP_SYS_PTRACE; %s", (int)pid, yama);
+    else
+        snprintf(why, sizeof why, "attaching needs CAP_SYS_PTRACE or the same uid and a "
+                 "dumpable process; %s", yama);
+    return ps_error_set(PS_PERM, head, what, (int)pid, strerror(err), why, cap_fix(bnd));
+}
+
+int ps_proc_noproc_error(pid_t pid)
+{
+    if (!in_own_ns("pid", INIT_PID_NS_INO))
+        return ps_error_set(PS_NOPROC, "no process %d", (int)pid);
+    return ps_error_set(PS_NOPROC, "no process %d in pysnap's pid namespace (pysnap runs in a "
+                        "container: it sees only the processes that share its pid namespace; "
+                        "give the target's pid as seen here, or share the target's namespace: "
+                        "docker/podman run --pid=container:NAME, Kubernetes "
+                        "shareProcessNamespace: true or kubectl debug --target=CONTAINER)",
+                        (int)pid);
 }
 
 int ps_proc_check_alive(pid_t pid)
@@ -221,7 +369,7 @@ int ps_proc_descendants(pid_t root, pid_t **pids, size_t *n, size_t max)
     char path[64];
     snprintf(path, sizeof path, "/proc/%d", (int)root);
     if (access(path, F_OK) != 0)
-        return ps_error_set(PS_NOPROC, "no process %d", (int)root);
+        return ps_proc_noproc_error(root);
     /* One pass over /proc: every (pid, ppid) pair. */
     DIR *d = opendir("/proc");
     if (!d)

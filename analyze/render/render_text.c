@@ -22,6 +22,8 @@ void ps_format_time(int64_t ns, char *buf, size_t size)
 static void print_thread(FILE *out, const struct ps_thread *t, int locals, int native)
 {
     fprintf(out, "\nThread %u", t->tid);
+    if (t->ns_tid)
+        fprintf(out, " (%u in the container)", t->ns_tid);
     if (t->name)
         fprintf(out, " \"%s\"", t->name);
     if (t->daemon_known && t->daemon)

@@ -109,7 +109,7 @@ int ps_mapped_open(pid_t pid, const struct ps_maps *maps, const struct ps_mappin
         return -1;
     }
     char path[PATH_MAX + 64];
-    int err = ENOENT, mismatch = 0;
+    int err = ENOENT, mismatch = 0, denied = 0;
     for (int how = 0; how < 3; how++) {
         int n = how == 0 ? snprintf(path, sizeof path, "/proc/%d/map_files/%llx-%llx", (int)pid,
                                     (unsigned long long)m->start, (unsigned long long)m->end)
@@ -120,6 +120,9 @@ int ps_mapped_open(pid_t pid, const struct ps_maps *maps, const struct ps_mappin
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
             err = errno;
+            /* /proc/PID/root needs only ptrace read access (map_files needs more): refused,
+             * that access is what is missing. */
+            denied |= how == 1 && (err == EACCES || err == EPERM);
             continue;
         }
         if (is_mapped_file(pid, maps, m, fd))
@@ -127,6 +130,6 @@ int ps_mapped_open(pid_t pid, const struct ps_maps *maps, const struct ps_mappin
         close(fd);
         mismatch = 1;
     }
-    errno = mismatch ? ENOENT : err;
+    errno = denied ? EACCES : mismatch ? ENOENT : err;
     return -1;
 }

@@ -20,8 +20,9 @@
  * same GNU build-id bytes as the target has mapped (where the file has one and the target's
  * memory can be read). overlayfs may show the layer's device and inode in maps and the
  * overlay's in stat (or the reverse, by kernel version): a matching build-id then decides.
- * Returns the descriptor, or -1 when no candidate is that file (errno ENOENT) or none could
- * be opened (errno of the last attempt). Sets no error detail. */
+ * Returns the descriptor, or -1 with errno EACCES when /proc/PID/root was refused (no ptrace
+ * access to PID), ENOENT when no candidate is that file, else the errno of the last attempt.
+ * Sets no error detail. */
 int ps_mapped_open(pid_t pid, const struct ps_maps *maps, const struct ps_mapping *m);
 
 /* The mapping of MAPS at file offset 0 whose path is PATH and which starts at START (START 0:

@@ -233,22 +233,15 @@ static int yama_scope(void)
     return atoi(buf);
 }
 
-/* How to get CAP_SYS_PTRACE: it is in our bounding set (a user without it: become root), or
- * the container dropped it (the flag that adds it). */
-static const char *cap_fix(uint64_t bounding)
-{
-    return bounding >> CAP_SYS_PTRACE_BIT & 1
-               ? "run pysnap as root (sudo)"
-               : "pysnap's container does not grant it: add it (docker/podman run "
-                 "--cap-add=SYS_PTRACE; Kubernetes securityContext.capabilities.add: "
-                 "[\"SYS_PTRACE\"]; kubectl debug --profile=sysadmin) or capture from the host";
-}
+/* The flags that grant a container CAP_SYS_PTRACE. */
+#define CAP_FLAGS "docker/podman run --cap-add=SYS_PTRACE; Kubernetes " \
+                  "securityContext.capabilities.add: [\"SYS_PTRACE\"]"
 
 int ps_proc_perm_error(pid_t pid, const char *what, int err)
 {
     /* The kernel's rules, in its order: Yama first, then a capability in the target's user
      * namespace, or the same uid and no capability the target has that we lack. */
-    char yama[64], uid[64] = "";
+    char yama[64], uid[64] = "", why[256], fix[320];
     int scope = yama_scope();
     if (scope < 0)
         snprintf(yama, sizeof yama, "kernel.yama.ptrace_scope: no Yama here");
@@ -256,45 +249,54 @@ int ps_proc_perm_error(pid_t pid, const char *what, int err)
         snprintf(yama, sizeof yama, "kernel.yama.ptrace_scope is %d", scope);
     uint64_t eff = cap_set(0, "CapEff"), bnd = cap_set(0, "CapBnd");
     uint64_t prm = cap_set(0, "CapPrm"), target_prm = cap_set(pid, "CapPrm");
-    int has_cap = eff >> CAP_SYS_PTRACE_BIT & 1;
-    unsigned long target_uid = status_field(pid, "Uid", uid, sizeof uid) == 0
-                                   ? strtoul(uid, NULL, 10) : (unsigned long)geteuid();
-    const char *head = "cannot %s %d: %s (%s; %s)";
-    if (scope == 3)
-        return ps_error_set(PS_PERM, "cannot %s %d: %s (%s: no process may attach to another "
-                            "until reboot; capture is impossible on this host)",
-                            what, (int)pid, strerror(err), yama);
-    if (has_cap && in_own_ns("user", INIT_USER_NS_INO))
-        return ps_error_set(PS_PERM, "cannot %s %d: %s (pysnap runs in a user namespace (a "
-                            "rootless container) that does not own process %d: its "
-                            "CAP_SYS_PTRACE does not reach outside; run pysnap in the target's "
-                            "own user namespace (podman exec, nsenter --user --target %d) or "
-                            "as root on the host; %s)",
-                            what, (int)pid, strerror(err), (int)pid, (int)pid, yama);
-    if (has_cap)
-        return ps_error_set(PS_PERM, "cannot %s %d: %s (pysnap has CAP_SYS_PTRACE, yet was "
-                            "refused: a security module or a seccomp profile forbids ptrace "
-                            "(docker: --security-opt seccomp=unconfined, apparmor=unconfined); "
-                            "%s)",
-                            what, (int)pid, strerror(err), yama);
-    char why[256];
-    if (scope == 2)
-        snprintf(why, sizeof why, "%s: attaching needs CAP_SYS_PTRACE, which pysnap lacks",
-                 yama);
-    else if (target_uid != (unsigned long)geteuid())
-        snprintf(why, sizeof why, "process %d runs as uid %lu, pysnap as uid %lu without "
-                 "CAP_SYS_PTRACE: run it as uid %lu or with CAP_SYS_PTRACE; %s",
-                 (int)pid, target_uid, (unsigned long)geteuid(), target_uid, yama);
-    else if (scope == 1)
-        snprintf(why, sizeof why, "%s: without CAP_SYS_PTRACE only an ancestor of the process "
-                 "may attach (or: sysctl kernel.yama.ptrace_scope=0 on the host)", yama);
-    else if (target_prm & ~prm)
-        snprintf(why, sizeof why, "process %d holds capabilities that pysnap lacks, so "
-                 "attaching needs CAP_SYS_PTRACE; %s", (int)pid, yama);
+    int has_cap = eff >> CAP_SYS_PTRACE_BIT & 1, can_gain = bnd >> CAP_SYS_PTRACE_BIT & 1;
+    unsigned long me = (unsigned long)geteuid();
+    unsigned long owner = status_field(pid, "Uid", uid, sizeof uid) == 0 ? strtoul(uid, NULL, 10)
+                                                                          : me;
+    if (can_gain)
+        snprintf(fix, sizeof fix, "run pysnap as root (sudo)");
     else
-        snprintf(why, sizeof why, "attaching needs CAP_SYS_PTRACE or the same uid and a "
-                 "dumpable process; %s", yama);
-    return ps_error_set(PS_PERM, head, what, (int)pid, strerror(err), why, cap_fix(bnd));
+        snprintf(fix, sizeof fix, "pysnap's container does not grant CAP_SYS_PTRACE: add it "
+                 "(" CAP_FLAGS "; kubectl debug --profile=sysadmin) or capture from the host");
+    if (scope == 3) {
+        snprintf(why, sizeof why, "%s: no process may attach to another", yama);
+        snprintf(fix, sizeof fix, "capture is impossible on this host until reboot");
+    } else if (has_cap && in_own_ns("user", INIT_USER_NS_INO)) {
+        snprintf(why, sizeof why, "pysnap runs in a user namespace (a rootless container) that "
+                 "does not own process %d: its CAP_SYS_PTRACE does not reach outside", (int)pid);
+        snprintf(fix, sizeof fix, "run pysnap in the target's own user namespace (podman exec, "
+                 "nsenter --user --target %d) or as root on the host", (int)pid);
+    } else if (has_cap) {
+        snprintf(why, sizeof why, "pysnap has CAP_SYS_PTRACE, yet was refused: a security "
+                 "module or a seccomp profile forbids ptrace");
+        snprintf(fix, sizeof fix, "docker/podman run --security-opt seccomp=unconfined "
+                 "--security-opt apparmor=unconfined, or capture from the host");
+    } else if (scope == 2) {
+        snprintf(why, sizeof why, "with %s, attaching needs CAP_SYS_PTRACE, which pysnap lacks",
+                 yama);
+    } else if (owner != me) {
+        snprintf(why, sizeof why, "process %d runs as uid %lu and pysnap as uid %lu, without "
+                 "CAP_SYS_PTRACE", (int)pid, owner, me);
+        if (can_gain)
+            snprintf(fix, sizeof fix, "run pysnap as uid %lu or as root (sudo)", owner);
+        else
+            snprintf(fix, sizeof fix, "run pysnap as uid %lu, or give its container "
+                     "CAP_SYS_PTRACE (" CAP_FLAGS ")", owner);
+    } else if (scope == 1) {
+        snprintf(why, sizeof why, "with %s, only an ancestor of the process may attach without "
+                 "CAP_SYS_PTRACE (or: sysctl kernel.yama.ptrace_scope=0 on the host)", yama);
+    } else if (target_prm & ~prm) {
+        snprintf(why, sizeof why, "process %d holds capabilities that pysnap lacks, so "
+                 "attaching needs CAP_SYS_PTRACE", (int)pid);
+    } else {
+        snprintf(why, sizeof why, "attaching needs CAP_SYS_PTRACE, or the same uid and a "
+                 "dumpable process");
+    }
+    if (strstr(why, "kernel.yama")) /* already said */
+        return ps_error_set(PS_PERM, "cannot %s %d: %s (%s; %s)", what, (int)pid, strerror(err),
+                            why, fix);
+    return ps_error_set(PS_PERM, "cannot %s %d: %s (%s; %s; %s)", what, (int)pid, strerror(err),
+                        why, fix, yama);
 }
 
 int ps_proc_noproc_error(pid_t pid)

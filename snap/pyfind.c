@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
@@ -61,6 +62,8 @@ int ps_pyfind(pid_t pid, const struct ps_maps *maps, struct ps_pyfind *out)
             int r = try_candidate(pid, maps, &maps->v[i], out);
             if (r == 1)
                 return PS_OK;
+            if (r < 0 && errno == EACCES) /* maps can be readable where the files are not */
+                return ps_proc_perm_error(pid, "open the files mapped by", EACCES);
             if (r < 0 && !unopened++)
                 first_unopened = path;
         }

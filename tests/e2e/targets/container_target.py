@@ -1,8 +1,9 @@
 """Target for the container tests: three named threads, each parked in a function of its own
-with known locals, and the main thread. Runs in whatever root it is started in (a bare Debian
-root without this tree), so it needs only the standard library and reports on stdout:
+with known locals, and the main thread; with --child also a child process parked in
+child_idle (for --children). Runs in whatever root it is started in (a bare Debian root
+without this tree), so it needs only the standard library and reports on stdout:
 
-    {"pid": ..., "threads": {NAME: {"native_id": ..., "function": ..., "line": ...}}, ...}
+    {"pid": ..., "threads": {NAME: {"native_id", "function", "line", "locals"}}, "child": ...}
 
 one JSON line once every thread is parked (the test reads it as "ready"). The ids are the
 target's own, i.e. those of its pid namespace."""
@@ -40,7 +41,25 @@ def gamma_worker():
         time.sleep(0.05)
 
 
+def child_idle():
+    child_marker = "child-of-the-container"
+    print("parked", flush=True)
+    while True:
+        time.sleep(0.05)
+
+
+def start_child():
+    """A child process parked in child_idle: its pid and line, once it says so."""
+    import subprocess
+    child = subprocess.Popen([sys.executable, __file__, "--as-child"], stdout=subprocess.PIPE)
+    child.stdout.readline()
+    return {"pid": child.pid, "function": "child_idle",
+            "line": child_idle.__code__.co_firstlineno + 4,
+            "locals": {"child_marker": repr("child-of-the-container")}}
+
+
 def main():
+    child = start_child() if "--child" in sys.argv else None
     threads = [threading.Thread(target=f, name=n, daemon=True)
                for f, n in ((alpha_worker, "alpha-thread"), (beta_worker, "beta-thread"),
                             (gamma_worker, "gamma-thread"))]
@@ -50,7 +69,7 @@ def main():
     time.sleep(0.2)  # every worker is inside its sleep loop
     frames = sys._current_frames()
     truth = {"pid": os.getpid(), "main_native_id": threading.main_thread().native_id,
-             "threads": {}}
+             "threads": {}, "child": child}
     for t in threads:
         f = frames[t.ident]
         truth["threads"][t.name] = {"native_id": t.native_id, "function": f.f_code.co_name,
@@ -61,4 +80,7 @@ def main():
         time.sleep(0.05)
 
 
-main()
+if "--as-child" in sys.argv:
+    child_idle()
+else:
+    main()

@@ -188,7 +188,7 @@ def ctxt_switches(pid):
 class Container(object):
     """One target in one setup. host_pid: as the host sees it; truth: what it says."""
 
-    def __init__(self, kind, debian_root, bundle_dir, child=False):
+    def __init__(self, kind, debian_root, bundle_dir, args=()):
         self.kind = kind
         self.work = Path(tempfile.mkdtemp(prefix="pysnap-ct-%s-" % kind))
         os.chmod(str(self.work), 0o755)
@@ -196,7 +196,7 @@ class Container(object):
         self.proc = None
         self.mounted = False
         self.truth = None
-        args = ["--child"] if child else []
+        args = list(args)
         shutil.copy2(str(TARGET), str(self.work / "container_target.py"))
         shutil.copytree(str(bundle_dir), str(self.work / "bundle"), symlinks=True)
         (self.work / "launch.sh").write_text(LAUNCH)
@@ -307,8 +307,8 @@ class Container(object):
 def container(debian_root, bundle):
     made = []
 
-    def make(kind, child=False):
-        c = Container(kind, debian_root, bundle[0], child)
+    def make(kind, *args):
+        c = Container(kind, debian_root, bundle[0], args)
         made.append(c)
         return c
     try:
@@ -477,9 +477,12 @@ def test_sidecar(pysnap_bin, container, bundle, tmp_path):
 
 def test_children_across_namespaces(pysnap_bin, container, bundle, tmp_path):
     """capture --children and record --children from the host follow the container's process
-    tree (host pids), and from inside (--pid 1, the container's pids)."""
-    c = container("pivot", child=True)
+    tree (host pids), and from inside (--pid 1, the container's pids). record (without
+    --idle: threads on CPU only, told by their state under the host's tids) samples the
+    spinning thread under its host tid and threading name."""
+    c = container("pivot", "--child", "--spin")
     child = c.truth["child"]
+    host_of = ns_tids(c.host_pid)
     out = tmp_path / "tree"
     res = run_pysnap(pysnap_bin, "capture", "--pid", c.host_pid, "--children", "-o", out)
     assert res.returncode == 0, describe(res)
@@ -505,13 +508,20 @@ def test_children_across_namespaces(pysnap_bin, container, bundle, tmp_path):
                   for s in Path(c.root_path("/out/tree")).glob("*.snap"))
     assert pids == sorted([1, child["pid"]]), pids
 
-    folded = tmp_path / "tree.folded"
-    res = run_pysnap(pysnap_bin, "record", "--pid", c.host_pid, "--children", "--idle",
-                     "--duration", "1.5", "-o", folded)
-    assert res.returncode == 0, describe(res)
-    text = folded.read_text()
-    for fn in ("alpha_worker", "beta_worker", "gamma_worker", "child_idle"):
-        assert fn in text, "%s not recorded:\n%s" % (fn, text[:3000])
+    for idle in ([], ["--idle"]):
+        prof = tmp_path / ("tree%s.speedscope.json" % "".join(idle))
+        res = run_pysnap(pysnap_bin, "record", "--pid", c.host_pid, "--children", "--duration",
+                         "1.5", "-o", prof, *idle)
+        assert res.returncode == 0, describe(res)
+        doc = json.loads(prof.read_text())
+        names = [p["name"] for p in doc["profiles"]]
+        frames = [f["name"] for f in doc["shared"]["frames"]]
+        spin = "pid %d thread %d spin-thread" % (c.host_pid, host_of[c.truth["spin_native_id"]])
+        assert spin in names and "spin_worker" in frames, (names, frames)
+        if idle:
+            for fn in ("alpha_worker", "beta_worker", "gamma_worker", "child_idle"):
+                assert fn in frames, "%s not recorded: %s" % (fn, frames)
+            assert any(n.startswith("pid %d thread " % child_host[0]) for n in names), names
     c.assert_running("after record --children")
 
 

@@ -1,6 +1,6 @@
 """Target for the container tests: three named threads, each parked in a function of its own
 with known locals, and the main thread; with --child also a child process parked in
-child_idle (for --children). Runs in whatever root it is started in (a bare Debian root
+child_idle (for --children), with --spin a fourth thread always on CPU (for record). Runs in whatever root it is started in (a bare Debian root
 without this tree), so it needs only the standard library and reports on stdout:
 
     {"pid": ..., "threads": {NAME: {"native_id", "function", "line", "locals"}}, "child": ...}
@@ -41,6 +41,12 @@ def gamma_worker():
         time.sleep(0.05)
 
 
+def spin_worker():
+    spin_total = 0
+    while True:
+        spin_total += 1
+
+
 def child_idle():
     child_marker = "child-of-the-container"
     print("parked", flush=True)
@@ -63,13 +69,17 @@ def main():
     threads = [threading.Thread(target=f, name=n, daemon=True)
                for f, n in ((alpha_worker, "alpha-thread"), (beta_worker, "beta-thread"),
                             (gamma_worker, "gamma-thread"))]
+    spin = None
+    if "--spin" in sys.argv:  # on CPU all the time: what record samples without --idle
+        spin = threading.Thread(target=spin_worker, name="spin-thread", daemon=True)
+        spin.start()
     for t in threads:
         t.start()
     PARKED.wait()
     time.sleep(0.2)  # every worker is inside its sleep loop
     frames = sys._current_frames()
     truth = {"pid": os.getpid(), "main_native_id": threading.main_thread().native_id,
-             "threads": {}, "child": child}
+             "threads": {}, "child": child, "spin_native_id": spin and spin.native_id}
     for t in threads:
         f = frames[t.ident]
         truth["threads"][t.name] = {"native_id": t.native_id, "function": f.f_code.co_name,

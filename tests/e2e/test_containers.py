@@ -473,6 +473,34 @@ def test_sidecar(pysnap_bin, container, bundle, tmp_path):
         shutil.rmtree(str(side), ignore_errors=True)
 
 
+def test_replaced_file_is_never_used(pysnap_bin, container, tmp_path):
+    """The container's python3.11 is replaced while the target runs (an upgrade: another
+    python3.11 under the same name, Debian 12's own, with _PyRuntime elsewhere). As root,
+    pysnap reads the mapped file through map_files; without map_files, neither the container's
+    new file nor the host's file of that name is the mapped one (device, inode, build-id): it
+    says so, and never analyzes with the wrong file."""
+    decoy = "/usr/bin/python3.11"
+    if not os.path.isfile(decoy):
+        pytest.skip("%s (Debian 12's python3.11) is not installed" % decoy)
+    need("setpriv")
+    c = container("pivot")
+    mapped = Path(c.root_path("/usr/bin/python3.11"))
+    if open(decoy, "rb").read() == mapped.read_bytes():
+        pytest.skip("the host's python3.11 is the container's: no decoy")
+    shutil.copy2(decoy, str(mapped) + ".new")
+    os.rename(str(mapped) + ".new", str(mapped))
+    check_analysis(pysnap_bin, capture_host(pysnap_bin, c, tmp_path), c.truth,
+                   ns_tids(c.host_pid))
+    res = run_pysnap(["setpriv", "--bounding-set", "-sys_admin,-checkpoint_restore", "--",
+                      pysnap_bin], "capture", "--pid", c.host_pid, "-o", tmp_path / "x.snap")
+    line = one_error_line(res, 1)
+    for w in ("could not be opened as the file the process maps", "/usr/bin/python3.11",
+              "none has the device and inode of the mapping"):
+        assert w in line, "%r not in: %s" % (w, line)
+    assert not (tmp_path / "x.snap").exists()
+    c.assert_running("after the refused capture")
+
+
 # --- process trees across namespaces ---------------------------------------------------------
 
 def test_children_across_namespaces(pysnap_bin, container, bundle, tmp_path):

@@ -35,7 +35,8 @@ from pathlib import Path
 
 import pytest
 
-from e2e_util import REPO, TARGETS, describe, run_pysnap
+from e2e_util import REPO, TARGETS, describe, run_pysnap, thread_states
+from proc_util import status_int, tracer_pid
 import schema_util
 
 TARGET = TARGETS / "container_target.py"
@@ -168,23 +169,6 @@ def ns_tids(pid):
     return out
 
 
-def thread_states(pid):
-    states = {}
-    for tid in os.listdir("/proc/%d/task" % pid):
-        with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
-            s = f.read()
-        states[int(tid)] = s[s.rindex(")") + 2]
-    return states
-
-
-def ctxt_switches(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("voluntary_ctxt_switches:"):
-                return int(line.split()[1])
-    return 0
-
-
 class Container(object):
     """One target in one setup. host_pid: as the host sees it; truth: what it says."""
 
@@ -279,12 +263,11 @@ class Container(object):
         """The target is not stopped, nobody traces it, and it goes on sleeping and waking."""
         states = thread_states(self.host_pid)
         assert not [s for s in states.values() if s in "tT"], "stopped %s: %s" % (when, states)
-        with open("/proc/%d/status" % self.host_pid) as f:
-            tracer = [l for l in f if l.startswith("TracerPid:")][0].split()[1]
-        assert tracer == "0", "still traced by %s %s" % (tracer, when)
-        before = ctxt_switches(self.host_pid)
+        tracer = tracer_pid(self.host_pid)
+        assert tracer == 0, "still traced by %s %s" % (tracer, when)
+        before = status_int(self.host_pid, "voluntary_ctxt_switches")
         time.sleep(0.5)
-        assert ctxt_switches(self.host_pid) > before, "the target made no progress %s" % when
+        assert status_int(self.host_pid, "voluntary_ctxt_switches") > before, "the target made no progress %s" % when
 
     def close(self):
         if self.proc and self.proc.poll() is None:

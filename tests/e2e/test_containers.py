@@ -403,7 +403,8 @@ def one_error_line(res, code):
 def test_container_from_host_and_inside(pysnap_bin, container, bundle, tmp_path, kind):
     """A container (own pid and mount namespaces, pivoted overlay root; userns: made by uid
     65534 in a user namespace): from the host, --pid is the host's pid, every thread has its
-    threading name, frames and locals, and both tids (text 'Thread H (N in the container)');
+    threading name, frames and locals, and both tids (text 'Thread H (N in the container)',
+    in analyze and in dump);
     from inside (nsenter), --pid 1 and the container's tids only. Inside a user namespace
     map_files is closed to pysnap: the files come through /proc/PID/root."""
     c = container(kind)
@@ -411,6 +412,12 @@ def test_container_from_host_and_inside(pysnap_bin, container, bundle, tmp_path,
     host_of = ns_tids(c.host_pid)
     assert any(h != n for n, h in host_of.items()), host_of
     check_analysis(pysnap_bin, capture_host(pysnap_bin, c, tmp_path), c.truth, host_of)
+    dump = run_pysnap(pysnap_bin, "dump", "--pid", c.host_pid)
+    assert dump.returncode == 0, describe(dump)
+    for name, w in c.truth["threads"].items():
+        line = 'Thread %d (%d in the container) "%s"' % (host_of[w["native_id"]], w["native_id"],
+                                                          name)
+        assert line in dump.stdout.decode(), "%r not in dump:\n%s" % (line, dump.stdout.decode())
     check_analysis(pysnap_bin, capture_inside(c, bundle[1]), c.truth)
 
 

@@ -172,7 +172,7 @@ def ns_tids(pid):
 class Container(object):
     """One target in one setup. host_pid: as the host sees it; truth: what it says."""
 
-    def __init__(self, kind, debian_root, bundle_dir, args=()):
+    def __init__(self, kind, debian_root, bundle_dir, args=(), prefix=()):
         self.kind = kind
         self.work = Path(tempfile.mkdtemp(prefix="pysnap-ct-%s-" % kind))
         os.chmod(str(self.work), 0o755)
@@ -186,7 +186,7 @@ class Container(object):
         (self.work / "launch.sh").write_text(LAUNCH)
         subprocess.run(["chmod", "-R", "a+rX", str(self.work)], check=True, timeout=30)
         if kind == "pivot":
-            argv = ["unshare", "--pid", "--mount", "--fork", "--propagation", "private", "sh",
+            argv = list(prefix) + ["unshare", "--pid", "--mount", "--fork", "--propagation", "private", "sh",
                     str(self.work / "launch.sh"), str(self.merged), str(self.work),
                     debian_root] + args
         elif kind == "userns":
@@ -290,8 +290,8 @@ class Container(object):
 def container(debian_root, bundle):
     made = []
 
-    def make(kind, *args):
-        c = Container(kind, debian_root, bundle[0], args)
+    def make(kind, *args, **kw):
+        c = Container(kind, debian_root, bundle[0], args, kw.get("prefix", ()))
         made.append(c)
         return c
     try:
@@ -626,11 +626,12 @@ YAMA = "/proc/sys/kernel/yama/ptrace_scope"
 ])
 def test_yama_ptrace_scope(pysnap_bin, container, tmp_path, scope, words):
     """Yama's ptrace_scope 1 (ancestors only) and 2 (CAP_SYS_PTRACE only), set for the test
-    and restored: pysnap without CAP_SYS_PTRACE says which scope refused it."""
+    and restored: pysnap without CAP_SYS_PTRACE says which scope refused it. The target runs
+    without CAP_SYS_PTRACE too, so that only Yama refuses (not the capability rule)."""
     if not os.path.exists(YAMA):
         pytest.skip("no Yama on this kernel (%s absent)" % YAMA)
     need("setpriv")
-    c = container("pivot")
+    c = container("pivot", prefix=["setpriv", "--bounding-set", "-sys_ptrace", "--"])
     with open(YAMA) as f:
         old = f.read().strip()
     try:
@@ -639,7 +640,7 @@ def test_yama_ptrace_scope(pysnap_bin, container, tmp_path, scope, words):
                 f.write(str(scope))
         except OSError as e:
             pytest.skip("cannot set %s: %s" % (YAMA, e))
-        # pysnap keeps the target's capabilities (only CAP_SYS_PTRACE gone): Yama decides.
+        # pysnap has the target's capabilities (both without CAP_SYS_PTRACE): Yama decides.
         res = run_pysnap(["setpriv", "--bounding-set", "-sys_ptrace", "--", pysnap_bin],
                          "capture", "--pid", c.host_pid, "-o", tmp_path / "x.snap")
         line = one_error_line(res, 1)

@@ -158,14 +158,12 @@ void ps_proc_task_info(pid_t pid, pid_t tid, char *state, char comm[16])
     *state = close[2];
 }
 
-/* The value of "NAME:" in /proc/PID/status (PID 0: pysnap itself) into OUT; 0 when found. */
-static int status_field(pid_t pid, const char *name, char *out, size_t size)
+#define STATUS_MAX 16384 /* a status file is ~1.5 KB; a long Groups: line makes it longer */
+
+/* The value of "NAME:" in the status file PATH into OUT; 0 when found. */
+static int status_field(const char *path, const char *name, char *out, size_t size)
 {
-    char path[64], buf[4096];
-    if (pid)
-        snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    else
-        snprintf(path, sizeof path, "/proc/self/status");
+    char buf[STATUS_MAX];
     if (ps_proc_read_file(path, buf, sizeof buf) <= 0)
         return -1;
     size_t nlen = strlen(name);
@@ -183,23 +181,31 @@ static int status_field(pid_t pid, const char *name, char *out, size_t size)
     return -1;
 }
 
+/* The same from /proc/PID/status; PID 0: pysnap itself. */
+static int pid_status_field(pid_t pid, const char *name, char *out, size_t size)
+{
+    char path[64];
+    if (pid)
+        snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    else
+        snprintf(path, sizeof path, "/proc/self/status");
+    return status_field(path, name, out, size);
+}
+
 pid_t ps_proc_ns_tid(pid_t pid, pid_t tid)
 {
-    char path[96], buf[4096];
+    char path[96], v[256];
     snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int)pid, (int)tid);
-    if (ps_proc_read_file(path, buf, sizeof buf) <= 0)
+    if (status_field(path, "NSpid", v, sizeof v) != 0)
         return 0;
-    const char *p = strstr(buf, "\nNSpid:");
-    if (!p)
-        return 0;
-    /* "NSpid:\t7307\t8": ours first, the innermost namespace's last. */
+    /* "7307\t8": ours first, the innermost namespace's last. */
     long last = 0;
     char *end;
-    for (p += 7; *p && *p != '\n'; p = end) {
-        long v = strtol(p, &end, 10);
+    for (const char *p = v; *p; p = end) {
+        long n = strtol(p, &end, 10);
         if (end == p)
             break;
-        last = v;
+        last = n;
     }
     return last > 0 && last <= INT32_MAX ? (pid_t)last : 0;
 }
@@ -212,7 +218,7 @@ pid_t ps_proc_ns_tid(pid_t pid, pid_t tid)
 static uint64_t cap_set(pid_t pid, const char *name)
 {
     char v[64];
-    return status_field(pid, name, v, sizeof v) == 0 ? strtoull(v, NULL, 16) : 0;
+    return pid_status_field(pid, name, v, sizeof v) == 0 ? strtoull(v, NULL, 16) : 0;
 }
 
 /* Is pysnap in a namespace of its own (a container), not the initial one? */
@@ -251,8 +257,8 @@ int ps_proc_perm_error(pid_t pid, const char *what, int err)
     uint64_t prm = cap_set(0, "CapPrm"), target_prm = cap_set(pid, "CapPrm");
     int has_cap = eff >> CAP_SYS_PTRACE_BIT & 1, can_gain = bnd >> CAP_SYS_PTRACE_BIT & 1;
     unsigned long me = (unsigned long)geteuid();
-    unsigned long owner = status_field(pid, "Uid", uid, sizeof uid) == 0 ? strtoul(uid, NULL, 10)
-                                                                          : me;
+    unsigned long owner =
+        pid_status_field(pid, "Uid", uid, sizeof uid) == 0 ? strtoul(uid, NULL, 10) : me;
     if (can_gain)
         snprintf(fix, sizeof fix, "run pysnap as root (sudo)");
     else
@@ -341,12 +347,8 @@ int ps_proc_check_alive(pid_t pid)
 
 pid_t ps_proc_tracer(pid_t pid)
 {
-    char path[64], buf[4096];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    if (ps_proc_read_file(path, buf, sizeof buf) <= 0)
-        return 0;
-    char *p = strstr(buf, "\nTracerPid:");
-    return p ? (pid_t)atoi(p + 11) : 0;
+    char v[32];
+    return pid_status_field(pid, "TracerPid", v, sizeof v) == 0 ? (pid_t)atoi(v) : 0;
 }
 
 #define MAX_PROC_SCAN 65536 /* processes looked at in one /proc scan */

@@ -72,8 +72,8 @@ int ps_pyfind(pid_t pid, const struct ps_maps *maps, struct ps_pyfind *out)
         return ps_error_set(PS_NOTPYTHON,
                             "process %d: no mapped file has _PyRuntime (looked at %zu files); "
                             "%zu could not be opened as the file the process maps, e.g. %s "
-                            "(tried /proc/%d/map_files, /proc/%d/root%s and the path itself; "
-                            "none has the device and inode of the mapping)",
+                            "(tried /proc/%d/map_files, /proc/%d/root%s and the path itself: "
+                            "absent, closed, or another file by device, inode and build-id)",
                             (int)pid, ntried, unopened, first_unopened, (int)pid, (int)pid,
                             first_unopened);
     return ps_error_set(PS_NOTPYTHON,

@@ -60,8 +60,10 @@ static void refresh_tids(struct target *t)
         return;
     struct ps_tid_pair *p = realloc(t->tids, (n ? n : 1) * sizeof *p);
     if (p) {
-        for (size_t i = 0; i < n; i++)
-            p[i] = (struct ps_tid_pair){(uint32_t)tids[i], (uint32_t)ps_proc_ns_tid(t->pid, tids[i])};
+        for (size_t i = 0; i < n; i++) {
+            p[i].tid = (uint32_t)tids[i];
+            p[i].ns_tid = (uint32_t)ps_proc_ns_tid(t->pid, tids[i]);
+        }
         t->tids = p;
         t->ntids = n;
     }

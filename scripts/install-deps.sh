@@ -9,8 +9,11 @@ test_pkgs=(python3-pytest python3-jsonschema zstd elfutils util-linux gdb strace
            libpython3.11-dev)
 # the web sample (samples/webapp.py under gunicorn): samples/demo-web.sh and tests/e2e/test_web.py
 web_pkgs=(gunicorn python3-flask)
+# the container tests (tests/e2e/test_containers.py): a real container from the Debian root
+# (podman import, no registry; skipped where podman cannot run containers)
+container_pkgs=(podman)
 want=("${build_pkgs[@]}" "${run_pkgs[@]}")
-if [ "${1:-}" = "--tests" ]; then want+=("${test_pkgs[@]}" "${web_pkgs[@]}"); fi
+if [ "${1:-}" = "--tests" ]; then want+=("${test_pkgs[@]}" "${web_pkgs[@]}" "${container_pkgs[@]}"); fi
 if [ "${1:-}" = "--demo" ]; then want+=("${web_pkgs[@]}"); fi
 missing=()
 for p in "${want[@]}"; do

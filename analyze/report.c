@@ -93,6 +93,20 @@ static uint32_t stack_owner(const struct ps_snap_meta *meta, uint64_t addr)
     return best;
 }
 
+/* The walk gives the ids the target knows its threads by; the thread notes say which id
+ * the capture saw each under (different in a container seen from the host). */
+static int capture_tids(const struct ps_snap_meta *meta, struct ps_model *m)
+{
+    struct ps_tid_pair *pairs = malloc((meta->nthreads ? meta->nthreads : 1) * sizeof *pairs);
+    if (!pairs)
+        return PS_NOMEM;
+    for (size_t i = 0; i < meta->nthreads; i++)
+        pairs[i] = (struct ps_tid_pair){meta->threads[i].info.tid, meta->threads[i].info.ns_tid};
+    ps_model_map_tids(m, pairs, meta->nthreads);
+    free(pairs);
+    return PS_OK;
+}
+
 static void fix_tids(const struct ps_snap_meta *meta, struct ps_model *m)
 {
     for (size_t i = 0; i < m->ninterps; i++)
@@ -106,6 +120,10 @@ static void fix_tids(const struct ps_snap_meta *meta, struct ps_model *m)
                 continue;
             /* threading named the thread the ids belong to, not this one. */
             t->tid = owner;
+            t->ns_tid = 0;
+            for (size_t k = 0; k < meta->nthreads; k++)
+                if (meta->threads[k].info.tid == owner && meta->threads[k].info.ns_tid != owner)
+                    t->ns_tid = meta->threads[k].info.ns_tid;
             free(t->name);
             t->name = NULL;
             t->daemon_known = t->daemon = 0;
@@ -164,6 +182,8 @@ int ps_report_build(struct ps_snapshot *snap, struct ps_report *out)
     struct ps_model *m = &out->model;
     if (m->ninterps == 0 && !ps_model_add_interp(m))
         return PS_NOMEM;
+    if ((rc = capture_tids(meta, m)))
+        return rc;
     fix_tids(meta, m);
     if ((rc = share_names(m)))
         return rc;
@@ -174,6 +194,7 @@ int ps_report_build(struct ps_snapshot *snap, struct ps_report *out)
             if (!(t = ps_model_add_thread(&m->interps[0])))
                 return PS_NOMEM;
             t->tid = info->tid;
+            t->ns_tid = info->ns_tid != info->tid ? info->ns_tid : 0;
         }
         /* A thread running in a subinterpreter has a thread state in each interpreter it
          * entered: every one of them gets the OS view. */

@@ -17,9 +17,12 @@ web_pkgs=(gunicorn python3-flask python3-django python3-uvicorn)
 # playwright-core (tests/browser/setup.sh, into the cache), which downloads no browser. npm only
 # when there is none: a node from elsewhere (nodesource) brings its own.
 browser_pkgs=(chromium nodejs)
+# the container tests (tests/e2e/test_containers.py): a real container from the Debian root
+# (podman import, no registry; skipped where podman cannot run containers)
+container_pkgs=(podman)
 want=("${build_pkgs[@]}" "${run_pkgs[@]}")
 if [ "${1:-}" = "--tests" ]; then
-  want+=("${test_pkgs[@]}" "${web_pkgs[@]}" "${browser_pkgs[@]}")
+  want+=("${test_pkgs[@]}" "${web_pkgs[@]}" "${browser_pkgs[@]}" "${container_pkgs[@]}")
   command -v npm >/dev/null || want+=(npm)
 fi
 if [ "${1:-}" = "--demo" ]; then want+=("${web_pkgs[@]}"); fi

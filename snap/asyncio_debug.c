@@ -1,14 +1,12 @@
 /* Finding the .AsyncioDebug section (3.14+) among the target's mapped files: its section
  * address plus the file's load bias. Runs before the freeze, so it costs no pause. */
-#include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
-#include <limits.h>
-#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "asyncio_debug.h"
+#include "mapped.h"
 
 #define MAX_CANDIDATES 16
 
@@ -21,13 +19,10 @@ static int candidate(const char *path)
            strncmp(base, "python", 6) == 0;
 }
 
-/* Section address and lowest PT_LOAD page of the file at PATH; 0 when it has no section. */
-static uint64_t section_addr(const char *path, uint64_t *first_load)
+/* Section address and lowest PT_LOAD page of the file FD; 0 when it has no section. */
+static uint64_t section_addr(int fd, uint64_t *first_load)
 {
     uint64_t addr = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
     Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
     size_t nph = 0, shstrndx = 0;
     if (elf && elf_kind(elf) == ELF_K_ELF && elf_getphdrnum(elf, &nph) == 0 &&
@@ -54,7 +49,6 @@ static uint64_t section_addr(const char *path, uint64_t *first_load)
     }
     if (elf)
         elf_end(elf);
-    close(fd);
     return addr;
 }
 
@@ -74,10 +68,13 @@ uint64_t ps_find_asyncio_debug(pid_t pid, const struct ps_maps *maps)
         if (seen)
             continue;
         tried[ntried++] = m->path;
-        char real[PATH_MAX + 64];
         uint64_t first_load = 0, addr;
-        snprintf(real, sizeof real, "/proc/%d/root%s", (int)pid, m->path);
-        if ((addr = section_addr(real, &first_load)))
+        int fd = ps_mapped_open(pid, maps, m);
+        if (fd < 0)
+            continue;
+        addr = section_addr(fd, &first_load);
+        close(fd);
+        if (addr)
             return m->start - first_load + addr; /* the mapping at offset 0 is the load base */
     }
     return 0;

@@ -213,6 +213,9 @@ static int fill_meta(const struct ps_capture_opts *o, const struct ps_freeze *fz
             continue;
         struct ps_snap_thread *st = &m->threads[m->nthreads++];
         st->info.tid = (uint32_t)t->tid;
+        /* After the thaw (no cost to the pause): the id the target itself knows the thread
+         * by (threading's native_id, its logs), when it runs in a pid namespace. */
+        st->info.ns_tid = (uint32_t)ps_proc_ns_tid(o->pid, t->tid);
         st->info.os_state = (uint8_t)t->state;
         memcpy(st->info.comm, t->comm, sizeof st->info.comm);
         if (t->has_regs) {
@@ -341,7 +344,7 @@ static int capture_encode(const struct ps_capture_opts *o, struct ps_capture_res
     if (o->pid <= 0)
         return ps_error_set(PS_USAGE, "invalid pid %d", (int)o->pid);
     if (kill(o->pid, 0) != 0 && errno == ESRCH)
-        return ps_error_set(PS_NOPROC, "no process %d", (int)o->pid);
+        return ps_proc_noproc_error(o->pid);
 
     int rc = ps_proc_check_alive(o->pid);
     if (rc)

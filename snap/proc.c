@@ -1,9 +1,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "pysnap/capture.h"
@@ -37,7 +39,7 @@ int ps_proc_read_maps(pid_t pid, struct ps_maps *out)
     snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
     FILE *f = fopen(path, "re");
     if (!f)
-        return errno == ENOENT ? ps_error_set(PS_NOPROC, "no process %d", (int)pid)
+        return errno == ENOENT ? ps_proc_noproc_error(pid)
                : errno == EACCES || errno == EPERM
                    ? ps_proc_perm_error(pid, "read the memory map of", errno)
                    : ps_error_set(PS_IO, "cannot read %s: %s", path, strerror(errno));
@@ -46,11 +48,12 @@ int ps_proc_read_maps(pid_t pid, struct ps_maps *out)
     size_t cap = 0, vcap = 0;
     int rc = PS_OK;
     while (getline(&line, &cap, f) > 0 && out->n < MAX_MAPPINGS) {
-        unsigned long long start, end, offset;
+        unsigned long long start, end, offset, inode = 0;
+        unsigned dmaj = 0, dmin = 0;
         char perms[5];
         int pathpos = 0;
-        if (sscanf(line, "%llx-%llx %4s %llx %*s %*s %n", &start, &end, perms, &offset,
-                   &pathpos) < 4)
+        if (sscanf(line, "%llx-%llx %4s %llx %x:%x %llu %n", &start, &end, perms, &offset, &dmaj,
+                   &dmin, &inode, &pathpos) < 7)
             continue;
         if (out->n == vcap) {
             vcap = vcap ? vcap * 2 : 256;
@@ -65,6 +68,9 @@ int ps_proc_read_maps(pid_t pid, struct ps_maps *out)
         m->start = start;
         m->end = end;
         m->offset = offset;
+        m->inode = inode;
+        m->dev_major = dmaj;
+        m->dev_minor = dmin;
         memcpy(m->perms, perms, sizeof m->perms);
         m->path = NULL;
         char *p = line + pathpos;
@@ -101,7 +107,7 @@ int ps_proc_list_tasks(pid_t pid, pid_t **tids, size_t *n, size_t max)
     snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
     DIR *d = opendir(path);
     if (!d)
-        return errno == ENOENT ? ps_error_set(PS_NOPROC, "no process %d", (int)pid)
+        return errno == ENOENT ? ps_proc_noproc_error(pid)
                                : ps_proc_perm_error(pid, "list the threads of", errno);
     size_t cap = 64, cnt = 0;
     pid_t *v = malloc(cap * sizeof *v);
@@ -152,13 +158,163 @@ void ps_proc_task_info(pid_t pid, pid_t tid, char *state, char comm[16])
     *state = close[2];
 }
 
+#define STATUS_MAX 16384 /* a status file is ~1.5 KB; a long Groups: line makes it longer */
+
+/* The value of "NAME:" in the status file PATH into OUT; 0 when found. */
+static int status_field(const char *path, const char *name, char *out, size_t size)
+{
+    char buf[STATUS_MAX];
+    if (ps_proc_read_file(path, buf, sizeof buf) <= 0)
+        return -1;
+    size_t nlen = strlen(name);
+    for (const char *l = buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+        if (strncmp(l, name, nlen) == 0 && l[nlen] == ':') {
+            l += nlen + 1;
+            l += strspn(l, " \t");
+            size_t len = strcspn(l, "\n");
+            if (len >= size)
+                len = size - 1;
+            memcpy(out, l, len);
+            out[len] = '\0';
+            return 0;
+        }
+    return -1;
+}
+
+/* The same from /proc/PID/status; PID 0: pysnap itself. */
+static int pid_status_field(pid_t pid, const char *name, char *out, size_t size)
+{
+    char path[64];
+    if (pid)
+        snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    else
+        snprintf(path, sizeof path, "/proc/self/status");
+    return status_field(path, name, out, size);
+}
+
+pid_t ps_proc_ns_tid(pid_t pid, pid_t tid)
+{
+    char path[96], v[256];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int)pid, (int)tid);
+    if (status_field(path, "NSpid", v, sizeof v) != 0)
+        return 0;
+    /* "7307\t8": ours first, the innermost namespace's last. */
+    long last = 0;
+    char *end;
+    for (const char *p = v; *p; p = end) {
+        long n = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        last = n;
+    }
+    return last > 0 && last <= INT32_MAX ? (pid_t)last : 0;
+}
+
+#define CAP_SYS_PTRACE_BIT 19
+/* Inode numbers of the initial namespaces (the kernel's PROC_*_INIT_INO, fixed values). */
+#define INIT_USER_NS_INO 0xEFFFFFFDu
+#define INIT_PID_NS_INO 0xEFFFFFFCu
+
+static uint64_t cap_set(pid_t pid, const char *name)
+{
+    char v[64];
+    return pid_status_field(pid, name, v, sizeof v) == 0 ? strtoull(v, NULL, 16) : 0;
+}
+
+/* Is pysnap in a namespace of its own (a container), not the initial one? */
+static int in_own_ns(const char *ns, unsigned long long init_ino)
+{
+    char path[64];
+    struct stat st;
+    snprintf(path, sizeof path, "/proc/self/ns/%s", ns);
+    return stat(path, &st) == 0 && (unsigned long long)st.st_ino != init_ino;
+}
+
+/* kernel.yama.ptrace_scope, -1 without Yama. */
+static int yama_scope(void)
+{
+    char buf[16];
+    if (ps_proc_read_file("/proc/sys/kernel/yama/ptrace_scope", buf, sizeof buf) <= 0)
+        return -1;
+    return atoi(buf);
+}
+
+/* The flags that grant a container CAP_SYS_PTRACE. */
+#define CAP_FLAGS "docker/podman run --cap-add=SYS_PTRACE; Kubernetes " \
+                  "securityContext.capabilities.add: [\"SYS_PTRACE\"]"
+
 int ps_proc_perm_error(pid_t pid, const char *what, int err)
 {
-    return ps_error_set(PS_PERM,
-                        "cannot %s %d: %s (run as root or as the process owner with "
-                        "CAP_SYS_PTRACE; in a container add --cap-add=SYS_PTRACE; check "
-                        "kernel.yama.ptrace_scope)",
-                        what, (int)pid, strerror(err));
+    /* The kernel's rules, in its order: Yama first, then a capability in the target's user
+     * namespace, or the same uid and no capability the target has that we lack. */
+    char yama[64], uid[64] = "", why[256], fix[320];
+    int scope = yama_scope();
+    if (scope < 0)
+        snprintf(yama, sizeof yama, "kernel.yama.ptrace_scope: no Yama here");
+    else
+        snprintf(yama, sizeof yama, "kernel.yama.ptrace_scope is %d", scope);
+    uint64_t eff = cap_set(0, "CapEff"), bnd = cap_set(0, "CapBnd");
+    uint64_t prm = cap_set(0, "CapPrm"), target_prm = cap_set(pid, "CapPrm");
+    int has_cap = eff >> CAP_SYS_PTRACE_BIT & 1, can_gain = bnd >> CAP_SYS_PTRACE_BIT & 1;
+    unsigned long me = (unsigned long)geteuid();
+    unsigned long owner =
+        pid_status_field(pid, "Uid", uid, sizeof uid) == 0 ? strtoul(uid, NULL, 10) : me;
+    if (can_gain)
+        snprintf(fix, sizeof fix, "run pysnap as root (sudo)");
+    else
+        snprintf(fix, sizeof fix, "pysnap's container does not grant CAP_SYS_PTRACE: add it "
+                 "(" CAP_FLAGS "; kubectl debug --profile=sysadmin) or capture from the host");
+    if (scope == 3) {
+        snprintf(why, sizeof why, "%s: no process may attach to another", yama);
+        snprintf(fix, sizeof fix, "capture is impossible on this host until reboot");
+    } else if (has_cap && in_own_ns("user", INIT_USER_NS_INO)) {
+        snprintf(why, sizeof why, "pysnap runs in a user namespace (a rootless container) that "
+                 "does not own process %d: its CAP_SYS_PTRACE does not reach outside", (int)pid);
+        snprintf(fix, sizeof fix, "run pysnap in the target's own user namespace (podman exec, "
+                 "nsenter --user --target %d) or as root on the host", (int)pid);
+    } else if (has_cap) {
+        snprintf(why, sizeof why, "pysnap has CAP_SYS_PTRACE, yet was refused: a security "
+                 "module or a seccomp profile forbids ptrace");
+        snprintf(fix, sizeof fix, "docker/podman run --security-opt seccomp=unconfined "
+                 "--security-opt apparmor=unconfined, or capture from the host");
+    } else if (scope == 2) {
+        snprintf(why, sizeof why, "with %s, attaching needs CAP_SYS_PTRACE, which pysnap lacks",
+                 yama);
+    } else if (owner != me) {
+        snprintf(why, sizeof why, "process %d runs as uid %lu and pysnap as uid %lu, without "
+                 "CAP_SYS_PTRACE", (int)pid, owner, me);
+        if (can_gain)
+            snprintf(fix, sizeof fix, "run pysnap as uid %lu or as root (sudo)", owner);
+        else
+            snprintf(fix, sizeof fix, "run pysnap as uid %lu, or give its container "
+                     "CAP_SYS_PTRACE (" CAP_FLAGS ")", owner);
+    } else if (scope == 1) {
+        snprintf(why, sizeof why, "with %s, only an ancestor of the process may attach without "
+                 "CAP_SYS_PTRACE (or: sysctl kernel.yama.ptrace_scope=0 on the host)", yama);
+    } else if (target_prm & ~prm) {
+        snprintf(why, sizeof why, "process %d holds capabilities that pysnap lacks, so "
+                 "attaching needs CAP_SYS_PTRACE", (int)pid);
+    } else {
+        snprintf(why, sizeof why, "attaching needs CAP_SYS_PTRACE, or the same uid and a "
+                 "dumpable process");
+    }
+    if (strstr(why, "kernel.yama")) /* already said */
+        return ps_error_set(PS_PERM, "cannot %s %d: %s (%s; %s)", what, (int)pid, strerror(err),
+                            why, fix);
+    return ps_error_set(PS_PERM, "cannot %s %d: %s (%s; %s; %s)", what, (int)pid, strerror(err),
+                        why, fix, yama);
+}
+
+int ps_proc_noproc_error(pid_t pid)
+{
+    if (!in_own_ns("pid", INIT_PID_NS_INO))
+        return ps_error_set(PS_NOPROC, "no process %d", (int)pid);
+    return ps_error_set(PS_NOPROC, "no process %d in pysnap's pid namespace (pysnap runs in a "
+                        "container: it sees only the processes that share its pid namespace; "
+                        "give the target's pid as seen here, or share the target's namespace: "
+                        "docker/podman run --pid=container:NAME, Kubernetes "
+                        "shareProcessNamespace: true or kubectl debug --target=CONTAINER)",
+                        (int)pid);
 }
 
 int ps_proc_check_alive(pid_t pid)
@@ -191,12 +347,8 @@ int ps_proc_check_alive(pid_t pid)
 
 pid_t ps_proc_tracer(pid_t pid)
 {
-    char path[64], buf[4096];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    if (ps_proc_read_file(path, buf, sizeof buf) <= 0)
-        return 0;
-    char *p = strstr(buf, "\nTracerPid:");
-    return p ? (pid_t)atoi(p + 11) : 0;
+    char v[32];
+    return pid_status_field(pid, "TracerPid", v, sizeof v) == 0 ? (pid_t)atoi(v) : 0;
 }
 
 #define MAX_PROC_SCAN 65536 /* processes looked at in one /proc scan */
@@ -221,7 +373,7 @@ int ps_proc_descendants(pid_t root, pid_t **pids, size_t *n, size_t max)
     char path[64];
     snprintf(path, sizeof path, "/proc/%d", (int)root);
     if (access(path, F_OK) != 0)
-        return ps_error_set(PS_NOPROC, "no process %d", (int)root);
+        return ps_proc_noproc_error(root);
     /* One pass over /proc: every (pid, ppid) pair. */
     DIR *d = opendir("/proc");
     if (!d)

@@ -18,6 +18,7 @@
 #include "pyfind.h"
 
 #define MAX_PROCESSES 256
+#define MAX_TIDS 16384
 #define RELIST_NS 1000000000LL /* --children: look for new descendants once a second */
 #define FREEZE_TIMEOUT_MS 1000
 
@@ -28,6 +29,9 @@ struct target {
     struct ps_pyfind py;
     struct ps_walk_target wt;
     struct ps_direct *mem;
+    int other_ns;             /* in a pid namespace of its own (a container seen from outside) */
+    struct ps_tid_pair *tids; /* then: its threads' ids here and there, as last listed */
+    size_t ntids;
 };
 
 struct recorder {
@@ -45,6 +49,44 @@ static int64_t now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* List T's threads again: their ids here and in T's own pid namespace. */
+static void refresh_tids(struct target *t)
+{
+    pid_t *tids;
+    size_t n;
+    if (ps_proc_list_tasks(t->pid, &tids, &n, MAX_TIDS) != PS_OK)
+        return;
+    struct ps_tid_pair *p = realloc(t->tids, (n ? n : 1) * sizeof *p);
+    if (p) {
+        for (size_t i = 0; i < n; i++) {
+            p[i].tid = (uint32_t)tids[i];
+            p[i].ns_tid = (uint32_t)ps_proc_ns_tid(t->pid, tids[i]);
+        }
+        t->tids = p;
+        t->ntids = n;
+    }
+    free(tids);
+}
+
+/* The walk gives the ids T knows its threads by: give them the ids /proc has here (state
+ * reads, the profile's tracks). The list is read again only when a thread is new to it. */
+static void map_tids(struct target *t, struct ps_model *m)
+{
+    if (!t->other_ns)
+        return;
+    int stale = 0;
+    for (size_t i = 0; i < m->ninterps && !stale; i++)
+        for (size_t j = 0; j < m->interps[i].nthreads && !stale; j++) {
+            uint32_t ns = m->interps[i].threads[j].tid;
+            stale = ns != 0;
+            for (size_t k = 0; k < t->ntids && stale; k++)
+                stale = t->tids[k].ns_tid != ns;
+        }
+    if (stale)
+        refresh_tids(t);
+    ps_model_map_tids(m, t->tids, t->ntids);
 }
 
 /* Find the runtime of PID and open a direct source; a failure marks the target skipped. */
@@ -99,8 +141,19 @@ static int open_target(struct recorder *r, pid_t pid)
             r->first_err = rc;
         return PS_OK;
     }
+    pid_t ns_pid = ps_proc_ns_tid(pid, pid);
+    t->other_ns = ns_pid && ns_pid != pid;
     r->st->processes++;
     return PS_OK;
+}
+
+static void close_targets(struct recorder *r)
+{
+    for (size_t i = 0; i < r->nt; i++) {
+        ps_direct_close(r->t[i].mem);
+        free(r->t[i].tids);
+    }
+    free(r->t);
 }
 
 static int list_targets(struct recorder *r)
@@ -268,6 +321,7 @@ static void sample_one(struct recorder *r, struct target *t)
     }
     struct ps_model m = {0}, again = {0};
     int rc = ps_walk(&mem, &t->wt, &r->lim, &m);
+    map_tids(t, &m);
     if (!rc && !frozen) {
         /* The process ran during the walk, and pages were read at different moments: a
          * stack can come out torn (a frame of a moment ago under frames of now). Walk again
@@ -275,6 +329,7 @@ static void sample_one(struct recorder *r, struct target *t)
         ps_direct_reset(t->mem);
         if (ps_walk(&mem, &t->wt, &r->lim, &again) != PS_OK)
             rc = PS_READ;
+        map_tids(t, &again);
     }
     if (frozen) {
         ps_thaw(&fz);
@@ -330,7 +385,7 @@ int ps_record(const struct ps_record_opts *o, struct ps_profile *prof, struct ps
     if (o->pid <= 0 || o->rate == 0 || !(o->duration > 0))
         return ps_error_set(PS_USAGE, "record needs a pid, a rate and a duration");
     if (kill(o->pid, 0) != 0 && errno == ESRCH)
-        return ps_error_set(PS_NOPROC, "no process %d", (int)o->pid);
+        return ps_proc_noproc_error(o->pid);
     struct recorder r = {o, prof, st, NULL, 0, {0}, 0};
     ps_walk_limits_default(&r.lim);
     r.lim.locals = 0;      /* stacks only: fewer reads, fewer chances to tear */
@@ -340,9 +395,7 @@ int ps_record(const struct ps_record_opts *o, struct ps_profile *prof, struct ps
     if (!rc && !st->processes)
         rc = r.first_err ? r.first_err : ps_error_set(PS_NOTPYTHON, "no Python process to sample");
     if (rc) {
-        for (size_t i = 0; i < r.nt; i++)
-            ps_direct_close(r.t[i].mem);
-        free(r.t);
+        close_targets(&r);
         return rc;
     }
     ps_error_clear();
@@ -387,8 +440,6 @@ int ps_record(const struct ps_record_opts *o, struct ps_profile *prof, struct ps
     st->elapsed = (double)(now_ns() - start) / 1e9;
     if (o->progress)
         progress(&r, st->elapsed, 1);
-    for (size_t i = 0; i < r.nt; i++)
-        ps_direct_close(r.t[i].mem);
-    free(r.t);
+    close_targets(&r);
     return PS_OK;
 }

@@ -1,7 +1,7 @@
 /* Native stacks: copy while frozen, unwind with libdwfl after the thaw (see unwind.h).
  *
  * libdwfl sees the target through two ops tables of ours: Dwfl_Callbacks.find_elf opens each
- * module's file through /proc/PID/root (so a target in a container works), and
+ * module's file with ps_mapped_open (so a target in a container or a chroot works), and
  * Dwfl_Thread_Callbacks serves registers from the registers saved at the freeze and memory
  * from the recorded ranges only: the process runs again, so its live memory is not what the
  * stacks were. */
@@ -19,6 +19,7 @@
 
 #include "../analyze/u64map.h"
 #include "pysnap/error.h"
+#include "mapped.h"
 #include "proc.h"
 #include "unwind.h"
 
@@ -43,7 +44,6 @@ struct ps_unwind {
     struct ps_maps maps;
     int have_maps;
     uint64_t vdso;             /* AT_SYSINFO_EHDR of the target, 0 if unknown */
-    char root[64];             /* "/proc/PID/root" */
     /* During ps_unwind_run. */
     const struct ps_range *ranges;
     size_t nranges;
@@ -87,7 +87,6 @@ int ps_unwind_open(pid_t pid, size_t max_stack, struct ps_unwind **out)
         return PS_NOMEM;
     u->pid = pid;
     u->max_stack = max_stack;
-    snprintf(u->root, sizeof u->root, "/proc/%d/root", (int)pid);
     if (max_stack) {
         int rc = ps_proc_read_maps(pid, &u->maps);
         if (rc == PS_NOMEM) {
@@ -220,21 +219,17 @@ static Elf *own_vdso(void)
 static int find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
                     char **file_name, Elf **elfp)
 {
-    (void)mod, (void)userdata, (void)base;
+    (void)mod, (void)userdata;
     *elfp = NULL;
     if (strcmp(name, "[vdso]") == 0) {
         *elfp = own_vdso();
         return -1;
     }
-    if (name[0] != '/')
+    if (name[0] != '/' || !current)
         return -1;
-    char path[PATH_MAX];
-    int fd = -1;
-    /* The file as the target sees it; the plain path if the target is gone already. */
-    if (current && snprintf(path, sizeof path, "%s%s", current->root, name) < (int)sizeof path)
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        fd = open(name, O_RDONLY | O_CLOEXEC);
+    /* The mapping the module was reported for (report_modules: at file offset 0). */
+    const struct ps_mapping *m = ps_mapped_find(&current->maps, name, base);
+    int fd = m ? ps_mapped_open(current->pid, &current->maps, m) : -1;
     if (fd >= 0)
         *file_name = strdup(name);
     return fd;

@@ -5,8 +5,8 @@
  *                     red zone up to the end of its stack mapping, capped) and the code
  *                     around its PC into the recording source, so both land in the snapshot;
  *   ps_unwind_run     after the thaw: unwind every thread with libdwfl over those copies only
- *                     (eh_frame / debug_frame CFI of the on-disk binaries, found through
- *                     /proc/PID/root), symbolize each PC (.symtab where present, .dynsym on
+ *                     (eh_frame / debug_frame CFI of the on-disk binaries, opened with
+ *                     ps_mapped_open), symbolize each PC (.symtab where present, .dynsym on
  *                     stripped files, module + offset otherwise) and store frames and modules
  *                     in the snapshot metadata, so analysis needs no binaries.
  *

@@ -38,16 +38,23 @@ static void scan_symtab(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, struct ps_elf_pys
 int ps_elf_pysyms(const char *path, struct ps_elf_pysyms *s)
 {
     memset(s, 0, sizeof *s);
-    if (elf_version(EV_CURRENT) == EV_NONE)
-        return -1;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
+        return -1;
+    int rc = ps_elf_pysyms_fd(fd, s);
+    close(fd);
+    return rc;
+}
+
+int ps_elf_pysyms_fd(int fd, struct ps_elf_pysyms *s)
+{
+    memset(s, 0, sizeof *s);
+    if (elf_version(EV_CURRENT) == EV_NONE)
         return -1;
     Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
     if (!elf || elf_kind(elf) != ELF_K_ELF) {
         if (elf)
             elf_end(elf);
-        close(fd);
         return -1;
     }
     size_t nph = 0;
@@ -81,7 +88,6 @@ int ps_elf_pysyms(const char *path, struct ps_elf_pysyms *s)
     if (!s->runtime)
         s->runtime = pyruntime_section;
     elf_end(elf);
-    close(fd);
     return 0;
 }
 

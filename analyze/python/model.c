@@ -116,3 +116,40 @@ void ps_model_resolve_gil(struct ps_model *m)
         }
     }
 }
+
+/* The capture's id for NS_TID, or 0 when PAIRS do not know it. */
+static uint32_t capture_tid(const struct ps_tid_pair *pairs, size_t n, uint32_t ns_tid)
+{
+    for (size_t i = 0; i < n; i++)
+        if (pairs[i].ns_tid == ns_tid)
+            return pairs[i].tid;
+    return 0;
+}
+
+void ps_model_map_tids(struct ps_model *m, const struct ps_tid_pair *pairs, size_t n)
+{
+    int differ = 0;
+    for (size_t i = 0; i < n && !differ; i++)
+        differ = pairs[i].ns_tid && pairs[i].ns_tid != pairs[i].tid;
+    if (!differ) /* the target shares the capture's pid namespace */
+        return;
+    for (size_t i = 0; i < m->ninterps; i++) {
+        struct ps_interp *in = &m->interps[i];
+        for (size_t j = 0; j < in->nthreads; j++) {
+            struct ps_thread *t = &in->threads[j];
+            uint32_t tid = t->tid && !t->ns_tid ? capture_tid(pairs, n, t->tid) : 0;
+            if (tid) {
+                t->ns_tid = t->tid;
+                t->tid = tid;
+            }
+        }
+        uint32_t tid = in->gc_collector_tid ? capture_tid(pairs, n, in->gc_collector_tid) : 0;
+        in->gc_collector_tid = tid ? tid : in->gc_collector_tid;
+        for (size_t j = 0; j < in->ntasks; j++) {
+            struct ps_task *k = &in->tasks[j];
+            tid = k->tid ? capture_tid(pairs, n, k->tid) : 0;
+            k->tid = tid ? tid : k->tid;
+        }
+    }
+    ps_model_resolve_gil(m);
+}

@@ -144,7 +144,10 @@ static void print_frame(FILE *out, const struct ps_frame *f, int locals)
 
 static void print_thread(FILE *out, const struct ps_thread *t, int locals)
 {
-    fprintf(out, "{\"tid\": %u, \"name\": ", t->tid);
+    fprintf(out, "{\"tid\": %u, ", t->tid);
+    if (t->ns_tid)
+        fprintf(out, "\"ns_tid\": %u, ", t->ns_tid);
+    fputs("\"name\": ", out);
     json_str(out, t->name);
     fputs(", \"name_source\": ", out);
     json_str(out, !t->name ? NULL : t->name_from_os ? "os" : "threading");

@@ -32,6 +32,8 @@ void ps_text_frame_locals(FILE *out, const struct ps_frame *f)
 static void print_thread(FILE *out, const struct ps_thread *t, int locals, int native)
 {
     fprintf(out, "\nThread %u", t->tid);
+    if (t->ns_tid)
+        fprintf(out, " (%u in the container)", t->ns_tid);
     if (t->name)
         fprintf(out, " \"%s\"", t->name);
     if (t->daemon_known && t->daemon)

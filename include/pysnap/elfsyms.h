@@ -17,6 +17,9 @@ struct ps_elf_pysyms {
 /* Read PATH's symbols (.symtab first, then .dynsym, which is all a stripped build keeps).
  * Returns 0, or -1 when PATH cannot be opened or is not ELF (no error detail set). */
 int ps_elf_pysyms(const char *path, struct ps_elf_pysyms *out);
+/* The same from an open file (a live target's mapped file, opened by snap/mapped.c); FD
+ * stays open. */
+int ps_elf_pysyms_fd(int fd, struct ps_elf_pysyms *out);
 
 /* "libpython3.10.so.1.0" or "python3.10" -> 0x030a0000; 0 when the name says nothing. */
 uint32_t ps_version_from_name(const char *path);

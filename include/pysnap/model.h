@@ -63,7 +63,9 @@ enum ps_thread_state {
 };
 
 struct ps_thread {
-    uint32_t tid;            /* kernel thread id, 0 when not known */
+    uint32_t tid;            /* kernel thread id as the capture saw it, 0 when not known */
+    uint32_t ns_tid;         /* its id in the target's own pid namespace where that differs
+                                (a container seen from the host), else 0 */
     uint64_t thread_id;      /* PyThreadState.thread_id (pthread_t), 0 if not Python */
     uint64_t tstate;         /* PyThreadState address, 0 if not Python */
     uint64_t cstack_addr;    /* an address on the C stack of the OS thread running this
@@ -121,6 +123,15 @@ struct ps_frame *ps_thread_add_frame(struct ps_thread *t);
  * interpreter's gil_holder_tid from gil_holder and its gil_shared. Run again after tids
  * change. */
 void ps_model_resolve_gil(struct ps_model *m);
+/* A thread's id as the capture saw it and in the target's own pid namespace. */
+struct ps_tid_pair {
+    uint32_t tid, ns_tid;
+};
+/* The walk reads the ids the target knows its threads by (native_thread_id: its own pid
+ * namespace's). Where PAIRS say the capture saw them under other ids (a container seen from
+ * the host), give every thread, task and GC collector the capture's id (TID) and keep the
+ * target's in NS_TID; then resolve the GIL holder again. Ids PAIRS do not know are kept. */
+void ps_model_map_tids(struct ps_model *m, const struct ps_tid_pair *pairs, size_t n);
 void ps_value_free(struct ps_value *v);
 void ps_request_free(struct ps_request *r);
 void ps_model_free(struct ps_model *m);

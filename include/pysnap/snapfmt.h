@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #define PS_FORMAT_MAJOR 1 /* a reader refuses a newer major */
-#define PS_FORMAT_MINOR 1 /* a reader accepts any minor of its major */
+#define PS_FORMAT_MINOR 2 /* a reader accepts any minor of its major */
 
 #define PS_NOTE_OWNER "PYSNAP"
 
@@ -46,7 +46,10 @@ struct ps_note_thread {
     uint8_t flags;            /* reserved, zero */
     uint16_t reserved0;
     char comm[16];            /* OS thread name, NUL-padded */
-    uint64_t reserved[4];     /* zero; readers ignore */
+    uint32_t ns_tid;          /* 1.2: the tid in the target's own (innermost) pid namespace,
+                                 0 when unknown (older files); TID is as pysnap saw it */
+    uint32_t reserved1;       /* zero; readers ignore */
+    uint64_t reserved[3];     /* zero; readers ignore */
 };
 
 /* PS_NT_NATIVE: the thread's native stack, innermost first, unwound at capture.

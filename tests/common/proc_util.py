@@ -120,12 +120,17 @@ def thread_states(pid):
     return out
 
 
-def tracer_pid(pid):
+def status_int(pid, field):
+    """The number after FIELD: in /proc/PID/status (0 when absent)."""
     with open("/proc/%d/status" % pid) as f:
         for line in f:
-            if line.startswith("TracerPid:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     return 0
+
+
+def tracer_pid(pid):
+    return status_int(pid, "TracerPid")
 
 
 # --- spawning ----------------------------------------------------------------------------

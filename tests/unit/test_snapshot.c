@@ -27,6 +27,7 @@ int main(void)
     struct ps_snap_thread threads[2];
     memset(threads, 0, sizeof threads);
     threads[0].info.tid = 41;
+    threads[0].info.ns_tid = 7; /* a container seen from the host */
     threads[0].info.os_state = 'S';
     strcpy(threads[0].info.comm, "main");
     threads[0].has_regs = 1;
@@ -51,6 +52,7 @@ int main(void)
             const struct ps_snap_meta *m = ps_snapshot_meta(s);
             CHECK(m->meta.pid == 41 && m->meta.py_version_hex == 0x030c01f0);
             CHECK(m->nthreads == 2 && m->threads[0].info.tid == 41 && m->threads[1].info.tid == 42);
+            CHECK(m->threads[0].info.ns_tid == 7 && m->threads[1].info.ns_tid == 0);
             CHECK(strcmp(m->threads[0].info.comm, "main") == 0 && m->threads[0].info.os_state == 'S');
             CHECK(m->threads[0].has_regs && m->threads[0].regs[5] == 0x1005 && !m->threads[1].has_regs);
             CHECK(ps_snap_string(m, "host") && strcmp(ps_snap_string(m, "host"), "box") == 0);

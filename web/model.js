@@ -243,6 +243,23 @@ var pysnapModel = (function () {
                " (" + pct + "%), self " + node.self;
     }
 
+    /* The request a thread or task serves, as the text output's line says it:
+     * "serving GET /hang?id=42 from 127.0.0.1, HTTP/1.1, Host: example.com"; null for none. */
+    function requestLine(r) {
+        if (!r || typeof r !== "object")
+            return null;
+        var s = "serving " + String(r.method || "?") + " " + String(r.path || "");
+        if (r.query)
+            s += "?" + r.query;
+        if (r.remote_addr)
+            s += " from " + r.remote_addr;
+        if (r.protocol)
+            s += ", " + r.protocol;
+        if (r.host)
+            s += ", Host: " + r.host;
+        return s;
+    }
+
     /* Where the page shows a thread: the anchor of snapshot SNAP (an index in a set, or null),
      * thread TID. */
     function threadAnchor(snap, tid) {
@@ -253,7 +270,7 @@ var pysnapModel = (function () {
         displayFrames: displayFrames, localsVariants: localsVariants, pythonFrameCount: pythonFrameCount, groupThreads: groupThreads,
         groupMatches: groupMatches, taskForest: taskForest, deadlockCycles: deadlockCycles,
         flameTree: flameTree, flameLayout: flameLayout, flameLabel: flameLabel,
-        flameTitle: flameTitle, threadAnchor: threadAnchor
+        flameTitle: flameTitle, threadAnchor: threadAnchor, requestLine: requestLine
     };
 })();
 

@@ -238,6 +238,12 @@ var pysnapReport = (function (M) {
                        t.python === false ? badge("not a Python thread", "nopy") : null);
         var card = h("section", { className: "thread" + (t.holds_gil ? " holds-gil" : "") },
                      h("header", null, title, tids, badges));
+        group.threads.forEach(function (x) {
+            var line = M.requestLine(x.request);
+            if (line)
+                card.appendChild(h("p", { className: "request", title: "found by " + ((x.request.found_by || {}).source || "?") },
+                                   n > 1 ? "thread " + x.tid + ": " + line : line));
+        });
         if (opts.native && (t.pc_instruction || t.syscall))
             card.appendChild(h("p", { className: "note" },
                                t.syscall ? "in system call " + t.syscall : "",
@@ -276,6 +282,9 @@ var pysnapReport = (function (M) {
                                       ? " (task \u201c" + (tasks[t.awaiting.task].name || "?") + "\u201d)" : "") : null,
                    node.cycle ? h("span", { className: "cycle" }, " \u21ba waits for a task above: a cycle") : null,
                    node.again ? h("span", { className: "note" }, " (shown above)") : null);
+        var req = M.requestLine(t.request);
+        if (req)
+            li.appendChild(h("p", { className: "request" }, req));
         if (!node.cycle && !node.again && (t.coroutine_chain || []).length) {
             var ol = h("ol", { className: "stack" });
             t.coroutine_chain.forEach(function (f) { ol.appendChild(h("li", null, frameLine(f))); });

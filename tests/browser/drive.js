@@ -7,7 +7,7 @@
  *
  * Output: {console: [...errors], pageErrors, requests (every URL but the page's own),
  * dialogs, imgs, text (innerText with scripts), noscriptText (scripts off), timing
- * {domContentLoaded, firstContentfulPaint, render}, cards [{tids, names, functions}],
+ * {domContentLoaded, firstContentfulPaint, render}, cards [{tids, names, functions, requests}],
  * locals {frame, rows}, filter {query, shownThreads, cardsShown, cardsTotal, count},
  * flame {boxes, zoomedBoxes, status, zoomedLabel}} */
 "use strict";
@@ -84,6 +84,7 @@ async function main() {
             tids: Array.from(c.querySelectorAll(".tid")).map((t) => Number(t.textContent)),
             names: c.querySelector(".tname").textContent,
             functions: Array.from(c.querySelectorAll(".frame .fn")).map((f) => f.textContent),
+            requests: Array.from(c.querySelectorAll("p.request")).map((r) => r.textContent),
         })));
         out.taskNames = await page.evaluate(() => Array.from(document.querySelectorAll(".task-name")).map((t) => t.textContent));
         out.deadlockTasks = await page.evaluate(() => Array.from(document.querySelectorAll("li.task.deadlock > .task-name")).map((t) => t.textContent));

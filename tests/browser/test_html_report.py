@@ -282,6 +282,11 @@ def test_gunicorn_set_page(pysnap_bin, tmp_path):
     assert stuck and "STUCK" in stuck[0][4] and "wait_for_lock" in stuck[0][5], seen["summaryThreads"]
     hang_tids = [t["tid"] for d in docs if d["target"]["pid"] == app.hang_pid for t in all_threads(d)]
     assert sorted(set(seen["filter"]["shownTids"])) == sorted(set(hang_tids))
+    # the request each worker serves is on its card (issue 22), as the text output says it
+    hang_cards = [c for c in seen["cards"] if set(c["tids"]) & set(hang_tids)]
+    assert any(r.startswith("serving GET /hang") and " from 127.0.0.1" in r
+               for c in hang_cards for r in c["requests"]), hang_cards
+    assert any(r.startswith("serving GET /cpu") for c in seen["cards"] for r in c["requests"]), seen["cards"]
     f = seen["flame"]
     assert f["initialStatus"].endswith("click a box to zoom, hover for counts")
     assert re.search(r"\d+ samples? \(\d+\.\d%\), self \d+$", f["hover"]), f["hover"]

@@ -116,3 +116,14 @@ test("anchors: one per thread, prefixed by the snapshot in a set", () => {
     assert.equal(M.threadAnchor(null, 12), "thread-12");
     assert.equal(M.threadAnchor(3, 12), "s3-thread-12");
 });
+
+test("a request reads as the text output's line; none gives null", () => {
+    const r = { method: "GET", path: "/hang", query: "id=42&token=<redacted>", protocol: "HTTP/1.1",
+                remote_addr: "127.0.0.1", host: "example.com:8000", query_redacted: true,
+                found_by: { source: "flask", local: "environ", function: "wsgi_app" } };
+    assert.equal(M.requestLine(r), "serving GET /hang?id=42&token=<redacted> from 127.0.0.1, HTTP/1.1, Host: example.com:8000");
+    assert.equal(M.requestLine({ method: "POST", path: "/x", query: null, protocol: null, remote_addr: null, host: null }),
+                 "serving POST /x");
+    assert.equal(M.requestLine(null), null);
+    assert.equal(M.requestLine(undefined), null);
+});

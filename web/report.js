@@ -230,6 +230,9 @@ var pysnapReport = (function (M) {
                 tids.appendChild(document.createTextNode(", "));
             tids.appendChild(h("span", { className: "tid", id: M.threadAnchor(snap, x.tid >>> 0),
                                          title: x.name || null }, String(x.tid)));
+            if (x.ns_tid !== undefined && x.ns_tid !== null && x.ns_tid !== x.tid)
+                tids.appendChild(h("span", { className: "nstid", title: "its id in the target's pid namespace" },
+                                   " (" + x.ns_tid + " in the container)"));
         });
         var badges = h("div", { className: "badges" },
                        badge(stateText(t), "state " + String(t.state || "")),

@@ -33,10 +33,12 @@ int is_directory(const char *path);
 int analyze_set(char **paths, int npaths, int json, int locals, int native, int summary,
                 const char *baseline);
 
-/* cmd_dump.c, cmd_record.c */
+/* cmd_dump.c, cmd_record.c, cmd_top.c */
 int cmd_dump(int argc, char **argv);
 int cmd_record(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 void usage_dump(FILE *out);
 void usage_record(FILE *out);
+void usage_top(FILE *out);
 
 #endif

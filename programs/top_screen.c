@@ -3,11 +3,13 @@
  * (not clear()) keeps it that way. Every string from the target goes through ps_term_escape. */
 #include <curses.h>
 #include <langinfo.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
 
+#include "pysnap/error.h"
 #include "pysnap/model.h"
 #include "pysnap/report.h"
 #include "top_screen.h"
@@ -198,7 +200,8 @@ static int draw_header(struct ps_top *t, const struct top_view *v, const struct 
     return y + 1;
 }
 
-static const char *const columns[] = {"  %Own", " %Total", " OwnTime", " TotalTime"};
+/* The numeric columns, right-aligned over the row format of draw_table. */
+static const char *const columns[] = {"   %Own", "   %Total", "   OwnTime", "  TotalTime"};
 
 static void draw_table(struct ps_top *t, const struct top_view *v, int y, int bottom)
 {
@@ -220,12 +223,12 @@ static void draw_table(struct ps_top *t, const struct top_view *v, int y, int bo
     }
     if (n == 0)
         put(y, 2, "(no samples yet)", A_NORMAL);
-    char buf[2048], lab[1600];
+    char buf[2048], lab[1700];
     for (size_t i = (size_t)v->scroll; i < n && y < bottom; i++, y++) {
         const struct ps_top_row *r = &rows[i];
-        int lw = COLS - 34;
+        int lw = COLS - 40;
         label(lab, sizeof lab, r->function, r->file, r->line, lw > 20 ? lw : 20);
-        snprintf(buf, sizeof buf, "%5.1f%% %6.1f%% %7.2fs %9.2fs  %s", r->own_pct, r->total_pct,
+        snprintf(buf, sizeof buf, "%6.1f%% %7.1f%% %8.2fs %9.2fs  %s", r->own_pct, r->total_pct,
                  r->own_time, r->total_time, lab);
         put(y, 0, buf, A_NORMAL);
     }
@@ -241,14 +244,27 @@ static const char *state_text(const struct ps_top_thread *th, char *buf, size_t 
     return buf;
 }
 
-/* Each thread: a line with its state, then its stack, innermost first. */
+/* Each thread: a line with its state, then its stack, innermost first. When they do not all
+ * fit, each stack is cut to its share of the screen so that every thread stays in view. */
 static void draw_threads(struct ps_top *t, const struct top_view *v, int y, int bottom)
 {
     put(y++, 0, "Threads: each one's latest stack (innermost first) and state", A_UNDERLINE);
     size_t n = ps_top_nthreads(t);
     if (n == 0)
         put(y, 2, "(no thread seen yet)", A_NORMAL);
-    char buf[2048], name[256], st[64], lab[1600];
+    size_t lines = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct ps_top_thread th;
+        ps_top_thread_at(t, i, v->span, &th);
+        lines += 1 + (th.nframes ? th.nframes : 1);
+    }
+    size_t room = bottom > y ? (size_t)(bottom - y) : 0, budget = SIZE_MAX;
+    if (n && lines > room && v->scroll == 0) {
+        budget = room > 2 * n ? room / n - 2 : 1; /* a line for the thread, one for "..." */
+        if (budget < 3)
+            budget = 3;
+    }
+    char buf[2048], name[256], st[64], lab[1700];
     int line = 0;
     for (size_t i = 0; i < n && y < bottom; i++) {
         struct ps_top_thread th;
@@ -263,12 +279,18 @@ static void draw_threads(struct ps_top *t, const struct top_view *v, int y, int 
         }
         if (th.nframes == 0 && line++ >= v->scroll && y < bottom)
             put(y++, 4, "(no Python frames)", A_NORMAL);
-        for (size_t k = 0; k < th.nframes && y < bottom; k++) {
+        size_t shown = th.nframes < budget ? th.nframes : budget;
+        for (size_t k = 0; k < shown && y < bottom; k++) {
             if (line++ < v->scroll)
                 continue;
             label(lab, sizeof lab, th.frames[k].function, th.frames[k].file, th.frames[k].line,
                   COLS - 6);
             put(y++, 4, lab, A_NORMAL);
+        }
+        if (shown < th.nframes && y < bottom) {
+            snprintf(buf, sizeof buf, "... %zu outer frames (scroll to see all)",
+                     th.nframes - shown);
+            put(y++, 4, buf, A_DIM);
         }
     }
 }

@@ -2,10 +2,11 @@
 # Installs what pysnap needs to build and test, from Debian's packages. Idempotent: does
 # nothing when everything is there. Run as root (or with sudo available).
 set -euo pipefail
-build_pkgs=(gcc meson ninja-build pkg-config libelf-dev libdw-dev libcapstone-dev libzstd-dev)
+build_pkgs=(gcc meson ninja-build pkg-config libelf-dev libdw-dev libcapstone-dev libzstd-dev libncurses-dev)
 run_pkgs=(python3 python3.11)
+# tmux: tests/e2e/test_top.py drives `pysnap top` in it (send-keys, capture-pane)
 # libpython3.11-dev: headers and the shared libpython3.11.so for the embedding test (tests/e2e/test_embed.py)
-test_pkgs=(python3-pytest python3-jsonschema zstd elfutils util-linux gdb strace valgrind python3.11-dbg
+test_pkgs=(python3-pytest tmux python3-jsonschema zstd elfutils util-linux gdb strace valgrind python3.11-dbg
            libpython3.11-dev)
 # the web sample (samples/webapp.py under gunicorn): samples/demo-web.sh and tests/e2e/test_web.py
 web_pkgs=(gunicorn python3-flask)

@@ -150,9 +150,9 @@ static int draw_header(struct ps_top *t, const struct top_view *v, const struct 
         if (!python && p.python)
             python = p.python;
     }
-    snprintf(buf, sizeof buf, "pysnap top  pid %lld%s  %s  Python %s", (long long)h->root_pid,
-             h->children ? " --children" : "", esc(root.cmdline ? root.cmdline : "", cmd, 200),
-             esc(python ? python : "?", py, sizeof py));
+    snprintf(buf, sizeof buf, "pysnap top  pid %lld%s  Python %s  %s", (long long)h->root_pid,
+             h->children ? " --children" : "", esc(python ? python : "?", py, sizeof py),
+             esc(root.cmdline ? root.cmdline : "", cmd, 200));
     put(0, 0, buf, A_BOLD);
     struct ps_top_totals s;
     ps_top_totals(t, v->span, &s);
@@ -236,7 +236,9 @@ static void draw_table(struct ps_top *t, const struct top_view *v, int y, int bo
 
 static const char *state_text(const struct ps_top_thread *th, char *buf, size_t size)
 {
-    char os = th->os_state >= 'A' && th->os_state <= 'Z' ? th->os_state : 0;
+    /* The GIL holder runs; the sampler does not read its letter, so none is shown (it would
+     * come and go between the refreshes). */
+    char os = th->os_state >= 'A' && th->os_state <= 'Z' && !th->holds_gil ? th->os_state : 0;
     if (os)
         snprintf(buf, size, "%s (%c)", ps_thread_state_name(th->state), os);
     else

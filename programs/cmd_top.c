@@ -201,7 +201,8 @@ static void refresh_view(struct top_run *r, struct ps_sampler *s, int64_t now)
         draw(r);
     } else {
         ps_top_write_text(stdout, r->top, r->v.group, r->v.span, r->v.sort, 0, wall_ns());
-        fflush(stdout);
+        if (fflush(stdout) != 0 || ferror(stdout)) /* the reader went away (| head) */
+            r->err = ps_error_set(PS_IO, "cannot write the output");
     }
     r->done++;
 }
@@ -237,7 +238,7 @@ static int on_round(void *arg, struct ps_sampler *s)
     if (r->v.paused)
         return 0;
     refresh_view(r, s, now);
-    return r->iterations && r->done >= r->iterations;
+    return r->err || (r->iterations && r->done >= r->iterations);
 }
 
 static void restore(void)

@@ -1,5 +1,6 @@
 /* The sampler: see include/pysnap/sampler.h and doc/sampling.md. */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "memsrc_direct.h"
 #include "proc.h"
 #include "pyfind.h"
+#include "stackwalk.h"
 
 #define MAX_PROCESSES 256
 #define RELIST_NS 1000000000LL /* --children: look for new descendants once a second */
@@ -29,6 +31,7 @@ struct proc {
     struct ps_pyfind py;
     struct ps_walk_target wt;
     struct ps_direct *mem;
+    struct ps_stackwalk *sw;
     uint64_t thread_samples, torn;
 };
 
@@ -39,6 +42,7 @@ struct ps_sampler {
     struct ps_walk_limits lim;
     struct ps_sampler_stats st;
     int64_t start, last_list;
+    double cpu0;              /* this thread's CPU time at open */
     int first_err;
 };
 
@@ -108,6 +112,8 @@ static int open_process(struct ps_sampler *s, pid_t pid)
                                     strerror(err ? err : EIO));
         }
     }
+    if (!rc && !s->o.native)
+        rc = ps_stackwalk_open(pid, t->mem, &t->wt, s->o.max_frames, &t->sw);
     if (rc) {
         t->state = PS_SAMPLER_SKIPPED;
         t->error = rc;
@@ -163,6 +169,7 @@ int ps_sampler_open(const struct ps_sampler_opts *o, struct ps_sampler **out)
     }
     ps_error_clear();
     s->start = s->last_list = now_ns();
+    s->cpu0 = thread_cpu();
     *out = s;
     return PS_OK;
 }
@@ -186,6 +193,15 @@ static int report(struct ps_sampler *s, struct proc *p, const struct ps_thread *
         p->torn++;
     }
     return sink && sink->thread ? sink->thread(sink->arg, &st) : 0;
+}
+
+static void add_pause(struct ps_sampler *s, uint64_t ns)
+{
+    double pause = (double)ns / 1e9;
+    s->st.pauses++;
+    s->st.pause_total += pause;
+    if (pause > s->st.pause_max)
+        s->st.pause_max = pause;
 }
 
 /* --native: one capture in memory per sample, analyzed at once, so that native frames are
@@ -219,11 +235,7 @@ static int sample_native(struct ps_sampler *s, struct proc *p, const struct ps_s
     struct ps_snapshot *snap = NULL;
     struct ps_report rep;
     if (!rc) {
-        double pause = (double)cr.pause_ns / 1e9;
-        s->st.pauses++;
-        s->st.pause_total += pause;
-        if (pause > s->st.pause_max)
-            s->st.pause_max = pause;
+        add_pause(s, cr.pause_ns);
         rc = ps_snapshot_open_buffer(buf, len, &snap);
     }
     if (!rc && (rc = ps_report_build(snap, &rep)) != PS_OK)
@@ -253,18 +265,28 @@ static int sample_native(struct ps_sampler *s, struct proc *p, const struct ps_s
     return stop;
 }
 
-/* Which threads are reported. */
-static int wanted(const struct ps_sampler *s, int holds_gil, char os_state)
+/* Which threads are reported: the decision takes only the thread's state and whether it
+ * holds the GIL, read before its stack (never what the stack holds). */
+static int wanted(void *arg, char os_state, int holds_gil)
 {
+    const struct ps_sampler *s = arg;
     if (s->o.gil_only)
         return holds_gil;
     return s->o.idle || holds_gil || os_state == 'R';
 }
 
+/* --blocking: the states as they were just before the freeze (frozen, every thread is 't'). */
+static char frozen_state(void *arg, uint32_t tid)
+{
+    const struct ps_freeze *fz = arg;
+    for (size_t i = 0; i < fz->ntasks; i++)
+        if ((uint32_t)fz->tasks[i].tid == tid)
+            return fz->tasks[i].state;
+    return 0;
+}
+
 static int sample_python(struct ps_sampler *s, struct proc *p, const struct ps_sampler_sink *sink)
 {
-    struct ps_memsrc mem = ps_direct_memsrc(p->mem);
-    ps_direct_reset(p->mem);
     struct ps_freeze fz;
     sigset_t set, old;
     int frozen = 0;
@@ -286,44 +308,33 @@ static int sample_python(struct ps_sampler *s, struct proc *p, const struct ps_s
         }
         frozen = 1;
     }
-    struct ps_model m = {0};
-    int rc = ps_walk(&mem, &p->wt, &s->lim, &m);
+    const struct ps_sw_thread *th;
+    size_t n;
+    int rc = ps_stackwalk_round(p->sw, wanted, s, frozen ? frozen_state : NULL, &fz, &th, &n);
     if (frozen) {
         ps_thaw(&fz);
-        double pause = (double)ps_freeze_pause_ns(&fz) / 1e9;
-        s->st.pauses++;
-        s->st.pause_total += pause;
-        if (pause > s->st.pause_max)
-            s->st.pause_max = pause;
+        add_pause(s, ps_freeze_pause_ns(&fz));
         ps_freeze_free(&fz);
         sigprocmask(SIG_SETMASK, &old, NULL);
     }
+    if (rc == PS_NOMEM)
+        return report(s, p, NULL, 0, 0, 0, sink);
     if (rc) {
-        ps_model_free(&m);
         if (gone(p->pid)) {
             p->state = PS_SAMPLER_GONE;
             return 0;
         }
         s->st.process_samples++;
-        return report(s, p, NULL, 0, 0, 0, sink);
+        return report(s, p, NULL, 0, 0, 0, sink); /* torn at the thread list */
     }
     s->st.process_samples++;
     int stop = 0;
-    for (size_t i = 0; i < m.ninterps && !stop; i++)
-        for (size_t j = 0; j < m.interps[i].nthreads && !stop; j++) {
-            const struct ps_thread *th = &m.interps[i].threads[j];
-            char state = 0, comm[16];
-            if (!s->o.gil_only && !s->o.idle && !th->holds_gil)
-                ps_proc_task_info(p->pid, (pid_t)th->tid, &state, comm);
-            if (!wanted(s, th->holds_gil, state))
-                continue;
-            int torn = th->walk_status && th->walk_status != PS_LIMIT;
-            torn |= th->frames_truncated;
-            if (!torn && !th->nframes)
-                continue;
-            stop = report(s, p, torn ? NULL : th, th->tid, state, th->holds_gil, sink);
-        }
-    ps_model_free(&m);
+    for (size_t i = 0; i < n && !stop; i++) {
+        if (!th[i].torn && !th[i].th.nframes)
+            continue; /* a thread with no Python frame (starting, ending) */
+        stop = report(s, p, th[i].torn ? NULL : &th[i].th, th[i].tid, th[i].os_state,
+                      th[i].holds_gil, sink);
+    }
     return stop;
 }
 
@@ -334,7 +345,6 @@ int ps_sampler_tick(struct ps_sampler *s, const struct ps_sampler_sink *sink)
         list_processes(s); /* new workers (a respawn) join; errors just skip them */
         s->last_list = now;
     }
-    double cpu0 = thread_cpu();
     int alive = 0, stop = 0;
     for (size_t i = 0; i < s->np && !stop; i++) {
         struct proc *p = &s->p[i];
@@ -344,7 +354,6 @@ int ps_sampler_tick(struct ps_sampler *s, const struct ps_sampler_sink *sink)
         alive += p->state == PS_SAMPLER_SAMPLING;
     }
     s->st.ticks++;
-    s->st.cpu += thread_cpu() - cpu0;
     s->st.elapsed = (double)(now_ns() - s->start) / 1e9;
     if (stop)
         return PS_INTERRUPTED;
@@ -371,6 +380,14 @@ int ps_sampler_run(struct ps_sampler *s, const struct ps_sampler_run *run,
     uint64_t rnd = (uint64_t)start | 1;
     if (!s->st.ticks)
         s->start = start;
+    /* On a loaded machine a sleeper's wake-up waits behind every runnable task: rounds would
+     * come late and be skipped. Where allowed (CAP_SYS_NICE), sampling runs at the lowest
+     * real-time priority; a round is tens of microseconds, and the kernel's real-time
+     * throttling bounds it anyway. Elsewhere it runs as it is (late rounds are counted). */
+    struct sched_param old_param, rt = {.sched_priority = 1};
+    int old_policy = sched_getscheduler(0);
+    sched_getparam(0, &old_param);
+    int boosted = old_policy == SCHED_OTHER && sched_setscheduler(0, SCHED_FIFO, &rt) == 0;
     for (int64_t k = 0;; k++) {
         int64_t slot = start + k * period;
         if (slot >= end)
@@ -402,6 +419,8 @@ int ps_sampler_run(struct ps_sampler *s, const struct ps_sampler_run *run,
         if (sink && sink->round && sink->round(sink->arg, s))
             break;
     }
+    if (boosted)
+        sched_setscheduler(0, old_policy, &old_param);
     s->st.elapsed = (double)(now_ns() - s->start) / 1e9;
     return PS_OK;
 }
@@ -409,6 +428,7 @@ int ps_sampler_run(struct ps_sampler *s, const struct ps_sampler_run *run,
 void ps_sampler_stats(const struct ps_sampler *s, struct ps_sampler_stats *st)
 {
     *st = s->st;
+    st->cpu = thread_cpu() - s->cpu0;
 }
 
 size_t ps_sampler_nprocesses(const struct ps_sampler *s)
@@ -430,8 +450,10 @@ void ps_sampler_close(struct ps_sampler *s)
 {
     if (!s)
         return;
-    for (size_t i = 0; i < s->np; i++)
+    for (size_t i = 0; i < s->np; i++) {
+        ps_stackwalk_close(s->p[i].sw);
         ps_direct_close(s->p[i].mem);
+    }
     free(s->p);
     free(s);
 }

@@ -98,7 +98,7 @@ struct ps_sampler_stats {
     double pause_total;       /* blocking: seconds the processes stood still, summed */
     double pause_max;         /* blocking: the longest pause, seconds */
     double elapsed;           /* seconds since the first round */
-    double cpu;               /* seconds of CPU the sampling used (this thread) */
+    double cpu;               /* seconds of CPU this thread used since the sampler opened */
     int interrupted;          /* ps_sampler_run ended by *stop */
 };
 

@@ -223,6 +223,11 @@ static void draw_table(struct ps_top *t, const struct top_view *v, int y, int bo
     }
     if (n == 0)
         put(y, 2, "(no samples yet)", A_NORMAL);
+    int lines = 0;
+    for (size_t i = 0; i < n && !lines; i++)
+        lines = rows[i].line >= 0;
+    if (v->group == PS_TOP_LINE && n && !lines && bottom > y) /* say why the rows look alike */
+        put(--bottom, 0, "(the samples carry no line numbers: one row per function)", A_DIM);
     char buf[2048], lab[1700];
     for (size_t i = (size_t)v->scroll; i < n && y < bottom; i++, y++) {
         const struct ps_top_row *r = &rows[i];

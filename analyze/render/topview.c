@@ -377,6 +377,26 @@ void ps_top_counters(struct ps_top *t, uint64_t late, uint64_t torn)
     t->torn_seen = torn;
 }
 
+/* Apply FN to every set of counts T keeps. */
+static void each_counts(struct ps_top *t, void (*fn)(struct counts *))
+{
+    for (size_t i = 0; i < t->nentries; i++) {
+        fn(&t->entries[i].own);
+        fn(&t->entries[i].total);
+    }
+    for (size_t i = 0; i < t->nthreads; i++)
+        fn(&t->threads[i].samples);
+    for (size_t i = 0; i < t->nprocs; i++) {
+        fn(&t->procs[i].samples);
+        fn(&t->procs[i].rounds);
+        fn(&t->procs[i].gil_rounds);
+    }
+    fn(&t->rounds);
+    fn(&t->samples);
+    fn(&t->late);
+    fn(&t->torn);
+}
+
 static void roll(struct counts *c)
 {
     c->shown = c->win;
@@ -385,25 +405,10 @@ static void roll(struct counts *c)
 
 void ps_top_roll(struct ps_top *t, int64_t now_ns, int64_t stale_ns)
 {
-    for (size_t i = 0; i < t->nentries; i++) {
-        roll(&t->entries[i].own);
-        roll(&t->entries[i].total);
-    }
-    for (size_t i = t->nthreads; i-- > 0;) {
+    for (size_t i = t->nthreads; i-- > 0;)
         if (now_ns - t->threads[i].seen_ns > stale_ns)
             drop_thread(t, i);
-        else
-            roll(&t->threads[i].samples);
-    }
-    for (size_t i = 0; i < t->nprocs; i++) {
-        roll(&t->procs[i].samples);
-        roll(&t->procs[i].rounds);
-        roll(&t->procs[i].gil_rounds);
-    }
-    roll(&t->rounds);
-    roll(&t->samples);
-    roll(&t->late);
-    roll(&t->torn);
+    each_counts(t, roll);
     t->shown_start_ns = t->win_start_ns;
     t->shown_ns = t->win_start_ns = now_ns;
 }
@@ -415,21 +420,7 @@ static void zero(struct counts *c)
 
 void ps_top_reset(struct ps_top *t, int64_t now_ns)
 {
-    for (size_t i = 0; i < t->nentries; i++) {
-        zero(&t->entries[i].own);
-        zero(&t->entries[i].total);
-    }
-    for (size_t i = 0; i < t->nthreads; i++)
-        zero(&t->threads[i].samples);
-    for (size_t i = 0; i < t->nprocs; i++) {
-        zero(&t->procs[i].samples);
-        zero(&t->procs[i].rounds);
-        zero(&t->procs[i].gil_rounds);
-    }
-    zero(&t->rounds);
-    zero(&t->samples);
-    zero(&t->late);
-    zero(&t->torn);
+    each_counts(t, zero);
     t->start_ns = t->win_start_ns = t->shown_ns = t->shown_start_ns = now_ns;
 }
 

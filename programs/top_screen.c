@@ -277,11 +277,11 @@ static void draw_threads(struct ps_top *t, const struct top_view *v, int y, int 
         struct ps_top_thread th;
         ps_top_thread_at(t, i, v->span, &th);
         if (line++ >= v->scroll) {
-            snprintf(buf, sizeof buf, "pid %llu  thread %u%s%s%s  %s%s  %llu samples",
+            snprintf(buf, sizeof buf, "pid %llu  thread %u%s%s%s  %s%s  %llu sample%s",
                      (unsigned long long)th.pid, th.tid, th.name ? " \"" : "",
                      th.name ? esc(th.name, name, sizeof name) : "", th.name ? "\"" : "",
                      state_text(&th, st, sizeof st), th.holds_gil ? ", holds the GIL" : "",
-                     (unsigned long long)th.samples);
+                     (unsigned long long)th.samples, th.samples == 1 ? "" : "s");
             put(y++, 0, buf, A_BOLD);
         }
         if (th.nframes == 0 && line++ >= v->scroll && y < bottom)

@@ -402,6 +402,25 @@ def test_not_a_terminal_prints_blocks(webapp, pysnap_bin):
     assert at(block["rows"][0][5], WEBAPP, lines["wait_for_lock"]), block["rows"][0]
 
 
+@pytest.mark.parametrize("mode", ["--gil", "--blocking", "--native"])
+def test_sampling_modes(webapp, pysnap_bin, mode):
+    """record's modes serve top too: the busy worker's function is counted, and the worker
+    runs on afterwards (never left stopped)."""
+    res = subprocess.run([str(pysnap_bin), "top", "--pid", str(webapp.cpu_pid), mode, "-n", "1",
+                          "--delay", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         stdin=subprocess.DEVNULL, timeout=60)
+    assert res.returncode == 0, res.stderr
+    (block,) = parse_blocks(res.stdout.decode())
+    rows = dict((r[4], r) for r in block["rows"])
+    assert "cpu_intensive_task" in rows, block["rows"]
+    assert float(rows["cpu_intensive_task"][1]) > 50  # %Total: on nearly every sample
+    if mode != "--native":  # native frames (the eval loop) are innermost there
+        assert block["rows"][0][4] == "cpu_intensive_task"
+    assert alive(webapp.cpu_pid)
+    with open("/proc/%d/status" % webapp.cpu_pid) as f:
+        assert "TracerPid:\t0\n" in f.read()
+
+
 def test_line_numbers(webapp, pysnap_bin):
     """Per-line rows need the sampler to report line numbers: with them, the busy worker's
     lines are inside cpu_intensive_task's body and the hung one's is the with-line."""

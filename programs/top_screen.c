@@ -34,6 +34,7 @@ int top_screen_open(void)
     nonl();
     keypad(stdscr, TRUE);
     nodelay(stdscr, TRUE);
+    set_escdelay(25); /* a lone Esc must not hold the sampling loop for ncurses' second */
     curs_set(0);
     return 0;
 }

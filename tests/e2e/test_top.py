@@ -239,10 +239,10 @@ def test_children_busy_worker_sort_threads_quit(webapp, pysnap_bin, term):
 
     # A smaller terminal: everything redrawn to fit, the key bar on the new last line.
     term.tmux("resize-window", "-t", "top", "-x", "100", "-y", "30")
-    screen = term.wait("the screen redrawn at 100x30",
-                       lambda s: len(s.splitlines()) >= 30 and "q quit" in s.splitlines()[29] and s, 5)
+    screen = term.wait("the thread view redrawn at 100x30, the hung worker in it",
+                       lambda s: (len(s.splitlines()) >= 30 and "q quit" in s.splitlines()[29]
+                                  and hung_shown(s)), 5)
     assert max(len(line) for line in screen.splitlines()) <= 100
-    assert hung_shown(screen), screen
     term.tmux("resize-window", "-t", "top", "-x", "160", "-y", "50")
 
     # Help, pause, window switch, then q.

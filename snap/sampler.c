@@ -32,6 +32,10 @@ struct proc {
     struct ps_walk_target wt;
     struct ps_direct *mem;
     struct ps_stackwalk *sw;
+    clockid_t cpu_clock;      /* the process's CPU clock (all its threads), precise */
+    int has_cpu_clock;
+    int64_t last_cpu;         /* its value at the last round, -1 before the first */
+    int ran;                  /* this round: the process used CPU since the last one */
     uint64_t thread_samples, torn;
 };
 
@@ -114,6 +118,8 @@ static int open_process(struct ps_sampler *s, pid_t pid)
     }
     if (!rc && !s->o.native)
         rc = ps_stackwalk_open(pid, t->mem, &t->wt, s->o.max_frames, &t->sw);
+    t->has_cpu_clock = clock_getcpuclockid(pid, &t->cpu_clock) == 0;
+    t->last_cpu = -1;
     if (rc) {
         t->state = PS_SAMPLER_SKIPPED;
         t->error = rc;
@@ -265,14 +271,35 @@ static int sample_native(struct ps_sampler *s, struct proc *p, const struct ps_s
     return stop;
 }
 
-/* Which threads are reported: the decision takes only the thread's state and whether it
- * holds the GIL, read before its stack (never what the stack holds). */
+/* Which threads are reported: the decision takes only the thread's state, whether it holds
+ * the GIL and whether its process used CPU since the last round, all read before its stack
+ * (never what the stack holds). State R is running or waiting for a CPU: a thread that waits
+ * (a loaded machine) stays where it was, and every round of the wait would count the same
+ * frame again; the process's CPU clock tells such rounds apart (doc/sampling.md). */
+struct want_ctx {
+    const struct ps_sampler *s;
+    const struct proc *p;
+};
+
 static int wanted(void *arg, char os_state, int holds_gil)
 {
-    const struct ps_sampler *s = arg;
-    if (s->o.gil_only)
+    const struct want_ctx *c = arg;
+    if (c->s->o.gil_only)
         return holds_gil;
-    return s->o.idle || holds_gil || os_state == 'R';
+    return c->s->o.idle || ((holds_gil || os_state == 'R') && c->p->ran);
+}
+
+/* Did P use CPU since the last round? (Its CPU clock moved; the kernel adds the running
+ * threads' pending time on read.) Unknown: yes. */
+static void read_ran(struct proc *p)
+{
+    struct timespec ts;
+    p->ran = 1;
+    if (!p->has_cpu_clock || clock_gettime(p->cpu_clock, &ts) != 0)
+        return;
+    int64_t cpu = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    p->ran = cpu != p->last_cpu;
+    p->last_cpu = cpu;
 }
 
 /* --blocking: the states as they were just before the freeze (frozen, every thread is 't'). */
@@ -290,6 +317,7 @@ static int sample_python(struct ps_sampler *s, struct proc *p, const struct ps_s
     struct ps_freeze fz;
     sigset_t set, old;
     int frozen = 0;
+    read_ran(p);
     if (s->o.blocking) {
         /* As in capture: signals wait until the process runs again. */
         sigemptyset(&set);
@@ -310,7 +338,8 @@ static int sample_python(struct ps_sampler *s, struct proc *p, const struct ps_s
     }
     const struct ps_sw_thread *th;
     size_t n;
-    int rc = ps_stackwalk_round(p->sw, wanted, s, frozen ? frozen_state : NULL, &fz, &th, &n);
+    struct want_ctx wc = {s, p};
+    int rc = ps_stackwalk_round(p->sw, wanted, &wc, frozen ? frozen_state : NULL, &fz, &th, &n);
     if (frozen) {
         ps_thaw(&fz);
         add_pause(s, ps_freeze_pause_ns(&fz));

@@ -6,7 +6,9 @@ usage: split_target.py FIFO [--threads N] [--lifetime SECONDS] [--plan NAME]
 Each of N threads (default 1) runs run(), which calls work functions in a fixed cycle (the
 plan: how often each, and how long a call takes: work_a ~1 ms, work_b ~0.3 ms, work_c
 ~0.05 ms). Every work function is the same loop of N_f iterations (calibrated at start to the
-call's duration), so the CPU time of a function is proportional to calls x iterations: the
+call's duration; over itertools.repeat, whose iterations all cost the same: a range would
+allocate an int per iteration past 256, and a short loop would cost less per iteration than a
+long one), so the CPU time of a function is proportional to calls x iterations: the
 truth needs no clock in the hot path (a clock call is a system call here, and the kernel
 preempts a thread at system calls more than elsewhere: a clock-based truth would move
 time into run()). What run() itself takes between calls (one call and two additions per call,
@@ -14,8 +16,8 @@ well under 1% of the time) is reported as its estimated share.
 
 SIGUSR1 starts a measurement window, SIGUSR2 ends it and writes FIFO + ".truth.json":
 {"share": {function: fraction of the threads' work}, "calls": {function: n},
-"iterations": {function: per call}, "work": iterations done, "wall_s": S} summed over the
-threads. Writes {"pid", "file", "functions", "threads"} to FIFO + ".json", then "ready\\n"
+"iterations": {function: per call}, "work": iterations done, "wall_s": S, "cpu_fraction":
+the threads' CPU time over N x wall time} summed over the threads. Writes {"pid", "file", "functions", "threads", "truth_file"} to FIFO + ".json", then "ready\\n"
 to FIFO once every thread runs. The main thread only waits for signals. Exits after
 --lifetime seconds (default 60). Python 3.8+.
 """
@@ -26,6 +28,7 @@ import signal
 import sys
 import threading
 import time
+from itertools import repeat
 
 sys.dont_write_bytecode = True
 
@@ -39,17 +42,17 @@ PLANS = {
 
 
 def work_a(n):
-    for _ in range(n):
+    for _ in repeat(None, n):
         pass
 
 
 def work_b(n):
-    for _ in range(n):
+    for _ in repeat(None, n):
         pass
 
 
 def work_c(n):
-    for _ in range(n):
+    for _ in repeat(None, n):
         pass
 
 
@@ -67,9 +70,10 @@ def calibrate():
     return best
 
 
-def run(cycle, calls, started, stop):
+def run(cycle, calls, started, go, stop):
     # one counter per cycle position: run adds only an int per call
     started.release()
+    go.wait()  # all start together: a thread started among busy ones waits long for the GIL
     while not stop:
         for i, (fn, n) in enumerate(cycle):
             fn(n)
@@ -96,20 +100,28 @@ def main():
     cycle = [(FUNCS[name], iters[name]) for name in names]
     stop = []
     started = threading.Semaphore(0)
+    go = threading.Event()
     counters = []
+    threads = []
     for i in range(nthreads):
         calls = [0] * len(cycle)
         counters.append(calls)
-        threading.Thread(target=run, args=(cycle, calls, started, stop), name="worker-%d" % i,
-                         daemon=True).start()
+        t = threading.Thread(target=run, args=(cycle, calls, started, go, stop),
+                             name="worker-%d" % i, daemon=True)
+        t.start()
+        threads.append(t)
     for _ in range(nthreads):
         started.acquire()
+    go.set()
+
+    clocks = [time.pthread_getcpuclockid(t.ident) for t in threads]
 
     def snapshot():
         per = {}
         for calls in counters:
             for i, name in enumerate(names):
                 per[name] = per.get(name, 0) + calls[i]
+        per["cpu"] = sum(time.clock_gettime(c) for c in clocks)  # read from here, not in run
         return per, time.perf_counter()
 
     window = {}
@@ -121,11 +133,12 @@ def main():
         if "begin" not in window:
             return
         (a, ta), (b, tb) = window["begin"], snapshot()
-        calls = {k: b[k] - a[k] for k in b}
+        calls = {k: b[k] - a[k] for k in b if k != "cpu"}
         work = {k: calls[k] * iters[k] for k in calls}
         total = sum(work.values()) or 1
         res = {"share": {k: v / total for k, v in work.items()}, "calls": calls,
                "iterations": iters, "work": total, "wall_s": tb - ta,
+               "cpu_fraction": (b["cpu"] - a["cpu"]) / (nthreads * (tb - ta)),
                "per_iteration_s": per_iter}
         with open(fifo + ".truth.json.tmp", "w") as f:
             json.dump(res, f)
@@ -140,6 +153,7 @@ def main():
     signal.signal(signal.SIGALRM, finish)
     signal.setitimer(signal.ITIMER_REAL, lifetime)
     truth = {"pid": os.getpid(), "file": os.path.abspath(__file__), "threads": nthreads,
+             "truth_file": os.path.abspath(fifo + ".truth.json"),
              "functions": ["<module>", "main", "run"] + sorted(iters), "iterations": iters}
     with open(fifo + ".json.tmp", "w") as f:
         json.dump(truth, f)

@@ -251,7 +251,15 @@ def test_children_busy_worker_sort_threads_quit(webapp, pysnap_bin, term):
     term.keys("x")
     term.wait("the help closed", lambda s: "pysnap top: keys" not in s, 3)
     term.keys("t", "w")
-    term.wait("since start", lambda s: "since start" in s.splitlines()[0], 3)
+    since = re.compile(r"since start ([\d.]+) s")
+
+    def since_start(screen):
+        m = since.search(screen.splitlines()[0])
+        return m and float(m.group(1))
+    before = term.wait("since start", lambda s: (since_start(s) or 0) > 2, 5)
+    term.keys("r")  # reset: since start counts from now
+    term.wait("the counts reset", lambda s: since_start(s) is not None and since_start(s) < 1.5
+              and since_start(s) < before, 5)
     term.keys("p")
     term.wait("paused", lambda s: "[PAUSED]" in s, 3)
     term.keys("q")

@@ -169,8 +169,15 @@ static int draw_header(struct ps_top *t, const struct top_view *v, const struct 
              s.rate, h->rate, (unsigned long long)s.samples, (unsigned long long)s.torn,
              s.samples + s.torn ? 100.0 * (double)s.torn / (double)(s.samples + s.torn) : 0.0,
              (unsigned long long)s.late, s.gil_pct, s.on_cpu, s.threads);
-    put(1, 0, buf, A_NORMAL);
-    int y = 2;
+    int y = 1;
+    char *gil = strstr(buf, "  GIL ");
+    if ((int)strlen(buf) > COLS && gil) { /* a narrow terminal: the GIL and threads below */
+        *gil = 0;
+        put(y++, 0, buf, A_NORMAL);
+        put(y++, 0, gil + 2, A_NORMAL);
+    } else {
+        put(y++, 0, buf, A_NORMAL);
+    }
     if (!h->children && np <= 1)
         return y + 1;
     struct ps_top_process *ps = calloc(np ? np : 1, sizeof *ps);

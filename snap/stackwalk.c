@@ -35,6 +35,7 @@ struct tstate_entry {
     uint64_t frame;  /* the chain's first read of the last round (a cframe or a frame) */
     uint32_t tid;
     int fd;          /* /proc/PID/task/TID/stat, -1 when not open */
+    int walked;      /* its stack was walked last round: fetch its first frame up front */
     char *name;      /* threading's name, else NULL */
 };
 
@@ -331,7 +332,7 @@ static int sync_threads(struct ps_stackwalk *w, const struct tinfo *ti, size_t n
     if (!nt)
         return PS_NOMEM;
     for (size_t i = 0; i < n; i++) {
-        nt[i] = (struct tstate_entry){ti[i].tstate, 0, ti[i].tid, -1, NULL};
+        nt[i] = (struct tstate_entry){ti[i].tstate, 0, ti[i].tid, -1, 0, NULL};
         for (size_t j = 0; j < w->nts; j++)
             if (w->ts[j].tstate == ti[i].tstate && w->ts[j].tid == ti[i].tid && w->ts[j].tstate) {
                 nt[i] = w->ts[j];
@@ -459,10 +460,7 @@ static int read_tstate(struct ps_stackwalk *w, uint64_t tstate, uint64_t *next, 
             thread_id && !ps_mem_u32(&w->mem, thread_id + GLIBC_PTHREAD_TID_OFFSET, &tid))
             native = tid;
     }
-    ti->first = frame;
-    if (frame && o->tstate.cframe_current != PS_OFF_NONE &&
-        (rc = ps_mem_u64(&w->mem, frame + (uint64_t)o->tstate.cframe_current, &frame)))
-        return rc;
+    ti->first = frame; /* 3.11/3.12: a _PyCFrame, dereferenced only for threads walked */
     ti->tstate = tstate;
     ti->tid = (uint32_t)native;
     ti->frame = frame;
@@ -500,8 +498,10 @@ int ps_stackwalk_round(struct ps_stackwalk *w, ps_sw_want want, void *want_arg,
     for (size_t i = 0; i < w->nts; i++) {
         w->scratch[k] = w->ts[i].tstate;
         w->scratch_len[k++] = 8;
-        w->scratch[k] = w->ts[i].frame;
-        w->scratch_len[k++] = 8;
+        if (w->ts[i].walked) { /* likely on CPU again; the others' stacks are not read */
+            w->scratch[k] = w->ts[i].frame;
+            w->scratch_len[k++] = 8;
+        }
     }
     ps_direct_prefetch(w->d, w->scratch, w->scratch_len, k);
     uint64_t interp;
@@ -561,7 +561,8 @@ int ps_stackwalk_round(struct ps_stackwalk *w, ps_sw_want want, void *want_arg,
         struct tstate_entry *te = &w->ts[i];
         char state = lookup ? lookup(lookup_arg, te->tid) : read_state(w, te);
         int holds = w->ti[i].holds_gil;
-        if (!want(want_arg, state, holds))
+        te->walked = want(want_arg, state, holds);
+        if (!te->walked)
             continue;
         struct ps_sw_thread *t = &w->out[w->nout++];
         memset(t, 0, sizeof *t);
@@ -569,7 +570,12 @@ int ps_stackwalk_round(struct ps_stackwalk *w, ps_sw_want want, void *want_arg,
         t->os_state = state;
         t->holds_gil = (uint8_t)holds;
         size_t np = 0, first = 0;
-        int trc = read_chain(w, w->ti[i].frame, &np);
+        uint64_t frame = w->ti[i].frame;
+        int trc = PS_OK;
+        if (frame && o->tstate.cframe_current != PS_OFF_NONE)
+            trc = ps_mem_u64(&w->mem, frame + (uint64_t)o->tstate.cframe_current, &frame);
+        if (!trc)
+            trc = read_chain(w, frame, &np);
         if (!trc)
             trc = resolve_frames(w, np, &first);
         if (trc == PS_NOMEM)

@@ -71,8 +71,8 @@ struct ps_sampler_sink {
  * PS_NOTPYTHON, PS_PERM, ...). */
 int ps_sampler_open(const struct ps_sampler_opts *o, struct ps_sampler **out);
 
-/* One round, now. Returns PS_OK, or PS_NOPROC once no process is left to sample (without
- * children: the process exited). */
+/* One round, now. Returns PS_OK, PS_INTERRUPTED when the sink asked to stop, or PS_NOPROC
+ * once no process is left to sample (without children: the process exited). */
 int ps_sampler_tick(struct ps_sampler *s, const struct ps_sampler_sink *sink);
 
 struct ps_sampler_run {

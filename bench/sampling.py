@@ -47,6 +47,7 @@ class Target:
         with open(self.fifo) as f:
             f.read()
         self.pid = self.proc.pid
+        self.threads = threads
 
     def begin(self):
         try:
@@ -58,7 +59,7 @@ class Target:
     def end(self):
         os.kill(self.pid, signal.SIGUSR2)
         path = self.fifo + ".truth.json"
-        for _ in range(200):
+        for _ in range(1200):  # 200 busy threads: the handler waits long for the GIL
             if os.path.exists(path):
                 with open(path) as f:
                     return json.load(f)
@@ -183,14 +184,34 @@ def measure(a, target, profiler, rate, duration, outdir):
     row["cpu_s"] = child_cpu() - cpu0
     row["cpu_pct"] = 100 * row["cpu_s"] / wall
     row["work_rate"] = truth["work"] / truth["wall_s"]
+    row["work_per_cpu"] = work_per_cpu(truth, target.threads)
     return row
 
 
+def work_per_cpu(truth, threads):
+    return truth["work"] / max(1e-9, truth["cpu_fraction"] * threads * truth["wall_s"])
+
+
 def baseline(target, duration):
+    """A window without profiler -> (work per second, work per CPU second)."""
     target.begin()
     time.sleep(duration)
     t = target.end()
-    return t["work"] / t["wall_s"]
+    return t["work"] / t["wall_s"], work_per_cpu(t, target.threads)
+
+
+def slowdowns(r, base):
+    """The target's slowdown against the mean of the windows without profiler: per second of
+    wall time (what a user sees, but on a loaded machine mostly the load's variation: the
+    two baselines' difference is printed beside it) and per second of the target's own CPU
+    time (what the profiler's reads cost the target while it runs: cache, memory map lock;
+    free of the machine's load; --blocking's pauses are not in it)."""
+    wall = sum(b[0] for b in base) / len(base)
+    cpu = sum(b[1] for b in base) / len(base)
+    return {"slowdown": 1 - r["work_rate"] / wall,
+            "baseline_spread": abs(base[0][0] - base[1][0]) / wall,
+            "slowdown_cpu": 1 - r["work_per_cpu"] / cpu,
+            "baseline_spread_cpu": abs(base[0][1] - base[1][1]) / cpu}
 
 
 def pct(x):
@@ -222,7 +243,7 @@ def main():
     for label, threads, runs in plan:
         for rate, secs in runs:
             secs = max(2, secs // scale)
-            life = secs * (2 + len(profilers)) + 30
+            life = secs * (2 + len(profilers)) + 180
             t = Target(a.python, threads, life)
             try:
                 time.sleep(0.5)
@@ -232,25 +253,21 @@ def main():
                     log("%s, %d Hz, %d s: %s" % (label, rate, secs, prof))
                     res.append(measure(a, t, prof, rate, secs, outdir))
                 base.append(baseline(t, secs))
-                b = sum(base) / len(base)
                 for r in res:
-                    r.update(target=label, threads=threads, slowdown=1 - r["work_rate"] / b,
-                             baseline_spread=abs(base[0] - base[1]) / b)
+                    r.update(target=label, threads=threads, **slowdowns(r, base))
                     rows.append(r)
             finally:
                 t.close()
     # --blocking on the 1-thread target: exact, and what it costs the target
     secs = max(2, 10 // scale)
-    t = Target(a.python, 1, secs * 3 + 30)
+    t = Target(a.python, 1, secs * 3 + 120)
     try:
         time.sleep(0.5)
         base = [baseline(t, secs)]
         log("1 thread, 100 Hz, %d s: pysnap --blocking" % secs)
         r = measure(a, t, "pysnap --blocking", 100, secs, outdir)
         base.append(baseline(t, secs))
-        b = sum(base) / len(base)
-        r.update(target="1 thread", threads=1, slowdown=1 - r["work_rate"] / b,
-                 baseline_spread=abs(base[0] - base[1]) / b)
+        r.update(target="1 thread", threads=1, **slowdowns(r, base))
         rows.append(r)
     finally:
         t.close()
@@ -267,9 +284,10 @@ def main():
                               "sys.version_info[:3])"], capture_output=True,
                              text=True).stdout.strip(), os.cpu_count(), *load))
     print()
-    print("| target | rate, time | profiler | rounds / nominal | late | torn | work_a (truth) "
-          "| work_b (truth) | work_c (truth) | max error | profiler CPU | target slowdown |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| target | rate, time | profiler | rounds (austin: samples) / nominal | late | torn | work_a (truth) "
+          "| work_b (truth) | work_c (truth) | max error | profiler CPU | target slowdown per CPU "
+          "second | per wall second |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         sh = r["shares"]
         cells = ["%s (%s)" % (pct(sh[f][0]), pct(sh[f][1])) for f in FUNCS]
@@ -277,13 +295,19 @@ def main():
         if "pause_ms" in r:
             prof += " (pause %.2f ms/sample, max %.1f)" % (r["pause_ms"], r["pause_max_ms"])
         print("| %s | %d Hz, %d s | %s | %d / %d (%.1f%%) | %s | %s | %s | %s | %s | %.1f pts | %.2f s (%.2f%% of a core) "
-              "| %+.1f%% (baselines differ by %.1f%%) |" % (
+              "| %+.1f%% (baselines %.1f%% apart) | %+.1f%% (baselines %.1f%% apart) |" % (
                   r["target"], r["rate"], r["duration"], prof, r["rounds"], r["nominal"],
                   100.0 * r["rounds"] / r["nominal"],
                   "-" if r["late"] is None else r["late"],
                   "-" if r["torn"] is None else r["torn"], *cells, r["max_err"], r["cpu_s"],
-                  r["cpu_pct"], 100 * r["slowdown"], 100 * r["baseline_spread"]))
+                  r["cpu_pct"], 100 * r["slowdown_cpu"], 100 * r["baseline_spread_cpu"],
+                  100 * r["slowdown"], 100 * r["baseline_spread"]))
     # ratios pysnap / austin, same target and rate
+    print()
+    print("austin reports samples, not rounds: one per thread seen on CPU in a round (its "
+          "count exceeds the nominal one with many threads); with one thread they are rounds. "
+          "Shares: of the samples of the target's worker threads (pysnap: counts; austin: its "
+          "own weight, the sample's CPU time), torn ones included.")
     print()
     for label, _, runs in plan:
         for rate, _ in runs:

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -13,7 +14,8 @@
 #define MAX_INTERPS 64
 #define MAX_INTERPS_SEEN 8     /* interpreters whose pages a round fetches up front */
 #define MAX_THREADS 4096       /* thread states per interpreter */
-#define MAX_STAT_FDS 1024      /* /proc/PID/task/TID/stat kept open; more are opened per read */
+#define MAX_STAT_FDS 4096      /* /proc/PID/task/TID/stat kept open, at most, in all; past
+                                  that (or half the descriptor limit) opened per read */
 #define CODES_MIN 1024         /* code cache slots (a power of two) */
 #define CODES_MAX (1u << 17)   /* past this many entries the cache starts again */
 #define NAME_CHARS 256
@@ -259,10 +261,31 @@ static const struct code_entry *code_get(struct ps_stackwalk *w, uint64_t addr)
 
 /* ---- threads ---- */
 
+/* stat files kept open by every walker of this pysnap (--children: many processes), and
+ * how many may be: half the descriptor limit, so that the rest of pysnap never runs out. */
+static size_t fds_kept;
+
+static size_t fds_allowed(void)
+{
+    static size_t allowed;
+    if (!allowed) {
+        struct rlimit rl;
+        size_t half = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+                          ? (size_t)rl.rlim_cur / 2
+                          : MAX_STAT_FDS;
+        allowed = half < MAX_STAT_FDS ? half : MAX_STAT_FDS;
+        if (!allowed)
+            allowed = 1;
+    }
+    return allowed;
+}
+
 static void ts_close(struct tstate_entry *t)
 {
-    if (t->fd >= 0)
+    if (t->fd >= 0) {
         close(t->fd);
+        fds_kept--;
+    }
     free(t->name);
 }
 
@@ -278,10 +301,12 @@ static char read_state(struct ps_stackwalk *w, struct tstate_entry *t)
         if (fd < 0)
             return 0;
         n = pread(fd, buf, sizeof buf - 1, 0);
-        if (w->nts <= MAX_STAT_FDS)
+        if (fds_kept < fds_allowed()) {
             t->fd = fd;
-        else
+            fds_kept++;
+        } else {
             close(fd);
+        }
     } else {
         n = pread(t->fd, buf, sizeof buf - 1, 0);
     }

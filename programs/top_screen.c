@@ -3,6 +3,7 @@
  * (not clear()) keeps it that way. Every string from the target goes through ps_term_escape. */
 #include <curses.h>
 #include <langinfo.h>
+#include <locale.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,9 @@ int top_screen_open(void)
 {
     if (screen)
         return 0;
+    /* The terminal's character set, for ncurses and for what we show; only LC_CTYPE: numbers
+     * keep their C form ("1.5" everywhere). */
+    setlocale(LC_CTYPE, "");
     const char *cs = nl_langinfo(CODESET);
     ascii_only = !cs || strcmp(cs, "UTF-8") != 0;
     screen = newterm(NULL, stdout, stdin); /* NULL, not exit(), when the terminal is unknown */

@@ -168,7 +168,12 @@ def at(where, path, first, last=None):
 
 
 def start_top(term, pysnap_bin, *args):
-    term.run(" ".join([str(pysnap_bin), "top"] + [str(a) for a in args]))
+    """Type `[NAME=VALUE] PYSNAP top ARGS` in the pane (PYSNAP_BIN may be an env word)."""
+    if isinstance(pysnap_bin, str) and "=" in pysnap_bin:
+        env, pysnap_bin, args = pysnap_bin, args[0], args[1:]
+        term.run(" ".join([env, str(pysnap_bin), "top"] + [str(a) for a in args]))
+    else:
+        term.run(" ".join([str(pysnap_bin), "top"] + [str(a) for a in args]))
 
 
 def test_children_busy_worker_sort_threads_quit(webapp, pysnap_bin, term):
@@ -338,6 +343,26 @@ def test_escapes_the_targets_strings(pysnap_bin, term, tmp_path):
         screen = term.wait("the escaped name", lambda s: table(s) and s, 5)
         assert table(screen)[0][4] == "spin\\x1b]2;pwned\\x07\\x1b[2J", screen
         assert "pwned" not in term.tmux("display-message", "-p", "-t", "top", "#{pane_title}")
+        term.keys("q")
+        assert_restored(term)
+    finally:
+        target.kill()
+        target.wait()
+
+
+def test_utf8_names_by_locale(pysnap_bin, term, tmp_path):
+    """A UTF-8 name shows as itself where the terminal's locale is UTF-8, and as \\xNN bytes
+    where it is not (the terminal would otherwise get bytes it cannot show)."""
+    target = spin_target(tmp_path, "calcul\u00e9")
+    try:
+        start_top(term, pysnap_bin, "--pid", target.pid)
+        screen = term.wait("the UTF-8 name", lambda s: table(s) and s, 5)
+        assert table(screen)[0][4] == "calcul\u00e9", screen
+        term.keys("q")
+        assert_restored(term)
+        start_top(term, "LC_ALL=C", pysnap_bin, "--pid", target.pid)
+        screen = term.wait("the escaped name", lambda s: table(s) and s, 5)
+        assert table(screen)[0][4] == "calcul\\xc3\\xa9", screen
         term.keys("q")
         assert_restored(term)
     finally:

@@ -117,7 +117,7 @@ static int open_process(struct ps_sampler *s, pid_t pid)
         }
     }
     if (!rc && !s->o.native)
-        rc = ps_stackwalk_open(pid, t->mem, &t->wt, s->o.max_frames, &t->sw);
+        rc = ps_stackwalk_open(pid, t->mem, &t->wt, s->o.max_frames, s->o.lines, &t->sw);
     t->has_cpu_clock = clock_getcpuclockid(pid, &t->cpu_clock) == 0;
     t->last_cpu = -1;
     if (rc) {
@@ -412,11 +412,13 @@ int ps_sampler_run(struct ps_sampler *s, const struct ps_sampler_run *run,
     /* On a loaded machine a sleeper's wake-up waits behind every runnable task: rounds would
      * come late and be skipped. Where allowed (CAP_SYS_NICE), sampling runs at the lowest
      * real-time priority; a round is tens of microseconds, and the kernel's real-time
-     * throttling bounds it anyway. Elsewhere it runs as it is (late rounds are counted). */
+     * throttling bounds it anyway. Elsewhere it runs as it is (late rounds are counted).
+     * Not with --native, whose rounds are whole captures (tens of milliseconds each). */
     struct sched_param old_param, rt = {.sched_priority = 1};
     int old_policy = sched_getscheduler(0);
     sched_getparam(0, &old_param);
-    int boosted = old_policy == SCHED_OTHER && sched_setscheduler(0, SCHED_FIFO, &rt) == 0;
+    int boosted = !s->o.native && old_policy == SCHED_OTHER &&
+                  sched_setscheduler(0, SCHED_FIFO, &rt) == 0;
     for (int64_t k = 0;; k++) {
         int64_t slot = start + k * period;
         if (slot >= end)

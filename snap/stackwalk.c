@@ -27,9 +27,8 @@
 struct code_entry {
     uint64_t addr;                    /* 0: empty slot */
     uint64_t type, name, qualname, file; /* as read from the object: what validates a hit */
-    int32_t firsttraceable;
     uint64_t checked;                 /* round of the last validation */
-    char *s_name, *s_qualname, *s_file;
+    struct ps_code_names cn;          /* its strings (and line table) */
 };
 
 struct tstate_entry {
@@ -45,6 +44,7 @@ struct tstate_entry {
 struct pending {
     uint64_t code, instr;
     int32_t owner;
+    int32_t lasti; /* before 3.11, with lines */
 };
 
 struct tinfo {
@@ -61,6 +61,7 @@ struct ps_stackwalk {
     struct ps_walk_target target;
     struct ps_pyoffsets off;
     unsigned max_frames;
+    int lines;
     uint64_t round;
     /* code cache: open addressing on the address */
     struct code_entry *codes;
@@ -116,7 +117,7 @@ static uint32_t max_off(uint32_t a, ps_off b)
 }
 
 int ps_stackwalk_open(pid_t pid, struct ps_direct *mem, const struct ps_walk_target *target,
-                      unsigned max_frames, struct ps_stackwalk **out)
+                      unsigned max_frames, int lines, struct ps_stackwalk **out)
 {
     struct ps_stackwalk *w = calloc(1, sizeof *w);
     if (!w)
@@ -126,6 +127,7 @@ int ps_stackwalk_open(pid_t pid, struct ps_direct *mem, const struct ps_walk_tar
     w->mem = ps_direct_memsrc(mem);
     w->target = *target;
     w->max_frames = max_frames ? max_frames : 1024;
+    w->lines = lines;
     ps_direct_reset(mem);
     int rc = ps_walk_layout(&w->mem, target, &w->off);
     if (rc) {
@@ -155,9 +157,7 @@ static int scratch_room(struct ps_stackwalk *w, size_t n)
 
 static void code_entry_clear(struct code_entry *e)
 {
-    free(e->s_name);
-    free(e->s_qualname);
-    free(e->s_file);
+    ps_code_names_free(&e->cn);
     memset(e, 0, sizeof *e);
 }
 
@@ -242,7 +242,7 @@ static const struct code_entry *code_get(struct ps_stackwalk *w, uint64_t addr)
     }
     /* A miss, or another object at that address: read it as the walker does. */
     struct ps_code_names cn;
-    if (ps_walk_code_names(&w->mem, o, addr, NAME_CHARS, &cn) != PS_OK)
+    if (ps_walk_code_names(&w->mem, o, addr, NAME_CHARS, w->lines, &cn) != PS_OK)
         return NULL;
     if (!e) {
         if (codes_room(w)) {
@@ -254,8 +254,7 @@ static const struct code_entry *code_get(struct ps_stackwalk *w, uint64_t addr)
     } else {
         code_entry_clear(e);
     }
-    *e = (struct code_entry){addr, type, name, qual, file, cn.firsttraceable, w->round,
-                             cn.name, cn.qualname, cn.file};
+    *e = (struct code_entry){addr, type, name, qual, file, w->round, cn};
     return e;
 }
 
@@ -403,7 +402,9 @@ static int read_chain(struct ps_stackwalk *w, uint64_t frame, size_t *np)
             p.owner = owner;
             p.code &= ~(uint64_t)(uint32_t)o->iframe.stackref_mask;
         } else if ((rc = ps_mem_u64(&w->mem, frame + (uint64_t)o->frameobj.back, &next)) ||
-                   (rc = ps_mem_u64(&w->mem, frame + (uint64_t)o->frameobj.code, &p.code))) {
+                   (rc = ps_mem_u64(&w->mem, frame + (uint64_t)o->frameobj.code, &p.code)) ||
+                   (w->lines &&
+                    (rc = ps_mem_i32(&w->mem, frame + (uint64_t)o->frameobj.lasti, &p.lasti)))) {
             return rc;
         }
         frame = next;
@@ -448,15 +449,17 @@ static int resolve_frames(struct ps_stackwalk *w, size_t n, size_t *first)
         if (o->frame_model == PS_FRAMES_INTERP && o->code.code_adaptive != PS_OFF_NONE &&
             w->pend[i].owner != o->iframe.owner_generator &&
             w->pend[i].instr < e->addr + (uint64_t)o->code.code_adaptive +
-                                   2 * (uint64_t)(uint32_t)e->firsttraceable)
+                                   2 * (uint64_t)(uint32_t)e->cn.firsttraceable)
             continue;
         struct ps_frame *f = &w->frames[w->nframes++];
         memset(f, 0, sizeof *f);
         f->kind = PS_FRAME_PYTHON;
-        f->function = e->s_name;
-        f->qualname = e->s_qualname;
-        f->file = e->s_file;
-        f->line = -1;
+        f->function = e->cn.name;
+        f->qualname = e->cn.qualname;
+        f->file = e->cn.file;
+        f->line = w->lines ? ps_walk_code_line(o, &e->cn, e->addr, w->pend[i].instr,
+                                               w->pend[i].lasti)
+                           : -1;
     }
     return PS_OK;
 }

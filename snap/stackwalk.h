@@ -32,9 +32,10 @@ struct ps_sw_thread {
 /* Which threads a round walks: a callback on (tid, os_state, holds_gil). */
 typedef int (*ps_sw_want)(void *arg, char os_state, int holds_gil);
 
-/* Prepare for PID whose runtime is TARGET, read through MEM (the walker takes no ownership). */
+/* Prepare for PID whose runtime is TARGET, read through MEM (the walker takes no ownership).
+ * LINES: resolve each frame's line (line tables cached with the code objects). */
 int ps_stackwalk_open(pid_t pid, struct ps_direct *mem, const struct ps_walk_target *target,
-                      unsigned max_frames, struct ps_stackwalk **out);
+                      unsigned max_frames, int lines, struct ps_stackwalk **out);
 
 /* What to read of each thread's /proc state: 1 read it now (running target), 0 take STATES
  * (tid -> state letter, e.g. read before a freeze) through LOOKUP. */

@@ -769,11 +769,24 @@ void ps_code_names_free(struct ps_code_names *c)
     free(c->name);
     free(c->qualname);
     free(c->file);
+    free(c->lines);
     memset(c, 0, sizeof *c);
 }
 
+int ps_walk_code_line(const struct ps_pyoffsets *off, const struct ps_code_names *c,
+                      uint64_t code, uint64_t instr, int32_t lasti)
+{
+    if (!c->lines)
+        return -1;
+    int64_t addrq = off->frame_model == PS_FRAMES_INTERP
+                        ? (int64_t)(instr - (code + (uint64_t)off->code.code_adaptive))
+                    : off->linetable_model == PS_LINES_310 ? (int64_t)lasti * 2
+                                                            : lasti;
+    return ps_line_for_offset(off->linetable_model, c->lines, c->nlines, c->firstlineno, addrq);
+}
+
 int ps_walk_code_names(const struct ps_memsrc *mem, const struct ps_pyoffsets *off,
-                       uint64_t code, unsigned max_name, struct ps_code_names *out)
+                       uint64_t code, unsigned max_name, int lines, struct ps_code_names *out)
 {
     struct ps_walker w;
     memset(&w, 0, sizeof w);
@@ -790,6 +803,11 @@ int ps_walk_code_names(const struct ps_memsrc *mem, const struct ps_pyoffsets *o
         !(rc = read_name(&w, code, off->code.filename, &out->file)) &&
         off->code.firsttraceable != PS_OFF_NONE)
         rc = ps_w_field_i32(&w, code, off->code.firsttraceable, &out->firsttraceable);
+    if (!rc)
+        rc = ps_w_field_i32(&w, code, off->code.firstlineno, &out->firstlineno);
+    uint64_t table;
+    if (!rc && lines && !(rc = ps_w_field_u64(&w, code, off->code.linetable, &table)))
+        rc = ps_py_bytes(&w, table, MAX_LINETABLE, &out->lines, &out->nlines);
     if (!rc && (!out->name || !out->file))
         rc = PS_CORRUPT;
     if (rc)

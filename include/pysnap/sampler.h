@@ -22,7 +22,8 @@
  * the time it stood still is in the stats. NATIVE: each round is an in-memory capture,
  * analyzed with native frames merged (implies BLOCKING).
  *
- * Stable API: additions only; callers: snap/record.c, top. */
+ * Stable API: additions only; callers: snap/record.c, top.
+ * Since the first version: opts.lines (line numbers; --native frames always have them). */
 #ifndef PYSNAP_SAMPLER_H
 #define PYSNAP_SAMPLER_H
 
@@ -42,6 +43,7 @@ struct ps_sampler_opts {
     int gil_only;  /* report only the thread holding the GIL */
     int idle;      /* also threads neither on CPU nor holding the GIL (default: only those) */
     unsigned max_frames; /* Python frames per thread (a deeper stack is torn), default 1024 */
+    int lines;     /* resolve each frame's line (else line is -1; a profile needs none) */
 };
 
 void ps_sampler_opts_default(struct ps_sampler_opts *o);

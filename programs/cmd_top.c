@@ -296,6 +296,7 @@ int cmd_top(int argc, char **argv)
         return usage_error("top: unexpected argument '%s'", argv[optind]);
     if (!o.pid)
         return usage_error("%s", "top needs --pid PID");
+    o.lines = 1; /* the per-line table, the hottest line of a function, the thread view */
 
     struct ps_sampler *s;
     int rc = ps_sampler_open(&o, &s);

@@ -42,10 +42,12 @@ enum analyze_format { OUT_TEXT, OUT_JSON, OUT_HTML };
 int analyze_set(char **paths, int npaths, enum analyze_format format, int locals, int native,
                 int summary, const char *baseline);
 
-/* cmd_dump.c, cmd_record.c */
+/* cmd_dump.c, cmd_record.c, cmd_top.c */
 int cmd_dump(int argc, char **argv);
 int cmd_record(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 void usage_dump(FILE *out);
 void usage_record(FILE *out);
+void usage_top(FILE *out);
 
 #endif

@@ -164,11 +164,19 @@ int cmd_record(int argc, char **argv)
         fprintf(stderr, "pysnap: cannot write %s\n", output);
         return 1;
     }
-    printf("%s: %llu samples (%llu rounds of %llu process%s, %llu dropped as torn, %llu late) "
-           "in %.1f s%s\n",
+    printf("%s: %llu samples (%llu rounds of %llu process%s, %llu torn%s, %llu late, %llu "
+           "nominal) in %.1f s%s; sampler CPU %.2f s (%.1f%% of a core)\n",
            output, (unsigned long long)st.thread_samples, (unsigned long long)st.ticks,
            (unsigned long long)st.processes, st.processes == 1 ? "" : "es",
-           (unsigned long long)st.dropped, (unsigned long long)st.late, st.elapsed,
-           st.interrupted ? " (interrupted)" : "");
+           (unsigned long long)st.torn, st.torn_shown ? " shown as <torn>" : "",
+           (unsigned long long)st.late, (unsigned long long)st.nominal, st.elapsed,
+           st.interrupted ? " (interrupted)" : "", st.cpu,
+           st.elapsed > 0 ? 100 * st.cpu / st.elapsed : 0.0);
+    if (st.pauses)
+        printf("blocking: the target stood still %.3f ms per sample on average (max %.3f ms, "
+               "%llu samples, %.2f%% of its time)\n",
+               1e3 * st.pause_total / (double)st.pauses, 1e3 * st.pause_max,
+               (unsigned long long)st.pauses,
+               st.elapsed > 0 ? 100 * st.pause_total / st.elapsed : 0.0);
     return 0;
 }

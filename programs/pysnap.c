@@ -48,6 +48,7 @@ static void usage_main(FILE *out)
             "  pysnap dump --pid PID [--json]       capture in memory and print, no file\n"
             "  pysnap record --pid PID -o OUT.svg   sampling profile: flame graph, speedscope\n"
             "                                       (.speedscope.json) or folded stacks (.txt)\n"
+            "  pysnap top --pid PID [--children]    live view of the hottest functions, like top\n"
             "  pysnap help | --help | --version\n"
             "  pysnap COMMAND --help                options of one command\n\n%s",
             PYSNAP_VERSION, exit_codes_help);
@@ -471,6 +472,8 @@ int main(int argc, char **argv)
             usage_dump(stdout);
         else if (argc > 2 && !strcmp(argv[2], "record"))
             usage_record(stdout);
+        else if (argc > 2 && !strcmp(argv[2], "top"))
+            usage_top(stdout);
         else
             usage_main(stdout);
         return 0;
@@ -489,5 +492,7 @@ int main(int argc, char **argv)
         return cmd_dump(argc - 1, argv + 1);
     if (!strcmp(cmd, "record"))
         return cmd_record(argc - 1, argv + 1);
+    if (!strcmp(cmd, "top"))
+        return cmd_top(argc - 1, argv + 1);
     return usage_error("unknown command '%s'", cmd);
 }

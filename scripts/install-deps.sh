@@ -3,12 +3,15 @@
 # nothing when everything is there. Run as root (or with sudo available).
 set -euo pipefail
 # the static build (scripts/build-static.sh) links the .a archives these -dev packages ship, and
-# those of zlib1g-dev, liblzma-dev, libbz2-dev (libdw's); scdoc makes the man page
+# those of zlib1g-dev, liblzma-dev, libbz2-dev (libdw's); scdoc makes the man page;
+# ncurses draws `pysnap top`
 build_pkgs=(gcc meson ninja-build pkg-config libelf-dev libdw-dev libcapstone-dev libzstd-dev
-            zlib1g-dev liblzma-dev libbz2-dev scdoc)
+            zlib1g-dev liblzma-dev libbz2-dev scdoc
+            libncurses-dev)
 run_pkgs=(python3 python3.11)
+# tmux: tests/e2e/test_top.py drives `pysnap top` in it (send-keys, capture-pane)
 # libpython3.11-dev: headers and the shared libpython3.11.so for the embedding test (tests/e2e/test_embed.py)
-test_pkgs=(python3-pytest python3-jsonschema zstd elfutils util-linux gdb strace valgrind python3.11-dbg
+test_pkgs=(python3-pytest tmux python3-jsonschema zstd elfutils util-linux gdb strace valgrind python3.11-dbg
            libpython3.11-dev)
 # the web sample (samples/webapp.py under gunicorn): samples/demo-web.sh and tests/e2e/test_web.py;
 # Django and uvicorn: the servers of tests/e2e/test_requests.py

@@ -11,6 +11,7 @@
 
 #define PAGE 4096u
 #define CACHE_PAGES 4096u /* per sample: a walk of a few hundred frames reads far fewer */
+#define PREFETCH_BATCH 256u /* pages per process_vm_readv of a prefetch (IOV_MAX is 1024) */
 
 struct ps_direct {
     pid_t pid;
@@ -21,6 +22,7 @@ struct ps_direct {
     uint64_t *used;             /* slots filled this sample, to clear them cheaply */
     size_t nused;
     size_t pages_read;
+    size_t calls;               /* read system calls made */
     int last_errno;             /* of the last failed read */
 };
 
@@ -52,6 +54,18 @@ static int fetch(struct ps_direct *d, uint64_t page, unsigned char *buf)
     return PS_READ;
 }
 
+/* Mark SLOT as holding PAGE (read this sample). */
+static void fill_slot(struct ps_direct *d, size_t slot, uint64_t page)
+{
+    if (!d->tags[slot]) { /* a slot may be listed twice: then reset clears all */
+        if (d->nused < CACHE_PAGES)
+            d->used[d->nused] = slot;
+        d->nused++;
+    }
+    d->tags[slot] = page + 1;
+    d->pages_read++;
+}
+
 static int direct_read(void *self, uint64_t addr, void *buf, size_t len)
 {
     struct ps_direct *d = self;
@@ -67,13 +81,8 @@ static int direct_read(void *self, uint64_t addr, void *buf, size_t len)
                 d->tags[slot] = 0;
                 return PS_READ;
             }
-            if (!d->tags[slot]) { /* a slot may be listed twice: then reset clears all */
-                if (d->nused < CACHE_PAGES)
-                    d->used[d->nused] = slot;
-                d->nused++;
-            }
-            d->tags[slot] = page + 1;
-            d->pages_read++;
+            fill_slot(d, slot, page);
+            d->calls++;
         }
         size_t in_page = PAGE - (size_t)(addr - page);
         size_t n = len < in_page ? len : in_page;
@@ -83,6 +92,41 @@ static int direct_read(void *self, uint64_t addr, void *buf, size_t len)
         len -= n;
     }
     return PS_OK;
+}
+
+void ps_direct_prefetch(struct ps_direct *d, const uint64_t *addrs, const uint32_t *lens,
+                        size_t n)
+{
+    struct iovec local[PREFETCH_BATCH], remote[PREFETCH_BATCH];
+    uint64_t pages[PREFETCH_BATCH];
+    size_t slots[PREFETCH_BATCH];
+    size_t k = 0;
+    for (size_t i = 0; i <= n; i++) {
+        /* Each range's first and last page: objects are small, so those are all of them. */
+        for (int end = 0; i < n && end < 2 && k < PREFETCH_BATCH; end++) {
+            uint64_t a = addrs[i] + (end && lens[i] ? lens[i] - 1 : 0);
+            uint64_t page = a & ~(uint64_t)(PAGE - 1);
+            size_t slot = (size_t)(page / PAGE) % CACHE_PAGES;
+            int dup = d->tags[slot] == page + 1 || !addrs[i];
+            for (size_t j = 0; j < k && !dup; j++)
+                dup = slots[j] == slot; /* one page per slot per batch */
+            if (dup)
+                continue;
+            local[k] = (struct iovec){d->data + slot * PAGE, PAGE};
+            remote[k] = (struct iovec){(void *)(uintptr_t)page, PAGE};
+            pages[k] = page;
+            slots[k++] = slot;
+        }
+        if (k && (k == PREFETCH_BATCH || i == n)) {
+            /* One call for the whole batch; it stops at the first page it cannot read: those
+             * after it are left to the ordinary reads (which report the failure). */
+            ssize_t got = d->use_memfd ? -1 : process_vm_readv(d->pid, local, k, remote, k, 0);
+            for (size_t j = 0; got > 0 && j < k && (size_t)got >= (j + 1) * PAGE; j++)
+                fill_slot(d, slots[j], pages[j]);
+            d->calls++;
+            k = 0;
+        }
+    }
 }
 
 static const struct ps_memsrc_ops direct_ops = {direct_read, NULL};
@@ -125,6 +169,11 @@ void ps_direct_reset(struct ps_direct *d)
 size_t ps_direct_pages_read(const struct ps_direct *d)
 {
     return d->pages_read;
+}
+
+size_t ps_direct_calls(const struct ps_direct *d)
+{
+    return d->calls;
 }
 
 int ps_direct_last_errno(const struct ps_direct *d)

@@ -861,6 +861,72 @@ static int choose_offsets(struct ps_walker *w, const struct ps_walk_target *t)
                         "otherwise modified build?)", major, minor);
 }
 
+int ps_walk_layout(const struct ps_memsrc *mem, const struct ps_walk_target *target,
+                   struct ps_pyoffsets *out)
+{
+    struct ps_walker w;
+    memset(&w, 0, sizeof w);
+    w.mem = mem;
+    ps_walk_limits_default(&w.lim);
+    int rc = choose_offsets(&w, target);
+    if (!rc)
+        *out = w.off;
+    ps_u64map_free(&w.types, free);
+    return rc;
+}
+
+void ps_code_names_free(struct ps_code_names *c)
+{
+    free(c->name);
+    free(c->qualname);
+    free(c->file);
+    free(c->lines);
+    memset(c, 0, sizeof *c);
+}
+
+int ps_walk_code_line(const struct ps_pyoffsets *off, const struct ps_code_names *c,
+                      uint64_t code, uint64_t instr, int32_t lasti)
+{
+    if (!c->lines)
+        return -1;
+    int64_t addrq = off->frame_model == PS_FRAMES_INTERP
+                        ? (int64_t)(instr - (code + (uint64_t)off->code.code_adaptive))
+                    : off->linetable_model == PS_LINES_310 ? (int64_t)lasti * 2
+                                                            : lasti;
+    return ps_line_for_offset(off->linetable_model, c->lines, c->nlines, c->firstlineno, addrq);
+}
+
+int ps_walk_code_names(const struct ps_memsrc *mem, const struct ps_pyoffsets *off,
+                       uint64_t code, unsigned max_name, int lines, struct ps_code_names *out)
+{
+    struct ps_walker w;
+    memset(&w, 0, sizeof w);
+    memset(out, 0, sizeof *out);
+    w.mem = mem;
+    w.off = *off;
+    ps_walk_limits_default(&w.lim);
+    w.lim.max_name = max_name;
+    int rc = ps_py_is(&w, code, "code") ? PS_OK : PS_CORRUPT;
+    if (!rc)
+        rc = ps_w_field_u64(&w, code, off->object.ob_type, &out->type);
+    if (!rc && !(rc = read_name(&w, code, off->code.name, &out->name)) &&
+        !(rc = read_name(&w, code, off->code.qualname, &out->qualname)) &&
+        !(rc = read_name(&w, code, off->code.filename, &out->file)) &&
+        off->code.firsttraceable != PS_OFF_NONE)
+        rc = ps_w_field_i32(&w, code, off->code.firsttraceable, &out->firsttraceable);
+    if (!rc)
+        rc = ps_w_field_i32(&w, code, off->code.firstlineno, &out->firstlineno);
+    uint64_t table;
+    if (!rc && lines && !(rc = ps_w_field_u64(&w, code, off->code.linetable, &table)))
+        rc = ps_py_bytes(&w, table, MAX_LINETABLE, &out->lines, &out->nlines);
+    if (!rc && (!out->name || !out->file))
+        rc = PS_CORRUPT;
+    if (rc)
+        ps_code_names_free(out);
+    ps_u64map_free(&w.types, free);
+    return rc;
+}
+
 int ps_walk(const struct ps_memsrc *mem, const struct ps_walk_target *target,
             const struct ps_walk_limits *lim, struct ps_model *out)
 {

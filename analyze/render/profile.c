@@ -290,6 +290,8 @@ void ps_profile_frame_label(const struct ps_profile *p, uint32_t id, char *buf, 
         snprintf(buf, size, "process %s (%.200s)", f->function, f->file ? f->file : "");
     else if (f->kind == PS_FRAME_NATIVE)
         snprintf(buf, size, "%s [%s]", f->function, f->file ? f->file : "?");
+    else if (f->file && !*f->file) /* a bucket of record's, e.g. <torn> */
+        snprintf(buf, size, "%s", f->function);
     else
         snprintf(buf, size, "%s (%s)", f->function, f->file ? f->file : "?");
 }

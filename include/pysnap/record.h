@@ -1,10 +1,10 @@
-/* Sampling profiler (pysnap record): walk the Python stacks of a process (and optionally its
+/* Sampling profiler (pysnap record): the Python stacks of a process (and optionally its
  * descendants) RATE times a second for DURATION seconds into a ps_profile (profile.h).
- *
- * By default the target is not stopped: the walker runs over a direct live source
- * (process_vm_readv), so a sample may be torn (the interpreter changed what was being read);
- * a thread whose walk fails or is inconsistent is dropped and counted, never recorded half.
- * With BLOCKING each process is frozen (ptrace, as capture does) for each of its samples. */
+ * A loop over the sampler (sampler.h; doc/sampling.md): by default the target is not
+ * stopped and each sample is one validated walk; a thread whose walk fails validation is
+ * torn: counted, never recorded half, and shown as its own `<torn>` stack when torn samples
+ * are not negligible (over PS_RECORD_TORN_SHOWN of the samples). With BLOCKING each process
+ * is frozen (ptrace, as capture does) for each of its samples. */
 #ifndef PYSNAP_RECORD_H
 #define PYSNAP_RECORD_H
 
@@ -13,6 +13,9 @@
 #include <sys/types.h>
 
 #include "pysnap/profile.h"
+
+#define PS_RECORD_TORN_SHOWN 0.001 /* torn samples shown as `<torn>` above this share */
+#define PS_RECORD_TORN_FRAME "<torn>"
 
 struct ps_record_opts {
     pid_t pid;
@@ -30,11 +33,18 @@ struct ps_record_opts {
 
 struct ps_record_stats {
     uint64_t ticks;          /* sampling rounds done */
+    uint64_t nominal;        /* rounds the rate asks for in the time sampled */
     uint64_t late;           /* rounds skipped because sampling fell behind the rate */
-    uint64_t process_samples;/* process walks that succeeded */
-    uint64_t thread_samples; /* threads recorded */
-    uint64_t dropped;        /* torn or failed walks (process or thread) */
+    uint64_t process_samples;/* process walks done */
+    uint64_t thread_samples; /* threads recorded with a stack */
+    uint64_t dropped;        /* torn thread samples (== torn; the old name) */
+    uint64_t torn;           /* torn thread samples: counted, not recorded */
+    int torn_shown;          /* the torn samples are in the profile as `<torn>` */
     uint64_t processes;      /* Python processes sampled */
+    uint64_t pauses;         /* blocking: freezes */
+    double pause_total;      /* blocking: seconds the target stood still, summed */
+    double pause_max;        /* blocking: longest freeze, seconds */
+    double cpu;              /* seconds of CPU the sampling used */
     double elapsed;          /* seconds */
     int interrupted;         /* ended by *stop */
 };

@@ -9,6 +9,7 @@
 
 #include "pysnap/memsrc.h"
 #include "pysnap/model.h"
+#include "pysnap/pyoffsets.h"
 
 struct ps_walk_limits {
     unsigned max_interps;   /* interpreters followed */
@@ -56,5 +57,29 @@ struct ps_walk_target {
  * validate), PS_NOMEM, or the read error at _PyRuntime. */
 int ps_walk(const struct ps_memsrc *mem, const struct ps_walk_target *target,
             const struct ps_walk_limits *lim, struct ps_model *out);
+
+/* For samplers that walk stacks themselves (snap/sampler.c), with the walker's own knowledge:
+ * the layout ps_walk would use for TARGET (built-in table, debug offsets, validated). */
+int ps_walk_layout(const struct ps_memsrc *mem, const struct ps_walk_target *target,
+                   struct ps_pyoffsets *out);
+/* The code object at CODE: its name, qualname (NULL where the version has none) and file,
+ * malloc'd, at most MAX_NAME characters each, and its type (*TYPE: the address of `code`);
+ * with LINES also what ps_walk_code_line needs (its line table, malloc'd). PS_CORRUPT when
+ * CODE is not a code object, or a read error. */
+struct ps_code_names {
+    char *name, *qualname, *file;
+    uint64_t type;
+    int32_t firsttraceable; /* 3.11+: first instruction that frame.f_back shows, else 0 */
+    int32_t firstlineno;
+    unsigned char *lines;   /* the line table (LINES), else NULL */
+    size_t nlines;
+};
+int ps_walk_code_names(const struct ps_memsrc *mem, const struct ps_pyoffsets *off,
+                       uint64_t code, unsigned max_name, int lines, struct ps_code_names *out);
+/* The line a frame of the code object C (at CODE, read with LINES) is at: 3.11+ from the
+ * frame's instruction pointer INSTR, before from its f_lasti LASTI. -1 when unknown. */
+int ps_walk_code_line(const struct ps_pyoffsets *off, const struct ps_code_names *c,
+                      uint64_t code, uint64_t instr, int32_t lasti);
+void ps_code_names_free(struct ps_code_names *c);
 
 #endif

@@ -85,6 +85,7 @@ CASES = {
     "help-analyze": ["analyze", "--help"],
     "help-dump": ["dump", "--help"],
     "help-record": ["record", "--help"],
+    "help-top": ["top", "--help"],
 }
 
 

@@ -51,6 +51,7 @@ void ps_value_free(struct ps_value *v)
     free(v->name);
     free(v->type);
     free(v->repr);
+    free(v->value);
     for (size_t i = 0; i < v->nattrs; i++)
         ps_value_free(&v->attrs[i]);
     free(v->attrs);

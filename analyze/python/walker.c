@@ -816,5 +816,6 @@ out:
     ps_u64map_free(&w.types, free);
     ps_u64map_free(&w.codes, code_info_free);
     ps_u64map_free(&w.inherited, NULL);
+    ps_u64map_free(&w.stdlib, NULL);
     return rc;
 }

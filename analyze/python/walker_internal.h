@@ -18,6 +18,7 @@ struct ps_walker {
     struct ps_u64map types; /* type address -> char* tp_name */
     struct ps_u64map codes; /* code address -> struct ps_code_info* */
     struct ps_u64map inherited; /* type address -> how repr.c renders its instances */
+    struct ps_u64map stdlib;    /* type address -> its stdlib renderer (repr_stdlib.c) */
     uint64_t budget_used;   /* bytes read for values so far (lim.budget bounds it) */
     int hash_known;         /* the target's str hash key was read: dicts can be probed */
     uint64_t hash_k0, hash_k1;
@@ -104,6 +105,13 @@ int ps_w_fill_frameobj(struct ps_walker *w, uint64_t frame, struct ps_frame *f);
  * stopped early in IN->tasks_status; returns PS_NOMEM, else PS_OK. */
 struct ps_interp;
 int ps_walk_tasks(struct ps_walker *w, uint64_t interp, struct ps_interp *in);
+
+/* The exception the thread state TSTATE is handling (sys.exc_info()[1]), 0 when none. */
+int ps_walk_handled_exception(struct ps_walker *w, uint64_t tstate, uint64_t *exc);
+/* An exception's __traceback__ (0 when none), and one traceback entry's fields. */
+int ps_exception_traceback(struct ps_walker *w, uint64_t exc, uint64_t *tb);
+int ps_traceback_entry(struct ps_walker *w, uint64_t tb, uint64_t *next, uint64_t *frame,
+                       int32_t *lasti, int32_t *lineno);
 
 /* Line of the instruction at byte offset ADDRQ in a code object, from its line table. */
 int ps_line_for_offset(uint8_t model, const unsigned char *table, size_t len, int firstlineno,

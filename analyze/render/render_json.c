@@ -86,6 +86,10 @@ static void print_value(FILE *out, const struct ps_value *v)
     fputs(", \"repr\": ", out);
     json_str(out, v->unbound ? "<unbound>" : v->repr);
     fprintf(out, ", \"truncated\": %s", json_bool(v->truncated));
+    if (v->value) {
+        fputs(", \"value\": ", out);
+        json_str(out, v->value);
+    }
     if (local_kind_name(v->kind)) {
         fputs(", \"kind\": ", out);
         json_str(out, local_kind_name(v->kind));

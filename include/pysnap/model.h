@@ -18,6 +18,8 @@ struct ps_value {
     char *name;
     char *type;          /* tp_name; NULL when unbound or redacted */
     char *repr;          /* as repr() prints it; a cut repr ends in "..." */
+    char *value;         /* a structured form where one helps (datetime ISO string, Decimal
+                            and UUID strings), else NULL */
     uint8_t kind;        /* enum ps_local_kind (locals only) */
     uint8_t truncated;   /* repr was cut by a capture limit */
     uint8_t unbound;     /* no value (not yet assigned, or deleted) */

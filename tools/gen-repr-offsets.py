@@ -216,11 +216,15 @@ def measure():
     except ValueError as err:
         e2 = err
     out["tb_next"] = HEAD  # tb_next is the first field in every version
-    # the frame object's code (<=3.10 f_code; 3.11+ f_frame -> iframe)
+    # the frame object's code: 3.11+ through f_frame (the _PyInterpreterFrame, right after
+    # f_back), whose first words hold the code object (3.14+ as a tagged stack ref)
     fr = sys._getframe()
     if sys.version_info >= (3, 11):
-        out["frameobj_iframe"] = one([i for i in word_hits(id(fr), sys.getsizeof(fr), 0, HEAD)
-                                      if False] or [None], "unused") if False else None
+        iframe = words_at(id(fr) + 24, 1)[0]
+        assert any(w & ~7 == id(fr.f_code) for w in words_at(iframe, 8)), "f_frame"
+        out["frameobj_iframe"] = 24
+    else:
+        out["frameobj_iframe"] = -1
     # thread state: exc_info -> _PyErr_StackItem { [type,] value, [traceback,] previous }
     get = ctypes.pythonapi.PyThreadState_Get
     get.restype = ctypes.c_void_p
@@ -271,7 +275,6 @@ def main():
     out = measure()
     v = sys.version_info
     sizes = out.pop("sizes")
-    out.pop("frameobj_iframe", None)
     print("    /* %d.%d.%d */" % tuple(v[:3]))
     fields = ["{.major = %d, .minor = %d" % (v[0], v[1])]
     fields += [".%s = %d" % (k, out[k]) for k in sorted(out)]

@@ -41,6 +41,7 @@ struct ps_repr_offsets {
     ps_off method_func, method_self, slice_start, namespace_dict, module_dict;
     ps_off exc_args, exc_traceback;
     ps_off tb_next, tb_frame, tb_lasti, tb_lineno;
+    ps_off frameobj_iframe;     /* 3.11+: PyFrameObject.f_frame, else PS_OFF_NONE (f_code) */
     ps_off tstate_exc_info;     /* PyThreadState.exc_info (_PyErr_StackItem *) */
     ps_off excitem_value, excitem_previous;
     ps_off tp_mro;              /* PyTypeObject.tp_mro */

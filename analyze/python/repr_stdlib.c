@@ -1402,17 +1402,26 @@ int ps_exception_traceback(struct ps_walker *w, uint64_t exc, uint64_t *tb)
     return w_u64(w, at(w, exc, r->exc_traceback), tb);
 }
 
-int ps_traceback_entry(struct ps_walker *w, uint64_t tb, uint64_t *next, uint64_t *frame,
+int ps_traceback_entry(struct ps_walker *w, uint64_t tb, uint64_t *next, uint64_t *code,
                        int32_t *lasti, int32_t *lineno)
 {
     const struct ps_repr_offsets *r = ps_repr_offsets(w->off.major, w->off.minor, 0);
+    uint64_t frame, iframe;
     int rc;
     if (!r || !ps_py_is(w, tb, "traceback"))
         return PS_CORRUPT;
     if ((rc = w_u64(w, at(w, tb, r->tb_next), next)) ||
-        (rc = w_u64(w, at(w, tb, r->tb_frame), frame)) ||
+        (rc = w_u64(w, at(w, tb, r->tb_frame), &frame)) ||
         (rc = ps_mem_i32(w->mem, at(w, tb, r->tb_lasti), lasti)) ||
         (rc = ps_mem_i32(w->mem, at(w, tb, r->tb_lineno), lineno)))
         return rc;
+    if (!ps_py_is(w, frame, "frame"))
+        return PS_CORRUPT;
+    if (r->frameobj_iframe == PS_OFF_NONE)
+        return ps_w_field_u64(w, frame, w->off.frameobj.code, code);
+    if ((rc = w_u64(w, at(w, frame, r->frameobj_iframe), &iframe)) ||
+        (rc = ps_w_field_u64(w, iframe, w->off.iframe.code, code)))
+        return rc;
+    *code &= ~(uint64_t)(uint32_t)w->off.iframe.stackref_mask;
     return PS_OK;
 }

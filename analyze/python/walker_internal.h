@@ -108,9 +108,10 @@ int ps_walk_tasks(struct ps_walker *w, uint64_t interp, struct ps_interp *in);
 
 /* The exception the thread state TSTATE is handling (sys.exc_info()[1]), 0 when none. */
 int ps_walk_handled_exception(struct ps_walker *w, uint64_t tstate, uint64_t *exc);
-/* An exception's __traceback__ (0 when none), and one traceback entry's fields. */
+/* An exception's __traceback__ (0 when none), and one traceback entry: the next entry, its
+ * frame's code object, tb_lasti and tb_lineno (-1 until computed, 3.12+). */
 int ps_exception_traceback(struct ps_walker *w, uint64_t exc, uint64_t *tb);
-int ps_traceback_entry(struct ps_walker *w, uint64_t tb, uint64_t *next, uint64_t *frame,
+int ps_traceback_entry(struct ps_walker *w, uint64_t tb, uint64_t *next, uint64_t *code,
                        int32_t *lasti, int32_t *lineno);
 
 /* Line of the instruction at byte offset ADDRQ in a code object, from its line table. */

@@ -71,6 +71,11 @@ struct ps_thread {
     char syscall[32];        /* system call the thread is in ("futex"), "" when none */
     char pc_instruction[64]; /* the instruction at its PC, as capstone prints it, or "" */
     uint8_t native_flags;    /* PS_NATIVE_* of native.h */
+    /* The exception the thread is handling (sys.exc_info()[1] in it), read with the locals;
+     * NULL when none. Its traceback's frames, outermost first (as Python prints them). */
+    struct ps_value *handling;
+    struct ps_frame *handling_tb;
+    size_t nhandling_tb;
 };
 
 struct ps_interp {

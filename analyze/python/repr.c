@@ -280,10 +280,12 @@ static uint32_t code_point(const unsigned char *raw, unsigned kind, size_t i)
 }
 
 /* repr() quotes with " when the text has a ' and no ", else with '. A cut str or bytes whose
- * kept part has a ' but no " needs the rest to decide: look for a " in the UNITS code units
- * of KIND bytes at ADDR, at most QUOTE_SCAN_MAX bytes (read like any value: charged to the
- * budget, and so in the snapshot). 1: there is one, 0: there is none, -1: undecided. */
-static int dquote_follows(struct repr_ctx *c, uint64_t addr, uint64_t units, unsigned kind)
+ * kept part has no " needs the rest to decide: look for quotes in the UNITS code units of
+ * KIND bytes at ADDR, at most QUOTE_SCAN_MAX bytes (read like any value: charged to the
+ * budget, and so in the snapshot). *SQUOTE is set when a ' is seen. 1: there is a ", 0: there
+ * is none, -1: undecided. */
+static int dquote_follows(struct repr_ctx *c, uint64_t addr, uint64_t units, unsigned kind,
+                          int *squote)
 {
     unsigned char buf[4096]; /* a multiple of every kind */
     int capped = units > QUOTE_SCAN_MAX / kind;
@@ -292,9 +294,12 @@ static int dquote_follows(struct repr_ctx *c, uint64_t addr, uint64_t units, uns
         size_t chunk = left < sizeof buf ? (size_t)left : sizeof buf;
         if (ps_repr_read(c->w, addr, buf, chunk))
             return -1;
-        for (size_t i = 0; i < chunk / kind; i++)
-            if (code_point(buf, kind, i) == '"')
+        for (size_t i = 0; i < chunk / kind; i++) {
+            uint32_t ch = code_point(buf, kind, i);
+            if (ch == '"')
                 return 1;
+            *squote |= ch == '\'';
+        }
         addr += chunk;
         left -= chunk;
     }
@@ -305,12 +310,12 @@ static int dquote_follows(struct repr_ctx *c, uint64_t addr, uint64_t units, uns
 static int choose_quote(struct repr_ctx *c, int squote, int dquote, int cut, uint64_t rest_addr,
                         uint64_t rest_units, unsigned kind)
 {
-    if (!squote || dquote)
+    if (dquote || (!squote && !cut))
         return '\'';
     if (!cut)
         return '"';
-    int follows = dquote_follows(c, rest_addr, rest_units, kind);
-    return follows < 0 ? -1 : follows ? '\'' : '"';
+    int follows = dquote_follows(c, rest_addr, rest_units, kind, &squote);
+    return follows < 0 ? -1 : follows || !squote ? '\'' : '"';
 }
 
 static void repr_str(struct repr_ctx *c, uint64_t obj)

@@ -26,7 +26,8 @@
 #define MAX_BASES 32
 #define MAX_DEC_WORDS 4096        /* mpd_t coefficient words (19 digits each) read at most */
 #define MAX_EXP 1000000000000000000LL /* |exponent| of a sane mpd_t (MPD_MAX_EMAX is 10^18-1) */
-#define PATTERN_REPR_CHARS 200    /* re.compile(%.200R): the pattern's repr is cut there */
+#define PATTERN_REPR_CHARS 200
+#define MAX_DEQUE_BLOCKS 256      /* blocks followed per deque (16384 items) */    /* re.compile(%.200R): the pattern's repr is cut there */
 
 typedef void (*stdlib_fn)(struct repr_ctx *c, uint64_t obj, const struct ps_repr_offsets *r);
 
@@ -144,6 +145,21 @@ static int attr(struct repr_ctx *c, uint64_t obj, const char *name, uint64_t *v,
         return ps_repr_read(w, obj + (uint64_t)off, v, 8);
     }
     return PS_OK;
+}
+
+/* The text of the str OBJ (not its repr), at most MAX characters: longer ones are cut. 0, or
+ * -1 when OBJ is no readable str (nothing written). */
+static int put_text(struct repr_ctx *c, uint64_t obj, size_t max)
+{
+    char *s = NULL;
+    int cut = 0;
+    if (!obj || !ps_py_is(c->w, obj, "str") || ps_py_str(c->w, obj, max, &s, &cut) != PS_OK)
+        return -1;
+    ps_sb_puts(c->sb, s);
+    free(s);
+    if (cut)
+        ps_sb_cut(c->sb);
+    return 0;
 }
 
 static void keep_value(struct repr_ctx *c, uint64_t obj, const char *s)
@@ -375,6 +391,10 @@ static void dec_string(struct repr_ctx *c, uint64_t obj, const struct ps_repr_of
         ps_sb_puts(b, "-");
     if (flags & MPD_INF)
         return ps_sb_puts(b, "Infinity");
+    int64_t len;
+    if ((flags & (MPD_NAN | MPD_SNAN)) &&
+        (rd(c, obj, r->dec_len, &len, 8) || len == 0)) /* no payload: no coefficient */
+        return ps_sb_puts(b, flags & MPD_SNAN ? "sNaN" : "NaN");
     size_t max = c->w->lim.max_str;
     if (dec_coefficient(c, obj, r, max, &coef, &nd))
         return ps_sb_cut(b);
@@ -455,9 +475,18 @@ static void repr_deque(struct repr_ctx *c, uint64_t obj, const struct ps_repr_of
     put_type_name(c, obj, 1);
     ps_sb_puts(c->sb, "([");
     uint64_t shown = (uint64_t)n < c->w->lim.max_items ? (uint64_t)n : c->w->lim.max_items;
-    uint64_t items[64];
-    /* every block read is a step of SHOWN: a cycle of blocks ends there too */
+    uint64_t items[64], seen[MAX_DEQUE_BLOCKS];
+    size_t nseen = 0;
+    /* a block seen before is a cycle (hostile memory): cut there */
     for (uint64_t i = 0; i < shown && !c->sb->full;) {
+        for (size_t k = 0; k < nseen; k++)
+            if (seen[k] == block)
+                block = 0;
+        if (!block || nseen == MAX_DEQUE_BLOCKS) {
+            ps_sb_cut(c->sb);
+            break;
+        }
+        seen[nseen++] = block;
         size_t take = (size_t)(r->deque_blocklen - index);
         if (take > shown - i)
             take = (size_t)(shown - i);
@@ -678,14 +707,12 @@ static void repr_namedtuple(struct repr_ctx *c, uint64_t obj, const struct ps_re
     ps_sb_puts(c->sb, "(");
     for (uint64_t i = 0; i < shown && !c->sb->full; i++) {
         uint64_t name, item;
-        char *s;
         if (w_u64(w, fields + (uint64_t)w->off.tuple.ob_item + i * 8, &name) ||
-            ps_repr_read(w, obj + (uint64_t)w->off.tuple.ob_item + i * 8, &item, 8) ||
-            !(s = str_of(w, name, w->lim.max_name)))
+            ps_repr_read(w, obj + (uint64_t)w->off.tuple.ob_item + i * 8, &item, 8))
             return ps_sb_cut(c->sb);
         ps_sb_puts(c->sb, i ? ", " : "");
-        ps_sb_puts(c->sb, s);
-        free(s);
+        if (put_text(c, name, w->lim.max_name))
+            return ps_sb_cut(c->sb);
         ps_sb_puts(c->sb, "=");
         ps_repr_obj(c, item);
     }
@@ -750,15 +777,13 @@ static void repr_fraction(struct repr_ctx *c, uint64_t obj, const struct ps_repr
 static void repr_enum(struct repr_ctx *c, uint64_t obj, const struct ps_repr_offsets *r)
 {
     uint64_t name, value;
-    char *s;
     if (attr(c, obj, "_name_", &name, r) || attr(c, obj, "_value_", &value, r) || !value ||
-        !(s = str_of(c->w, name, c->w->lim.max_name)))
+        !name || !ps_py_is(c->w, name, "str"))
         return ps_repr_default(c, obj); /* a composite Flag of 3.8-3.10 (no _name_) */
     ps_sb_puts(c->sb, "<");
     put_type_name(c, obj, 0);
     ps_sb_puts(c->sb, ".");
-    ps_sb_puts(c->sb, s);
-    free(s);
+    put_text(c, name, c->w->lim.max_name);
     ps_sb_puts(c->sb, ": ");
     ps_repr_obj(c, value);
     ps_sb_puts(c->sb, ">");
@@ -809,7 +834,7 @@ static int dc_field(void *arg, uint64_t key, uint64_t field)
     if (!plain)
         return PS_OK; /* ClassVar, InitVar */
     if (attr(c, field, "repr", &repr_flag, d->r) || attr(c, field, "name", &fname, d->r) ||
-        !(name = str_of(c->w, fname, c->w->lim.max_name))) {
+        !(name = str_of(c->w, fname, 256))) {
         d->bad = 1;
         return PS_CORRUPT;
     }
@@ -823,7 +848,7 @@ static int dc_field(void *arg, uint64_t key, uint64_t field)
         return PS_LIMIT;
     }
     ps_sb_puts(c->sb, d->n++ ? ", " : "");
-    ps_sb_puts(c->sb, name);
+    put_text(c, fname, c->w->lim.max_name);
     ps_sb_puts(c->sb, "=");
     if (attr(c, d->obj, name, &value, d->r) || !value)
         ps_sb_cut(c->sb);
@@ -838,7 +863,6 @@ static void repr_dataclass(struct repr_ctx *c, uint64_t obj, const struct ps_rep
 {
     struct ps_walker *w = c->w;
     uint64_t type, fields, qn;
-    char *qualname;
     if (type_of(w, obj, &type) || attr(c, obj, "__dataclass_fields__", &fields, r))
         fields = 0;
     if (!fields) { /* a class attribute: look in the class dicts */
@@ -850,15 +874,11 @@ static void repr_dataclass(struct repr_ctx *c, uint64_t obj, const struct ps_rep
                     ps_py_dict_get(w, dict, "__dataclass_fields__", &fields);
     }
     if (!fields || !ps_py_is(w, fields, "dict") || w->off.more.ht_qualname == PS_OFF_NONE ||
-        ps_w_field_u64(w, type, w->off.more.ht_qualname, &qn) ||
-        !(qualname = str_of(w, qn, w->lim.max_name)))
+        ps_w_field_u64(w, type, w->off.more.ht_qualname, &qn) || !ps_py_is(w, qn, "str"))
         return ps_repr_default(c, obj);
-    if (ps_repr_enter(c, obj, "...")) {
-        free(qualname);
+    if (ps_repr_enter(c, obj, "..."))
         return;
-    }
-    ps_sb_puts(c->sb, qualname);
-    free(qualname);
+    put_text(c, qn, w->lim.max_name);
     ps_sb_puts(c->sb, "(");
     struct dc_ctx d = {c, r, obj, 0, 0};
     int rc = ps_py_dict_foreach(w, fields, dc_field, &d);
@@ -890,15 +910,12 @@ static void repr_exception(struct repr_ctx *c, uint64_t obj, const struct ps_rep
 static void repr_method(struct repr_ctx *c, uint64_t obj, const struct ps_repr_offsets *r)
 {
     uint64_t func, self, qn;
-    char *name;
     if (rd_u64(c, obj, r->method_func, &func) || rd_u64(c, obj, r->method_self, &self) ||
         !ps_py_is(c->w, func, "function") || c->w->off.more.func_qualname == PS_OFF_NONE ||
-        ps_w_field_u64(c->w, func, c->w->off.more.func_qualname, &qn) ||
-        !(name = str_of(c->w, qn, c->w->lim.max_name)))
+        ps_w_field_u64(c->w, func, c->w->off.more.func_qualname, &qn) || !ps_py_is(c->w, qn, "str"))
         return ps_repr_default(c, obj);
     ps_sb_puts(c->sb, "<bound method ");
-    ps_sb_puts(c->sb, name);
-    free(name);
+    put_text(c, qn, c->w->lim.max_name);
     ps_sb_puts(c->sb, " of ");
     ps_repr_obj(c, self);
     ps_sb_puts(c->sb, ">");
@@ -911,16 +928,14 @@ struct kw_ctx {
 static int kw_item(void *arg, uint64_t key, uint64_t value)
 {
     struct repr_ctx *c = ((struct kw_ctx *)arg)->c;
-    char *k = str_of(c->w, key, c->w->lim.max_name);
-    if (!k || c->sb->full) {
-        free(k);
+    if (c->sb->full)
+        return PS_LIMIT;
+    ps_sb_puts(c->sb, ", ");
+    if (put_text(c, key, c->w->lim.max_name)) {
         ps_sb_cut(c->sb);
         return PS_LIMIT;
     }
-    ps_sb_puts(c->sb, ", ");
-    ps_sb_puts(c->sb, k);
     ps_sb_puts(c->sb, "=");
-    free(k);
     ps_repr_obj(c, value);
     return PS_OK;
 }
@@ -1026,17 +1041,15 @@ static int ns_item(void *arg, uint64_t key, uint64_t value)
 {
     struct dc_ctx *d = arg;
     struct repr_ctx *c = d->c;
-    char *k = str_of(c->w, key, c->w->lim.max_name);
-    if (!k)
+    if (!ps_py_is(c->w, key, "str"))
         return PS_OK; /* namespace_repr skips keys that are not str */
     if (d->n >= c->w->lim.max_items || c->sb->full) {
-        free(k);
         ps_sb_cut(c->sb);
         return PS_LIMIT;
     }
     ps_sb_puts(c->sb, d->n++ ? ", " : "");
-    ps_sb_puts(c->sb, k);
-    free(k);
+    if (put_text(c, key, c->w->lim.max_name))
+        ps_sb_cut(c->sb);
     ps_sb_puts(c->sb, "=");
     ps_repr_obj(c, value);
     return PS_OK;
@@ -1086,13 +1099,10 @@ static void repr_module(struct repr_ctx *c, uint64_t obj, const struct ps_repr_o
             ps_sb_puts(c->sb, " from ");
             put_str_repr(c, origin);
         } else {
-            char *o = str_of(w, origin, w->lim.max_str);
-            if (!o)
-                return ps_sb_cut(c->sb);
             ps_sb_puts(c->sb, " (");
-            ps_sb_puts(c->sb, o);
+            if (put_text(c, origin, w->lim.max_str))
+                return ps_sb_cut(c->sb);
             ps_sb_puts(c->sb, ")");
-            free(o);
         }
         return ps_sb_puts(c->sb, ">");
     }
@@ -1143,22 +1153,18 @@ static void repr_code(struct repr_ctx *c, uint64_t obj, const struct ps_repr_off
     const struct ps_pyoffsets *o = &c->w->off;
     uint64_t name, file;
     int32_t line;
-    char *n, *f;
     (void)r;
     if (ps_w_field_u64(c->w, obj, o->code.name, &name) ||
         ps_w_field_u64(c->w, obj, o->code.filename, &file) ||
-        ps_w_field_i32(c->w, obj, o->code.firstlineno, &line) ||
-        !(n = str_of(c->w, name, c->w->lim.max_name)))
+        ps_w_field_i32(c->w, obj, o->code.firstlineno, &line) || !ps_py_is(c->w, name, "str"))
         return ps_sb_cut(c->sb);
     ps_sb_puts(c->sb, "<code object ");
-    ps_sb_puts(c->sb, n);
-    free(n);
+    put_text(c, name, c->w->lim.max_name);
     ps_sb_printf(c->sb, " at 0x%" PRIx64 ", file ", obj);
-    if ((f = str_of(c->w, file, c->w->lim.max_str))) {
+    if (ps_py_is(c->w, file, "str")) {
         ps_sb_puts(c->sb, "\"");
-        ps_sb_puts(c->sb, f);
+        put_text(c, file, c->w->lim.max_str);
         ps_sb_puts(c->sb, "\"");
-        free(f);
     } else {
         ps_sb_puts(c->sb, "???");
     }
@@ -1353,7 +1359,9 @@ int ps_stdlib_render(struct repr_ctx *c, uint64_t obj)
         hit = find_ctype(w, type);
         if (!hit)
             hit = find_pyclass(w, type);
-        if (ps_u64map_put(&w->stdlib, type, hit ? hit : &none_marker))
+        if (!hit)
+            hit = &none_marker;
+        if (ps_u64map_put(&w->stdlib, type, hit))
             return 0;
     }
     if (hit == &none_marker)
@@ -1365,7 +1373,10 @@ int ps_stdlib_render(struct repr_ctx *c, uint64_t obj)
         return 0;
     stdlib_fn fn = kind == KIND_C ? ctypes_table[idx].render
                  : kind == KIND_PY ? pyclass_table[idx].render
-                 : kind == KIND_NAMEDTUPLE ? repr_namedtuple : repr_dataclass;
+                 : kind == KIND_NAMEDTUPLE ? repr_namedtuple
+                 : kind == KIND_DATACLASS ? repr_dataclass : NULL;
+    if (!fn)
+        return 0;
     fn(c, obj, r);
     return 1;
 }

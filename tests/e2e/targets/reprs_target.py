@@ -7,7 +7,7 @@ The main thread parks three frames deep: request() holds datetime, Decimal, UUID
 path values, then calls query() (collections, Fraction, exceptions, methods, partial, re,
 memoryview, slice, SimpleNamespace, modules, locks, code, dataclasses), which calls hostile()
 (subclasses that override __repr__, and values crafted to be hard: a Decimal with a huge
-exponent, a namedtuple class whose _fields is bogus). A worker thread parks inside an
+exponent, a namedtuple class whose _fields is bogus, a deque whose blocks form a cycle). A worker thread parks inside an
 `except` block, in a function called from the handler, so that its thread state's handled
 exception is a ValueError raised two frames down. Each frame records its truth, then the
 innermost sleeps. The reporter writes the truth (FIFO + ".json") and "ready" on FIFO.
@@ -16,7 +16,8 @@ Truth JSON:
   {"pid": N, "python": {...},
    "frames": [{"function": ..., "file": ..., "line": N,
                "locals": {name: {"type": ..., "repr": ...}}}],   # innermost first
-   "generic": [name, ...],          # locals that must be shown in the generic <... at 0x> form
+   "generic": {name: "<__main__.X object at 0x...>"},  # locals shown in the generic form
+   "cut": [name, ...],              # hostile locals that must be shown cut (truncated)
    "values": {name: "..."},         # the structured "value" expected in JSON
    "main_tid": N,
    "handler": {"tid": N, "type": "ValueError", "repr": "ValueError('bad input 42')",
@@ -49,7 +50,8 @@ LIFETIME = [120.0]
 FRAMES = {}
 HANDLER = {}
 LOCK = threading.Lock()
-GENERIC = set()
+GENERIC = {}  # local name -> the generic form it must be shown in
+CUT = set()   # locals that must be shown cut (marked truncated)
 
 
 class Color(enum.Enum):
@@ -124,8 +126,36 @@ def _bogus_namedtuple():
 Bogus = _bogus_namedtuple()
 
 
-def frame_truth(ns):
-    f = sys._getframe(1)
+def cyclic_deque():
+    """A deque whose first block's link to the next points back to itself (made with ctypes):
+    the items past its first two are out of reach. Returns it and its repr() from before.
+    Layout (all of 3.8-3.15, measured by tools/gen-repr-offsets.py): leftblock at 24,
+    leftindex at 40, a block's rightlink after its leftlink and 64 items."""
+    import ctypes
+    dq = collections.deque(range(200))
+    word = ctypes.c_ssize_t
+    while word.from_address(id(dq) + 40).value < 62:
+        dq.popleft()
+    truth = repr(dq)
+    block = word.from_address(id(dq) + 24).value
+    # the block's unused slots now come into reach (the gc's traversal, a stray repr()):
+    # make them valid (an int the interpreter keeps alive forever), then close the cycle
+    for i in range(word.from_address(id(dq) + 40).value):
+        word.from_address(block + 8 + 8 * i).value = id(0)
+    word.from_address(block + 8 + 64 * 8).value = block
+    return dq, truth
+
+
+def generic(v):
+    """object.__repr__'s form, which pysnap shows for what it does not render."""
+    t = type(v)
+    mod = "" if t.__module__ == "builtins" else t.__module__ + "."
+    return "<%s%s object at %#x>" % (mod, t.__qualname__, id(v))
+
+
+def frame_truth(ns, depth=1):
+    """The truth of the frame DEPTH up, whose locals() is NS: it sleeps on the next line."""
+    f = sys._getframe(depth)
     return {
         "function": f.f_code.co_name,
         "file": f.f_code.co_filename,
@@ -140,6 +170,17 @@ def safe_repr(v):
         return repr(v)
     except Exception as e:  # noqa: B902 - the bogus namedtuple's repr raises
         return "<repr raised %s>" % type(e).__name__
+
+
+def hostile_truth(ns):
+    ns = dict(ns)
+    del ns["dq_cycle"]  # its repr() now would show wrong items: the one from before
+    truth = frame_truth(ns, 2)
+    truth["locals"]["dq_cycle"] = {"type": "deque", "repr": ns["cycle_truth"]}
+    for name in ("loud_deque", "loud_dec", "loud_point", "loud_error", "bogus"):
+        GENERIC[name] = generic(ns[name])
+    CUT.add("dq_cycle")
+    return truth
 
 
 def record(key, truth):
@@ -158,11 +199,11 @@ def hostile():
     dec_long = decimal.Decimal("1." + "3" * 80)
     bogus = Bogus(1, 2)
     big_deque = collections.deque(range(100))
-    GENERIC.update({"loud_deque", "loud_dec", "loud_point", "loud_error", "bogus"})
-    record("hostile", frame_truth(locals()))
+    dq_cycle, cycle_truth = cyclic_deque()
+    record("hostile", hostile_truth(locals()))
     time.sleep(LIFETIME[0])
     return loud_deque, loud_dec, loud_point, loud_error, quiet, dec_huge, dec_tiny, dec_long, \
-        bogus, big_deque
+        bogus, big_deque, dq_cycle
 
 
 def query(conn_lock):
@@ -239,8 +280,8 @@ def request(request_id):
     str(path)  # PurePath caches its str; repr() reads it
     rel = pathlib.Path("rel/dir")
     str(rel)
-    record("request", frame_truth(locals()))
     conn_lock = threading.Lock()
+    record("request", frame_truth(locals()))
     return query(conn_lock)
 
 
@@ -283,7 +324,8 @@ def reporter(fifo, main_tid, deadline):
             "python": {"version": platform.python_version(), "version_info": list(sys.version_info)},
             "main_tid": main_tid,
             "frames": [FRAMES["hostile"], FRAMES["query"], FRAMES["request"]],
-            "generic": sorted(GENERIC),
+            "generic": GENERIC,
+            "cut": sorted(CUT),
             "values": expected_values(),
             "handler": dict((k, HANDLER[k]) for k in ("tid", "type", "repr", "traceback")),
         }

@@ -1077,6 +1077,18 @@ static void put_str_repr(struct repr_ctx *c, uint64_t s)
     ps_repr_obj(c, s);
 }
 
+/* "built-in" or "frozen" when LOADER is importlib's BuiltinImporter or FrozenImporter (the
+ * class itself), else NULL. Through 3.11 their module_repr() decides the repr even when the
+ * spec has no origin (sys in 3.8); from 3.12 the spec's origin says the same. */
+static const char *importer_origin(struct ps_walker *w, uint64_t loader)
+{
+    char name[64];
+    if (!loader || !ps_py_is(w, loader, "type") || type_name(w, loader, name, sizeof name))
+        return NULL;
+    return strcmp(name, "BuiltinImporter") == 0 ? "built-in"
+         : strcmp(name, "FrozenImporter") == 0 ? "frozen" : NULL;
+}
+
 /* importlib's module repr, from __spec__ (name, origin, has_location) or __file__. */
 static void repr_module(struct repr_ctx *c, uint64_t obj, const struct ps_repr_offsets *r)
 {
@@ -1092,7 +1104,12 @@ static void repr_module(struct repr_ctx *c, uint64_t obj, const struct ps_repr_o
             return ps_repr_default(c, obj);
         ps_sb_puts(c->sb, "<module ");
         put_str_repr(c, name);
-        if (ps_py_is(w, origin, "NoneType")) {
+        const char *imp = importer_origin(w, loader);
+        if (imp) {
+            ps_sb_puts(c->sb, " (");
+            ps_sb_puts(c->sb, imp);
+            ps_sb_puts(c->sb, ")");
+        } else if (ps_py_is(w, origin, "NoneType")) {
             if (loader && !ps_py_is(w, loader, "NoneType"))
                 ps_sb_cut(c->sb); /* (loader repr), namespace packages: not rendered */
         } else if (bool_true(c, fileattr)) {

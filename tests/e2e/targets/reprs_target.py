@@ -32,6 +32,7 @@ import decimal
 import enum
 import fractions
 import functools
+import gc
 import json
 import os
 import pathlib
@@ -138,11 +139,16 @@ def cyclic_deque():
         dq.popleft()
     truth = repr(dq)
     block = word.from_address(id(dq) + 24).value
+    # the gc's traversal of a deque walks blocks until the right one: it must never see this
+    # one again (gc.freeze: the permanent generation is not collected)
+    gc.disable()
     # the block's unused slots now come into reach (the gc's traversal, a stray repr()):
     # make them valid (an int the interpreter keeps alive forever), then close the cycle
     for i in range(word.from_address(id(dq) + 40).value):
         word.from_address(block + 8 + 8 * i).value = id(0)
     word.from_address(block + 8 + 64 * 8).value = block
+    gc.freeze()
+    gc.enable()
     return dq, truth
 
 

@@ -186,6 +186,14 @@ def measure():
     m = c.m
     out["method_func"] = find_word(m, id(C.m), "im_func")
     out["method_self"] = find_word(m, id(c), "im_self")
+    # builtin_function_or_method: its PyMethodDef (whose first word is the name) and m_self
+    import builtins
+    out["cfunc_self"] = find_word(len, id(builtins), "m_self")
+    lst = []
+    assert find_word(lst.append, id(lst), "m_self of a method") == out["cfunc_self"]
+    out["cfunc_ml"] = one([i for i in range(HEAD, out["cfunc_self"], 8)
+                           if ctypes.string_at(words_at(words_at(id(len) + i, 1)[0], 1)[0], 4) == b"len\0"],
+                          "m_ml")
     s = slice(1000, 2000, 3000)
     out["slice_start"] = find_word(s, id(s.start), "slice start")
     ns = types.SimpleNamespace(a=1)

@@ -39,6 +39,7 @@ struct ps_repr_offsets {
     ps_off rlock_owner, rlock_count;
     int32_t rlock_count_bias;   /* 3.14+ keep count - 1 (a _PyRecursiveMutex level) */
     ps_off method_func, method_self, slice_start, namespace_dict, module_dict;
+    ps_off cfunc_ml, cfunc_self; /* PyCFunctionObject: its PyMethodDef (name first), m_self */
     ps_off exc_args, exc_traceback;
     ps_off tb_next, tb_frame, tb_lasti, tb_lineno;
     ps_off frameobj_iframe;     /* 3.11+: PyFrameObject.f_frame, else PS_OFF_NONE (f_code) */

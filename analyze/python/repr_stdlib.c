@@ -921,6 +921,26 @@ static void repr_method(struct repr_ctx *c, uint64_t obj, const struct ps_repr_o
     ps_sb_puts(c->sb, ">");
 }
 
+/* meth_repr: <built-in function NAME>, or <built-in method NAME of TYPE object at 0x...>. */
+static void repr_builtin(struct repr_ctx *c, uint64_t obj, const struct ps_repr_offsets *r)
+{
+    uint64_t ml, name, self;
+    char buf[128];
+    if (rd_u64(c, obj, r->cfunc_ml, &ml) || rd_u64(c, obj, r->cfunc_self, &self) || !ml ||
+        ps_repr_read(c->w, ml, &name, 8) || ps_w_cstr(c->w, name, buf, sizeof buf))
+        return ps_sb_cut(c->sb);
+    if (!self || ps_py_is(c->w, self, "module")) {
+        ps_sb_puts(c->sb, "<built-in function ");
+        ps_sb_puts(c->sb, buf);
+        return ps_sb_puts(c->sb, ">");
+    }
+    ps_sb_puts(c->sb, "<built-in method ");
+    ps_sb_puts(c->sb, buf);
+    ps_sb_puts(c->sb, " of ");
+    put_type_name(c, self, 0);
+    ps_sb_printf(c->sb, " object at 0x%" PRIx64 ">", self);
+}
+
 struct kw_ctx {
     struct repr_ctx *c;
 };
@@ -1215,6 +1235,7 @@ static const struct {
     {"_thread.RLock", SIZE(size_rlock), repr_rlock},
     {"BaseException", NO_SIZE, repr_exception},
     {"method", NO_SIZE, repr_method},
+    {"builtin_function_or_method", NO_SIZE, repr_builtin},
     {"slice", NO_SIZE, repr_slice},
     {"types.SimpleNamespace", NO_SIZE, repr_namespace},
     {"module", NO_SIZE, repr_module},

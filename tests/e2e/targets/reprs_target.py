@@ -232,6 +232,8 @@ def query(conn_lock):
     exc_none = RuntimeError()
     widget = Widget()
     bound = widget.handle
+    builtin_fn = len
+    builtin_meth = [].append
     part = functools.partial(int, "10", base=2)
     pat = re.compile(r"^(\d+)-'x'$")
     pat_flags = re.compile(b"ab+", re.I | re.M)

@@ -789,16 +789,138 @@ static void repr_enum(struct repr_ctx *c, uint64_t obj, const struct ps_repr_off
     ps_sb_puts(c->sb, ">");
 }
 
-/* PurePath.__repr__: Class('as/posix'), from the cached str (_str) of the path. */
+/* Append the printable-ASCII text of the str OBJ to B (bounded by B's limit); -1 when OBJ
+ * is no str or has other characters (the path is then not rebuilt). */
+static int path_piece(struct repr_ctx *c, uint64_t obj, struct sbuf *b)
+{
+    char *s = NULL;
+    int cut = 0;
+    if (!ps_py_is(c->w, obj, "str") || ps_py_str(c->w, obj, c->w->lim.max_str, &s, &cut) || cut) {
+        free(s);
+        return -1;
+    }
+    for (const char *p = s; *p; p++)
+        if (*p < 0x20 || *p > 0x7e) {
+            free(s);
+            return -1;
+        }
+    ps_sb_puts(b, s);
+    free(s);
+    return 0;
+}
+
+/* The items of a list of str (at most 64) into ITEMS; their count, or -1. */
+static int str_list(struct repr_ctx *c, uint64_t list, uint64_t *items)
+{
+    uint64_t n, arr;
+    if (!ps_py_is(c->w, list, "list") || ps_w_field_u64(c->w, list, c->w->off.object.ob_size, &n) ||
+        n > 64 || ps_w_field_u64(c->w, list, c->w->off.list.ob_item, &arr) ||
+        (n && ps_repr_read(c->w, arr, items, n * 8)))
+        return -1;
+    return (int)n;
+}
+
+/* A posix path's str that was never computed (str() caches it in _str), as PurePath builds
+ * it: 3.8-3.11 from _drv + _root + the _parts; 3.12+ from _raw_paths, joined as posixpath.join
+ * and parsed (root: one slash, or two kept; empty and '.' parts dropped). Into B; -1 when
+ * the path cannot be rebuilt exactly here (a Windows path, text that is not plain ASCII). */
+static int path_text(struct repr_ctx *c, uint64_t obj, const struct ps_repr_offsets *r,
+                     struct sbuf *b)
+{
+    uint64_t parts, drv, root, raw, items[64];
+    char name[64];
+    uint64_t type;
+    if (type_of(c->w, obj, &type) || type_name(c->w, type, name, sizeof name) ||
+        strstr(name, "Windows"))
+        return -1;
+    if (!attr(c, obj, "_parts", &parts, r) && parts) {
+        int n = str_list(c, parts, items);
+        if (n < 0 || attr(c, obj, "_drv", &drv, r) || attr(c, obj, "_root", &root, r) ||
+            path_piece(c, drv, b) || path_piece(c, root, b))
+            return -1;
+        int anchored = b->len > 0;
+        for (int i = anchored ? 1 : 0; i < n; i++) {
+            if (i > (anchored ? 1 : 0))
+                ps_sb_puts(b, "/");
+            if (path_piece(c, items[i], b))
+                return -1;
+        }
+    } else if (!attr(c, obj, "_raw_paths", &raw, r) && raw) {
+        struct sbuf joined = {NULL, 0, 0, b->limit, 0};
+        int n = str_list(c, raw, items);
+        for (int i = 0; n >= 0 && i < n; i++) {
+            struct sbuf one = {NULL, 0, 0, b->limit, 0};
+            if (path_piece(c, items[i], &one)) {
+                n = -1;
+            } else if (one.len && one.p[0] == '/') {
+                joined.len = 0;
+            } else if (joined.len && joined.p[joined.len - 1] != '/') {
+                ps_sb_puts(&joined, "/");
+            }
+            if (one.len)
+                ps_sb_put(&joined, one.p, one.len);
+            free(one.p);
+        }
+        if (n < 0 || joined.full) {
+            free(joined.p);
+            return -1;
+        }
+        size_t i = 0, slashes = 0;
+        while (i < joined.len && joined.p[i] == '/')
+            i++, slashes++;
+        ps_sb_puts(b, slashes == 2 ? "//" : slashes ? "/" : "");
+        int first = 1;
+        while (i < joined.len) {
+            size_t j = i;
+            while (j < joined.len && joined.p[j] != '/')
+                j++;
+            if (j > i && !(j - i == 1 && joined.p[i] == '.')) {
+                if (!first)
+                    ps_sb_puts(b, "/");
+                ps_sb_put(b, joined.p + i, j - i);
+                first = 0;
+            }
+            i = j + 1;
+        }
+        free(joined.p);
+    } else {
+        return -1;
+    }
+    if (b->len == 0)
+        ps_sb_puts(b, ".");
+    return b->full ? -1 : 0;
+}
+
+/* PurePath.__repr__: Class('as/posix'), from the cached str (_str) of the path, else rebuilt
+ * from its parts. */
 static void repr_path(struct repr_ctx *c, uint64_t obj, const struct ps_repr_offsets *r)
 {
     uint64_t s;
-    if (attr(c, obj, "_str", &s, r) || !s || !ps_py_is(c->w, s, "str"))
-        return ps_repr_default(c, obj); /* str() never taken: not computed yet */
+    if (!attr(c, obj, "_str", &s, r) && s && ps_py_is(c->w, s, "str")) {
+        put_type_name(c, obj, 0);
+        ps_sb_puts(c->sb, "(");
+        ps_repr_obj(c, s);
+        return ps_sb_puts(c->sb, ")");
+    }
+    struct sbuf b = {NULL, 0, 0, c->w->lim.max_str, 0};
+    if (path_text(c, obj, r, &b)) {
+        free(b.p);
+        return ps_repr_default(c, obj);
+    }
+    /* plain ASCII: repr() quotes with " only when there is a ' and no " */
+    ps_sb_put(&b, "", 0);
+    b.p[b.len] = '\0';
+    int dq = strchr(b.p, '"') != NULL, sq = strchr(b.p, '\'') != NULL;
+    char q = sq && !dq ? '"' : '\'';
     put_type_name(c, obj, 0);
-    ps_sb_puts(c->sb, "(");
-    ps_repr_obj(c, s);
-    ps_sb_puts(c->sb, ")");
+    ps_sb_printf(c->sb, "(%c", q);
+    for (size_t i = 0; i < b.len; i++) {
+        if (b.p[i] == q || b.p[i] == '\\')
+            ps_sb_puts(c->sb, "\\");
+        ps_sb_put(c->sb, b.p + i, 1);
+    }
+    ps_sb_printf(c->sb, "%c)", q);
+    free(b.p);
 }
 
 static int bool_true(struct repr_ctx *c, uint64_t obj)

@@ -173,6 +173,10 @@ def frame_truth(ns, depth=1):
 
 def safe_repr(v):
     try:
+        if isinstance(v, pathlib.PurePath):
+            # repr() would cache the path's str in it: take a copy's, so that pysnap sees the
+            # path as it was (raw_* below were never str()'d)
+            return repr(type(v)(v))
         return repr(v)
     except Exception as e:  # noqa: B902 - the bogus namedtuple's repr raises
         return "<repr raised %s>" % type(e).__name__
@@ -288,6 +292,10 @@ def request(request_id):
     str(path)  # PurePath caches its str; repr() reads it
     rel = pathlib.Path("rel/dir")
     str(rel)
+    # never str()'d: rebuilt from the parts (3.8-3.11) or the raw paths joined (3.12+)
+    raw = pathlib.PurePosixPath("/srv//x/", "./y", "z.txt")
+    raw_rel = pathlib.PurePosixPath("a", "/b", "c")
+    raw_dot = pathlib.PurePosixPath()
     conn_lock = threading.Lock()
     record("request", frame_truth(locals()))
     return query(conn_lock)

@@ -288,6 +288,9 @@ def request(request_id):
     green = Color.GREEN
     low = Level.LOW
     perm = Perm.R
+    perm_both = Perm.R | Perm.W
+    if sys.version_info < (3, 11):
+        GENERIC["perm_both"] = generic(perm_both)  # no _name_ before 3.11
     path = pathlib.PurePosixPath("/srv/app", "static", "it's.css")
     str(path)  # PurePath caches its str; repr() reads it
     rel = pathlib.Path("rel/dir")

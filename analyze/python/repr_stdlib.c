@@ -790,15 +790,18 @@ static void repr_enum(struct repr_ctx *c, uint64_t obj, const struct ps_repr_off
 }
 
 /* Append the printable-ASCII text of the str OBJ to B (bounded by B's limit); -1 when OBJ
- * is no str or has other characters (the path is then not rebuilt). */
+ * is no str or has other characters (the path is then not rebuilt). A str longer than the
+ * limit marks B full. */
 static int path_piece(struct repr_ctx *c, uint64_t obj, struct sbuf *b)
 {
     char *s = NULL;
     int cut = 0;
-    if (!ps_py_is(c->w, obj, "str") || ps_py_str(c->w, obj, c->w->lim.max_str, &s, &cut) || cut) {
+    if (!ps_py_is(c->w, obj, "str") || ps_py_str(c->w, obj, c->w->lim.max_str, &s, &cut)) {
         free(s);
         return -1;
     }
+    if (cut)
+        b->full = 1;
     for (const char *p = s; *p; p++)
         if (*p < 0x20 || *p > 0x7e) {
             free(s);
@@ -822,8 +825,9 @@ static int str_list(struct repr_ctx *c, uint64_t list, uint64_t *items)
 
 /* A posix path's str that was never computed (str() caches it in _str), as PurePath builds
  * it: 3.8-3.11 from _drv + _root + the _parts; 3.12+ from _raw_paths, joined as posixpath.join
- * and parsed (root: one slash, or two kept; empty and '.' parts dropped). Into B; -1 when
- * the path cannot be rebuilt exactly here (a Windows path, text that is not plain ASCII). */
+ * and parsed (root: one slash, or two kept; empty and '.' parts dropped). Into B: 0, 1 when
+ * the limits cut it, -1 when the path cannot be rebuilt exactly here (a Windows path, text
+ * that is not plain ASCII). */
 static int path_text(struct repr_ctx *c, uint64_t obj, const struct ps_repr_offsets *r,
                      struct sbuf *b)
 {
@@ -859,11 +863,17 @@ static int path_text(struct repr_ctx *c, uint64_t obj, const struct ps_repr_offs
             }
             if (one.len)
                 ps_sb_put(&joined, one.p, one.len);
+            joined.full |= one.full;
             free(one.p);
         }
-        if (n < 0 || joined.full) {
+        if (n < 0) {
             free(joined.p);
             return -1;
+        }
+        if (joined.full) {
+            free(joined.p);
+            b->full = 1;
+            return 1;
         }
         size_t i = 0, slashes = 0;
         while (i < joined.len && joined.p[i] == '/')
@@ -886,9 +896,11 @@ static int path_text(struct repr_ctx *c, uint64_t obj, const struct ps_repr_offs
     } else {
         return -1;
     }
+    if (b->full)
+        return 1;
     if (b->len == 0)
         ps_sb_puts(b, ".");
-    return b->full ? -1 : 0;
+    return 0;
 }
 
 /* PurePath.__repr__: Class('as/posix'), from the cached str (_str) of the path, else rebuilt
@@ -903,9 +915,14 @@ static void repr_path(struct repr_ctx *c, uint64_t obj, const struct ps_repr_off
         return ps_sb_puts(c->sb, ")");
     }
     struct sbuf b = {NULL, 0, 0, c->w->lim.max_str, 0};
-    if (path_text(c, obj, r, &b)) {
+    int rc = path_text(c, obj, r, &b);
+    if (rc) {
         free(b.p);
-        return ps_repr_default(c, obj);
+        if (rc < 0)
+            return ps_repr_default(c, obj);
+        put_type_name(c, obj, 0); /* cut: the quote would depend on the rest */
+        ps_sb_puts(c->sb, "(");
+        return ps_sb_cut(c->sb);
     }
     /* plain ASCII: repr() quotes with " only when there is a ' and no " */
     ps_sb_put(&b, "", 0);

@@ -534,6 +534,7 @@ static int entry_cb(void *arg, uint64_t key, uint64_t value)
     return PS_OK;
 }
 
+/* E->kv is malloc'd on success only. */
 static int dict_entries(struct repr_ctx *c, uint64_t dict, size_t max, struct entries *e)
 {
     e->n = 0;
@@ -542,7 +543,12 @@ static int dict_entries(struct repr_ctx *c, uint64_t dict, size_t max, struct en
     if (!e->kv)
         return PS_NOMEM;
     int rc = ps_py_dict_foreach(c->w, dict, entry_cb, e);
-    return rc == PS_LIMIT ? PS_OK : rc;
+    if (rc && rc != PS_LIMIT) {
+        free(e->kv);
+        e->kv = NULL;
+        return rc;
+    }
+    return PS_OK;
 }
 
 static uint64_t dict_used(struct ps_walker *w, uint64_t dict)
@@ -575,11 +581,12 @@ static void repr_odict(struct repr_ctx *c, uint64_t obj, const struct ps_repr_of
         ps_sb_put(c->sb, name.p, name.len);
     free(name.p);
     uint64_t used = dict_used(c->w, obj), node;
-    struct entries e;
-    size_t max = c->w->lim.max_dict;
+    struct entries e = {NULL, 0, 0};
+    /* the entries to match nodes against: as many as are shown, or all there are */
+    size_t max = used < c->w->lim.max_dict ? (size_t)used : c->w->lim.max_dict;
     if (used == 0) {
         ps_sb_puts(c->sb, "()");
-    } else if (dict_entries(c, obj, max, &e) || rd_u64(c, obj, r->odict_first, &node)) {
+    } else if (rd_u64(c, obj, r->odict_first, &node) || dict_entries(c, obj, max, &e)) {
         ps_sb_cut(c->sb);
     } else {
         int as_dict = odict_as_dict(c->w);
@@ -639,7 +646,7 @@ static void repr_counter(struct repr_ctx *c, uint64_t obj, const struct ps_repr_
     if (used == 0)
         return ps_sb_puts(c->sb, "()");
     /* sorting needs every count */
-    if (used > c->w->lim.max_dict || dict_entries(c, obj, c->w->lim.max_dict, &e))
+    if (used > c->w->lim.max_dict || dict_entries(c, obj, (size_t)used, &e))
         return ps_sb_cut(c->sb);
     int64_t *counts = malloc(e.n * 8 + 8);
     size_t *order = malloc(e.n * sizeof *order + 8);

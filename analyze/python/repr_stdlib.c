@@ -162,6 +162,30 @@ static int put_text(struct repr_ctx *c, uint64_t obj, size_t max)
     return 0;
 }
 
+/* Does the str NAME look like a secret (the --redact pattern)? */
+static int redacts(struct repr_ctx *c, uint64_t name)
+{
+    char *s = str_of(c->w, name, 256);
+    int r = s && ps_walk_redacts(c->w, s);
+    free(s);
+    return r;
+}
+
+/* NAME=repr(VALUE), as keyword-style reprs print a field; a name that looks like a secret
+ * gets '<redacted>' (VALUE is not read), as a dict's key does. */
+static void put_keyword(struct repr_ctx *c, uint64_t name, uint64_t value)
+{
+    if (put_text(c, name, c->w->lim.max_name))
+        return ps_sb_cut(c->sb);
+    ps_sb_puts(c->sb, "=");
+    if (redacts(c, name))
+        ps_sb_puts(c->sb, "'<redacted>'");
+    else if (value)
+        ps_repr_obj(c, value);
+    else
+        ps_sb_cut(c->sb);
+}
+
 static void keep_value(struct repr_ctx *c, uint64_t obj, const char *s)
 {
     if (obj == c->root && !c->value)
@@ -718,10 +742,7 @@ static void repr_namedtuple(struct repr_ctx *c, uint64_t obj, const struct ps_re
             ps_repr_read(w, obj + (uint64_t)w->off.tuple.ob_item + i * 8, &item, 8))
             return ps_sb_cut(c->sb);
         ps_sb_puts(c->sb, i ? ", " : "");
-        if (put_text(c, name, w->lim.max_name))
-            return ps_sb_cut(c->sb);
-        ps_sb_puts(c->sb, "=");
-        ps_repr_obj(c, item);
+        put_keyword(c, name, item);
     }
     if (shown < n)
         ps_sb_cut(c->sb);
@@ -994,12 +1015,9 @@ static int dc_field(void *arg, uint64_t key, uint64_t field)
         return PS_LIMIT;
     }
     ps_sb_puts(c->sb, d->n++ ? ", " : "");
-    put_text(c, fname, c->w->lim.max_name);
-    ps_sb_puts(c->sb, "=");
-    if (attr(c, d->obj, name, &value, d->r) || !value)
-        ps_sb_cut(c->sb);
-    else
-        ps_repr_obj(c, value);
+    if (redacts(c, fname) || attr(c, d->obj, name, &value, d->r))
+        value = 0;
+    put_keyword(c, fname, value);
     free(name);
     return PS_OK;
 }
@@ -1097,12 +1115,7 @@ static int kw_item(void *arg, uint64_t key, uint64_t value)
     if (c->sb->full)
         return PS_LIMIT;
     ps_sb_puts(c->sb, ", ");
-    if (put_text(c, key, c->w->lim.max_name)) {
-        ps_sb_cut(c->sb);
-        return PS_LIMIT;
-    }
-    ps_sb_puts(c->sb, "=");
-    ps_repr_obj(c, value);
+    put_keyword(c, key, value);
     return PS_OK;
 }
 
@@ -1214,10 +1227,7 @@ static int ns_item(void *arg, uint64_t key, uint64_t value)
         return PS_LIMIT;
     }
     ps_sb_puts(c->sb, d->n++ ? ", " : "");
-    if (put_text(c, key, c->w->lim.max_name))
-        ps_sb_cut(c->sb);
-    ps_sb_puts(c->sb, "=");
-    ps_repr_obj(c, value);
+    put_keyword(c, key, value);
     return PS_OK;
 }
 

@@ -16,6 +16,8 @@ Captured twice (module-scoped): with the default limits, and tight (--max-str 5 
 
 import json
 import re
+import shutil
+import subprocess
 
 import pytest
 
@@ -119,7 +121,7 @@ def test_every_value_is_the_targets_repr(run):
             # tp_name: a C type's carries its module ("datetime.date")
             if got.get("type", "").rsplit(".", 1)[-1] != want["type"]:
                 problems.append("%s: type %r, want %r" % (where, got.get("type"), want["type"]))
-            want_repr = truth["generic"].get(name, want["repr"])
+            want_repr = truth["generic"].get(name, truth["redacted"].get(name, want["repr"]))
             try:
                 check_repr(where, got, want_repr)
             except AssertionError as e:
@@ -162,7 +164,7 @@ def test_tight_limits_cut_and_mark(run):
         for name, want in sorted(want_frame["locals"].items()):
             got = got_frame["locals"].get(name)
             try:
-                check_repr(name, got, truth["generic"].get(name, want["repr"]))
+                check_repr(name, got, truth["generic"].get(name, truth["redacted"].get(name, want["repr"])))
             except AssertionError as e:
                 problems.append(str(e))
     assert not problems, "\n".join(problems)
@@ -170,6 +172,22 @@ def test_tight_limits_cut_and_mark(run):
     for frame, name in (("query", "dq_blocks"), ("query", "counter"), ("query", "od"),
                         ("hostile", "big_deque"), ("hostile", "dec_long"), ("query", "item")):
         assert q[frame][name]["truncated"] is True, "%s not cut: %r" % (name, q[frame][name]["repr"])
+
+
+def test_redacted_fields_are_not_captured(run):
+    """A dataclass field named like a credential is shown '<redacted>' and its value is in
+    no byte of the snapshot."""
+    _, _, _, snap = run.results["default"]
+    data = snap.read_bytes()
+    if data[:4] != b"\x7fELF":
+        if not shutil.which("zstd"):
+            pytest.skip("zstd not installed: cannot decompress %s" % snap)
+        data = subprocess.run(["zstd", "-d", "-c", str(snap)], stdout=subprocess.PIPE,
+                              check=True, timeout=60).stdout
+    assert data[:4] == b"\x7fELF"
+    assert run.truth["markers"], "the target named no credential"
+    for marker in run.truth["markers"]:
+        assert marker.encode() not in data, "credential %r is in the snapshot" % marker
 
 
 def test_handled_exception(run):

@@ -18,6 +18,8 @@ Truth JSON:
                "locals": {name: {"type": ..., "repr": ...}}}],   # innermost first
    "generic": {name: "<__main__.X object at 0x...>"},  # locals shown in the generic form
    "cut": [name, ...],              # hostile locals that must be shown cut (truncated)
+   "redacted": {name: repr},        # locals whose credential fields pysnap redacts
+   "markers": ["..."],              # their values: absent from the snapshot
    "values": {name: "..."},         # the structured "value" expected in JSON
    "main_tid": N,
    "handler": {"tid": N, "type": "ValueError", "repr": "ValueError('bad input 42')",
@@ -53,6 +55,8 @@ HANDLER = {}
 LOCK = threading.Lock()
 GENERIC = {}  # local name -> the generic form it must be shown in
 CUT = set()   # locals that must be shown cut (marked truncated)
+MARKERS = []   # credential values that must not be in the snapshot
+REDACTED = {}  # local name -> its repr with the credentials replaced by '<redacted>'
 
 
 class Color(enum.Enum):
@@ -78,6 +82,12 @@ class Item:
     price: decimal.Decimal
     tags: list = dataclasses.field(default_factory=list)
     secret: str = dataclasses.field(default="hidden", repr=False)
+
+
+@dataclasses.dataclass
+class Login:
+    user: str
+    password: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -259,6 +269,10 @@ def query(conn_lock):
     item = Item("pen", decimal.Decimal("1.20"), ["a"])
     frozen = Frozen(7)
     point = Point(1, y="b")
+    # a field named like a credential: its value is never read (the default --redact)
+    login = Login("bob", "pw-" + os.urandom(4).hex())
+    MARKERS.append(login.password)
+    REDACTED["login"] = "Login(user='bob', password='<redacted>')"
     record("query", frame_truth(locals()))
     return hostile(), conn_lock
 
@@ -345,6 +359,8 @@ def reporter(fifo, main_tid, deadline):
             "frames": [FRAMES["hostile"], FRAMES["query"], FRAMES["request"]],
             "generic": GENERIC,
             "cut": sorted(CUT),
+            "redacted": REDACTED,
+            "markers": MARKERS,
             "values": expected_values(),
             "handler": dict((k, HANDLER[k]) for k in ("tid", "type", "repr", "traceback")),
         }

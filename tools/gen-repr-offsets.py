@@ -70,7 +70,7 @@ def measure():
     t = datetime.time(13, 14, 15, 0x0A0B0C, tzinfo=datetime.timezone.utc, fold=1)
     out["time_data"] = find_bytes(t, bytes([13, 14, 15, 0x0A, 0x0B, 0x0C]), "time data")
     out["time_hastz"] = out["time_data"] - 1
-    out["time_fold"] = find_bytes(t, bytes([1]), "time fold", n=None) if False else out["time_data"] + 6
+    out["time_fold"] = out["time_data"] + 6
     out["time_tzinfo"] = find_word(t, id(datetime.timezone.utc), "time tzinfo")
     dt = datetime.datetime(2024, 5, 17, 13, 14, 15, 0x0A0B0C, tzinfo=datetime.timezone.utc, fold=1)
     out["datetime_data"] = find_bytes(dt, bytes([0x07, 0xE8, 5, 17, 13, 14, 15, 0x0A, 0x0B, 0x0C]),
@@ -215,15 +215,13 @@ def measure():
                            int.from_bytes(b[i + 4:i + 8], "little", signed=True) in (tb.tb_lineno, -1)],
                           "tb_lasti")
     out["tb_lineno"] = out["tb_lasti"] + 4
-    e2 = None
+    def raiser():
+        raise KeyError("k")
     try:
-        try:
-            raise KeyError("k")
-        except KeyError:
-            raise ValueError("v")
-    except ValueError as err:
-        e2 = err
-    out["tb_next"] = HEAD  # tb_next is the first field in every version
+        raiser()
+    except KeyError as err:
+        tb = err.__traceback__
+    out["tb_next"] = find_word(tb, id(tb.tb_next), "tb_next")
     # the frame object's code: 3.11+ through f_frame (the _PyInterpreterFrame, right after
     # f_back), whose first words hold the code object (3.14+ as a tagged stack ref)
     fr = sys._getframe()

@@ -26,8 +26,8 @@
 #define MAX_BASES 32
 #define MAX_DEC_WORDS 4096        /* mpd_t coefficient words (19 digits each) read at most */
 #define MAX_EXP 1000000000000000000LL /* |exponent| of a sane mpd_t (MPD_MAX_EMAX is 10^18-1) */
-#define PATTERN_REPR_CHARS 200
-#define MAX_DEQUE_BLOCKS 256      /* blocks followed per deque (16384 items) */    /* re.compile(%.200R): the pattern's repr is cut there */
+#define PATTERN_REPR_CHARS 200   /* re.compile(%.200R): the pattern's repr is cut there */
+#define MAX_DEQUE_BLOCKS 256      /* blocks followed per deque (16384 items) */
 
 typedef void (*stdlib_fn)(struct repr_ctx *c, uint64_t obj, const struct ps_repr_offsets *r);
 

@@ -14,14 +14,14 @@ Captured twice (module-scoped): with the default limits, and tight (--max-str 5 
 `dump --json` of the same process: the capture must keep every byte these reprs read.
 """
 
-import json
 import re
 import shutil
 import subprocess
 
 import pytest
 
-from e2e_util import TARGETS, TargetRunner, all_threads, describe, run_pysnap, wait_for_tids
+from e2e_util import (TARGETS, TargetRunner, all_threads, describe, run_pysnap, run_pysnap_json,
+                      wait_for_tids)
 import schema_util
 
 REPRS_TARGET = TARGETS / "reprs_target.py"
@@ -34,16 +34,6 @@ CUT_BY_DEFAULT = {"big_deque", "dq_blocks", "cycle_truth"}
 
 class Run(object):
     pass
-
-
-def analyze_json(pysnap_bin, *args):
-    res = run_pysnap(pysnap_bin, *args)
-    if res.returncode != 0:
-        return res, None
-    try:
-        return res, json.loads(res.stdout.decode("utf-8"))
-    except ValueError:
-        return res, None
 
 
 @pytest.fixture(scope="module")
@@ -62,9 +52,9 @@ def run(python, pysnap_bin, tmp_path_factory):
             cap = run_pysnap(pysnap_bin, "capture", "--pid", proc.pid, "-o", snap, *opts)
             res = analysis = None
             if cap.returncode == 0:
-                res, analysis = analyze_json(pysnap_bin, "analyze", snap, "--json")
+                res, analysis = run_pysnap_json(pysnap_bin, "analyze", snap, "--json")
             r.results[name] = (cap, res, analysis, snap)
-        r.live_res, r.live = analyze_json(pysnap_bin, "dump", "--pid", proc.pid, "--json")
+        r.live_res, r.live = run_pysnap_json(pysnap_bin, "dump", "--pid", proc.pid, "--json")
         yield r
     finally:
         runner.close()

@@ -5,8 +5,10 @@ thread inside an `except` block, so that fuzz_walker reaches every renderer and 
 exception walk. Made by hand: run it, wait for "ready", then
     pysnap capture --pid PID --no-compress --max-stack 0 -o RAW
 and write make_corpus.walker_seeds(open(RAW, "rb").read(), flat=False)["seg"]."""
-import collections, ctypes, dataclasses, datetime, decimal, enum, fractions, functools, gc
-import pathlib, re, sys, threading, time, types, uuid
+import collections, dataclasses, datetime, decimal, enum, fractions, functools, os, pathlib
+import re, sys, threading, time, types, uuid
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e", "targets"))
+from reprs_target import cyclic_deque  # noqa: E402  (the deque whose blocks form a cycle)
 Color = enum.Enum("Color", "RED GREEN")
 Bogus = collections.namedtuple("Bogus", "a b")
 Bogus._fields = 12345
@@ -14,19 +16,6 @@ Bogus._fields = 12345
 class Item:
     name: str
     n: int = 0
-def cyclic_deque():
-    dq = collections.deque(range(200))
-    w = ctypes.c_ssize_t
-    while w.from_address(id(dq) + 40).value < 62:
-        dq.popleft()
-    block = w.from_address(id(dq) + 24).value
-    gc.disable()
-    for i in range(w.from_address(id(dq) + 40).value):
-        w.from_address(block + 8 + 8 * i).value = id(0)
-    w.from_address(block + 8 + 64 * 8).value = block
-    gc.freeze()
-    gc.enable()
-    return dq
 def handler():
     try:
         raise ValueError("seed")
@@ -63,7 +52,7 @@ def hold():
     v26 = pathlib.PurePosixPath("/p")
     v27 = Item("j").__repr__
     str(v26)
-    dq_cycle = cyclic_deque()
+    dq_cycle, _ = cyclic_deque()
     print("ready", flush=True)
     time.sleep(1000)
     return locals()

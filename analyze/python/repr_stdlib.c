@@ -224,6 +224,9 @@ static int iso_offset(struct repr_ctx *c, uint64_t tz, const struct ps_repr_offs
     if (!ps_py_is(c->w, tz, "datetime.timezone") || rd_u64(c, tz, r->tz_offset, &delta) ||
         !ps_py_is(c->w, delta, "datetime.timedelta") || rd(c, delta, r->delta_days, v, sizeof v))
         return PS_CORRUPT;
+    /* a timezone's offset is within a day; anything else is hostile memory */
+    if (v[0] < -1 || v[0] > 0 || v[1] < 0 || v[1] >= 86400 || v[2] < 0 || v[2] >= 1000000)
+        return PS_CORRUPT;
     int64_t us = ((int64_t)v[0] * 86400 + v[1]) * 1000000 + v[2];
     char sign = us < 0 ? '-' : '+';
     if (us < 0)

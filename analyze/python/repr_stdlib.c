@@ -25,6 +25,7 @@
 #define TP_BASE_BEFORE_TP_DICT 8
 #define MAX_BASES 32
 #define MAX_DEC_WORDS 4096        /* mpd_t coefficient words (19 digits each) read at most */
+#define MAX_DEC_LEN (1LL << 40)   /* coefficient words of a sane mpd_t (no overflow below) */
 #define MAX_EXP 1000000000000000000LL /* |exponent| of a sane mpd_t (MPD_MAX_EMAX is 10^18-1) */
 #define PATTERN_REPR_CHARS 200   /* re.compile(%.200R): the pattern's repr is cut there */
 #define MAX_DEQUE_BLOCKS 256      /* blocks followed per deque (16384 items) */
@@ -369,7 +370,8 @@ static int dec_coefficient(struct repr_ctx *c, uint64_t obj, const struct ps_rep
     if (rd(c, obj, r->dec_digits, &digits, 8) || rd(c, obj, r->dec_len, &len, 8) ||
         rd_u64(c, obj, r->dec_data, &data))
         return PS_CORRUPT;
-    if (len < 1 || digits < 1 || digits > len * MPD_RDIGITS || digits <= (len - 1) * MPD_RDIGITS)
+    if (len < 1 || len > MAX_DEC_LEN || digits < 1 || digits > len * MPD_RDIGITS ||
+        digits <= (len - 1) * MPD_RDIGITS)
         return PS_CORRUPT;
     *ndigits = digits;
     /* Only the top words hold the first MAX digits. */

@@ -117,35 +117,51 @@ static int small_int(struct repr_ctx *c, uint64_t obj, int64_t *v)
     return PS_OK;
 }
 
-/* The value of an attribute NAME kept in a __slots__ member of OBJ's class (the member
- * descriptor in a class dict along the MRO gives its offset), else in the instance dict.
- * *V = 0 when there is none. */
+/* The first value of NAME in the class dicts along TYPE's MRO (a class attribute), *V = 0
+ * when none has it. (Static types of 3.12+ keep no dict there: they are passed over.) */
+static int mro_lookup(struct ps_walker *w, uint64_t type, const struct ps_repr_offsets *r,
+                      const char *name, uint64_t *v)
+{
+    uint64_t mro, n, k, dict;
+    *v = 0;
+    if (ps_w_field_u64(w, type, r->tp_mro, &mro) || !ps_py_is(w, mro, "tuple") ||
+        ps_w_field_u64(w, mro, w->off.object.ob_size, &n))
+        return PS_CORRUPT;
+    for (uint64_t i = 0; i < n && i < MAX_BASES; i++) {
+        if (w_u64(w, mro + (uint64_t)w->off.tuple.ob_item + i * 8, &k) || !k ||
+            ps_w_field_u64(w, k, w->off.more.tp_dict, &dict))
+            return PS_CORRUPT;
+        if (dict && ps_py_dict_get(w, dict, name, v) == PS_OK && *v)
+            return PS_OK;
+    }
+    *v = 0;
+    return PS_OK;
+}
+
+/* The value of the attribute NAME of OBJ: from its instance dict, else from the __slots__
+ * member of that name (the member descriptor in a class dict gives its offset). *V = 0
+ * when there is none. */
 static int attr(struct repr_ctx *c, uint64_t obj, const char *name, uint64_t *v,
                 const struct ps_repr_offsets *r)
 {
     struct ps_walker *w = c->w;
-    uint64_t type, mro, n, k, dict, desc, def, size;
+    uint64_t type, desc, def, size;
     int64_t off;
     *v = 0;
     if (ps_py_getattr(w, obj, name, v) == PS_OK && *v)
         return PS_OK;
-    if (type_of(w, obj, &type) || ps_w_field_u64(w, type, r->tp_mro, &mro) || !mro ||
-        !ps_py_is(w, mro, "tuple") || ps_w_field_u64(w, mro, w->off.object.ob_size, &n))
+    *v = 0;
+    if (type_of(w, obj, &type) || mro_lookup(w, type, r, name, &desc))
         return PS_CORRUPT;
-    for (uint64_t i = 0; i < n && i < MAX_BASES; i++) {
-        if (w_u64(w, mro + (uint64_t)w->off.tuple.ob_item + i * 8, &k) ||
-            ps_w_field_u64(w, k, w->off.more.tp_dict, &dict) || !dict ||
-            ps_py_dict_get(w, dict, name, &desc) || !desc)
-            continue;
-        if (!ps_py_is(w, desc, "member_descriptor") ||
-            ps_repr_read(w, at(w, desc, r->memberdescr_def), &def, 8) ||
-            ps_repr_read(w, def + (uint64_t)r->memberdef_offset, &off, 8) ||
-            ps_w_field_u64(w, type, w->off.object.tp_basicsize, &size) || off < 16 ||
-            (uint64_t)off + 8 > size)
-            return PS_CORRUPT;
-        return ps_repr_read(w, obj + (uint64_t)off, v, 8);
-    }
-    return PS_OK;
+    if (!desc)
+        return PS_OK;
+    if (!ps_py_is(w, desc, "member_descriptor") ||
+        ps_repr_read(w, at(w, desc, r->memberdescr_def), &def, 8) ||
+        ps_repr_read(w, def + (uint64_t)r->memberdef_offset, &off, 8) ||
+        ps_w_field_u64(w, type, w->off.object.tp_basicsize, &size) || off < 16 ||
+        (uint64_t)off + 8 > size)
+        return PS_CORRUPT;
+    return ps_repr_read(w, obj + (uint64_t)off, v, 8);
 }
 
 /* The text of the str OBJ (not its repr), at most MAX characters: longer ones are cut. 0, or
@@ -718,18 +734,8 @@ static void repr_namedtuple(struct repr_ctx *c, uint64_t obj, const struct ps_re
 {
     struct ps_walker *w = c->w;
     uint64_t type, fields = 0, nf, n;
-    if (type_of(w, obj, &type))
-        return ps_sb_cut(c->sb);
-    /* _fields is a class attribute: look it up as an attribute of the class object */
-    uint64_t mro, k, dict;
-    if (ps_w_field_u64(w, type, r->tp_mro, &mro) || !ps_py_is(w, mro, "tuple"))
-        return ps_repr_default(c, obj);
-    for (uint64_t i = 0; i < 4 && !fields; i++)
-        if (!w_u64(w, mro + (uint64_t)w->off.tuple.ob_item + i * 8, &k) && k &&
-            !ps_w_field_u64(w, k, w->off.more.tp_dict, &dict) && dict)
-            ps_py_dict_get(w, dict, "_fields", &fields);
-    if (!fields || !ps_py_is(w, fields, "tuple") ||
-        ps_w_field_u64(w, fields, w->off.object.ob_size, &nf) ||
+    if (type_of(w, obj, &type) || mro_lookup(w, type, r, "_fields", &fields) || !fields ||
+        !ps_py_is(w, fields, "tuple") || ps_w_field_u64(w, fields, w->off.object.ob_size, &nf) ||
         ps_w_field_u64(w, obj, w->off.object.ob_size, &n) || nf != n || n > (1u << 20))
         return ps_repr_default(c, obj); /* repr() itself would raise: a bogus _fields */
     uint64_t shown = n < w->lim.max_items ? n : w->lim.max_items;
@@ -1031,18 +1037,9 @@ static int dc_field(void *arg, uint64_t key, uint64_t field)
 static void repr_dataclass(struct repr_ctx *c, uint64_t obj, const struct ps_repr_offsets *r)
 {
     struct ps_walker *w = c->w;
-    uint64_t type, fields, qn;
-    if (type_of(w, obj, &type) || attr(c, obj, "__dataclass_fields__", &fields, r))
-        fields = 0;
-    if (!fields) { /* a class attribute: look in the class dicts */
-        uint64_t mro, k, dict;
-        if (!ps_w_field_u64(w, type, r->tp_mro, &mro) && ps_py_is(w, mro, "tuple"))
-            for (uint64_t i = 0; i < 8 && !fields; i++)
-                if (!w_u64(w, mro + (uint64_t)w->off.tuple.ob_item + i * 8, &k) && k &&
-                    !ps_w_field_u64(w, k, w->off.more.tp_dict, &dict) && dict)
-                    ps_py_dict_get(w, dict, "__dataclass_fields__", &fields);
-    }
-    if (!fields || !ps_py_is(w, fields, "dict") || w->off.more.ht_qualname == PS_OFF_NONE ||
+    uint64_t type, fields = 0, qn;
+    if (type_of(w, obj, &type) || mro_lookup(w, type, r, "__dataclass_fields__", &fields) ||
+        !fields || !ps_py_is(w, fields, "dict") || w->off.more.ht_qualname == PS_OFF_NONE ||
         ps_w_field_u64(w, type, w->off.more.ht_qualname, &qn) || !ps_py_is(w, qn, "str"))
         return ps_repr_default(c, obj);
     if (ps_repr_enter(c, obj, "..."))

@@ -88,6 +88,16 @@ def measure():
     tz = datetime.timezone(datetime.timedelta(hours=5, minutes=30), "IST")
     out["tz_offset"] = find_word(tz, id(tz.utcoffset(None)), "timezone offset")
     out["tz_name"] = find_word(tz, id(tz.tzname(None)), "timezone name")
+    # zoneinfo (3.9+, the C _zoneinfo): the key follows the tzinfo head; needs tzdata
+    try:
+        import zoneinfo
+        z = zoneinfo.ZoneInfo("UTC")
+        assert type(z).__module__ == "zoneinfo"
+        out["zoneinfo_key"] = find_word(z, id(z.key), "ZoneInfo key")
+        out["size_zoneinfo"] = type(z).__basicsize__
+    except ImportError:
+        out["zoneinfo_key"] = -1
+        out["size_zoneinfo"] = -1
     # _decimal: PyDecObject { HEAD; hash; mpd_t dec { uint8 flags; exp; digits; len; alloc;
     # data } }: the exponent, digit count and data pointer are found by value.
     x = decimal.Decimal("-12345678901234567890123.45")
@@ -281,6 +291,7 @@ def main():
     out = measure()
     v = sys.version_info
     sizes = out.pop("sizes")
+    sizes["zoneinfo"] = out.pop("size_zoneinfo")
     print("    /* %d.%d.%d */" % tuple(v[:3]))
     fields = ["{.major = %d, .minor = %d" % (v[0], v[1])]
     fields += [".%s = %d" % (k, out[k]) for k in sorted(out)]

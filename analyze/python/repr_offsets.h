@@ -23,6 +23,7 @@ struct ps_repr_offsets {
     ps_off datetime_data, datetime_fold, datetime_tzinfo;
     ps_off delta_days;          /* int days, seconds, microseconds follow */
     ps_off tz_offset, tz_name;  /* PyDateTime_TimeZone */
+    ps_off zoneinfo_key;        /* zoneinfo.ZoneInfo (3.9+, else PS_OFF_NONE): its key */
     /* _decimal: PyDecObject.dec (mpd_t): uint8 flags, int64 exp, digits, len, data words */
     ps_off dec_flags, dec_exp, dec_digits, dec_len, dec_data;
     /* collections */
@@ -51,7 +52,7 @@ struct ps_repr_offsets {
     /* tp_basicsize of each type, as measured with this row */
     int32_t size_date, size_time, size_datetime, size_timedelta, size_timezone, size_decimal;
     int32_t size_deque, size_odict, size_defdict, size_partial, size_pattern, size_memory;
-    int32_t size_lock, size_rlock;
+    int32_t size_lock, size_rlock, size_zoneinfo;
 };
 
 /* The I-th row for MAJOR.MINOR (several when a patch release changed a layout), NULL past

@@ -368,6 +368,19 @@ static void repr_timezone(struct repr_ctx *c, uint64_t obj, const struct ps_repr
     ps_sb_puts(c->sb, ")");
 }
 
+/* zoneinfo.ZoneInfo(key='Europe/Paris'); one made from a file (no key) is cut. */
+static void repr_zoneinfo(struct repr_ctx *c, uint64_t obj, const struct ps_repr_offsets *r)
+{
+    uint64_t key;
+    if (r->zoneinfo_key == PS_OFF_NONE || rd_u64(c, obj, r->zoneinfo_key, &key) ||
+        !ps_py_is(c->w, key, "str"))
+        return ps_sb_cut(c->sb);
+    put_type_name(c, obj, 0);
+    ps_sb_puts(c->sb, "(key=");
+    ps_repr_obj(c, key);
+    ps_sb_puts(c->sb, ")");
+}
+
 /* ---- decimal ---- */
 
 #define MPD_NEG 1
@@ -1382,6 +1395,7 @@ static const struct {
     {"datetime.datetime", SIZE(size_datetime), repr_datetime},
     {"datetime.timedelta", SIZE(size_timedelta), repr_timedelta},
     {"datetime.timezone", SIZE(size_timezone), repr_timezone},
+    {"zoneinfo.ZoneInfo", SIZE(size_zoneinfo), repr_zoneinfo},
     {"decimal.Decimal", SIZE(size_decimal), repr_decimal},
     {"collections.deque", SIZE(size_deque), repr_deque},
     {"collections.OrderedDict", SIZE(size_odict), repr_odict},

@@ -45,6 +45,12 @@ import time
 import types
 import uuid
 
+try:
+    import zoneinfo
+    zoneinfo.ZoneInfo("Europe/Paris")
+except Exception:  # noqa: B902 - before 3.9, or no tz database
+    zoneinfo = None
+
 sys.dont_write_bytecode = True
 
 from target_util import fail_why, parse_args, publish_truth, task_state  # noqa: E402
@@ -283,6 +289,9 @@ def request(request_id):
     ist = datetime.timezone(datetime.timedelta(hours=5, minutes=30), "IST")
     now_ist = datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=ist, fold=1)
     minus = datetime.timezone(-datetime.timedelta(hours=8))
+    if zoneinfo is not None:  # 3.9+, with the system's tz database
+        paris = zoneinfo.ZoneInfo("Europe/Paris")
+        now_paris = datetime.datetime(2024, 7, 1, 12, 0, tzinfo=paris)
     day = datetime.date(2024, 2, 29)
     at = datetime.time(9, 30)
     at_us = datetime.time(23, 59, 59, 999, tzinfo=minus)

@@ -51,9 +51,23 @@ void ps_value_free(struct ps_value *v)
     free(v->name);
     free(v->type);
     free(v->repr);
+    free(v->value);
     for (size_t i = 0; i < v->nattrs; i++)
         ps_value_free(&v->attrs[i]);
     free(v->attrs);
+}
+
+static void frames_free(struct ps_frame *f, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        free(f[k].function);
+        free(f[k].qualname);
+        free(f[k].file);
+        for (size_t l = 0; l < f[k].nlocals; l++)
+            ps_value_free(&f[k].locals[l]);
+        free(f[k].locals);
+    }
+    free(f);
 }
 
 void ps_model_free(struct ps_model *m)
@@ -62,15 +76,11 @@ void ps_model_free(struct ps_model *m)
         struct ps_interp *in = &m->interps[i];
         for (size_t j = 0; j < in->nthreads; j++) {
             struct ps_thread *t = &in->threads[j];
-            for (size_t k = 0; k < t->nframes; k++) {
-                free(t->frames[k].function);
-                free(t->frames[k].qualname);
-                free(t->frames[k].file);
-                for (size_t l = 0; l < t->frames[k].nlocals; l++)
-                    ps_value_free(&t->frames[k].locals[l]);
-                free(t->frames[k].locals);
-            }
-            free(t->frames);
+            frames_free(t->frames, t->nframes);
+            frames_free(t->handling_tb, t->nhandling_tb);
+            if (t->handling)
+                ps_value_free(t->handling);
+            free(t->handling);
             free(t->name);
             ps_request_free(t->request);
         }

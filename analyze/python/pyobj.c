@@ -492,8 +492,27 @@ int ps_py_instance_attrs(struct ps_walker *w, uint64_t obj, struct ps_attrs *a)
         uint64_t dictoffset;
         if ((rc = ps_w_field_u64(w, type, o->object.tp_dictoffset, &dictoffset)))
             return rc;
+        if ((int64_t)dictoffset < 0 && (int64_t)dictoffset > -0x10000) {
+            /* a var-sized object's (an int or tuple subclass instance, e.g. an IntEnum
+             * member): counted from the end of its items, as _PyObject_GetDictPtr does */
+            uint64_t basicsize, itemsize, size;
+            if ((rc = ps_w_field_u64(w, type, o->object.tp_basicsize, &basicsize)) ||
+                (rc = ps_w_field_u64(w, type, o->object.tp_basicsize + 8, &itemsize)) ||
+                (rc = ps_w_field_u64(w, obj, o->object.ob_size, &size)))
+                return rc;
+            if ((int64_t)size < 0)
+                size = (uint64_t)-(int64_t)size;
+            if (o->longobj.lv_tag != PS_OFF_NONE || basicsize > 0x10000 || itemsize > 64 ||
+                size > 0x100000)
+                return PS_OK; /* 3.12+ ints keep no size there */
+            size = (basicsize + size * itemsize + 7) & ~(uint64_t)7;
+            rc = w_u64(w, obj + size + dictoffset, &a->dict);
+            if (!rc && a->dict && !ps_py_is(w, a->dict, "dict"))
+                a->dict = 0;
+            break;
+        }
         if ((int64_t)dictoffset <= 0 || dictoffset > 0x10000)
-            return PS_OK; /* no dict, or a var-sized object's: not supported */
+            return PS_OK; /* no dict */
         rc = w_u64(w, obj + dictoffset, &a->dict);
         break;
     }

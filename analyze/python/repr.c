@@ -12,6 +12,7 @@
 #include "pysnap/error.h"
 #include "pysnap/model.h"
 #include "unicode_printable.h"
+#include "repr_internal.h"
 #include "walker_internal.h"
 
 #define TPFLAGS_HEAPTYPE (1ull << 9)
@@ -24,13 +25,7 @@
 #define QUOTE_SCAN_MAX (64u << 10) /* bytes looked at past a cut string to choose its quote */
 
 /* ---- a bounded string builder ---- */
-struct sbuf {
-    char *p;
-    size_t len, cap, limit;
-    int full; /* something was cut: nothing more is appended, "..." ends the repr */
-};
-
-static void sb_put(struct sbuf *b, const char *s, size_t n)
+void ps_sb_put(struct sbuf *b, const char *s, size_t n)
 {
     if (b->full)
         return;
@@ -54,13 +49,13 @@ static void sb_put(struct sbuf *b, const char *s, size_t n)
     b->len += n;
 }
 
-static void sb_puts(struct sbuf *b, const char *s)
+void ps_sb_puts(struct sbuf *b, const char *s)
 {
-    sb_put(b, s, strlen(s));
+    ps_sb_put(b, s, strlen(s));
 }
 
-static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
+void ps_sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ps_sb_printf(struct sbuf *b, const char *fmt, ...)
 {
     char tmp[128];
     va_list ap;
@@ -68,16 +63,16 @@ static void sb_printf(struct sbuf *b, const char *fmt, ...)
     int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
     if (n > 0)
-        sb_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+        ps_sb_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
-static void sb_cut(struct sbuf *b)
+void ps_sb_cut(struct sbuf *b)
 {
     b->full = 1;
 }
 
 /* ---- reads charged to the walk's value budget ---- */
-static int vread(struct ps_walker *w, uint64_t addr, void *buf, size_t len)
+int ps_repr_read(struct ps_walker *w, uint64_t addr, void *buf, size_t len)
 {
     if (len > w->lim.budget - w->budget_used) {
         w->budget_used = w->lim.budget;
@@ -87,14 +82,6 @@ static int vread(struct ps_walker *w, uint64_t addr, void *buf, size_t len)
     return ps_mem_read(w->mem, addr, buf, len);
 }
 
-struct repr_ctx {
-    struct ps_walker *w;
-    struct sbuf *sb;
-    unsigned depth;
-    uint64_t stack[16]; /* containers being rendered, for [...] on cycles */
-};
-
-static void repr_obj(struct repr_ctx *c, uint64_t obj);
 
 /* ---- numbers ---- */
 
@@ -154,10 +141,10 @@ static void repr_float(struct repr_ctx *c, uint64_t obj)
 {
     double d;
     char out[64];
-    if (vread(c->w, obj + (uint64_t)c->w->off.floatobj.ob_fval, &d, sizeof d))
-        return sb_cut(c->sb);
+    if (ps_repr_read(c->w, obj + (uint64_t)c->w->off.floatobj.ob_fval, &d, sizeof d))
+        return ps_sb_cut(c->sb);
     ps_format_float(d, 1, 0, out, sizeof out);
-    sb_puts(c->sb, out);
+    ps_sb_puts(c->sb, out);
 }
 
 static void repr_complex(struct repr_ctx *c, uint64_t obj)
@@ -165,20 +152,20 @@ static void repr_complex(struct repr_ctx *c, uint64_t obj)
     double v[2];
     char re[64], im[64];
     if (c->w->off.more.complex_cval == PS_OFF_NONE ||
-        vread(c->w, obj + (uint64_t)c->w->off.more.complex_cval, v, sizeof v))
-        return sb_cut(c->sb);
+        ps_repr_read(c->w, obj + (uint64_t)c->w->off.more.complex_cval, v, sizeof v))
+        return ps_sb_cut(c->sb);
     if (v[0] == 0 && !signbit(v[0])) {
         ps_format_float(v[1], 0, 0, im, sizeof im);
-        sb_printf(c->sb, "%sj", im);
+        ps_sb_printf(c->sb, "%sj", im);
     } else {
         ps_format_float(v[0], 0, 0, re, sizeof re);
         ps_format_float(v[1], 0, 1, im, sizeof im);
-        sb_printf(c->sb, "(%s%sj)", re, im);
+        ps_sb_printf(c->sb, "(%s%sj)", re, im);
     }
 }
 
 /* Sign and magnitude digits (base 2^30) of an int object. */
-static int read_int(struct repr_ctx *c, uint64_t obj, int *negative, uint32_t **digits,
+int ps_repr_read_int(struct repr_ctx *c, uint64_t obj, int *negative, uint32_t **digits,
                     size_t *n)
 {
     const struct ps_pyoffsets *o = &c->w->off;
@@ -206,27 +193,27 @@ static int read_int(struct repr_ctx *c, uint64_t obj, int *negative, uint32_t **
     *digits = malloc((size_t)nd * 4 + 4);
     if (!*digits)
         return PS_NOMEM;
-    if ((rc = vread(c->w, obj + (uint64_t)o->longobj.digits, *digits, (size_t)nd * 4))) {
+    if ((rc = ps_repr_read(c->w, obj + (uint64_t)o->longobj.digits, *digits, (size_t)nd * 4))) {
         free(*digits);
         return rc;
     }
     return PS_OK;
 }
 
-static void repr_int(struct repr_ctx *c, uint64_t obj)
+void ps_repr_int(struct repr_ctx *c, uint64_t obj)
 {
     int negative;
     uint32_t *d;
     size_t n;
-    if (read_int(c, obj, &negative, &d, &n))
-        return sb_cut(c->sb);
+    if (ps_repr_read_int(c, obj, &negative, &d, &n))
+        return ps_sb_cut(c->sb);
     /* Repeated division by 10^9 of the base-2^30 magnitude; chunks come out least
      * significant first. */
     size_t cap = n * 10 / 9 + 2, nchunks = 0;
     uint32_t *chunks = malloc(cap * 4);
     if (!chunks) {
         free(d);
-        return sb_cut(c->sb);
+        return ps_sb_cut(c->sb);
     }
     for (size_t i = 0; i < n; i++)
         d[i] &= 0x3fffffff;
@@ -243,11 +230,11 @@ static void repr_int(struct repr_ctx *c, uint64_t obj)
             top--;
     }
     if (negative && nchunks)
-        sb_puts(c->sb, "-");
+        ps_sb_puts(c->sb, "-");
     if (nchunks == 0)
-        sb_puts(c->sb, "0");
+        ps_sb_puts(c->sb, "0");
     for (size_t i = nchunks; i-- > 0;)
-        sb_printf(c->sb, i == nchunks - 1 ? "%u" : "%09u", chunks[i]);
+        ps_sb_printf(c->sb, i == nchunks - 1 ? "%u" : "%09u", chunks[i]);
     free(chunks);
     free(d);
 }
@@ -257,9 +244,9 @@ static void repr_bool(struct repr_ctx *c, uint64_t obj)
     int negative;
     uint32_t *d;
     size_t n;
-    if (read_int(c, obj, &negative, &d, &n))
-        return sb_cut(c->sb);
-    sb_puts(c->sb, n > 0 && d[0] ? "True" : "False");
+    if (ps_repr_read_int(c, obj, &negative, &d, &n))
+        return ps_sb_cut(c->sb);
+    ps_sb_puts(c->sb, n > 0 && d[0] ? "True" : "False");
     free(d);
 }
 
@@ -279,7 +266,7 @@ static void put_utf8(struct sbuf *b, uint32_t cp)
     else
         o[0] = (char)(0xf0 | cp >> 18), o[1] = (char)(0x80 | ((cp >> 12) & 0x3f)),
         o[2] = (char)(0x80 | ((cp >> 6) & 0x3f)), o[3] = (char)(0x80 | (cp & 0x3f)), n = 4;
-    sb_put(b, o, n);
+    ps_sb_put(b, o, n);
 }
 
 static uint32_t code_point(const unsigned char *raw, unsigned kind, size_t i)
@@ -370,21 +357,26 @@ static size_t find_secrets(struct repr_ctx *c, const unsigned char *raw, unsigne
 #define MAX_SPANS 16
 
 /* repr() quotes with " when the text has a ' and no ", else with '. A cut str or bytes whose
- * kept part has a ' but no " needs the rest to decide: look for a " in the UNITS code units
- * of KIND bytes at ADDR, at most QUOTE_SCAN_MAX bytes (read like any value: charged to the
- * budget, and so in the snapshot). 1: there is one, 0: there is none, -1: undecided. */
-static int dquote_follows(struct repr_ctx *c, uint64_t addr, uint64_t units, unsigned kind)
+ * kept part has no " needs the rest to decide: look for quotes in the UNITS code units of
+ * KIND bytes at ADDR, at most QUOTE_SCAN_MAX bytes (read like any value: charged to the
+ * budget, and so in the snapshot). *SQUOTE is set when a ' is seen. 1: there is a ", 0: there
+ * is none, -1: undecided. */
+static int dquote_follows(struct repr_ctx *c, uint64_t addr, uint64_t units, unsigned kind,
+                          int *squote)
 {
     unsigned char buf[4096]; /* a multiple of every kind */
     int capped = units > QUOTE_SCAN_MAX / kind;
     uint64_t left = capped ? QUOTE_SCAN_MAX : units * kind;
     while (left) {
         size_t chunk = left < sizeof buf ? (size_t)left : sizeof buf;
-        if (vread(c->w, addr, buf, chunk))
+        if (ps_repr_read(c->w, addr, buf, chunk))
             return -1;
-        for (size_t i = 0; i < chunk / kind; i++)
-            if (code_point(buf, kind, i) == '"')
+        for (size_t i = 0; i < chunk / kind; i++) {
+            uint32_t ch = code_point(buf, kind, i);
+            if (ch == '"')
                 return 1;
+            *squote |= ch == '\'';
+        }
         addr += chunk;
         left -= chunk;
     }
@@ -395,27 +387,27 @@ static int dquote_follows(struct repr_ctx *c, uint64_t addr, uint64_t units, uns
 static int choose_quote(struct repr_ctx *c, int squote, int dquote, int cut, uint64_t rest_addr,
                         uint64_t rest_units, unsigned kind)
 {
-    if (!squote || dquote)
+    if (dquote || (!squote && !cut))
         return '\'';
     if (!cut)
         return '"';
-    int follows = dquote_follows(c, rest_addr, rest_units, kind);
-    return follows < 0 ? -1 : follows ? '\'' : '"';
+    int follows = dquote_follows(c, rest_addr, rest_units, kind, &squote);
+    return follows < 0 ? -1 : follows || !squote ? '\'' : '"';
 }
 
 static void repr_str(struct repr_ctx *c, uint64_t obj)
 {
     struct ps_str_hdr h;
     if (ps_py_str_header(c->w, obj, &h))
-        return sb_cut(c->sb);
+        return ps_sb_cut(c->sb);
     size_t n = (size_t)h.length, max = c->w->lim.max_str;
     int cut = n > max;
     if (cut)
         n = max;
     unsigned char *raw = malloc(n * h.kind + 1);
-    if (!raw || vread(c->w, h.data, raw, n * h.kind)) {
+    if (!raw || ps_repr_read(c->w, h.data, raw, n * h.kind)) {
         free(raw);
-        return sb_cut(c->sb);
+        return ps_sb_cut(c->sb);
     }
     struct ps_span spans[MAX_SPANS];
     size_t nspans = find_secrets(c, raw, h.kind, n, h.data, spans, MAX_SPANS);
@@ -430,49 +422,49 @@ static void repr_str(struct repr_ctx *c, uint64_t obj)
                          h.kind);
     if (q < 0) {
         free(raw);
-        return sb_cut(c->sb);
+        return ps_sb_cut(c->sb);
     }
     char quote = (char)q;
     int ucd = ps_unicode_version_bit(c->w->off.major, c->w->off.minor);
-    sb_put(c->sb, &quote, 1);
+    ps_sb_put(c->sb, &quote, 1);
     for (size_t i = 0; i < n && !c->sb->full; i++) {
         uint32_t ch = code_point(raw, h.kind, i);
         size_t sp = span_at(spans, nspans, i, &inside);
         if (sp) {
-            sb_puts(c->sb, "<redacted>");
+            ps_sb_puts(c->sb, "<redacted>");
             i = spans[sp - 1].end - 1;
         } else if (ch == (uint32_t)quote || ch == '\\')
-            sb_printf(c->sb, "\\%c", (char)ch);
+            ps_sb_printf(c->sb, "\\%c", (char)ch);
         else if (ch == '\t')
-            sb_puts(c->sb, "\\t");
+            ps_sb_puts(c->sb, "\\t");
         else if (ch == '\n')
-            sb_puts(c->sb, "\\n");
+            ps_sb_puts(c->sb, "\\n");
         else if (ch == '\r')
-            sb_puts(c->sb, "\\r");
+            ps_sb_puts(c->sb, "\\r");
         else if (ch < 0x7f && ch >= 0x20)
-            sb_put(c->sb, (const char *)&(char){(char)ch}, 1);
+            ps_sb_put(c->sb, (const char *)&(char){(char)ch}, 1);
         else if (ps_unicode_printable(ch, ucd))
             put_utf8(c->sb, ch);
         else if (ch <= 0xff)
-            sb_printf(c->sb, "\\x%02x", ch);
+            ps_sb_printf(c->sb, "\\x%02x", ch);
         else if (ch <= 0xffff)
-            sb_printf(c->sb, "\\u%04x", ch);
+            ps_sb_printf(c->sb, "\\u%04x", ch);
         else
-            sb_printf(c->sb, "\\U%08x", ch);
+            ps_sb_printf(c->sb, "\\U%08x", ch);
     }
     free(raw);
     if (cut)
-        return sb_cut(c->sb);
-    sb_put(c->sb, &quote, 1);
+        return ps_sb_cut(c->sb);
+    ps_sb_put(c->sb, &quote, 1);
 }
 
 static void repr_byte_string(struct repr_ctx *c, uint64_t data, uint64_t size)
 {
     size_t n = size > c->w->lim.max_str ? c->w->lim.max_str : (size_t)size;
     unsigned char *raw = malloc(n + 1);
-    if (!raw || vread(c->w, data, raw, n)) {
+    if (!raw || ps_repr_read(c->w, data, raw, n)) {
         free(raw);
-        return sb_cut(c->sb);
+        return ps_sb_cut(c->sb);
     }
     struct ps_span spans[MAX_SPANS];
     size_t nspans = find_secrets(c, raw, 1, n, data, spans, MAX_SPANS);
@@ -482,44 +474,44 @@ static void repr_byte_string(struct repr_ctx *c, uint64_t data, uint64_t size)
         squote |= raw[i] == '\'' && !inside;
         dquote |= raw[i] == '"' && !inside;
     }
-    sb_put(c->sb, "b", 1);
+    ps_sb_put(c->sb, "b", 1);
     int q = choose_quote(c, squote, dquote, n < size, data + n, size - n, 1);
     if (q < 0) {
         free(raw);
-        return sb_cut(c->sb);
+        return ps_sb_cut(c->sb);
     }
     char quote = (char)q;
-    sb_put(c->sb, &quote, 1);
+    ps_sb_put(c->sb, &quote, 1);
     for (size_t i = 0; i < n && !c->sb->full; i++) {
         unsigned char ch = raw[i];
         size_t sp = span_at(spans, nspans, i, &inside);
         if (sp) {
-            sb_puts(c->sb, "<redacted>");
+            ps_sb_puts(c->sb, "<redacted>");
             i = spans[sp - 1].end - 1;
         } else if (ch == (unsigned char)quote || ch == '\\')
-            sb_printf(c->sb, "\\%c", ch);
+            ps_sb_printf(c->sb, "\\%c", ch);
         else if (ch == '\t')
-            sb_puts(c->sb, "\\t");
+            ps_sb_puts(c->sb, "\\t");
         else if (ch == '\n')
-            sb_puts(c->sb, "\\n");
+            ps_sb_puts(c->sb, "\\n");
         else if (ch == '\r')
-            sb_puts(c->sb, "\\r");
+            ps_sb_puts(c->sb, "\\r");
         else if (ch < 0x20 || ch >= 0x7f)
-            sb_printf(c->sb, "\\x%02x", ch);
+            ps_sb_printf(c->sb, "\\x%02x", ch);
         else
-            sb_put(c->sb, (const char *)&ch, 1);
+            ps_sb_put(c->sb, (const char *)&ch, 1);
     }
     free(raw);
     if (n < size)
-        return sb_cut(c->sb);
-    sb_put(c->sb, &quote, 1);
+        return ps_sb_cut(c->sb);
+    ps_sb_put(c->sb, &quote, 1);
 }
 
 static void repr_bytes(struct repr_ctx *c, uint64_t obj)
 {
     uint64_t size;
     if (ps_w_field_u64(c->w, obj, c->w->off.object.ob_size, &size) || (int64_t)size < 0)
-        return sb_cut(c->sb);
+        return ps_sb_cut(c->sb);
     repr_byte_string(c, obj + (uint64_t)c->w->off.bytes.ob_sval, size);
 }
 
@@ -528,27 +520,27 @@ static void repr_bytearray(struct repr_ctx *c, uint64_t obj)
     uint64_t size, start;
     if (ps_w_field_u64(c->w, obj, c->w->off.object.ob_size, &size) || (int64_t)size < 0 ||
         ps_w_field_u64(c->w, obj, c->w->off.more.bytearray_start, &start))
-        return sb_cut(c->sb);
-    sb_puts(c->sb, "bytearray(");
+        return ps_sb_cut(c->sb);
+    ps_sb_puts(c->sb, "bytearray(");
     if (size == 0)
-        sb_puts(c->sb, "b''");
+        ps_sb_puts(c->sb, "b''");
     else
         repr_byte_string(c, start, size);
-    sb_puts(c->sb, ")");
+    ps_sb_puts(c->sb, ")");
 }
 
 /* ---- containers ---- */
 
 /* Enter a container: 0 to go on, 1 when it is already being rendered (a cycle) or too deep. */
-static int enter(struct repr_ctx *c, uint64_t obj, const char *cycle_text)
+int ps_repr_enter(struct repr_ctx *c, uint64_t obj, const char *cycle_text)
 {
     for (unsigned i = 0; i < c->depth; i++)
         if (c->stack[i] == obj) {
-            sb_puts(c->sb, cycle_text);
+            ps_sb_puts(c->sb, cycle_text);
             return 1;
         }
     if (c->depth >= c->w->lim.max_depth || c->depth >= sizeof c->stack / sizeof c->stack[0]) {
-        sb_cut(c->sb);
+        ps_sb_cut(c->sb);
         return 1;
     }
     c->stack[c->depth++] = obj;
@@ -559,18 +551,18 @@ static void repr_items(struct repr_ctx *c, uint64_t items, uint64_t n)
 {
     uint64_t shown = n < c->w->lim.max_items ? n : c->w->lim.max_items;
     uint64_t *v = malloc(shown * 8 + 8);
-    if (!v || vread(c->w, items, v, shown * 8)) {
+    if (!v || ps_repr_read(c->w, items, v, shown * 8)) {
         free(v);
-        return sb_cut(c->sb);
+        return ps_sb_cut(c->sb);
     }
     for (uint64_t i = 0; i < shown && !c->sb->full; i++) {
         if (i)
-            sb_puts(c->sb, ", ");
-        repr_obj(c, v[i]);
+            ps_sb_puts(c->sb, ", ");
+        ps_repr_obj(c, v[i]);
     }
     free(v);
     if (shown < n)
-        sb_cut(c->sb);
+        ps_sb_cut(c->sb);
 }
 
 /* HTTP headers that carry credentials, as WSGI environ keys and as header names: their
@@ -614,7 +606,7 @@ static int names_secret(struct ps_walker *w, uint64_t obj)
 static void repr_secret(struct repr_ctx *c, uint64_t value)
 {
     ps_mem_withhold(c->w->mem, value, 1);
-    sb_puts(c->sb, "'<redacted>'");
+    ps_sb_puts(c->sb, "'<redacted>'");
 }
 
 /* The items of a 2- or 3-tuple or list: a header ("Cookie", "...") or a WSGI/ASGI header
@@ -622,16 +614,16 @@ static void repr_secret(struct repr_ctx *c, uint64_t value)
 static void repr_pair(struct repr_ctx *c, uint64_t items, uint64_t n)
 {
     uint64_t v[3];
-    if (n > c->w->lim.max_items || vread(c->w, items, v, n * 8))
+    if (n > c->w->lim.max_items || ps_repr_read(c->w, items, v, n * 8))
         return repr_items(c, items, n);
     int secret = names_secret(c->w, v[0]);
     for (uint64_t i = 0; i < n && !c->sb->full; i++) {
         if (i)
-            sb_puts(c->sb, ", ");
+            ps_sb_puts(c->sb, ", ");
         if (i && secret)
             repr_secret(c, v[i]);
         else
-            repr_obj(c, v[i]);
+            ps_repr_obj(c, v[i]);
     }
 }
 
@@ -640,21 +632,21 @@ static void repr_sequence(struct repr_ctx *c, uint64_t obj, int is_tuple)
     const struct ps_pyoffsets *o = &c->w->off;
     uint64_t n, items;
     if (ps_w_field_u64(c->w, obj, o->object.ob_size, &n) || (int64_t)n < 0 || n > (1u << 28))
-        return sb_cut(c->sb);
+        return ps_sb_cut(c->sb);
     if (is_tuple)
         items = obj + (uint64_t)o->tuple.ob_item;
     else if (ps_w_field_u64(c->w, obj, o->list.ob_item, &items))
-        return sb_cut(c->sb);
-    if (enter(c, obj, is_tuple ? "(...)" : "[...]"))
+        return ps_sb_cut(c->sb);
+    if (ps_repr_enter(c, obj, is_tuple ? "(...)" : "[...]"))
         return;
-    sb_puts(c->sb, is_tuple ? "(" : "[");
+    ps_sb_puts(c->sb, is_tuple ? "(" : "[");
     if (n == 2 || n == 3)
         repr_pair(c, items, n);
     else
         repr_items(c, items, n);
     if (is_tuple && n == 1)
-        sb_puts(c->sb, ",");
-    sb_puts(c->sb, is_tuple ? ")" : "]");
+        ps_sb_puts(c->sb, ",");
+    ps_sb_puts(c->sb, is_tuple ? ")" : "]");
     c->depth--;
 }
 
@@ -670,31 +662,31 @@ static int dict_item(void *arg, uint64_t key, uint64_t value)
     if (c->sb->full)
         return PS_LIMIT;
     if (d->count >= c->w->lim.max_items) {
-        sb_cut(c->sb);
+        ps_sb_cut(c->sb);
         return PS_LIMIT;
     }
     if (d->count++)
-        sb_puts(c->sb, ", ");
-    repr_obj(c, key);
-    sb_puts(c->sb, ": ");
+        ps_sb_puts(c->sb, ", ");
+    ps_repr_obj(c, key);
+    ps_sb_puts(c->sb, ": ");
     /* A key that looks like a secret: its value is not read. */
     if (names_secret(c->w, key))
         repr_secret(c, value);
     else
-        repr_obj(c, value);
+        ps_repr_obj(c, value);
     return PS_OK;
 }
 
-static void repr_dict(struct repr_ctx *c, uint64_t obj)
+void ps_repr_dict(struct repr_ctx *c, uint64_t obj)
 {
-    if (enter(c, obj, "{...}"))
+    if (ps_repr_enter(c, obj, "{...}"))
         return;
-    sb_puts(c->sb, "{");
+    ps_sb_puts(c->sb, "{");
     struct dict_render d = {c, 0};
     int rc = ps_py_dict_foreach(c->w, obj, dict_item, &d);
     if (rc && rc != PS_LIMIT)
-        sb_cut(c->sb);
-    sb_puts(c->sb, "}");
+        ps_sb_cut(c->sb);
+    ps_sb_puts(c->sb, "}");
     c->depth--;
 }
 
@@ -705,14 +697,14 @@ static void repr_set(struct repr_ctx *c, uint64_t obj)
     uint64_t mask, table;
     const char *type;
     if (ps_py_typename(c->w, obj, &type))
-        return sb_cut(c->sb);
+        return ps_sb_cut(c->sb);
     int exact = strcmp(type, "set") == 0;
     if (ps_w_field_u64(c->w, obj, o->more.set_mask, &mask) ||
         ps_w_field_u64(c->w, obj, o->more.set_table, &table) || mask >= (1u << 26))
-        return sb_cut(c->sb);
+        return ps_sb_cut(c->sb);
     char cycle[32];
     snprintf(cycle, sizeof cycle, "%s(...)", type);
-    if (enter(c, obj, cycle))
+    if (ps_repr_enter(c, obj, cycle))
         return;
     /* Collect the live keys in table order (that is iteration order); skip the dummy. */
     size_t want = c->w->lim.max_items + 1, found = 0;
@@ -720,8 +712,8 @@ static void repr_set(struct repr_ctx *c, uint64_t obj)
     uint64_t entry[2 * 64];
     for (uint64_t i = 0; keys && i <= mask && found < want; i += 64) {
         uint64_t chunk = mask + 1 - i < 64 ? mask + 1 - i : 64;
-        if (vread(c->w, table + i * 16, entry, chunk * 16)) {
-            sb_cut(c->sb);
+        if (ps_repr_read(c->w, table + i * 16, entry, chunk * 16)) {
+            ps_sb_cut(c->sb);
             break;
         }
         for (uint64_t j = 0; j < chunk && found < want; j++) {
@@ -732,21 +724,21 @@ static void repr_set(struct repr_ctx *c, uint64_t obj)
         }
     }
     if (found == 0 && !c->sb->full) {
-        sb_printf(c->sb, "%s()", type);
+        ps_sb_printf(c->sb, "%s()", type);
     } else {
         if (exact)
-            sb_puts(c->sb, "{");
+            ps_sb_puts(c->sb, "{");
         else
-            sb_printf(c->sb, "%s({", type);
+            ps_sb_printf(c->sb, "%s({", type);
         size_t shown = found < c->w->lim.max_items ? found : c->w->lim.max_items;
         for (size_t i = 0; i < shown && !c->sb->full; i++) {
             if (i)
-                sb_puts(c->sb, ", ");
-            repr_obj(c, keys[i]);
+                ps_sb_puts(c->sb, ", ");
+            ps_repr_obj(c, keys[i]);
         }
         if (found > shown)
-            sb_cut(c->sb);
-        sb_puts(c->sb, exact ? "}" : "})");
+            ps_sb_cut(c->sb);
+        ps_sb_puts(c->sb, exact ? "}" : "})");
     }
     free(keys);
     c->depth--;
@@ -756,25 +748,25 @@ static void repr_range(struct repr_ctx *c, uint64_t obj)
 {
     uint64_t v[3];
     if (c->w->off.more.range_start == PS_OFF_NONE ||
-        vread(c->w, obj + (uint64_t)c->w->off.more.range_start, v, sizeof v))
-        return sb_cut(c->sb);
-    sb_puts(c->sb, "range(");
-    repr_int(c, v[0]);
-    sb_puts(c->sb, ", ");
-    repr_int(c, v[1]);
+        ps_repr_read(c->w, obj + (uint64_t)c->w->off.more.range_start, v, sizeof v))
+        return ps_sb_cut(c->sb);
+    ps_sb_puts(c->sb, "range(");
+    ps_repr_int(c, v[0]);
+    ps_sb_puts(c->sb, ", ");
+    ps_repr_int(c, v[1]);
     /* step 1 is left out, as range.__repr__ does */
     size_t mark = c->sb->len;
-    sb_puts(c->sb, ", ");
-    repr_int(c, v[2]);
+    ps_sb_puts(c->sb, ", ");
+    ps_repr_int(c, v[2]);
     if (!c->sb->full && c->sb->len - mark == 3 && c->sb->p[mark + 2] == '1')
         c->sb->len = mark;
-    sb_puts(c->sb, ")");
+    ps_sb_puts(c->sb, ")");
 }
 
 /* ---- everything else ---- */
 
 /* __module__ and __qualname__ of a type, as object.__repr__ and type.__repr__ find them. */
-static void type_names(struct ps_walker *w, uint64_t type, char **module, char **qualname)
+void ps_type_names(struct ps_walker *w, uint64_t type, char **module, char **qualname)
 {
     const struct ps_pyoffsets *o = &w->off;
     uint64_t flags = 0, tp_name, dict, mod, qn;
@@ -806,18 +798,18 @@ static void type_names(struct ps_walker *w, uint64_t type, char **module, char *
     }
 }
 
-static void repr_default(struct repr_ctx *c, uint64_t obj)
+void ps_repr_default(struct repr_ctx *c, uint64_t obj)
 {
     uint64_t type;
     char *module, *qualname;
     if (ps_w_field_u64(c->w, obj, c->w->off.object.ob_type, &type))
-        return sb_cut(c->sb);
-    type_names(c->w, type, &module, &qualname);
+        return ps_sb_cut(c->sb);
+    ps_type_names(c->w, type, &module, &qualname);
     if (module && strcmp(module, "builtins") != 0)
-        sb_printf(c->sb, "<%s.%s object at 0x%llx>", module, qualname ? qualname : "?",
+        ps_sb_printf(c->sb, "<%s.%s object at 0x%llx>", module, qualname ? qualname : "?",
                   (unsigned long long)obj);
     else
-        sb_printf(c->sb, "<%s object at 0x%llx>", qualname ? qualname : "?",
+        ps_sb_printf(c->sb, "<%s object at 0x%llx>", qualname ? qualname : "?",
                   (unsigned long long)obj);
     free(module);
     free(qualname);
@@ -826,11 +818,11 @@ static void repr_default(struct repr_ctx *c, uint64_t obj)
 static void repr_type(struct repr_ctx *c, uint64_t obj)
 {
     char *module, *qualname;
-    type_names(c->w, obj, &module, &qualname);
+    ps_type_names(c->w, obj, &module, &qualname);
     if (module && strcmp(module, "builtins") != 0)
-        sb_printf(c->sb, "<class '%s.%s'>", module, qualname ? qualname : "?");
+        ps_sb_printf(c->sb, "<class '%s.%s'>", module, qualname ? qualname : "?");
     else
-        sb_printf(c->sb, "<class '%s'>", qualname ? qualname : "?");
+        ps_sb_printf(c->sb, "<class '%s'>", qualname ? qualname : "?");
     free(module);
     free(qualname);
 }
@@ -842,14 +834,14 @@ static void repr_function(struct repr_ctx *c, uint64_t obj)
     if (c->w->off.more.func_qualname == PS_OFF_NONE ||
         ps_w_field_u64(c->w, obj, c->w->off.more.func_qualname, &qn) || !ps_py_is(c->w, qn, "str") ||
         ps_py_str(c->w, qn, 256, &name, NULL))
-        return repr_default(c, obj);
-    sb_printf(c->sb, "<function %s at 0x%llx>", name, (unsigned long long)obj);
+        return ps_repr_default(c, obj);
+    ps_sb_printf(c->sb, "<function %s at 0x%llx>", name, (unsigned long long)obj);
     free(name);
 }
 
-static void repr_none(struct repr_ctx *c, uint64_t obj) { (void)obj; sb_puts(c->sb, "None"); }
-static void repr_ellipsis(struct repr_ctx *c, uint64_t obj) { (void)obj; sb_puts(c->sb, "Ellipsis"); }
-static void repr_notimpl(struct repr_ctx *c, uint64_t obj) { (void)obj; sb_puts(c->sb, "NotImplemented"); }
+static void repr_none(struct repr_ctx *c, uint64_t obj) { (void)obj; ps_sb_puts(c->sb, "None"); }
+static void repr_ellipsis(struct repr_ctx *c, uint64_t obj) { (void)obj; ps_sb_puts(c->sb, "Ellipsis"); }
+static void repr_notimpl(struct repr_ctx *c, uint64_t obj) { (void)obj; ps_sb_puts(c->sb, "NotImplemented"); }
 static void repr_tuple(struct repr_ctx *c, uint64_t obj) { repr_sequence(c, obj, 1); }
 static void repr_list(struct repr_ctx *c, uint64_t obj) { repr_sequence(c, obj, 0); }
 
@@ -857,10 +849,10 @@ static const struct {
     const char *type;
     void (*render)(struct repr_ctx *c, uint64_t obj);
 } renderers[] = {
-    {"NoneType", repr_none},   {"bool", repr_bool},          {"int", repr_int},
+    {"NoneType", repr_none},   {"bool", repr_bool},          {"int", ps_repr_int},
     {"float", repr_float},     {"complex", repr_complex},    {"str", repr_str},
     {"bytes", repr_bytes},     {"bytearray", repr_bytearray}, {"tuple", repr_tuple},
-    {"list", repr_list},       {"dict", repr_dict},          {"set", repr_set},
+    {"list", repr_list},       {"dict", ps_repr_dict},          {"set", repr_set},
     {"frozenset", repr_set},   {"range", repr_range},        {"type", repr_type},
     {"function", repr_function}, {"ellipsis", repr_ellipsis}, {"NotImplementedType", repr_notimpl},
 };
@@ -922,17 +914,19 @@ static renderer_fn inherited_renderer(struct ps_walker *w, uint64_t obj)
     return r;
 }
 
-static void repr_obj(struct repr_ctx *c, uint64_t obj)
+void ps_repr_obj(struct repr_ctx *c, uint64_t obj)
 {
     const char *tn;
     if (c->sb->full)
         return;
     if (!obj || ps_py_typename(c->w, obj, &tn))
-        return sb_cut(c->sb);
+        return ps_sb_cut(c->sb);
     renderer_fn render = renderer_for(tn);
+    if (!render && ps_stdlib_render(c, obj))
+        return;
     if (!render)
         render = inherited_renderer(c->w, obj);
-    (render ? render : repr_default)(c, obj);
+    (render ? render : ps_repr_default)(c, obj);
 }
 
 static int is_plain_instance(struct ps_walker *w, uint64_t obj)
@@ -1005,15 +999,20 @@ int ps_value_render(struct ps_walker *w, uint64_t obj, int with_attrs, struct ps
     if (ps_py_typename(w, obj, &tn) == PS_OK && !(out->type = strdup(tn)))
         return PS_NOMEM;
     struct sbuf sb = {NULL, 0, 0, w->lim.max_repr, 0};
-    struct repr_ctx c = {.w = w, .sb = &sb};
-    repr_obj(&c, obj);
+    struct repr_ctx c = {.w = w, .sb = &sb, .root = obj};
+    ps_repr_obj(&c, obj);
+    if (sb.full) {
+        free(c.value); /* a structured value only for a whole repr */
+        c.value = NULL;
+    }
+    out->value = c.value;
     if (sb.full) {
         sb.full = 0;
         sb.limit = sb.len + 3;
-        sb_puts(&sb, "...");
+        ps_sb_puts(&sb, "...");
         out->truncated = 1;
     }
-    sb_put(&sb, "", 0);
+    ps_sb_put(&sb, "", 0);
     if (!sb.p && !(sb.p = strdup("")))
         return PS_NOMEM;
     sb.p[sb.len] = '\0';

@@ -591,6 +591,37 @@ int ps_w_fill_frameobj(struct ps_walker *w, uint64_t frame, struct ps_frame *f)
     return PS_OK;
 }
 
+/* The exception TSTATE is handling and its traceback (values: read only with the locals). */
+static int walk_handling(struct ps_walker *w, uint64_t tstate, struct ps_thread *t)
+{
+    uint64_t exc, tb, next, code;
+    int32_t lasti, lineno;
+    const struct code_info *ci;
+    if (!w->lim.locals || ps_walk_handled_exception(w, tstate, &exc) || !exc)
+        return PS_OK;
+    if (!(t->handling = calloc(1, sizeof *t->handling)))
+        return PS_NOMEM;
+    int rc = ps_value_render(w, exc, 0, t->handling);
+    if (rc || ps_exception_traceback(w, exc, &tb))
+        return rc == PS_NOMEM ? rc : PS_OK;
+    for (unsigned n = 0; tb && n < w->lim.max_frames; n++, tb = next) {
+        if (ps_traceback_entry(w, tb, &next, &code, &lasti, &lineno) || load_code(w, code, &ci))
+            break;
+        struct ps_frame *nf = realloc(t->handling_tb, (t->nhandling_tb + 1) * sizeof *nf);
+        if (!nf)
+            return PS_NOMEM;
+        t->handling_tb = nf;
+        nf = &nf[t->nhandling_tb++];
+        memset(nf, 0, sizeof *nf);
+        int line = lineno >= 0 ? lineno
+                 : ps_line_for_offset(w->off.linetable_model, ci->lines, ci->nlines,
+                                      ci->firstlineno, lasti);
+        if ((rc = fill_python_frame(nf, ci, line)))
+            return rc;
+    }
+    return PS_OK;
+}
+
 static int walk_thread(struct ps_walker *w, uint64_t tstate, struct ps_thread *t)
 {
     const struct ps_pyoffsets *o = &w->off;
@@ -618,6 +649,8 @@ static int walk_thread(struct ps_walker *w, uint64_t tstate, struct ps_thread *t
         return rc;
     if (frame && o->tstate.cframe_current != PS_OFF_NONE &&
         (rc = ps_w_field_u64(w, frame, o->tstate.cframe_current, &frame)))
+        return rc;
+    if ((rc = walk_handling(w, tstate, t)) == PS_NOMEM)
         return rc;
     struct ps_request_find rf = {NULL, 0};
     if (o->frame_model == PS_FRAMES_INTERP)
@@ -993,5 +1026,6 @@ out:
     ps_u64map_free(&w.types, free);
     ps_u64map_free(&w.codes, code_info_free);
     ps_u64map_free(&w.inherited, NULL);
+    ps_u64map_free(&w.stdlib, NULL);
     return rc;
 }

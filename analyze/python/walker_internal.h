@@ -18,6 +18,7 @@ struct ps_walker {
     struct ps_u64map types; /* type address -> char* tp_name */
     struct ps_u64map codes; /* code address -> struct ps_code_info* */
     struct ps_u64map inherited; /* type address -> how repr.c renders its instances */
+    struct ps_u64map stdlib;    /* type address -> its stdlib renderer (repr_stdlib.c) */
     uint64_t budget_used;   /* bytes read for values so far (lim.budget bounds it) */
     int hash_known;         /* the target's str hash key was read: dicts can be probed */
     uint64_t hash_k0, hash_k1;
@@ -134,6 +135,13 @@ struct ps_request_find {
 };
 int ps_request_frame(struct ps_walker *w, struct ps_request_find *rf, uint64_t frame,
                      int frameobj, const struct ps_frame *f);
+/* The exception the thread state TSTATE is handling (sys.exc_info()[1]), 0 when none. */
+int ps_walk_handled_exception(struct ps_walker *w, uint64_t tstate, uint64_t *exc);
+/* An exception's __traceback__ (0 when none), and one traceback entry: the next entry, its
+ * frame's code object, tb_lasti and tb_lineno (-1 until computed, 3.12+). */
+int ps_exception_traceback(struct ps_walker *w, uint64_t exc, uint64_t *tb);
+int ps_traceback_entry(struct ps_walker *w, uint64_t tb, uint64_t *next, uint64_t *code,
+                       int32_t *lasti, int32_t *lineno);
 
 /* Line of the instruction at byte offset ADDRQ in a code object, from its line table. */
 int ps_line_for_offset(uint8_t model, const unsigned char *table, size_t len, int firstlineno,

@@ -79,13 +79,18 @@ static const char *local_kind_name(uint8_t kind)
 
 static void print_values(FILE *out, const struct ps_value *v, size_t n);
 
-static void print_value(FILE *out, const struct ps_value *v)
+/* A value's members, the object left open for more. */
+static void print_value_open(FILE *out, const struct ps_value *v)
 {
     fputs("{\"type\": ", out);
     json_str(out, v->type);
     fputs(", \"repr\": ", out);
     json_str(out, v->unbound ? "<unbound>" : v->repr);
     fprintf(out, ", \"truncated\": %s", json_bool(v->truncated));
+    if (v->value) {
+        fputs(", \"value\": ", out);
+        json_str(out, v->value);
+    }
     if (local_kind_name(v->kind)) {
         fputs(", \"kind\": ", out);
         json_str(out, local_kind_name(v->kind));
@@ -98,6 +103,11 @@ static void print_value(FILE *out, const struct ps_value *v)
         fputs(", \"attributes\": ", out);
         print_values(out, v->attrs, v->nattrs);
     }
+}
+
+static void print_value(FILE *out, const struct ps_value *v)
+{
+    print_value_open(out, v);
     fputs("}", out);
 }
 
@@ -167,6 +177,16 @@ static void print_thread(FILE *out, const struct ps_thread *t, int locals)
             json_bool(t->native_flags & PS_NATIVE_MERGED), json_bool(t->native_flags & PS_NATIVE_CUT));
     fputs(", \"request\": ", out);
     ps_request_json(out, t->request);
+    if (t->handling) {
+        fputs(", \"handling\": ", out);
+        print_value_open(out, t->handling);
+        fputs(", \"traceback\": [", out);
+        for (size_t i = 0; i < t->nhandling_tb; i++) {
+            fputs(i ? ", " : "", out);
+            print_frame(out, &t->handling_tb[i], 0);
+        }
+        fputs("]}", out);
+    }
     fputs(", \"frames\": [", out);
     for (size_t i = 0; i < t->nframes; i++) {
         fputs(i ? ", " : "", out);

@@ -43,6 +43,14 @@ static void print_thread(FILE *out, const struct ps_thread *t, int locals, int n
             t->state == PS_TSTATE_SLEEPING ? t->syscall : "", t->holds_gil ? ", holds the GIL" : "");
     if (t->request)
         ps_request_text(out, t->request, "    ");
+    if (t->handling) {
+        /* one line: the exception and where it was raised, outermost frame first */
+        fprintf(out, "    Handling %s", t->handling->repr ? t->handling->repr : "?");
+        for (size_t i = 0; i < t->nhandling_tb; i++)
+            fprintf(out, "%s%s (%s:%d)", i ? " > " : ", raised through ",
+                    t->handling_tb[i].function, t->handling_tb[i].file, t->handling_tb[i].line);
+        fputc('\n', out);
+    }
     size_t npy = 0; /* frames may hold native ones too */
     for (size_t i = 0; i < t->nframes; i++)
         npy += t->frames[i].kind == PS_FRAME_PYTHON;

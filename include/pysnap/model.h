@@ -18,6 +18,8 @@ struct ps_value {
     char *name;
     char *type;          /* tp_name; NULL when unbound or redacted */
     char *repr;          /* as repr() prints it; a cut repr ends in "..." */
+    char *value;         /* a structured form where one helps (datetime ISO string, Decimal
+                            and UUID strings), else NULL */
     uint8_t kind;        /* enum ps_local_kind (locals only) */
     uint8_t truncated;   /* repr was cut by a capture limit */
     uint8_t unbound;     /* no value (not yet assigned, or deleted) */
@@ -87,6 +89,11 @@ struct ps_thread {
     char pc_instruction[64]; /* the instruction at its PC, as capstone prints it, or "" */
     uint8_t native_flags;    /* PS_NATIVE_* of native.h */
     struct ps_request *request; /* the HTTP request it serves, or NULL */
+    /* The exception the thread is handling (sys.exc_info()[1] in it), read with the locals;
+     * NULL when none. Its traceback's frames, outermost first (as Python prints them). */
+    struct ps_value *handling;
+    struct ps_frame *handling_tb;
+    size_t nhandling_tb;
 };
 
 struct ps_interp {

@@ -9,6 +9,7 @@ safety makes with its own environment through spawn_fixture().
 Standard library and pytest only. Every wait here is bounded.
 """
 
+import json
 import os
 import re
 import shlex
@@ -86,6 +87,18 @@ def run_pysnap(binary, *args, **kwargs):
     argv = list(binary) if isinstance(binary, (list, tuple)) else [binary]
     return subprocess.run([str(a) for a in argv] + [str(a) for a in args], stdin=subprocess.DEVNULL,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
+
+
+def run_pysnap_json(binary, *args):
+    """run_pysnap(BINARY, *ARGS) of a command printing JSON: (CompletedProcess, the parsed
+    document, or None when it failed or printed no valid JSON)."""
+    res = run_pysnap(binary, *args)
+    if res.returncode != 0:
+        return res, None
+    try:
+        return res, json.loads(res.stdout.decode("utf-8"))
+    except ValueError:
+        return res, None
 
 
 def describe(res, tail=4000):

@@ -18,7 +18,7 @@ import pytest
 
 # conftest.py put tests/common on sys.path; the tests import these from here.
 from proc_util import (PYSNAP_TIMEOUT, REPO, clean_env, describe, extra_pythons, kill_all,  # noqa: F401
-                       proc_tids, pysnap_path, run_pysnap, thread_states)
+                       proc_tids, pysnap_path, run_pysnap, run_pysnap_json, thread_states)
 
 HERE = Path(__file__).resolve().parent
 TARGETS = HERE / "targets"

@@ -22,14 +22,14 @@ in CPython's internal encodings (Latin-1, UCS-2, UCS-4); the wide capture proves
 same grep finds them when they are captured.
 """
 
-import json
 import re
 import shutil
 import subprocess
 
 import pytest
 
-from e2e_util import TARGETS, TargetRunner, all_threads, describe, run_pysnap, wait_for_tids
+from e2e_util import (TARGETS, TargetRunner, all_threads, describe, run_pysnap, run_pysnap_json,
+                      wait_for_tids)
 import schema_util
 
 LOCALS_TARGET = TARGETS / "locals_target.py"
@@ -61,13 +61,7 @@ class Capture(object):
 
 
 def analyze_json(pysnap_bin, snap, *extra):
-    res = run_pysnap(pysnap_bin, "analyze", snap, "--json", *extra)
-    if res.returncode != 0:
-        return res, None
-    try:
-        return res, json.loads(res.stdout.decode("utf-8"))
-    except ValueError:
-        return res, None
+    return run_pysnap_json(pysnap_bin, "analyze", snap, "--json", *extra)
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@
 #include "pysnap/report.h"
 #include "pysnap/snapshot.h"
 #include "pysnap/summary.h"
+#include "pysnap/textsafe.h"
 #include "cli.h"
 
 #define MAX_SNAPSHOTS 4096
@@ -191,7 +192,7 @@ int analyze_set(char **paths, int npaths, enum analyze_format format, int locals
                 continue;
             }
             const char *cmd = ps_snap_string(m, "cmdline");
-            printf("%s======== %s: process %llu%s%s\n", i ? "\n" : "", l[i].path,
+            ps_tprintf(stdout, "%s======== %s: process %llu%s%s\n", i ? "\n" : "", l[i].path,
                    (unsigned long long)m->meta.pid, cmd && *cmd ? ": " : "",
                    cmd && *cmd ? cmd : "");
             rc = ps_render_text.render(stdout, &l[i].report, &ro);

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "pysnap/error.h"
+#include "pysnap/textsafe.h"
 #include "cli.h"
 
 #define MAX_PROCESSES 1024
@@ -95,7 +96,7 @@ int capture_set(struct ps_capture_opts *o, int children, unsigned long count, do
             if (rc) {
                 /* The tree may hold non-Python processes, and workers come and go. */
                 const char *why = ps_error_detail();
-                fprintf(stderr, "pysnap: skipped %d (%s): %s\n", (int)pids[i],
+                ps_tprintf(stderr, "pysnap: skipped %d (%s): %s\n", (int)pids[i],
                         cmd[0] ? cmd : "?", why ? why : ps_strerror(rc));
                 skipped++;
                 if (rc == PS_PERM || rc == PS_NOMEM || rc == PS_IO)

@@ -6,14 +6,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "pysnap/textsafe.h"
+
 /* ISO-8601 UTC with microseconds, e.g. 2026-11-25T06:40:00.123456Z. */
 void ps_format_time(int64_t ns, char *buf, size_t size);
 
 /* S as a JSON string (quoted, escaped, invalid UTF-8 as U+FFFD); null when S is NULL. */
 void ps_json_str(FILE *out, const char *s);
-
-/* S for a terminal: control characters (C0, DEL, C1) as \xNN; "?" when S is NULL. */
-void ps_text_safe(FILE *out, const char *s);
 
 /* The HTTP request a thread or task serves (render_request.c). */
 struct ps_request;

@@ -5,19 +5,6 @@
 #include "pysnap/model.h"
 #include "render_common.h"
 
-void ps_text_safe(FILE *out, const char *s)
-{
-    const unsigned char *p = (const unsigned char *)(s ? s : "?");
-    for (; *p; p++) {
-        if (*p < 0x20 || *p == 0x7f)
-            fprintf(out, "\\x%02x", *p);
-        else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) /* a C1 control in UTF-8 */
-            fprintf(out, "\\x%02x", *++p);
-        else
-            fputc(*p, out);
-    }
-}
-
 void ps_request_route_text(FILE *out, const struct ps_request *r)
 {
     ps_text_safe(out, r->method);
@@ -45,7 +32,7 @@ void ps_request_text(FILE *out, const struct ps_request *r, const char *indent)
         fputs(", Host: ", out);
         ps_text_safe(out, r->host);
     }
-    fprintf(out, " (%s: %s in %s)\n", r->source, r->local, r->function ? r->function : "?");
+    ps_tprintf(out, " (%s: %s in %s)\n", r->source, r->local, r->function ? r->function : "?");
 }
 
 void ps_request_json(FILE *out, const struct ps_request *r)

@@ -340,64 +340,64 @@ static const struct ps_frame *py_frame_at(const struct ps_thread *t, unsigned de
 
 int ps_summary_render_text(FILE *out, const struct ps_summary *s, size_t max_hot)
 {
-    fprintf(out, "Summary of %zu snapshot%s of %zu process%s: %u thread-samples with Python "
+    ps_tprintf(out, "Summary of %zu snapshot%s of %zu process%s: %u thread-samples with Python "
                  "frames, %u on CPU%s",
             s->nsnapshots, s->nsnapshots == 1 ? "" : "s", s->nprocesses,
             s->nprocesses == 1 ? "" : "es", s->thread_samples, s->counted + s->set_aside,
             s->has_baseline ? "" : "\n");
     if (s->has_baseline)
-        fprintf(out, " (%u set aside: same stack as at baseline)\n", s->set_aside);
-    fprintf(out, "\nHottest functions (thread-samples on CPU; self: innermost frame, "
+        ps_tprintf(out, " (%u set aside: same stack as at baseline)\n", s->set_aside);
+    ps_tprintf(out, "\nHottest functions (thread-samples on CPU; self: innermost frame, "
                  "total: anywhere on the stack)\n");
     if (!s->nhot)
-        fprintf(out, "  (no thread was on CPU)\n");
+        ps_tprintf(out, "  (no thread was on CPU)\n");
     else
-        fprintf(out, "   self  total  function (file)\n");
+        ps_tprintf(out, "   self  total  function (file)\n");
     for (size_t i = 0; i < s->nhot && (!max_hot || i < max_hot); i++)
-        fprintf(out, "  %5u  %5u  %s (%s)\n", s->hot[i].self, s->hot[i].inclusive,
+        ps_tprintf(out, "  %5u  %5u  %s (%s)\n", s->hot[i].self, s->hot[i].inclusive,
                 s->hot[i].function ? s->hot[i].function : "?",
                 s->hot[i].file ? s->hot[i].file : "?");
     if (s->nroutes)
-        fprintf(out, "\nRequests (per route: thread-samples serving it; threads stuck at the same "
+        ps_tprintf(out, "\nRequests (per route: thread-samples serving it; threads stuck at the same "
                      "frame in every snapshot)\n");
     for (size_t i = 0; i < s->nroutes; i++) {
         const struct ps_summary_route *rt = &s->routes[i];
         struct ps_request route = {.method = (char *)rt->method, .path = (char *)rt->path};
         fputs("  ", out);
         if (rt->stuck_threads) {
-            fprintf(out, "%u thread%s stuck in ", rt->stuck_threads,
+            ps_tprintf(out, "%u thread%s stuck in ", rt->stuck_threads,
                     rt->stuck_threads == 1 ? "" : "s");
             ps_request_route_text(out, &route);
             fputs(" at ", out);
             ps_text_safe(out, rt->at ? rt->at->function : "?");
-            fprintf(out, ", samples %u/%u", rt->stuck_samples, rt->samples);
+            ps_tprintf(out, ", samples %u/%u", rt->stuck_samples, rt->samples);
             if (rt->threads > rt->stuck_threads)
-                fprintf(out, " (%u thread%s served it)", rt->threads, rt->threads == 1 ? "" : "s");
+                ps_tprintf(out, " (%u thread%s served it)", rt->threads, rt->threads == 1 ? "" : "s");
             fputc('\n', out);
         } else {
             ps_request_route_text(out, &route);
-            fprintf(out, ": %u thread-sample%s, %u thread%s, none stuck\n", rt->samples,
+            ps_tprintf(out, ": %u thread-sample%s, %u thread%s, none stuck\n", rt->samples,
                     rt->samples == 1 ? "" : "s", rt->threads, rt->threads == 1 ? "" : "s");
         }
     }
-    fprintf(out, "\nThreads (frames that stayed the same in every snapshot)\n");
+    ps_tprintf(out, "\nThreads (frames that stayed the same in every snapshot)\n");
     for (size_t i = 0; i < s->nthreads; i++) {
         const struct ps_summary_thread *t = &s->threads[i];
-        fprintf(out, "  pid %llu thread %u", (unsigned long long)t->pid, t->tid);
+        ps_tprintf(out, "  pid %llu thread %u", (unsigned long long)t->pid, t->tid);
         if (t->name)
-            fprintf(out, " \"%s\"", t->name);
+            ps_tprintf(out, " \"%s\"", t->name);
         if (t->cmdline && *t->cmdline)
-            fprintf(out, " [%.60s]", t->cmdline);
-        fprintf(out, ": %u sample%s, %u on CPU", t->samples, t->samples == 1 ? "" : "s",
+            ps_tprintf(out, " [%.60s]", t->cmdline);
+        ps_tprintf(out, ": %u sample%s, %u on CPU", t->samples, t->samples == 1 ? "" : "s",
                 t->on_cpu);
         if (t->as_baseline)
-            fprintf(out, ", unchanged since baseline");
+            ps_tprintf(out, ", unchanged since baseline");
         if (t->stuck)
-            fprintf(out, ", STUCK: the whole stack (%u frames) never changed\n", t->same);
+            ps_tprintf(out, ", STUCK: the whole stack (%u frames) never changed\n", t->same);
         else if (t->samples < 2)
-            fprintf(out, "\n");
+            ps_tprintf(out, "\n");
         else
-            fprintf(out, ", outermost %u of %u-%u frames the same\n", t->same, t->min_depth,
+            ps_tprintf(out, ", outermost %u of %u-%u frames the same\n", t->same, t->min_depth,
                     t->max_depth);
         if (t->first && t->first->request)
             ps_request_text(out, t->first->request, "      ");
@@ -405,7 +405,7 @@ int ps_summary_render_text(FILE *out, const struct ps_summary *s, size_t max_hot
             continue;
         const struct ps_frame *f = py_frame_at(t->first, t->same - 1);
         if (f)
-            fprintf(out, "      %s: File \"%s\", line %d, in %s\n",
+            ps_tprintf(out, "      %s: File \"%s\", line %d, in %s\n",
                     t->stuck ? "stuck at" : "the same down to", f->file, f->line, f->function);
     }
     return ferror(out) ? PS_IO : PS_OK;

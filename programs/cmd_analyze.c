@@ -192,7 +192,9 @@ int analyze_set(char **paths, int npaths, enum analyze_format format, int locals
                 continue;
             }
             const char *cmd = ps_snap_string(m, "cmdline");
-            ps_tprintf(stdout, "%s======== %s: process %llu%s%s\n", i ? "\n" : "", l[i].path,
+            if (i)
+                putchar('\n');
+            ps_tprintf(stdout, "======== %s: process %llu%s%s\n", l[i].path,
                    (unsigned long long)m->meta.pid, cmd && *cmd ? ": " : "",
                    cmd && *cmd ? cmd : "");
             rc = ps_render_text.render(stdout, &l[i].report, &ro);

@@ -341,12 +341,12 @@ static const struct ps_frame *py_frame_at(const struct ps_thread *t, unsigned de
 int ps_summary_render_text(FILE *out, const struct ps_summary *s, size_t max_hot)
 {
     ps_tprintf(out, "Summary of %zu snapshot%s of %zu process%s: %u thread-samples with Python "
-                 "frames, %u on CPU%s",
+                 "frames, %u on CPU",
             s->nsnapshots, s->nsnapshots == 1 ? "" : "s", s->nprocesses,
-            s->nprocesses == 1 ? "" : "es", s->thread_samples, s->counted + s->set_aside,
-            s->has_baseline ? "" : "\n");
+            s->nprocesses == 1 ? "" : "es", s->thread_samples, s->counted + s->set_aside);
     if (s->has_baseline)
-        ps_tprintf(out, " (%u set aside: same stack as at baseline)\n", s->set_aside);
+        ps_tprintf(out, " (%u set aside: same stack as at baseline)", s->set_aside);
+    fputc('\n', out);
     ps_tprintf(out, "\nHottest functions (thread-samples on CPU; self: innermost frame, "
                  "total: anywhere on the stack)\n");
     if (!s->nhot)

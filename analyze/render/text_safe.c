@@ -2,6 +2,7 @@
  * must not be able to move the cursor, retitle the window or forge output lines. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "render_common.h"
@@ -47,9 +48,19 @@ void ps_tprintf(FILE *out, const char *fmt, ...)
         int is_long = len && pct[n] == 'l', is_llong = len == 2 && pct[n] == 'l';
         int is_size = len && (pct[n] == 'z' || pct[n] == 't' || pct[n] == 'j');
         switch (conv) {
-        case 's':
-            ps_text_safe(out, va_arg(ap, const char *));
+        case 's': {
+            const char *str = va_arg(ap, const char *);
+            const char *dot = memchr(spec, '.', speclen);
+            if (dot && str) { /* a precision: at most that many bytes of the string */
+                size_t max = (size_t)strtoul(dot + 1, NULL, 10);
+                char *cut = strndup(str, max);
+                ps_text_safe(out, cut ? cut : "?");
+                free(cut);
+            } else {
+                ps_text_safe(out, str);
+            }
             break;
+        }
         case 'd':
         case 'i':
             if (is_llong)

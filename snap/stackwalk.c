@@ -48,8 +48,9 @@ struct pending {
 };
 
 struct tinfo {
-    uint64_t tstate, frame;
-    uint64_t first; /* where the chain's first read was (a _PyCFrame or the frame) */
+    uint64_t tstate;
+    uint64_t frame; /* tstate's frame field: 3.11/3.12 a _PyCFrame, dereferenced only for
+                       the threads walked; else the innermost frame */
     uint32_t tid;
     uint8_t holds_gil;
 };
@@ -488,7 +489,6 @@ static int read_tstate(struct ps_stackwalk *w, uint64_t tstate, uint64_t *next, 
             thread_id && !ps_mem_u32(&w->mem, thread_id + GLIBC_PTHREAD_TID_OFFSET, &tid))
             native = tid;
     }
-    ti->first = frame; /* 3.11/3.12: a _PyCFrame, dereferenced only for threads walked */
     ti->tstate = tstate;
     ti->tid = (uint32_t)native;
     ti->frame = frame;
@@ -584,7 +584,7 @@ int ps_stackwalk_round(struct ps_stackwalk *w, ps_sw_want want, void *want_arg,
     if (!rc && grow((void **)&w->out, &w->out_cap, nti, sizeof *w->out))
         rc = PS_NOMEM;
     for (size_t i = 0; !rc && i < nti; i++)
-        w->ts[i].frame = w->ti[i].first;
+        w->ts[i].frame = w->ti[i].frame;
     for (size_t i = 0; !rc && i < nti; i++) {
         struct tstate_entry *te = &w->ts[i];
         char state = lookup ? lookup(lookup_arg, te->tid) : read_state(w, te);

@@ -82,31 +82,18 @@ def record(pysnap_bin, pid, out, mode, seconds="1", rate="200"):
     return samples, rounds, torn, stacks, res
 
 
-def test_record_known_split(python, pysnap_bin, run_target, tmp_path):
-    """Shares of the samples against the target's own count of its work.
-
-    Tolerance: a share estimated from n independent samples has a binomial standard
-    deviation sqrt(p(1-p)/n); 4.5 of them (a false failure about once in 150,000 per
-    function) plus 1 point for what is not sampling noise (the measurement window opens and
-    closes around pysnap's start and end; run()'s own loop, under 1%, is not in the truth).
-    The samples are independent because a round counts a thread only when its process used
-    CPU since the last round: on a loaded machine a thread waiting for a CPU stays where it
-    was, and counting each round of the wait would repeat one observation (n would overstate
-    the information). At 500 Hz over 4 s on an idle machine (2000 samples) the tolerance is
-    5.0 points for a 50% share and 4.4 for the ~13% of the 0.05 ms function; the bias this
-    test is for was 28 points."""
-    proc, truth = run_target(python, SPLIT, "--lifetime", "60")
-    out = tmp_path / "split.txt"
-    time.sleep(0.3)
+def measure_split(pysnap_bin, proc, truth, out):
+    """One window: record 4 s at 500 Hz while the target counts its work -> (lines, ok)."""
     os.kill(proc.pid, signal.SIGUSR1)
     samples, rounds, torn, stacks, res = record(pysnap_bin, proc.pid, out, [], "4", "500")
     os.kill(proc.pid, signal.SIGUSR2)
-    for _ in range(100):
+    for _ in range(200):
         if os.path.exists(truth["truth_file"]):
             break
         time.sleep(0.05)
     with open(truth["truth_file"]) as f:
         work = json.load(f)
+    os.unlink(truth["truth_file"])
     # rounds come on time (>= 97% in bench/sampling.py; here 80%: the machine may be
     # loaded); the thread is counted in the rounds after it ran: about the share f of the
     # time it had a CPU (all of them on an idle machine), at least half that
@@ -122,15 +109,48 @@ def test_record_known_split(python, pysnap_bin, run_target, tmp_path):
             counts[TORN] = count
     n = sum(counts.values())
     assert n >= 0.8 * samples, (counts, describe(res))
-    lines = []
+    lines, ok = [], True
     for fn in ("work_a", "work_b", "work_c"):
         p = work["share"][fn]
         got = counts.get(fn, 0) / n
-        tol = 4.5 * math.sqrt(p * (1 - p) / n) + 0.01
+        tol = 4.5 * math.sqrt(DESIGN_EFFECT * p * (1 - p) / n) + 0.01
         lines.append("%s: %.1f%% of %d samples, truth %.1f%%, tolerance %.1f points (on CPU "
                      "%.0f%% of the time)" % (fn, 100 * got, n, 100 * p, 100 * tol, 100 * f))
-        assert abs(got - p) <= tol, "\n".join(lines) + "\n" + describe(res)
-    print("\n".join(lines))
+        ok = ok and abs(got - p) <= tol
+    return "\n".join(lines) + "\n" + describe(res), ok
+
+
+# Variance of a share over that of independent samples: on a loaded machine the target runs
+# in bursts of CPU time, and the samples of one burst are close in its cycle. Measured here
+# under a load average of 15-25: nearly all windows within 2.5 binomial standard deviations;
+# one in about 40 off by 6.7 (12 points at 777 samples), hence the second window.
+DESIGN_EFFECT = 1.5
+
+
+def test_record_known_split(python, pysnap_bin, run_target, tmp_path):
+    """Shares of the samples against the target's own count of its work.
+
+    Tolerance: a share estimated from n independent samples has a binomial standard
+    deviation sqrt(p(1-p)/n), times DESIGN_EFFECT in variance for what the machine's load
+    correlates; 4.5 of them (a false failure about once in 150,000 per function) plus 1 point
+    for what is not sampling noise (the measurement window opens and closes around pysnap's
+    start and end; run()'s own loop, under 1%, is not in the truth). A round counts the
+    thread only when its process used CPU since the last round: a thread waiting for a CPU
+    stays where it was, and counting each round of the wait would repeat one observation.
+    A second window is measured when the first is out of tolerance: a real bias fails both.
+    At 500 Hz over 4 s on an idle machine (2000 samples) the tolerance is 7.2 points for a
+    50% share and 5.2 for the ~13% of the 0.05 ms function: this test catches a bias like the
+    28 points the issue measured on the old sampler (which, on this target, reads work_c at
+    11-12% for 13.5%: a bias of a couple of points is for bench/sampling.py to show, over
+    10-20 s)."""
+    proc, truth = run_target(python, SPLIT, "--lifetime", "60")
+    time.sleep(0.3)
+    report, ok = measure_split(pysnap_bin, proc, truth, tmp_path / "split.txt")
+    print(report)
+    if not ok:
+        report2, ok = measure_split(pysnap_bin, proc, truth, tmp_path / "split2.txt")
+        report += "\nsecond window:\n" + report2
+    assert ok, report
 
 
 def test_record_churning_stack(python, pysnap_bin, run_target, tmp_path):

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "pysnap/error.h"
+#include "pysnap/model.h"
+#include "proc.h"
 #include "stackwalk.h"
 
 #define MAX_INTERPS 64
@@ -76,6 +78,12 @@ struct ps_stackwalk {
     size_t ninterps;
     int64_t names_at;
     int names_wanted;
+    /* a target in a pid namespace of its own (a container seen from outside): its thread
+     * states hold the tids of that namespace, /proc here and the profile want ours */
+    int other_ns;
+    struct ps_tid_pair *pairs;
+    size_t npairs;
+    uint64_t pairs_round;            /* the round that listed them (at most one listing a round) */
     /* this round's results, reused */
     struct ps_sw_thread *out;
     size_t nout, out_cap;
@@ -142,8 +150,40 @@ int ps_stackwalk_open(pid_t pid, struct ps_direct *mem, const struct ps_walk_tar
     h = max_off(h, o->code.filename);
     w->code_hdr = h < CODE_HEADER_MAX ? h : CODE_HEADER_MAX;
     w->names_wanted = 1;
+    w->other_ns = ps_proc_ns_tid(pid, pid) != pid;
+    w->pairs_round = UINT64_MAX;
     *out = w;
     return PS_OK;
+}
+
+/* Our tid for NS, a tid of the target's namespace; NS itself where both are one namespace or
+ * the thread is not (yet) listed. The pairs are listed again, once a round at most, when a
+ * tid is new to them. */
+static uint32_t host_tid(struct ps_stackwalk *w, uint32_t ns)
+{
+    if (!w->other_ns || !ns)
+        return ns;
+    for (int listed = 0;; listed = 1) {
+        for (size_t i = 0; i < w->npairs; i++)
+            if (w->pairs[i].ns_tid == ns)
+                return w->pairs[i].tid;
+        if (listed || w->pairs_round == w->round)
+            return ns;
+        w->pairs_round = w->round;
+        pid_t *tids;
+        size_t n;
+        if (ps_proc_list_tasks(w->pid, &tids, &n, MAX_THREADS) != PS_OK)
+            return ns;
+        struct ps_tid_pair *p = realloc(w->pairs, (n ? n : 1) * sizeof *p);
+        if (p) {
+            for (size_t i = 0; i < n; i++)
+                p[i] = (struct ps_tid_pair){(uint32_t)tids[i], (uint32_t)ps_proc_ns_tid(w->pid, tids[i])};
+            w->pairs = p;
+            w->npairs = n;
+        }
+        free(tids);
+        ps_error_clear();
+    }
 }
 
 static int scratch_room(struct ps_stackwalk *w, size_t n)
@@ -322,8 +362,10 @@ static char read_state(struct ps_stackwalk *w, struct tstate_entry *t)
 static void refresh_names(struct ps_stackwalk *w)
 {
     int64_t now = mono_ns();
-    if (!w->names_wanted || now - w->names_at < NAMES_EVERY_NS)
+    if (!w->names_wanted || (w->names_at && now - w->names_at < NAMES_EVERY_NS))
         return;
+    if (!w->nts)
+        return; /* the first round lists the threads; the next one names them */
     w->names_at = now;
     w->names_wanted = 0;
     struct ps_walk_limits lim;
@@ -471,7 +513,7 @@ static int read_tstate(struct ps_stackwalk *w, uint64_t tstate, uint64_t *next, 
 {
     const struct ps_pyoffsets *o = &w->off;
     uint64_t thread_id = 0, native = 0, frame = 0;
-    int rc;
+    int rc, known = 0;
     if ((rc = ps_mem_u64(&w->mem, tstate + (uint64_t)o->tstate.next, next)) ||
         (rc = ps_mem_u64(&w->mem, tstate + (uint64_t)o->tstate.frame, &frame)))
         return rc;
@@ -479,18 +521,21 @@ static int read_tstate(struct ps_stackwalk *w, uint64_t tstate, uint64_t *next, 
         if ((rc = ps_mem_u64(&w->mem, tstate + (uint64_t)o->tstate.native_thread_id, &native)))
             return rc;
     } else {
-        /* The tid of a known state does not change: read it through pthread once. */
-        for (size_t i = 0; i < w->nts && !native; i++)
-            if (w->ts[i].tstate == tstate)
+        /* The tid of a known state does not change: read it through pthread once (the cache
+         * holds it as ours already). */
+        for (size_t i = 0; i < w->nts && !known; i++)
+            if (w->ts[i].tstate == tstate) {
                 native = w->ts[i].tid;
+                known = 1;
+            }
         uint32_t tid = 0;
-        if (!native && !(rc = ps_mem_u64(&w->mem, tstate + (uint64_t)o->tstate.thread_id,
-                                         &thread_id)) &&
+        if (!known && !(rc = ps_mem_u64(&w->mem, tstate + (uint64_t)o->tstate.thread_id,
+                                        &thread_id)) &&
             thread_id && !ps_mem_u32(&w->mem, thread_id + GLIBC_PTHREAD_TID_OFFSET, &tid))
             native = tid;
     }
     ti->tstate = tstate;
-    ti->tid = (uint32_t)native;
+    ti->tid = known ? (uint32_t)native : host_tid(w, (uint32_t)native);
     ti->frame = frame;
     return PS_OK;
 }
@@ -642,5 +687,6 @@ void ps_stackwalk_close(struct ps_stackwalk *w)
     free(w->scratch);
     free(w->scratch_len);
     free(w->ti);
+    free(w->pairs);
     free(w);
 }

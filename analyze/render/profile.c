@@ -145,6 +145,9 @@ static int find_track(struct ps_profile *p, uint64_t pid, const char *cmdline,
 {
     for (size_t i = p->ntracks; i-- > 0;) /* recent tracks first: the same threads repeat */
         if (p->tracks[i].pid == pid && p->tracks[i].tid == t->tid) {
+            /* a sampler learns threading's names after its first rounds */
+            if (!p->tracks[i].name && t->name && !(p->tracks[i].name = strdup(t->name)))
+                return PS_NOMEM;
             *out = (uint32_t)i;
             return PS_OK;
         }

@@ -1,11 +1,13 @@
-/* What the pysnap command files share: error and usage reporting, number parsing, and the
- * commands each file implements. */
+/* What the pysnap command files share. Two sides, as in the libraries: the analysis side
+ * (cli.c, cmd_analyze.c: also built into the WebAssembly command, wasm/) and the capture side
+ * (pysnap.c, cmd_capture_set.c, cmd_dump.c, cmd_record.c: Linux only, linked with snap/). */
 #ifndef PYSNAP_PROGRAMS_CLI_H
 #define PYSNAP_PROGRAMS_CLI_H
 
 #include <stdio.h>
+#include <sys/types.h>
 
-#include "pysnap/capture.h"
+/* ---- analysis side ---- */
 
 extern const char exit_codes_help[];
 
@@ -15,6 +17,22 @@ int fail(int code);
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A decimal number no larger than MAX; -1 when S is not one. */
 int parse_uint(const char *s, unsigned long max, unsigned long *out);
+
+/* PATH names a regular file / a directory. */
+int is_regular_file(const char *path);
+int is_directory(const char *path);
+
+/* cmd_analyze.c: `pysnap analyze ARGS` (ARGV[0] is the command's name); the exit code. */
+int cmd_analyze(int argc, char **argv);
+void usage_analyze(FILE *out);
+/* Analyze several snapshots (or a directory of them) together. */
+int analyze_set(char **paths, int npaths, int json, int locals, int native, int summary,
+                const char *baseline);
+
+/* ---- capture side ---- */
+
+struct ps_capture_opts;
+
 /* --pid's argument into *PID; a usage error (exit code 2) when it is not a process id. */
 int parse_pid_arg(const char *arg, pid_t *pid);
 /* Seconds with an optional fraction ("0.5"), > 0 and at most MAX; -1 when S is not one. */
@@ -24,14 +42,6 @@ int parse_seconds(const char *s, double max, double *out);
  * INTERVAL seconds apart, one snapshot each into DIR (created 0700), a shared capture id. */
 int capture_set(struct ps_capture_opts *o, int children, unsigned long count, double interval,
                 const char *dir, int verbose);
-
-/* PATH names a directory. */
-int is_regular_file(const char *path);
-int is_directory(const char *path);
-
-/* cmd_analyze.c: analyze several snapshots (or a directory of them) together. */
-int analyze_set(char **paths, int npaths, int json, int locals, int native, int summary,
-                const char *baseline);
 
 /* cmd_dump.c, cmd_record.c */
 int cmd_dump(int argc, char **argv);

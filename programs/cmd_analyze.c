@@ -1,6 +1,8 @@
-/* analyze with several snapshots (files, or directories of .snap files): one report per
- * process, or --summary over all of them. */
+/* pysnap analyze: one snapshot (or core), or several (files, or directories of .snap files):
+ * one report per process, or --summary over all of them. Analysis only: no capture code, so
+ * the same file builds into the WebAssembly command (wasm/). */
 #include <dirent.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,5 +208,117 @@ out:
     free(files);
     if (bad_files)
         return ps_error_exit_class(first_err);
+    return rc ? fail(rc) : 0;
+}
+
+void usage_analyze(FILE *out)
+{
+    fprintf(out,
+            "Usage: pysnap analyze FILE|DIR [FILE...] [options]\n"
+            "       pysnap analyze CORE [--exe PYTHON] [--sysroot DIR] [options]\n\n"
+            "Prints every thread of the snapshot with its Python stack (most recent call last).\n"
+            "Needs nothing but the file: not the target's binaries, not its Python. Several\n"
+            "files (or a directory of .snap files) are reported one process after another.\n"
+            "An ordinary ELF core of a Python process (gdb's gcore, a kernel core dump) is read\n"
+            "too, one at a time: what the core left out of its mapped files (code, read-only\n"
+            "data: type names, Py_Version) is read from those files, which must be the same\n"
+            "builds; no native frames.\n\n"
+            "      --exe PYTHON     core: the executable the process ran (when it is not at the\n"
+            "                       path the core names, or the core was made elsewhere)\n"
+            "      --sysroot DIR    core: the other mapped files (libpython, libc) are looked up\n"
+            "                       under DIR (a copy of the target's root file system)\n"
+            "      --summary        over several snapshots: per thread, the frames that stayed\n"
+            "                       the same (stuck); the hottest functions of the threads on CPU\n"
+            "      --baseline FILE  with --summary: a quiet-time snapshot; thread stacks it\n"
+            "                       already had are set aside\n"
+            "  -j, --json           print the JSON document (see README: JSON schema)\n"
+            "  -l, --locals         text: print each frame's local variables\n"
+            "      --no-locals      json: leave local variables out\n"
+            "  -t, --tasks          text: every asyncio task with its coroutine chain, what it\n"
+            "                       awaits, which tasks wait for which, and deadlocks\n"
+            "  -n, --native         text: native and Python frames merged, with the system call\n"
+            "                       and the instruction each thread is at (json always has them)\n"
+            "  -h, --help           this help\n\n%s",
+            exit_codes_help);
+}
+
+enum { OPT_SUMMARY = 256, OPT_BASELINE, OPT_EXE, OPT_SYSROOT };
+
+int cmd_analyze(int argc, char **argv)
+{
+    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                         {"locals", no_argument, NULL, 'l'},
+                                         {"no-locals", no_argument, NULL, 'L'},
+                                         {"native", no_argument, NULL, 'n'},
+                                         {"tasks", no_argument, NULL, 't'},
+                                         {"summary", no_argument, NULL, OPT_SUMMARY},
+                                         {"baseline", required_argument, NULL, OPT_BASELINE},
+                                         {"exe", required_argument, NULL, OPT_EXE},
+                                         {"sysroot", required_argument, NULL, OPT_SYSROOT},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const struct ps_renderer *renderer = &ps_render_text;
+    int c, show_locals = -1, native = 0, summary = 0;
+    const char *baseline = NULL, *exe = NULL, *sysroot = NULL;
+    opterr = 0;
+    int tasks = 0;
+    while ((c = getopt_long(argc, argv, "jlnth", opts, NULL)) != -1) {
+        switch (c) {
+        case 'j': renderer = &ps_render_json; break;
+        case 'l': show_locals = 1; break;
+        case 'L': show_locals = 0; break;
+        case 'n': native = 1; break;
+        case 't': tasks = 1; break;
+        case OPT_SUMMARY: summary = 1; break;
+        case OPT_BASELINE: baseline = optarg; break;
+        case OPT_EXE: exe = optarg; break;
+        case OPT_SYSROOT: sysroot = optarg; break;
+        case 'h': usage_analyze(stdout); return 0;
+        default:
+            return usage_error("analyze: unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc)
+        return usage_error("%s", "analyze needs a snapshot FILE (or several, or a DIR)");
+    if (baseline && !summary)
+        return usage_error("%s", "--baseline goes with --summary");
+    if (tasks && (summary || optind != argc - 1 || is_directory(argv[optind])))
+        return usage_error("%s", "--tasks shows the tasks of one snapshot FILE (JSON always has them)");
+    if (show_locals < 0) /* JSON carries locals unless told not to; text shows them on request */
+        show_locals = renderer == &ps_render_json;
+    const char *path = argv[optind];
+    if ((exe || sysroot) && (summary || optind != argc - 1 || is_directory(path)))
+        return usage_error("%s", "--exe and --sysroot go with one core FILE");
+    if (exe && !is_regular_file(exe))
+        return usage_error("--exe %s: not a readable file", exe);
+    if (sysroot && !is_directory(sysroot))
+        return usage_error("--sysroot %s: not a directory", sysroot);
+    if (summary || optind != argc - 1 || is_directory(path))
+        return analyze_set(argv + optind, argc - optind, renderer == &ps_render_json,
+                           show_locals, native, summary, baseline);
+    struct ps_snapshot *snap;
+    int rc;
+    if (exe || sysroot) {
+        if (!ps_is_plain_core(path))
+            return usage_error("%s is not an ELF core (a .snap needs no --exe, --sysroot)",
+                               path);
+        rc = ps_core_open(path, exe, sysroot, &snap);
+    } else if (ps_is_plain_core(path)) {
+        rc = ps_core_open(path, NULL, NULL, &snap); /* gcore's or the kernel's */
+    } else {
+        rc = ps_snapshot_open(path, &snap);
+    }
+    if (rc)
+        return fail(rc);
+    struct ps_report report;
+    rc = ps_report_build(snap, &report);
+    if (!rc) {
+        struct ps_render_opts ro = {.locals = show_locals, .native = native, .tasks = tasks};
+        rc = renderer->render(stdout, &report, &ro);
+        if (fflush(stdout) != 0 && !rc)
+            rc = ps_error_set(PS_IO, "cannot write the output");
+    }
+    ps_report_free(&report);
+    ps_snapshot_close(snap);
     return rc ? fail(rc) : 0;
 }

@@ -21,11 +21,6 @@
 #define PYSNAP_VERSION "0.0.0"
 #endif
 
-const char exit_codes_help[] =
-    "Exit codes: 0 success; 1 the target or snapshot could not be captured or analyzed\n"
-    "(no such process, not a Python process, permission denied, unsupported version);\n"
-    "2 usage error, or the file is not a valid snapshot (truncated, corrupt, foreign).\n";
-
 static void usage_main(FILE *out)
 {
     fprintf(out,
@@ -79,67 +74,6 @@ static void usage_capture(FILE *out)
             exit_codes_help);
 }
 
-static void usage_analyze(FILE *out)
-{
-    fprintf(out,
-            "Usage: pysnap analyze FILE|DIR [FILE...] [options]\n"
-            "       pysnap analyze CORE [--exe PYTHON] [--sysroot DIR] [options]\n\n"
-            "Prints every thread of the snapshot with its Python stack (most recent call last).\n"
-            "Needs nothing but the file: not the target's binaries, not its Python. Several\n"
-            "files (or a directory of .snap files) are reported one process after another.\n"
-            "An ordinary ELF core of a Python process (gdb's gcore, a kernel core dump) is read\n"
-            "too, one at a time: what the core left out of its mapped files (code, read-only\n"
-            "data: type names, Py_Version) is read from those files, which must be the same\n"
-            "builds; no native frames.\n\n"
-            "      --exe PYTHON     core: the executable the process ran (when it is not at the\n"
-            "                       path the core names, or the core was made elsewhere)\n"
-            "      --sysroot DIR    core: the other mapped files (libpython, libc) are looked up\n"
-            "                       under DIR (a copy of the target's root file system)\n"
-            "      --summary        over several snapshots: per thread, the frames that stayed\n"
-            "                       the same (stuck); the hottest functions of the threads on CPU\n"
-            "      --baseline FILE  with --summary: a quiet-time snapshot; thread stacks it\n"
-            "                       already had are set aside\n"
-            "  -j, --json           print the JSON document (see README: JSON schema)\n"
-            "  -l, --locals         text: print each frame's local variables\n"
-            "      --no-locals      json: leave local variables out\n"
-            "  -t, --tasks          text: every asyncio task with its coroutine chain, what it\n"
-            "                       awaits, which tasks wait for which, and deadlocks\n"
-            "  -n, --native         text: native and Python frames merged, with the system call\n"
-            "                       and the instruction each thread is at (json always has them)\n"
-            "  -h, --help           this help\n\n%s",
-            exit_codes_help);
-}
-
-int fail(int code)
-{
-    const char *detail = ps_error_detail();
-    fprintf(stderr, "pysnap: %s\n", detail ? detail : ps_strerror(code));
-    return ps_error_exit_class(code);
-}
-
-int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "pysnap: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, " (see 'pysnap help')\n");
-    va_end(ap);
-    return 2;
-}
-
-int parse_uint(const char *s, unsigned long max, unsigned long *out)
-{
-    char *end;
-    if (!s || !*s || *s == '-')
-        return -1;
-    unsigned long v = strtoul(s, &end, 10);
-    if (*end || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 int parse_pid_arg(const char *arg, pid_t *pid)
 {
     unsigned long v;
@@ -169,7 +103,7 @@ static int parse_size(const char *s, unsigned long max, unsigned long *out)
 enum {
     OPT_TIMEOUT = 256, OPT_MAX_FRAMES, OPT_NO_COMPRESS, OPT_NO_LOCALS, OPT_REDACT, OPT_NO_REDACT,
     OPT_MAX_STR, OPT_MAX_ITEMS, OPT_MAX_DEPTH, OPT_MAX_LOCALS, OPT_BUDGET, OPT_MAX_STACK,
-    OPT_CHILDREN, OPT_COUNT, OPT_INTERVAL, OPT_SUMMARY, OPT_BASELINE, OPT_EXE, OPT_SYSROOT
+    OPT_CHILDREN, OPT_COUNT, OPT_INTERVAL
 };
 
 /* Numeric capture limits: option, field, upper bound, what it counts. */
@@ -298,85 +232,6 @@ static int cmd_capture(int argc, char **argv)
                 (double)r.walk_ns / 1e6, (double)r.stacks_ns / 1e6, (double)r.resume_ns / 1e6,
                 r.freezes, r.freezes == 1 ? "" : "s", r.pages_read, r.read_calls, r.bytes_captured, r.ranges, (double)r.capture_ns / 1e6);
     return 0;
-}
-
-static int cmd_analyze(int argc, char **argv)
-{
-    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-                                         {"locals", no_argument, NULL, 'l'},
-                                         {"no-locals", no_argument, NULL, 'L'},
-                                         {"native", no_argument, NULL, 'n'},
-                                         {"tasks", no_argument, NULL, 't'},
-                                         {"summary", no_argument, NULL, OPT_SUMMARY},
-                                         {"baseline", required_argument, NULL, OPT_BASELINE},
-                                         {"exe", required_argument, NULL, OPT_EXE},
-                                         {"sysroot", required_argument, NULL, OPT_SYSROOT},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    const struct ps_renderer *renderer = &ps_render_text;
-    int c, show_locals = -1, native = 0, summary = 0;
-    const char *baseline = NULL, *exe = NULL, *sysroot = NULL;
-    opterr = 0;
-    int tasks = 0;
-    while ((c = getopt_long(argc, argv, "jlnth", opts, NULL)) != -1) {
-        switch (c) {
-        case 'j': renderer = &ps_render_json; break;
-        case 'l': show_locals = 1; break;
-        case 'L': show_locals = 0; break;
-        case 'n': native = 1; break;
-        case 't': tasks = 1; break;
-        case OPT_SUMMARY: summary = 1; break;
-        case OPT_BASELINE: baseline = optarg; break;
-        case OPT_EXE: exe = optarg; break;
-        case OPT_SYSROOT: sysroot = optarg; break;
-        case 'h': usage_analyze(stdout); return 0;
-        default:
-            return usage_error("analyze: unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind >= argc)
-        return usage_error("%s", "analyze needs a snapshot FILE (or several, or a DIR)");
-    if (baseline && !summary)
-        return usage_error("%s", "--baseline goes with --summary");
-    if (tasks && (summary || optind != argc - 1 || is_directory(argv[optind])))
-        return usage_error("%s", "--tasks shows the tasks of one snapshot FILE (JSON always has them)");
-    if (show_locals < 0) /* JSON carries locals unless told not to; text shows them on request */
-        show_locals = renderer == &ps_render_json;
-    const char *path = argv[optind];
-    if ((exe || sysroot) && (summary || optind != argc - 1 || is_directory(path)))
-        return usage_error("%s", "--exe and --sysroot go with one core FILE");
-    if (exe && !is_regular_file(exe))
-        return usage_error("--exe %s: not a readable file", exe);
-    if (sysroot && !is_directory(sysroot))
-        return usage_error("--sysroot %s: not a directory", sysroot);
-    if (summary || optind != argc - 1 || is_directory(path))
-        return analyze_set(argv + optind, argc - optind, renderer == &ps_render_json,
-                           show_locals, native, summary, baseline);
-    struct ps_snapshot *snap;
-    int rc;
-    if (exe || sysroot) {
-        if (!ps_is_plain_core(path))
-            return usage_error("%s is not an ELF core (a .snap needs no --exe, --sysroot)",
-                               path);
-        rc = ps_core_open(path, exe, sysroot, &snap);
-    } else if (ps_is_plain_core(path)) {
-        rc = ps_core_open(path, NULL, NULL, &snap); /* gcore's or the kernel's */
-    } else {
-        rc = ps_snapshot_open(path, &snap);
-    }
-    if (rc)
-        return fail(rc);
-    struct ps_report report;
-    rc = ps_report_build(snap, &report);
-    if (!rc) {
-        struct ps_render_opts ro = {.locals = show_locals, .native = native, .tasks = tasks};
-        rc = renderer->render(stdout, &report, &ro);
-        if (fflush(stdout) != 0 && !rc)
-            rc = ps_error_set(PS_IO, "cannot write the output");
-    }
-    ps_report_free(&report);
-    ps_snapshot_close(snap);
-    return rc ? fail(rc) : 0;
 }
 
 int main(int argc, char **argv)

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The WebAssembly build of the analyzer: the libraries (scripts/build-wasm-deps.sh, cached),
+# then the same meson tree cross-compiled with -Dcapture=false into build-wasm/ (or $1), then
+# the Node package (wasm/npm) and the viewer page. Prints nothing but progress on stderr;
+# ends with the paths made. Incremental: a second run costs seconds.
+#   build-wasm/wasm/pysnap-analyze.js        the Node command (module inlined)
+#   build-wasm/wasm/pysnap-analyze-web.js    the browser module
+#   dist/pysnap-analyze-VERSION.tgz          the npm package (npm pack)
+#   dist/pysnap-viewer.html                  the viewer page, self-contained
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+build=${1:-build-wasm}
+export NODE_PATH=${NODE_PATH:-/usr/share/nodejs}
+prefix=$(scripts/build-wasm-deps.sh)
+mkdir -p "$build"
+cat > "$build/.wasm-prefix.cross.new" <<CROSS
+# made by scripts/build-wasm.sh: where the wasm libraries are
+[properties]
+pkg_config_libdir = ['$prefix/lib/pkgconfig']
+CROSS
+if ! cmp -s "$build/.wasm-prefix.cross.new" "$build/.wasm-prefix.cross" 2>/dev/null; then
+  mv "$build/.wasm-prefix.cross.new" "$build/.wasm-prefix.cross"
+  rm -f "$build/build.ninja" # the prefix moved: configure again
+else
+  rm -f "$build/.wasm-prefix.cross.new"
+fi
+if [ ! -f "$build/build.ninja" ]; then
+  wipe=(); [ -d "$build/meson-private" ] && wipe=(--wipe)
+  meson setup "${wipe[@]}" "$build" --cross-file tools/wasm/emscripten.cross \
+    --cross-file "$build/.wasm-prefix.cross" -Dcapture=false -Dtests=false \
+    -Dbuildtype=release >"$build/.setup.log" 2>&1 || { cat "$build/.setup.log" >&2; exit 1; }
+fi
+ninja -C "$build" >&2

@@ -10,6 +10,8 @@
 /* ---- analysis side ---- */
 
 extern const char exit_codes_help[];
+/* build_info.c (made at build time): the git commit of the source, or "unknown". */
+extern const char ps_build_commit[];
 
 /* Print the library's detail (or the code's message) as "pysnap: ..."; return the exit code. */
 int fail(int code);

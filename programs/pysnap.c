@@ -20,6 +20,9 @@
 #ifndef PYSNAP_VERSION
 #define PYSNAP_VERSION "0.0.0"
 #endif
+#ifndef PYSNAP_BUILD_KIND
+#define PYSNAP_BUILD_KIND "dynamic"
+#endif
 
 static void usage_main(FILE *out)
 {
@@ -253,7 +256,9 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
-        printf("pysnap %s\n", PYSNAP_VERSION);
+        /* static: libelf, libdw, capstone, zstd and libc linked in (meson -Dstatic=true) */
+        printf("pysnap %s (commit %s, %s build)\n", PYSNAP_VERSION, ps_build_commit,
+               PYSNAP_BUILD_KIND);
         return 0;
     }
     if (!strcmp(cmd, "capture"))

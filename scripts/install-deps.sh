@@ -2,7 +2,10 @@
 # Installs what pysnap needs to build and test, from Debian's packages. Idempotent: does
 # nothing when everything is there. Run as root (or with sudo available).
 set -euo pipefail
-build_pkgs=(gcc meson ninja-build pkg-config libelf-dev libdw-dev libcapstone-dev libzstd-dev)
+# the static build (scripts/build-static.sh) links the .a archives these -dev packages ship, and
+# those of zlib1g-dev, liblzma-dev, libbz2-dev (libdw's); scdoc makes the man page
+build_pkgs=(gcc meson ninja-build pkg-config libelf-dev libdw-dev libcapstone-dev libzstd-dev
+            zlib1g-dev liblzma-dev libbz2-dev scdoc)
 run_pkgs=(python3 python3.11)
 # libpython3.11-dev: headers and the shared libpython3.11.so for the embedding test (tests/e2e/test_embed.py)
 test_pkgs=(python3-pytest python3-jsonschema zstd elfutils util-linux gdb strace valgrind python3.11-dbg

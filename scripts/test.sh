@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Command two of the README (and what CI runs): install what is needed, build, run every
 # test (C unit tests, CLI tests, end-to-end tests on every interpreter found, safety tests),
-# then all of them again against an ASan + UBSan build (build-asan/), and end with one line
+# then all of them again (but tests/install: the static release binary in other Debian
+# releases) against an ASan + UBSan build (build-asan/), and end with one line
 # "N passed, N failed, N skipped" (both passes counted). Exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
 scripts/install-deps.sh --tests || { echo "install-deps failed"; echo "0 passed, 1 failed"; exit 1; }
 scripts/build.sh || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
+# the static binary (build-static/, kept between runs) for tests/install
+scripts/build-static.sh || { echo "static build failed"; echo "0 passed, 1 failed"; exit 1; }
 export PYSNAP_BIN="$top/build/programs/pysnap"
 results="$top/build/test-results"
 rm -rf "$results"; mkdir -p "$results"
@@ -27,9 +30,11 @@ fi
 echo "== interpreters: pyenv $(ls /root/.pyenv/versions 2>/dev/null | tr '\n' ' ' || echo none);" \
      "extra: ${PYSNAP_EXTRA_PYTHONS:-none}"
 
-echo "== pytest (cli, e2e, safety)"
+echo "== pytest (cli, e2e, safety, install)"
 suites=()
-for d in tests/cli tests/e2e tests/safety; do [ -d "$d" ] && suites+=("$d"); done
+asan_suites=() # the ASan pass: not tests/install (the static release build, not this one)
+for d in tests/cli tests/e2e tests/safety tests/install; do [ -d "$d" ] && suites+=("$d"); done
+for d in "${suites[@]}"; do [ "$d" = tests/install ] || asan_suites+=("$d"); done
 /usr/bin/python3 -m pytest -p no:cacheprovider -rs -q --junitxml="$results/pytest.xml" "${suites[@]}"
 pytest_rc=$?
 
@@ -48,7 +53,7 @@ if { [ -f build-asan/build.ninja ] || meson setup build-asan -Dsanitize=true >/d
   echo "== pytest under ASan + UBSan (cli, e2e, safety)"
   PYSNAP_BIN="$top/build-asan/programs/pysnap" /usr/bin/python3 -m pytest -p no:cacheprovider \
     -rs -q --junitxml="$results/pytest-asan.xml" --ignore=tests/safety/test_valgrind.py \
-    "${suites[@]}"
+    "${asan_suites[@]}"
   asan_rc=$?
   unset ASAN_OPTIONS UBSAN_OPTIONS PYSNAP_TEST_SLOWDOWN
   if [ "$asan_rc" -ne 0 ] && [ "$asan_rc" -ne 5 ]; then pytest_rc=$asan_rc; fi

@@ -32,7 +32,8 @@ EMSCRIPTEN_KEEPALIVE double pysnap_max_snapshot_bytes(void)
 int main(int argc, char **argv)
 {
     if (argc == 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version"))) {
-        printf("pysnap %s (WebAssembly: analysis only)\n", PYSNAP_VERSION);
+        printf("pysnap %s (commit %s, WebAssembly build: analysis only)\n", PYSNAP_VERSION,
+               ps_build_commit);
         return 0;
     }
     optind = 0; /* the page calls main again and again: getopt starts afresh (musl, glibc) */

@@ -1,8 +1,12 @@
-/* capstone behind dlopen (see disasm.h): the few entry points pysnap uses, resolved once. */
+/* capstone behind dlopen (see disasm.h): the few entry points pysnap uses, resolved once.
+ * The static build (-Dstatic=true defines PS_CAPSTONE_LINKED) links capstone in and takes the
+ * same entry points from it: one code path either way, only load_capstone differs. */
 #include "disasm.h"
 
 #include <capstone/capstone.h>
+#ifndef PS_CAPSTONE_LINKED
 #include <dlfcn.h>
+#endif
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +28,16 @@ static struct {
     cs_err (*close)(csh *);
 } capstone = {PTHREAD_ONCE_INIT, 0, NULL, NULL, NULL, NULL};
 
+#ifdef PS_CAPSTONE_LINKED
+static void load_capstone(void)
+{
+    capstone.open = cs_open;
+    capstone.disasm = cs_disasm;
+    capstone.free = cs_free;
+    capstone.close = cs_close;
+    capstone.ok = 1;
+}
+#else
 static void load_capstone(void)
 {
     void *lib = dlopen(CAPSTONE_SONAME, RTLD_NOW | RTLD_LOCAL);
@@ -38,6 +52,7 @@ static void load_capstone(void)
     if (!capstone.ok)
         dlclose(lib);
 }
+#endif
 
 struct ps_disasm {
     csh handle;

@@ -3,7 +3,8 @@
  * capstone is dlopen()ed, not linked: its ~77,000 relocations cost every pysnap process about
  * 6 ms and 370 page faults at start-up on the project's machine, and only analysis
  * disassembles (capture, dump's capture half and record never do). If the library cannot be
- * loaded, ps_disasm_open fails and callers print no instruction, as for unreadable code. */
+ * loaded, ps_disasm_open fails and callers print no instruction, as for unreadable code.
+ * The static build (-Dstatic=true) links capstone in instead: it loads nothing at run time. */
 #ifndef PS_DISASM_H
 #define PS_DISASM_H
 

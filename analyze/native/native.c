@@ -6,6 +6,7 @@
 #include "pysnap/error.h"
 #include "pysnap/native.h"
 #include "pysnap/pyoffsets.h"
+#include "pysnap/report.h"
 
 #include "disasm.h"
 
@@ -494,7 +495,7 @@ static const char *base_name(const char *path)
     return slash ? slash + 1 : path;
 }
 
-void ps_native_render_text(FILE *out, const struct ps_thread *t)
+void ps_native_render_text(FILE *out, const struct ps_thread *t, int locals)
 {
     if (t->syscall[0] || t->pc_instruction[0]) {
         fputs("    ", out);
@@ -519,6 +520,8 @@ void ps_native_render_text(FILE *out, const struct ps_thread *t)
         if (f->kind == PS_FRAME_PYTHON) {
             fprintf(out, "      (Python) File \"%s\", line %d, in %s\n", f->file, f->line,
                     f->function);
+            if (locals)
+                ps_text_frame_locals(out, f);
             continue;
         }
         /* The native frame right outside Python frames is the eval-loop call that runs

@@ -19,6 +19,16 @@ void ps_format_time(int64_t ns, char *buf, size_t size)
     snprintf(buf, size, "%s.%06dZ", base, (int)((ns % 1000000000) / 1000));
 }
 
+void ps_text_frame_locals(FILE *out, const struct ps_frame *f)
+{
+    for (size_t k = 0; k < f->nlocals; k++) {
+        const struct ps_value *v = &f->locals[k];
+        fprintf(out, "          %s = %s\n", v->name, v->unbound ? "<unbound>" : v->repr);
+    }
+    if (f->locals_truncated)
+        fprintf(out, "          ... more locals not captured\n");
+}
+
 static void print_thread(FILE *out, const struct ps_thread *t, int locals, int native)
 {
     fprintf(out, "\nThread %u", t->tid);
@@ -33,7 +43,7 @@ static void print_thread(FILE *out, const struct ps_thread *t, int locals, int n
     for (size_t i = 0; i < t->nframes; i++)
         npy += t->frames[i].kind == PS_FRAME_PYTHON;
     if (native) {
-        ps_native_render_text(out, t);
+        ps_native_render_text(out, t, locals);
     } else if (npy == 0) {
         fprintf(out, "    (no Python frames)\n");
     } else {
@@ -45,12 +55,8 @@ static void print_thread(FILE *out, const struct ps_thread *t, int locals, int n
             if (f->kind != PS_FRAME_PYTHON)
                 continue;
             fprintf(out, "      File \"%s\", line %d, in %s\n", f->file, f->line, f->function);
-            for (size_t k = 0; locals && k < f->nlocals; k++) {
-                const struct ps_value *v = &f->locals[k];
-                fprintf(out, "          %s = %s\n", v->name, v->unbound ? "<unbound>" : v->repr);
-            }
-            if (locals && f->locals_truncated)
-                fprintf(out, "          ... more locals not captured\n");
+            if (locals)
+                ps_text_frame_locals(out, f);
         }
     }
     if (t->walk_status && t->walk_status != PS_LIMIT)
@@ -79,10 +85,8 @@ static void print_tasks(FILE *out, const struct ps_interp *in, int locals)
         for (size_t j = 0; j < t->nframes; j++) {
             const struct ps_frame *f = &t->frames[j];
             fprintf(out, "      File \"%s\", line %d, in %s\n", f->file, f->line, f->function);
-            for (size_t k = 0; locals && k < f->nlocals; k++) {
-                const struct ps_value *v = &f->locals[k];
-                fprintf(out, "          %s = %s\n", v->name, v->unbound ? "<unbound>" : v->repr);
-            }
+            if (locals)
+                ps_text_frame_locals(out, f);
         }
         if (t->chain_cycle)
             fprintf(out, "      ... the await chain loops back on itself\n");

@@ -33,7 +33,8 @@ int ps_native_attach(struct ps_snapshot *snap, struct ps_model *m);
 int ps_native_is_eval(const char *function);
 
 /* The text renderer's --native view of one thread: native and Python frames merged, most
- * recent call last, each evaluation-loop frame replaced by the Python frames it runs. */
-void ps_native_render_text(FILE *out, const struct ps_thread *t);
+ * recent call last, each evaluation-loop frame replaced by the Python frames it runs; LOCALS:
+ * each Python frame's local variables under it, as without --native. */
+void ps_native_render_text(FILE *out, const struct ps_thread *t, int locals);
 
 #endif

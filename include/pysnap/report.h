@@ -40,4 +40,8 @@ struct ps_renderer {
 extern const struct ps_renderer ps_render_text;
 extern const struct ps_renderer ps_render_json;
 
+/* The text renderer's lines for F's local variables (--locals), under its "File" line; the
+ * --native view (ps_native_render_text) prints them the same way. */
+void ps_text_frame_locals(FILE *out, const struct ps_frame *f);
+
 #endif

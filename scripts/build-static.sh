@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Build the static pysnap (meson -Dstatic=true, release, no unit tests) into build-static/ and
+# a stripped copy at build-static/pysnap: one x86-64 executable that loads nothing at run time
+# (libelf, libdw, capstone, zstd, zlib, lzma, bz2 and glibc linked in). build-static/ is kept
+# between runs, so a second run only rebuilds what changed. Prints the binary's path and size.
+# Fails when the result is not statically linked or still asks for a program interpreter.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+b=build-static
+if [ ! -f "$b/build.ninja" ]; then
+  meson setup "$b" -Dstatic=true -Dtests=false --buildtype=release -Db_ndebug=true >/dev/null
+fi
+nice ninja -C "$b" >/dev/null
+strip --strip-all -o "$b/pysnap.tmp" "$b/programs/pysnap"
+# A static executable has no PT_INTERP and no PT_DYNAMIC: nothing for ld.so to do, no library
+# to find (`ldd` says "not a dynamic executable").
+if readelf -lW "$b/pysnap.tmp" | grep -qE '^\s*(INTERP|DYNAMIC)\s'; then
+  echo "build-static: $b/programs/pysnap is not fully static:" >&2
+  readelf -lW "$b/pysnap.tmp" | grep -E '^\s*(INTERP|DYNAMIC)\s' >&2
+  exit 1
+fi
+mv "$b/pysnap.tmp" "$b/pysnap"
+echo "built: $(pwd)/$b/pysnap ($(stat -c %s "$b/pysnap") bytes, stripped)"

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Make a release in dist/, in one go, from a clean git checkout (meson dist packs the commit):
+#   pysnap-VERSION-linux-x86_64             the static binary (scripts/build-static.sh)
+#   pysnap-VERSION-py3-none-...x86_64.whl   the wheel around it (scripts/build-wheel.sh)
+#   pysnap-VERSION.tar.xz                   the source (meson dist; it also builds that tarball
+#                                           once, with the static build's options, as a check)
+#   SHA256SUMS                              `sha256sum -c SHA256SUMS` checks them
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ -n "$(git status --porcelain --untracked-files=no)" ]; then
+  echo "release: the git tree has uncommitted changes (meson dist packs the last commit)" >&2
+  exit 1
+fi
+wheel=$(scripts/build-wheel.sh)
+version=$(meson introspect build-static --projectinfo |
+          python3 -c 'import json, sys; print(json.load(sys.stdin)["version"])')
+bin=dist/pysnap-$version-linux-x86_64
+cp build-static/pysnap "$bin"
+chmod 0755 "$bin"
+rm -f build-static/meson-dist/*
+meson dist -C build-static --formats xztar >&2
+cp build-static/meson-dist/pysnap-"$version".tar.xz dist/
+(cd dist && sha256sum "$(basename "$bin")" "$(basename "$wheel")" pysnap-"$version".tar.xz >SHA256SUMS)
+echo "release $version ($(git describe --always --abbrev=12)) in dist/:"
+(cd dist && ls -l "$(basename "$bin")" "$(basename "$wheel")" pysnap-"$version".tar.xz SHA256SUMS |
+  awk '{print "  " $5 "\t" $9}')

@@ -27,9 +27,12 @@ int is_directory(const char *path);
 /* cmd_analyze.c: `pysnap analyze ARGS` (ARGV[0] is the command's name); the exit code. */
 int cmd_analyze(int argc, char **argv);
 void usage_analyze(FILE *out);
-/* Analyze several snapshots (or a directory of them) together. */
-int analyze_set(char **paths, int npaths, int json, int locals, int native, int summary,
-                const char *baseline);
+/* What analyze writes: text, the JSON document(s), or the HTML page. */
+enum analyze_format { OUT_TEXT, OUT_JSON, OUT_HTML };
+/* Analyze several snapshots (or a directory of them) together. HTML: one page with the
+ * summary, a flame graph and every snapshot (--summary or not). */
+int analyze_set(char **paths, int npaths, enum analyze_format format, int locals, int native,
+                int summary, const char *baseline);
 
 /* ---- capture side ---- */
 

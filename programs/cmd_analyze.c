@@ -2,13 +2,18 @@
  * one report per process, or --summary over all of them. Analysis only: no capture code, so
  * the same file builds into the WebAssembly command (wasm/). */
 #include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "pysnap/error.h"
+#include "pysnap/html.h"
 #include "pysnap/report.h"
 #include "pysnap/snapshot.h"
 #include "pysnap/summary.h"
@@ -118,9 +123,10 @@ static void close_one(struct loaded *l)
         ps_snapshot_close(l->snap);
 }
 
-int analyze_set(char **paths, int npaths, int json, int locals, int native, int summary,
-                const char *baseline)
+int analyze_set(char **paths, int npaths, enum analyze_format format, int locals, int native,
+                int summary, const char *baseline)
 {
+    int json = format == OUT_JSON;
     char **files = NULL;
     size_t nfiles = 0;
     int rc = PS_OK, any_dir = 0;
@@ -162,7 +168,7 @@ int analyze_set(char **paths, int npaths, int json, int locals, int native, int 
         goto out;
     if (!rc && any_dir && nfiles > 1)
         qsort(l, nfiles, sizeof *l, capture_order);
-    if (!rc && summary) {
+    if (!rc && (summary || format == OUT_HTML)) {
         const struct ps_report **reps = malloc((nfiles ? nfiles : 1) * sizeof *reps);
         struct ps_summary s;
         if (!reps)
@@ -171,8 +177,11 @@ int analyze_set(char **paths, int npaths, int json, int locals, int native, int 
             reps[i] = &l[i].report;
         if (!rc)
             rc = ps_summary_build(reps, nfiles, baseline ? &base.report : NULL, &s);
+        struct ps_render_opts ro = {.locals = locals, .native = native};
         if (!rc) {
-            rc = json ? ps_summary_render_json(stdout, &s) : ps_summary_render_text(stdout, &s, 12);
+            rc = format == OUT_HTML ? ps_html_write_reports(stdout, reps, nfiles, &s, &ro)
+                 : json             ? ps_summary_render_json(stdout, &s)
+                                    : ps_summary_render_text(stdout, &s, 12);
             ps_summary_free(&s);
         }
         free(reps);
@@ -232,6 +241,11 @@ void usage_analyze(FILE *out)
             "      --baseline FILE  with --summary: a quiet-time snapshot; thread stacks it\n"
             "                       already had are set aside\n"
             "  -j, --json           print the JSON document (see README: JSON schema)\n"
+            "      --html           print one self-contained HTML page (doc/html-report.md):\n"
+            "                       the threads as cards, locals folded, a filter, the tasks;\n"
+            "                       several snapshots: the summary and a flame graph too\n"
+            "  -o, --output FILE    write to FILE (mode 0600) instead of standard output; the\n"
+            "                       format follows its name: *.html, *.json, else text\n"
             "  -l, --locals         text: print each frame's local variables\n"
             "      --no-locals      json: leave local variables out\n"
             "  -t, --tasks          text: every asyncio task with its coroutine chain, what it\n"
@@ -242,7 +256,72 @@ void usage_analyze(FILE *out)
             exit_codes_help);
 }
 
-enum { OPT_SUMMARY = 256, OPT_BASELINE, OPT_EXE, OPT_SYSROOT };
+enum { OPT_SUMMARY = 256, OPT_BASELINE, OPT_EXE, OPT_SYSROOT, OPT_HTML };
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcasecmp(s + a - b, suffix);
+}
+
+/* analyze -o FILE: standard output becomes a new file next to FILE (0600: a report holds the
+ * target's locals), renamed to FILE once all is written (output_done): a failed analysis
+ * leaves FILE as it was. TMP receives the new file's name. */
+static int output_to(const char *path, char *tmp, size_t size)
+{
+    int fd = -1;
+    if ((size_t)snprintf(tmp, size, "%s.XXXXXX", path) < size)
+        fd = mkstemp(tmp);
+    if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0) {
+        fprintf(stderr, "pysnap: cannot create %s: %s\n", path, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(tmp);
+        }
+        return 1;
+    }
+    close(fd);
+    return 0;
+}
+
+static int output_done(const char *path, const char *tmp, int exit_code)
+{
+    if (exit_code == 0 && rename(tmp, path) != 0) {
+        fprintf(stderr, "pysnap: cannot write %s: %s\n", path, strerror(errno));
+        exit_code = 1;
+    }
+    if (exit_code)
+        unlink(tmp);
+    return exit_code;
+}
+
+/* One snapshot (or ELF core) to standard output; RENDERER NULL: the HTML page. */
+static int analyze_one(const char *path, const char *exe, const char *sysroot,
+                       const struct ps_renderer *renderer, const struct ps_render_opts *ro)
+{
+    struct ps_snapshot *snap;
+    int rc;
+    if (exe || sysroot)
+        rc = ps_core_open(path, exe, sysroot, &snap);
+    else if (ps_is_plain_core(path))
+        rc = ps_core_open(path, NULL, NULL, &snap); /* gcore's or the kernel's */
+    else
+        rc = ps_snapshot_open(path, &snap);
+    if (rc)
+        return fail(rc);
+    struct ps_report report;
+    rc = ps_report_build(snap, &report);
+    if (!rc) {
+        const struct ps_report *one = &report;
+        rc = renderer ? renderer->render(stdout, &report, ro)
+                      : ps_html_write_reports(stdout, &one, 1, NULL, ro);
+        if (fflush(stdout) != 0 && !rc)
+            rc = ps_error_set(PS_IO, "cannot write the output");
+    }
+    ps_report_free(&report);
+    ps_snapshot_close(snap);
+    return rc ? fail(rc) : 0;
+}
 
 int cmd_analyze(int argc, char **argv)
 {
@@ -251,6 +330,8 @@ int cmd_analyze(int argc, char **argv)
                                          {"no-locals", no_argument, NULL, 'L'},
                                          {"native", no_argument, NULL, 'n'},
                                          {"tasks", no_argument, NULL, 't'},
+                                         {"html", no_argument, NULL, OPT_HTML},
+                                         {"output", required_argument, NULL, 'o'},
                                          {"summary", no_argument, NULL, OPT_SUMMARY},
                                          {"baseline", required_argument, NULL, OPT_BASELINE},
                                          {"exe", required_argument, NULL, OPT_EXE},
@@ -258,13 +339,15 @@ int cmd_analyze(int argc, char **argv)
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const struct ps_renderer *renderer = &ps_render_text;
-    int c, show_locals = -1, native = 0, summary = 0;
-    const char *baseline = NULL, *exe = NULL, *sysroot = NULL;
+    int c, show_locals = -1, native = 0, summary = 0, html = 0, chosen = 0;
+    const char *baseline = NULL, *exe = NULL, *sysroot = NULL, *output = NULL;
     opterr = 0;
     int tasks = 0;
-    while ((c = getopt_long(argc, argv, "jlnth", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "jlntho:", opts, NULL)) != -1) {
         switch (c) {
-        case 'j': renderer = &ps_render_json; break;
+        case 'j': renderer = &ps_render_json; html = 0; chosen = 1; break;
+        case OPT_HTML: html = chosen = 1; break;
+        case 'o': output = optarg; break;
         case 'l': show_locals = 1; break;
         case 'L': show_locals = 0; break;
         case 'n': native = 1; break;
@@ -284,8 +367,15 @@ int cmd_analyze(int argc, char **argv)
         return usage_error("%s", "--baseline goes with --summary");
     if (tasks && (summary || optind != argc - 1 || is_directory(argv[optind])))
         return usage_error("%s", "--tasks shows the tasks of one snapshot FILE (JSON always has them)");
-    if (show_locals < 0) /* JSON carries locals unless told not to; text shows them on request */
-        show_locals = renderer == &ps_render_json;
+    if (output && !chosen) { /* the format follows the name, as record -o does */
+        html = ends_with(output, ".html") || ends_with(output, ".htm");
+        if (ends_with(output, ".json"))
+            renderer = &ps_render_json;
+    }
+    if (html && tasks)
+        return usage_error("%s", "--tasks is for text: the HTML report always shows the tasks");
+    if (show_locals < 0) /* JSON and HTML carry locals unless told not to; text on request */
+        show_locals = html || renderer == &ps_render_json;
     const char *path = argv[optind];
     if ((exe || sysroot) && (summary || optind != argc - 1 || is_directory(path)))
         return usage_error("%s", "--exe and --sysroot go with one core FILE");
@@ -293,32 +383,18 @@ int cmd_analyze(int argc, char **argv)
         return usage_error("--exe %s: not a readable file", exe);
     if (sysroot && !is_directory(sysroot))
         return usage_error("--sysroot %s: not a directory", sysroot);
+    if ((exe || sysroot) && !ps_is_plain_core(path))
+        return usage_error("%s is not an ELF core (a .snap needs no --exe, --sysroot)", path);
+    struct ps_render_opts ro = {.locals = show_locals, .native = native, .tasks = tasks};
+    char tmp[PATH_MAX];
+    if (output && output_to(output, tmp, sizeof tmp))
+        return 1;
+    int r;
     if (summary || optind != argc - 1 || is_directory(path))
-        return analyze_set(argv + optind, argc - optind, renderer == &ps_render_json,
-                           show_locals, native, summary, baseline);
-    struct ps_snapshot *snap;
-    int rc;
-    if (exe || sysroot) {
-        if (!ps_is_plain_core(path))
-            return usage_error("%s is not an ELF core (a .snap needs no --exe, --sysroot)",
-                               path);
-        rc = ps_core_open(path, exe, sysroot, &snap);
-    } else if (ps_is_plain_core(path)) {
-        rc = ps_core_open(path, NULL, NULL, &snap); /* gcore's or the kernel's */
-    } else {
-        rc = ps_snapshot_open(path, &snap);
-    }
-    if (rc)
-        return fail(rc);
-    struct ps_report report;
-    rc = ps_report_build(snap, &report);
-    if (!rc) {
-        struct ps_render_opts ro = {.locals = show_locals, .native = native, .tasks = tasks};
-        rc = renderer->render(stdout, &report, &ro);
-        if (fflush(stdout) != 0 && !rc)
-            rc = ps_error_set(PS_IO, "cannot write the output");
-    }
-    ps_report_free(&report);
-    ps_snapshot_close(snap);
-    return rc ? fail(rc) : 0;
+        r = analyze_set(argv + optind, argc - optind,
+                        html ? OUT_HTML : renderer == &ps_render_json ? OUT_JSON : OUT_TEXT,
+                        show_locals, native, summary, baseline);
+    else
+        r = analyze_one(path, exe, sysroot, html ? NULL : renderer, &ro);
+    return output ? output_done(output, tmp, r) : r;
 }

@@ -12,6 +12,7 @@
 
 #include "pysnap/capture.h"
 #include "pysnap/error.h"
+#include "pysnap/html.h"
 #include "pysnap/profile.h"
 #include "pysnap/record.h"
 #include "cli.h"
@@ -23,6 +24,7 @@ void usage_record(FILE *out)
             "Samples PID's Python stacks RATE times a second for DURATION seconds without\n"
             "stopping it (unless --blocking) and writes a profile; the format follows FILE:\n"
             "  *.svg                flame graph (self-contained SVG, hover for counts)\n"
+            "  *.html               flame graph page (click to zoom, hover for counts)\n"
             "  *.speedscope.json    speedscope (https://www.speedscope.app), one profile per thread\n"
             "  *.txt, *.folded      folded stacks (flamegraph.pl, inferno)\n\n"
             "  -p, --pid PID        process to sample (required)\n"
@@ -39,7 +41,7 @@ void usage_record(FILE *out)
             exit_codes_help);
 }
 
-enum { FMT_SVG = 1, FMT_SPEEDSCOPE, FMT_FOLDED };
+enum { FMT_SVG = 1, FMT_SPEEDSCOPE, FMT_FOLDED, FMT_HTML };
 
 static int ends_with(const char *s, const char *suffix)
 {
@@ -104,14 +106,15 @@ int cmd_record(int argc, char **argv)
     if (!o.pid)
         return usage_error("%s", "record needs --pid PID");
     if (!output)
-        return usage_error("%s", "record needs -o FILE (.svg, .speedscope.json, .txt)");
+        return usage_error("%s", "record needs -o FILE (.svg, .html, .speedscope.json, .txt)");
     int fmt = ends_with(output, ".svg")    ? FMT_SVG
+              : ends_with(output, ".html") ? FMT_HTML
               : ends_with(output, ".json") ? FMT_SPEEDSCOPE
               : ends_with(output, ".txt") || ends_with(output, ".folded") ? FMT_FOLDED
                                                                          : 0;
     if (!fmt)
-        return usage_error("cannot tell the format of '%s': name it .svg, .speedscope.json, "
-                           ".txt or .folded", output);
+        return usage_error("cannot tell the format of '%s': name it .svg, .html, "
+                           ".speedscope.json, .txt or .folded", output);
     /* Fail before sampling if the file cannot be created; written (truncated) at the end. */
     int created = 1;
     int fd = open(output, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -158,6 +161,7 @@ int cmd_record(int argc, char **argv)
              (int)o.pid, o.children ? " --children" : "",
              (unsigned long long)st.thread_samples, st.elapsed, o.rate);
     rc = fmt == FMT_SVG          ? ps_profile_write_svg(out, prof, title)
+         : fmt == FMT_HTML       ? ps_html_write_profile(out, prof, title)
          : fmt == FMT_SPEEDSCOPE ? ps_profile_write_speedscope(out, prof, title)
                                  : ps_profile_write_folded(out, prof);
     if (fclose(out) != 0 && !rc)

@@ -12,8 +12,15 @@ test_pkgs=(python3-pytest python3-jsonschema zstd elfutils util-linux gdb strace
            libpython3.11-dev)
 # the web sample (samples/webapp.py under gunicorn): samples/demo-web.sh and tests/e2e/test_web.py
 web_pkgs=(gunicorn python3-flask)
+# the HTML report in a real browser (tests/browser): Debian's chromium and node; npm installs
+# playwright-core (tests/browser/setup.sh, into the cache), which downloads no browser. npm only
+# when there is none: a node from elsewhere (nodesource) brings its own.
+browser_pkgs=(chromium nodejs)
 want=("${build_pkgs[@]}" "${run_pkgs[@]}")
-if [ "${1:-}" = "--tests" ]; then want+=("${test_pkgs[@]}" "${web_pkgs[@]}"); fi
+if [ "${1:-}" = "--tests" ]; then
+  want+=("${test_pkgs[@]}" "${web_pkgs[@]}" "${browser_pkgs[@]}")
+  command -v npm >/dev/null || want+=(npm)
+fi
 if [ "${1:-}" = "--demo" ]; then want+=("${web_pkgs[@]}"); fi
 missing=()
 for p in "${want[@]}"; do

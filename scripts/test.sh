@@ -30,12 +30,16 @@ fi
 echo "== interpreters: pyenv $(ls /root/.pyenv/versions 2>/dev/null | tr '\n' ' ' || echo none);" \
      "extra: ${PYSNAP_EXTRA_PYTHONS:-none}"
 
-echo "== pytest (cli, e2e, safety, install)"
+echo "== pytest (cli, e2e, safety, install, browser)"
 suites=()
 asan_suites=() # the ASan pass: not tests/install (the static release build, not this one)
 for d in tests/cli tests/e2e tests/safety tests/install; do [ -d "$d" ] && suites+=("$d"); done
 for d in "${suites[@]}"; do [ "$d" = tests/install ] || asan_suites+=("$d"); done
-/usr/bin/python3 -m pytest -p no:cacheprovider -rs -q --junitxml="$results/pytest.xml" "${suites[@]}"
+# tests/browser: the HTML report in headless chromium (its npm packages installed into the
+# cache by tests/browser/setup.sh on first use) and the page's node tests; this pass only (the
+# ASan pass checks the pages pysnap writes through tests/cli/test_html.py)
+/usr/bin/python3 -m pytest -p no:cacheprovider -rs -q --junitxml="$results/pytest.xml" "${suites[@]}" \
+  tests/browser
 pytest_rc=$?
 
 # The same tests once more against an ASan + UBSan build (meson -Dsanitize=true, build-asan/):

@@ -195,49 +195,57 @@ class Bench:
         return target.hb_max_gap_ms()
 
     # -- pysnap ------------------------------------------------------------------------------
-    def pysnap(self, target, label, runs):
-        snap = os.path.join(self.a.workdir, "bench.snap")
-        rows = []
+    def pysnap(self, target, label, runs, others=()):
+        """RUNS captures + analyses of TARGET by --pysnap, recorded as LABEL; with OTHERS
+        ([(label, binary)], --also-pysnap), each run does every binary in turn (the order
+        rotating from run to run), so that they are compared under the same load."""
+        bins = [(label, self.a.pysnap)] + list(others)
+        rows = {lb: [] for lb, _ in bins}
         for i in range(runs):
-            m = self.measure(target, [self.a.pysnap, "capture", "-p", str(target.pid), "-o", snap,
-                                      "-f", "-v"], 60)
-            if m["rc"] != 0:
-                raise SystemExit("bench: pysnap capture failed: " + m["err"].strip())
-            pause = re.search(r"pause ([0-9.]+) ms", m["out"])
-            pause = re.search(r"pause ([0-9.]+) ms", m["out"])
-            m["pause_ms"] = float(pause.group(1)) if pause else None
-            # The --verbose line: "pause P ms = stop S ms + walk W ms + ...; N pages read in C
-            # calls, B bytes in R ranges kept; ..."; every field optional (older builds).
-            for key, pat in (("stop_ms", r"stop ([0-9.]+) ms"), ("walk_ms", r"walk ([0-9.]+) ms"),
-                             ("stacks_ms", r"stacks ([0-9.]+) ms"),
-                             ("copy_ms", r"copy ([0-9.]+) ms"),
-                             ("resume_ms", r"resume ([0-9.]+) ms"),
-                             ("freezes", r"(\d+) freezes?"),
-                             ("pages_read", r"(\d+) pages read"),
-                             ("read_calls", r"in (\d+) calls"),
-                             ("bytes_kept", r"(\d+) bytes in \d+ ranges")):
-                v = re.search(pat, m["err"])
-                if v:
-                    m[key] = float(v.group(1)) if key.endswith("_ms") else int(v.group(1))
-            m["size_bytes"] = os.path.getsize(snap)
-            # Analysis, offline, of what was just captured.
-            rc, awall, arss, ao, ae, acpu = run_tool([self.a.pysnap, "analyze", snap, "--json"], 60)
-            if rc != 0:
-                raise SystemExit("bench: pysnap analyze failed: " + ae.strip())
-            doc = json.loads(ao)
-            m["analyze_ms"] = awall
-            m["analyze_cpu_ms"] = acpu
-            m["analyze_rss_kb"] = arss
-            m["json_pause_us"] = doc["target"].get("pause_us")
-            threads = [t for i_ in doc["interpreters"] for t in i_["threads"]]
-            m["threads_seen"] = len(threads)
-            m["frames_with_locals"] = sum(1 for t in threads for f in t.get("frames", [])
-                                          if f.get("locals"))
-            m["noise_ms"] = self.noise(target, m["wall_ms"] / 1000.0)
-            del m["out"], m["err"]
-            rows.append(m)
-        self.add(label, rows)
-        return rows
+            for lb, binary in bins[i % len(bins):] + bins[:i % len(bins)]:
+                rows[lb].append(self.pysnap_once(target, binary))
+        for lb, _ in bins:
+            self.add(lb, rows[lb])
+        return rows[label]
+
+    def pysnap_once(self, target, binary):
+        snap = os.path.join(self.a.workdir, "bench.snap")
+        m = self.measure(target, [binary, "capture", "-p", str(target.pid), "-o", snap,
+                                  "-f", "-v"], 60)
+        if m["rc"] != 0:
+            raise SystemExit("bench: pysnap capture failed: " + m["err"].strip())
+        pause = re.search(r"pause ([0-9.]+) ms", m["out"])
+        m["pause_ms"] = float(pause.group(1)) if pause else None
+        # The --verbose line: "pause P ms = stop S ms + walk W ms + ...; N pages read in C
+        # calls, B bytes in R ranges kept; ..."; every field optional (older builds).
+        for key, pat in (("stop_ms", r"stop ([0-9.]+) ms"), ("walk_ms", r"walk ([0-9.]+) ms"),
+                         ("stacks_ms", r"stacks ([0-9.]+) ms"),
+                         ("copy_ms", r"copy ([0-9.]+) ms"),
+                         ("resume_ms", r"resume ([0-9.]+) ms"),
+                         ("freezes", r"(\d+) freezes?"),
+                         ("pages_read", r"(\d+) pages read"),
+                         ("read_calls", r"in (\d+) calls"),
+                         ("bytes_kept", r"(\d+) bytes in \d+ ranges")):
+            v = re.search(pat, m["err"])
+            if v:
+                m[key] = float(v.group(1)) if key.endswith("_ms") else int(v.group(1))
+        m["size_bytes"] = os.path.getsize(snap)
+        # Analysis, offline, of what was just captured.
+        rc, awall, arss, ao, ae, acpu = run_tool([binary, "analyze", snap, "--json"], 60)
+        if rc != 0:
+            raise SystemExit("bench: pysnap analyze failed: " + ae.strip())
+        doc = json.loads(ao)
+        m["analyze_ms"] = awall
+        m["analyze_cpu_ms"] = acpu
+        m["analyze_rss_kb"] = arss
+        m["json_pause_us"] = doc["target"].get("pause_us")
+        threads = [t for i_ in doc["interpreters"] for t in i_["threads"]]
+        m["threads_seen"] = len(threads)
+        m["frames_with_locals"] = sum(1 for t in threads for f in t.get("frames", [])
+                                      if f.get("locals"))
+        m["noise_ms"] = self.noise(target, m["wall_ms"] / 1000.0)
+        del m["out"], m["err"]
+        return m
 
     # -- peers -------------------------------------------------------------------------------
     def peer(self, target, label, argv, runs, check=None, env=None, size_of=None, timeout_s=120):
@@ -319,6 +327,8 @@ def main():
     ap.add_argument("--python", required=True, help="interpreter command (may start with VAR=x)")
     ap.add_argument("--python-label", default=None)
     ap.add_argument("--pysnap", required=True)
+    ap.add_argument("--also-pysnap", action="append", default=[], metavar="LABEL=PATH",
+                    help="another pysnap binary, run alternately with --pysnap on the main target")
     ap.add_argument("--heartbeat", required=True)
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--runs", type=int, default=5)
@@ -352,7 +362,8 @@ def main():
     log("target pid %d, RSS %.0f MB, ready in %.1f s" % (t.pid, t.rss_mb, t.started_s))
     try:
         log("pysnap x%d" % a.runs)
-        b.pysnap(t, "pysnap", a.pysnap_runs)
+        b.pysnap(t, "pysnap", a.pysnap_runs,
+                 [tuple(x.split("=", 1)) for x in a.also_pysnap])
         if "gcore" in tools:
             if not shutil_which("gcore"):
                 b.add("gcore", skipped="gcore not installed")

@@ -15,6 +15,9 @@
 #   --small-heap-mb N  also a pysnap-only run with an N MB heap (default 30; 0: skip)
 #   --tools LIST       comma list of pysnap,gcore,gdb,eu-stack,austin,cpython (default all)
 #   --pysnap PATH      pysnap binary (default: build build-bench, release, and use it)
+#   --also-pysnap LABEL=PATH  another pysnap binary, run alternately with --pysnap on the
+#                      main target (same load); repeatable
+#   --static           --also-pysnap "pysnap static" with scripts/build-static.sh's binary
 #   --json FILE        also write every figure as JSON
 #   -h, --help
 # Tools that are missing are installed where Debian has them (gdb, elfutils) or skipped with
@@ -35,9 +38,11 @@ small=30
 tools=pysnap,gcore,gdb,eu-stack,austin,cpython
 pysnap=
 json=
+also=
+static=
 cache=${PYSNAP_CACHE:-${HOME:-/root}/.cache/pysnap}
 
-usage() { sed -n '7,21p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '7,25p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 note() { echo "bench: $*" >&2; }
 
 while [ $# -gt 0 ]; do
@@ -51,6 +56,9 @@ while [ $# -gt 0 ]; do
     --small-heap-mb) small=$2; shift 2 ;;
     --tools) tools=$2; shift 2 ;;
     --pysnap) pysnap=$2; shift 2 ;;
+    --also-pysnap) also="$also
+$2"; shift 2 ;;
+    --static) static=1; shift ;;
     --json) json=$2; shift 2 ;;
     -h|--help) usage ;;
     *) echo "bench: unknown argument: $1" >&2; usage ;;
@@ -88,6 +96,12 @@ if [ -z "$pysnap" ]; then
     [ -f "$b/build.ninja" ] || meson setup "$b" "$repo" --buildtype=release >/dev/null
     ninja -C "$b" >/dev/null
     pysnap=$b/programs/pysnap
+fi
+
+if [ -n "$static" ]; then
+    "$repo/scripts/build-static.sh" >&2
+    also="$also
+pysnap static=$repo/build-static/pysnap"
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pysnap-bench.XXXXXX")
@@ -153,4 +167,9 @@ set -- --python "$python" --pysnap "$pysnap" --heartbeat "$work/heartbeat.so" --
     --small-heap-mb "$small" --tools "$tools" --gdb-script "$gdb_script" --austin "$austin"
 [ -z "$json" ] || set -- "$@" --json "$json"
 [ -z "$label" ] || set -- "$@" --python-label "$label"
+while IFS= read -r a; do
+    [ -z "$a" ] || set -- "$@" --also-pysnap "$a"
+done <<EOF
+$also
+EOF
 "$driver_py" "$here/bench.py" "$@"

@@ -133,6 +133,10 @@ def root(request, tmp_path_factory, wheel):
     for tool in ("unshare", "nsenter", "chroot"):
         if not shutil.which(tool):
             pytest.skip("%s is not installed (util-linux, coreutils)" % tool)
+    probe = subprocess.run(["unshare", "--mount", "true"], capture_output=True, text=True,
+                           timeout=30)
+    if probe.returncode != 0:  # e.g. a container without CAP_SYS_ADMIN
+        pytest.skip("cannot make a mount namespace: unshare --mount: %s" % probe.stderr.strip())
     r = Root(request.param, tmp_path_factory.mktemp(request.param), wheel, static_binary())
     try:
         yield r

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The WebAssembly build of the analyzer: the libraries (scripts/build-wasm-deps.sh, cached),
 # then the same meson tree cross-compiled with -Dcapture=false into build-wasm/ (or $1), then
-# the Node package (wasm/npm) and the viewer page. Prints nothing but progress on stderr;
-# ends with the paths made. Incremental: a second run costs seconds.
+# the Node package (wasm/npm) and the viewer page. Progress on stderr; on stdout the two
+# products, "npm: PATH" and "viewer: PATH". Incremental: a second run costs seconds.
 #   build-wasm/wasm/pysnap-analyze.js        the Node command (module inlined)
 #   build-wasm/wasm/pysnap-analyze-web.js    the browser module
 #   dist/pysnap-analyze-VERSION.tgz          the npm package (npm pack)
@@ -32,3 +32,24 @@ if [ ! -f "$build/build.ninja" ]; then
     -Dbuildtype=release >"$build/.setup.log" 2>&1 || { cat "$build/.setup.log" >&2; exit 1; }
 fi
 ninja -C "$build" >&2
+
+# The npm package: wasm/npm's files and the Node module, packed by npm (no network).
+version=$(meson introspect "$build" --projectinfo |
+          python3 -c 'import json, sys; print(json.load(sys.stdin)["version"])')
+stage=$build/npm-package
+rm -rf "$stage"; mkdir -p "$stage/bin" "$stage/lib" dist
+cp wasm/npm/README.md "$stage/"
+cp wasm/npm/bin/pysnap-analyze.js "$stage/bin/"
+cp "$build/wasm/pysnap-analyze.js" "$stage/lib/"
+python3 - "$version" wasm/npm/package.json "$stage/package.json" <<'PY'
+import json, sys
+version, src, dst = sys.argv[1:]
+pkg = json.load(open(src))
+pkg["version"] = version  # the project's (meson.build), one version for all
+json.dump(pkg, open(dst, "w"), indent=2)
+open(dst, "a").write("\n")
+PY
+tgz=$(cd "$stage" && npm pack --silent --pack-destination "$top/dist" --cache "${PYSNAP_CACHE:-$HOME/.cache/pysnap}/npm" 2>/dev/null | tail -1)
+cp "$build/wasm/pysnap-viewer.html" dist/pysnap-viewer.html
+echo "npm: $top/dist/$tgz"
+echo "viewer: $top/dist/pysnap-viewer.html"

@@ -48,10 +48,12 @@ int parse_seconds(const char *s, double max, double *out);
 int capture_set(struct ps_capture_opts *o, int children, unsigned long count, double interval,
                 const char *dir, int verbose);
 
-/* cmd_dump.c, cmd_record.c */
+/* cmd_dump.c, cmd_record.c, cmd_viewer.c */
 int cmd_dump(int argc, char **argv);
 int cmd_record(int argc, char **argv);
+int cmd_viewer(int argc, char **argv);
 void usage_dump(FILE *out);
 void usage_record(FILE *out);
+void usage_viewer(FILE *out);
 
 #endif

@@ -38,6 +38,8 @@ static void usage_main(FILE *out)
             "  pysnap dump --pid PID [--json]       capture in memory and print, no file\n"
             "  pysnap record --pid PID -o OUT.svg   sampling profile: flame graph, speedscope\n"
             "                                       (.speedscope.json) or folded stacks (.txt)\n"
+            "  pysnap viewer -o FILE.html           write the viewer: a page that analyzes\n"
+            "                                       dropped snapshots in any browser\n"
             "  pysnap help | --help | --version\n"
             "  pysnap COMMAND --help                options of one command\n\n%s",
             PYSNAP_VERSION, exit_codes_help);
@@ -252,6 +254,8 @@ int main(int argc, char **argv)
             usage_dump(stdout);
         else if (argc > 2 && !strcmp(argv[2], "record"))
             usage_record(stdout);
+        else if (argc > 2 && !strcmp(argv[2], "viewer"))
+            usage_viewer(stdout);
         else
             usage_main(stdout);
         return 0;
@@ -270,5 +274,7 @@ int main(int argc, char **argv)
         return cmd_dump(argc - 1, argv + 1);
     if (!strcmp(cmd, "record"))
         return cmd_record(argc - 1, argv + 1);
+    if (!strcmp(cmd, "viewer"))
+        return cmd_viewer(argc - 1, argv + 1);
     return usage_error("unknown command '%s'", cmd);
 }

@@ -276,3 +276,34 @@ def test_viewer_in_browser(pysnap_bin, wasm, playwright_modules, fresh, tmp_path
     want = truth(pysnap_bin, CORPUS / "3.8.18-zstd") + truth(pysnap_bin, CORPUS / "3.12.1-zstd")
     assert sorted(t for c in both["cards"] for t in c["tids"]) == sorted(t for t, _, _ in want)
     assert "Summary" in both["text"] or "summary" in both["text"]
+
+
+# --- pysnap viewer (the native binary writes the page it embeds) -------------------------
+
+def test_viewer_command_without_page(pysnap_bin, tmp_path):
+    """A build without -Dviewer says where the page comes from and writes nothing."""
+    res = run_pysnap(pysnap_bin, "viewer", "-o", tmp_path / "v.html")
+    if res.returncode == 0:
+        pytest.skip("this pysnap has the viewer inside (see test_viewer_command_embeds_page)")
+    assert res.returncode == 1, describe(res)
+    assert b"scripts/build-wasm.sh" in res.stderr and b"-Dviewer=" in res.stderr
+    assert not (tmp_path / "v.html").exists()
+
+
+def test_viewer_command_embeds_page(wasm, tmp_path):
+    """meson -Dviewer=dist/pysnap-viewer.html (what scripts/release.sh does): `pysnap viewer`
+    writes that page byte for byte. Built in build-wasm-viewer/ (kept: incremental)."""
+    b = REPO / "build-wasm-viewer"
+    if not (b / "build.ninja").exists():
+        res = subprocess.run(["meson", "setup", str(b), "-Dtests=false",
+                              "-Dviewer=" + str(wasm["viewer"])], cwd=REPO,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=600)
+        assert res.returncode == 0, describe(res)
+    res = subprocess.run(["ninja", "-C", str(b)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         timeout=1800)
+    assert res.returncode == 0, describe(res)
+    out = tmp_path / "mail-me.html"
+    res = run_pysnap(b / "programs" / "pysnap", "viewer", "-o", out)
+    assert res.returncode == 0, describe(res)
+    assert out.read_bytes() == wasm["viewer"].read_bytes()
+    assert res.stdout.decode().startswith("%s: the pysnap viewer (" % out)

@@ -16,9 +16,17 @@ web_pkgs=(gunicorn python3-flask)
 # playwright-core (tests/browser/setup.sh, into the cache), which downloads no browser. npm only
 # when there is none: a node from elsewhere (nodesource) brings its own.
 browser_pkgs=(chromium nodejs)
+# the WebAssembly build (scripts/build-wasm.sh: the Node command, the viewer page; release.sh
+# and tests/wasm): Debian's emscripten, dpkg-dev (dpkg-source unpacks the source packages of
+# libelf, capstone, zstd and zlib it builds), node and npm (npm pack)
+wasm_pkgs=(emscripten dpkg-dev nodejs)
 want=("${build_pkgs[@]}" "${run_pkgs[@]}")
 if [ "${1:-}" = "--tests" ]; then
-  want+=("${test_pkgs[@]}" "${web_pkgs[@]}" "${browser_pkgs[@]}")
+  want+=("${test_pkgs[@]}" "${web_pkgs[@]}" "${browser_pkgs[@]}" "${wasm_pkgs[@]}")
+  command -v npm >/dev/null || want+=(npm)
+fi
+if [ "${1:-}" = "--wasm" ]; then
+  want+=("${wasm_pkgs[@]}")
   command -v npm >/dev/null || want+=(npm)
 fi
 if [ "${1:-}" = "--demo" ]; then want+=("${web_pkgs[@]}"); fi

@@ -15,6 +15,12 @@ export PYSNAP_BIN="$top/build/programs/pysnap"
 results="$top/build/test-results"
 rm -rf "$results"; mkdir -p "$results"
 
+# the analyzer compiled to WebAssembly (build-wasm/, dist/: cached, seconds when nothing
+# changed) for tests/wasm; a failure here shows there as failed tests
+echo "== WebAssembly build (scripts/build-wasm.sh)"
+scripts/build-wasm.sh >/dev/null 2>"$results/build-wasm.log" ||
+  { tail -20 "$results/build-wasm.log"; echo "wasm build failed" >&2; }
+
 echo "== C unit tests"
 meson test -C build --print-errorlogs --no-rebuild
 cp build/meson-logs/testlog.junit.xml "$results/unit.xml" 2>/dev/null || true
@@ -30,16 +36,17 @@ fi
 echo "== interpreters: pyenv $(ls /root/.pyenv/versions 2>/dev/null | tr '\n' ' ' || echo none);" \
      "extra: ${PYSNAP_EXTRA_PYTHONS:-none}"
 
-echo "== pytest (cli, e2e, safety, install, browser)"
+echo "== pytest (cli, e2e, safety, install, browser, wasm)"
 suites=()
 asan_suites=() # the ASan pass: not tests/install (the static release build, not this one)
 for d in tests/cli tests/e2e tests/safety tests/install; do [ -d "$d" ] && suites+=("$d"); done
 for d in "${suites[@]}"; do [ "$d" = tests/install ] || asan_suites+=("$d"); done
 # tests/browser: the HTML report in headless chromium (its npm packages installed into the
 # cache by tests/browser/setup.sh on first use) and the page's node tests; this pass only (the
-# ASan pass checks the pages pysnap writes through tests/cli/test_html.py)
+# ASan pass checks the pages pysnap writes through tests/cli/test_html.py). tests/wasm: the
+# Node command and the viewer against this pass's native binary.
 /usr/bin/python3 -m pytest -p no:cacheprovider -rs -q --junitxml="$results/pytest.xml" "${suites[@]}" \
-  tests/browser
+  tests/browser tests/wasm
 pytest_rc=$?
 
 # The same tests once more against an ASan + UBSan build (meson -Dsanitize=true, build-asan/):

@@ -3,7 +3,7 @@
 # then the same meson tree cross-compiled with -Dcapture=false into build-wasm/ (or $1), then
 # the Node package (wasm/npm) and the viewer page. Progress on stderr; on stdout the two
 # products, "npm: PATH" and "viewer: PATH". Incremental: a second run costs seconds.
-#   build-wasm/wasm/pysnap-analyze.js        the Node command (module inlined)
+#   build-wasm/wasm/pysnap-analyze.js        the Node command (and its .wasm)
 #   build-wasm/wasm/pysnap-analyze-web.js    the browser module
 #   dist/pysnap-analyze-VERSION.tgz          the npm package (npm pack)
 #   dist/pysnap-viewer.html                  the viewer page, self-contained
@@ -40,7 +40,7 @@ stage=$build/npm-package
 rm -rf "$stage"; mkdir -p "$stage/bin" "$stage/lib" dist
 cp wasm/npm/README.md "$stage/"
 cp wasm/npm/bin/pysnap-analyze.js "$stage/bin/"
-cp "$build/wasm/pysnap-analyze.js" "$stage/lib/"
+cp "$build/wasm/pysnap-analyze.js" "$build/wasm/pysnap-analyze.wasm" "$stage/lib/"
 python3 - "$version" wasm/npm/package.json "$stage/package.json" <<'PY'
 import json, sys
 version, src, dst = sys.argv[1:]

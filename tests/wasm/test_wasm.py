@@ -201,7 +201,8 @@ def test_npm_package_installs_offline_and_runs(pysnap_bin, wasm, tmp_path):
     assert tgz.name.startswith("pysnap-analyze-") and tgz.suffix == ".tgz"
     listing = subprocess.run(["tar", "tzf", tgz], stdout=subprocess.PIPE, check=True).stdout.decode().split()
     assert sorted(listing) == ["package/README.md", "package/bin/pysnap-analyze.js",
-                               "package/lib/pysnap-analyze.js", "package/package.json"]
+                               "package/lib/pysnap-analyze.js", "package/lib/pysnap-analyze.wasm",
+                               "package/package.json"]
     proj = tmp_path / "empty"
     proj.mkdir()
     env = dict(os.environ, npm_config_cache=str(tmp_path / "npm-cache"))  # an empty cache too

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // pysnap-analyze FILE.snap [--json | --summary | -o report.html ...]: `pysnap analyze`, the same
-// C code compiled to WebAssembly (lib/pysnap-analyze.js, the module inlined). It reads and
+// C code compiled to WebAssembly (lib/pysnap-analyze.js and .wasm). It reads and
 // writes the real file system through Node; its arguments are process.argv after this script.
 'use strict';
 const major = Number(process.versions.node.split('.')[0]);

@@ -12,7 +12,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cache=${PYSNAP_CACHE:-$HOME/.cache/pysnap}/wasm
 export NODE_PATH=${NODE_PATH:-/usr/share/nodejs} # Debian's emcc imports node-acorn from there
 command -v emcc >/dev/null || { echo "build-wasm-deps: emcc not found (apt-get install emscripten)" >&2; exit 3; }
-key=$( (cat "$0" "$here"/tools/wasm/patches/* 2>/dev/null; emcc --version | head -1) | sha256sum | cut -c1-12)
+emcc_version=$(emcc --version) # whole: emcc dies of a broken pipe under `| head`
+key=$( (cat "$0" "$here"/tools/wasm/patches/* 2>/dev/null; echo "${emcc_version%%$'\n'*}") | sha256sum | cut -c1-12)
 prefix=$cache/prefix-$key
 if [ -f "$prefix/.done" ]; then echo "$prefix"; exit 0; fi
 mkdir -p "$cache/src"
@@ -37,7 +38,9 @@ for p in "${pkgs[@]}"; do
   dsc=$(ls "$src/${p}"_*.dsc | head -1)
   (cd "$work" && dpkg-source -x "$dsc" "$p" >"$work/$p.log" 2>&1) || { cat "$work/$p.log" >&2; exit 1; }
 done
-for f in "$here"/tools/wasm/patches/*.patch; do # ours: see tools/wasm/patches/README
+# Ours, if ever needed: tools/wasm/patches/PKG-WHAT.patch (-p1, its reason at its top). None is
+# today: the four build for wasm as Debian ships them.
+for f in "$here"/tools/wasm/patches/*.patch; do
   [ -e "$f" ] || continue
   p=$(basename "$f"); p=${p%%-*}
   patch -s -d "$work/$p" -p1 < "$f"
@@ -110,5 +113,12 @@ pc libelf "$(ver elfutils)" "-lelf -lz"
 pc libzstd "$(ver libzstd)" "-lzstd"
 pc capstone "$(ver capstone)" "-lcapstone"
 pc zlib "$(ver zlib)" "-lz"
+# the meson cross file that names this prefix (scripts/build-wasm.sh adds it to
+# tools/wasm/emscripten.cross)
+printf "# made by scripts/build-wasm-deps.sh: where the wasm libraries are\n[properties]\npkg_config_libdir = ['%s/lib/pkgconfig']\n" \
+  "$prefix" > "$P/meson.cross"
 rm -rf "$prefix"; mv "$P" "$prefix"; touch "$prefix/.done"
+for old in "$cache"/prefix-*; do # earlier keys' libraries
+  [ "$old" = "$prefix" ] || [ "${old%.tmp}" != "$old" ] || rm -rf "$old"
+done
 echo "$prefix"

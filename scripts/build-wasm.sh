@@ -13,23 +13,15 @@ cd "$top"
 build=${1:-build-wasm}
 export NODE_PATH=${NODE_PATH:-/usr/share/nodejs}
 prefix=$(scripts/build-wasm-deps.sh)
-mkdir -p "$build"
-cat > "$build/.wasm-prefix.cross.new" <<CROSS
-# made by scripts/build-wasm.sh: where the wasm libraries are
-[properties]
-pkg_config_libdir = ['$prefix/lib/pkgconfig']
-CROSS
-if ! cmp -s "$build/.wasm-prefix.cross.new" "$build/.wasm-prefix.cross" 2>/dev/null; then
-  mv "$build/.wasm-prefix.cross.new" "$build/.wasm-prefix.cross"
-  rm -f "$build/build.ninja" # the prefix moved: configure again
-else
-  rm -f "$build/.wasm-prefix.cross.new"
-fi
+# a build directory made over other libraries (an older prefix) starts again
+if [ "$(cat "$build/.wasm-prefix" 2>/dev/null)" != "$prefix" ]; then rm -rf "$build"; fi
 if [ ! -f "$build/build.ninja" ]; then
-  wipe=(); [ -d "$build/meson-private" ] && wipe=(--wipe)
-  meson setup "${wipe[@]}" "$build" --cross-file tools/wasm/emscripten.cross \
-    --cross-file "$build/.wasm-prefix.cross" -Dcapture=false -Dtests=false \
-    -Dbuildtype=release >"$build/.setup.log" 2>&1 || { cat "$build/.setup.log" >&2; exit 1; }
+  rm -rf "$build"
+  log=$(mktemp)
+  meson setup "$build" --cross-file tools/wasm/emscripten.cross --cross-file "$prefix/meson.cross" \
+    -Dcapture=false -Dtests=false -Dbuildtype=release >"$log" 2>&1 || { cat "$log" >&2; rm -f "$log"; exit 1; }
+  rm -f "$log"
+  echo "$prefix" > "$build/.wasm-prefix"
 fi
 ninja -C "$build" >&2
 

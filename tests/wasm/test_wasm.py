@@ -308,3 +308,24 @@ def test_viewer_command_embeds_page(wasm, tmp_path):
     assert res.returncode == 0, describe(res)
     assert out.read_bytes() == wasm["viewer"].read_bytes()
     assert res.stdout.decode().startswith("%s: the pysnap viewer (" % out)
+
+
+def test_node_same_as_native_elf_core(pysnap_bin, wasm, tmp_path):
+    """An ELF core with --exe and --sysroot (the synthetic core of tests/cli/
+    test_core_synthetic.py): the Node command reads the executable from the real file system
+    and prints what the native one prints."""
+    import struct
+    import sys
+    sys.path.insert(0, str(REPO / "tests" / "fuzz"))
+    import make_corpus
+    seed = make_corpus.core_seed((CORPUS / "3.12.1-raw").read_bytes(), "3.12.1",
+                                 "/usr/bin/python3.12")
+    exe_len, = struct.unpack_from("<I", seed, 0)
+    (tmp_path / "python").write_bytes(seed[4:4 + exe_len])
+    (tmp_path / "core").write_bytes(seed[4 + exe_len:])
+    (tmp_path / "root").mkdir()
+    for view in ([], ["--json"]):
+        native, node = run_both(pysnap_bin, wasm, "core", "--exe", "python", "--sysroot", "root",
+                                *view, cwd=tmp_path)
+        assert native.returncode == 0 and b"worker" in native.stdout, describe(native)
+        assert_same(native, node)

@@ -256,8 +256,11 @@ def truth(pysnap_bin, snap):
 def test_viewer_in_browser(pysnap_bin, wasm, playwright_modules, fresh, tmp_path):
     bad = tmp_path / "truncated.snap"
     bad.write_bytes((CORPUS / "3.12.1-raw").read_bytes()[:30000])
+    big = tmp_path / "big.snap"
+    with open(big, "wb") as f:  # sparse: 200 MB that take no disk
+        f.truncate(200 * 1000 * 1000)
     singles = SNAPSHOTS + [p for _, p in sorted(fresh.items())]
-    rounds = [[p] for p in singles] + [[bad], [CORPUS / "3.8.18-zstd", CORPUS / "3.12.1-zstd"]]
+    rounds = [[p] for p in singles] + [[bad], [big], [CORPUS / "3.8.18-zstd", CORPUS / "3.12.1-zstd"]]
     seen = drive_viewer(wasm, playwright_modules, rounds)
     assert seen["console"] == [] and seen["pageErrors"] == [], seen["console"] + seen["pageErrors"]
     assert seen["requests"] == []
@@ -273,6 +276,10 @@ def test_viewer_in_browser(pysnap_bin, wasm, playwright_modules, fresh, tmp_path
     native = run_pysnap(pysnap_bin, "analyze", "truncated.snap", cwd=tmp_path)
     assert err["errors"] == native.stderr.decode().strip()
     assert err["cards"] == []
+    refused = seen["rounds"][len(singles) + 1]  # refused before it is read into the page
+    assert refused["errors"] == ("pysnap: big.snap is too large to be a snapshot (190 MiB; this "
+                                 "build reads at most 128 MiB)")
+    assert refused["cards"] == []
     both = seen["rounds"][-1]  # after the error: the page still works, several files at once
     want = truth(pysnap_bin, CORPUS / "3.8.18-zstd") + truth(pysnap_bin, CORPUS / "3.12.1-zstd")
     assert sorted(t for c in both["cards"] for t in c["tids"]) == sorted(t for t, _, _ in want)

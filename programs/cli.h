@@ -20,6 +20,8 @@ int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A decimal number no larger than MAX; -1 when S is not one. */
 int parse_uint(const char *s, unsigned long max, unsigned long *out);
 
+/* S ends with SUFFIX, ignoring case (file name extensions: -o report.HTML). */
+int ends_with(const char *s, const char *suffix);
 /* PATH names a regular file / a directory. */
 int is_regular_file(const char *path);
 int is_directory(const char *path);

@@ -238,8 +238,8 @@ void usage_analyze(FILE *out)
             "                       under DIR (a copy of the target's root file system)\n"
             "      --summary        over several snapshots: per thread, the frames that stayed\n"
             "                       the same (stuck); the hottest functions of the threads on CPU\n"
-            "      --baseline FILE  with --summary: a quiet-time snapshot; thread stacks it\n"
-            "                       already had are set aside\n"
+            "      --baseline FILE  with --summary or --html: a quiet-time snapshot; thread\n"
+            "                       stacks it already had are set aside\n"
             "  -j, --json           print the JSON document (see README: JSON schema)\n"
             "      --html           print one self-contained HTML page (doc/html-report.md):\n"
             "                       the threads as cards, locals folded, a filter, the tasks;\n"
@@ -257,12 +257,6 @@ void usage_analyze(FILE *out)
 }
 
 enum { OPT_SUMMARY = 256, OPT_BASELINE, OPT_EXE, OPT_SYSROOT, OPT_HTML };
-
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && !strcasecmp(s + a - b, suffix);
-}
 
 /* analyze -o FILE: standard output becomes a new file next to FILE (0600: a report holds the
  * target's locals), renamed to FILE once all is written (output_done): a failed analysis
@@ -363,8 +357,6 @@ int cmd_analyze(int argc, char **argv)
     }
     if (optind >= argc)
         return usage_error("%s", "analyze needs a snapshot FILE (or several, or a DIR)");
-    if (baseline && !summary)
-        return usage_error("%s", "--baseline goes with --summary");
     if (tasks && (summary || optind != argc - 1 || is_directory(argv[optind])))
         return usage_error("%s", "--tasks shows the tasks of one snapshot FILE (JSON always has them)");
     if (output && !chosen) { /* the format follows the name, as record -o does */
@@ -372,6 +364,8 @@ int cmd_analyze(int argc, char **argv)
         if (ends_with(output, ".json"))
             renderer = &ps_render_json;
     }
+    if (baseline && !summary && !html)
+        return usage_error("%s", "--baseline goes with --summary (or an HTML report)");
     if (html && tasks)
         return usage_error("%s", "--tasks is for text: the HTML report always shows the tasks");
     if (show_locals < 0) /* JSON and HTML carry locals unless told not to; text on request */
@@ -390,7 +384,7 @@ int cmd_analyze(int argc, char **argv)
     if (output && output_to(output, tmp, sizeof tmp))
         return 1;
     int r;
-    if (summary || optind != argc - 1 || is_directory(path))
+    if (summary || baseline || optind != argc - 1 || is_directory(path))
         r = analyze_set(argv + optind, argc - optind,
                         html ? OUT_HTML : renderer == &ps_render_json ? OUT_JSON : OUT_TEXT,
                         show_locals, native, summary, baseline);

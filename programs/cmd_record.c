@@ -43,12 +43,6 @@ void usage_record(FILE *out)
 
 enum { FMT_SVG = 1, FMT_SPEEDSCOPE, FMT_FOLDED, FMT_HTML };
 
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && !strcmp(s + a - b, suffix);
-}
-
 static volatile sig_atomic_t stop_flag;
 
 static void on_stop(int sig)

@@ -374,7 +374,8 @@ var pysnapReport = (function (M) {
                 shown += r[0];
                 total += r[1];
             });
-            count.textContent = shown === total ? total + " threads" : shown + " of " + total + " threads";
+            count.textContent = shown === total ? total + (total === 1 ? " thread" : " threads")
+                                                : shown + " of " + total + " threads";
         }
         input.addEventListener("input", apply);
         native.addEventListener("change", function () {
@@ -402,9 +403,12 @@ var pysnapReport = (function (M) {
         return root;
     }
 
+    /* "Process PID: COMMAND" with the command cut to a line (the header has all of it). */
     function snapshotTitle(doc) {
-        var t = doc.target || {};
-        return "Process " + t.pid + (t.cmdline ? ": " + t.cmdline : "");
+        var t = doc.target || {}, cmd = String(t.cmdline || "");
+        if (cmd.length > 90)
+            cmd = cmd.slice(0, 89) + "\u2026";
+        return "Process " + t.pid + (cmd ? ": " + cmd : "");
     }
 
     function render(doc, root) {
@@ -525,18 +529,24 @@ var pysnapReport = (function (M) {
             sec.appendChild(h("table", { className: "hot" }, h("thead", null, h("tr", null, h("th", null, "self"), h("th", null, "total"),
                                                                  h("th", null, "function"), h("th", null, "file"))), tb));
         }
-        sec.appendChild(h("h3", null, "Threads: the frames that stayed the same"));
+        return sec;
+    }
+
+    /* The threads of the summary: which frames stayed the same over the snapshots. */
+    function renderSummaryThreads(summary, docs) {
+        var s = summary.summary || summary;
+        var sec = h("section", { className: "summary", id: "stuck" }, h("h2", null, "Threads: the frames that stayed the same"));
         var tt = h("tbody");
         (s.threads || []).forEach(function (t) {
             var snap = snapshotFor(docs, t.pid, t.tid);
             var innermost = (t.same || [])[0];
             var verdict = t.stuck ? badge("STUCK", "stuck", "the whole stack never changed") :
                           t.samples < 2 ? "one sample" : t.same_frames + " of " + t.min_depth + "\u2013" + t.max_depth + " frames the same";
-            tt.appendChild(h("tr", { className: t.stuck ? "stuck" : null },
+            tt.appendChild(h("tr", null,
                              h("td", { className: "num" }, String(t.pid)),
                              h("td", null, snap === null ? String(t.tid) : threadLink(snap, t.tid, String(t.tid))),
                              h("td", null, t.name || ""),
-                             h("td", { className: "num" }, t.samples + " (" + t.on_cpu + " on CPU)"),
+                             h("td", { className: "num samples" }, t.samples + " (" + t.on_cpu + " on CPU)"),
                              h("td", null, verdict, t.unchanged_since_baseline ? badge("as at baseline", "base") : null),
                              h("td", null, innermost && t.samples > 1 ? frameLine(Object.assign({ kind: "python" }, innermost)) : "")));
         });
@@ -555,7 +565,7 @@ var pysnapReport = (function (M) {
         var title = docs.length + " snapshot" + (docs.length === 1 ? "" : "s") + " of " + pids.size + " process" + (pids.size === 1 ? "" : "es");
         append(root, h("h1", null, "pysnap: ", title));
         var nav = h("nav", { className: "toc" }, h("a", { href: "#summary" }, "summary"), " \u00b7 ",
-                    h("a", { href: "#flame" }, "flame graph"));
+                    h("a", { href: "#flame" }, "flame graph"), " \u00b7 ", h("a", { href: "#stuck" }, "stuck threads"));
         append(root, nav);
         if (summary) {
             var sum = renderSummary(summary, docs);
@@ -565,6 +575,8 @@ var pysnapReport = (function (M) {
         if (profile)
             append(root, h("section", { className: "flame-section", id: "flame" },
                            h("h2", null, "Flame graph: the threads on CPU, all snapshots"), flameGraph(profile)));
+        if (summary)
+            append(root, renderSummaryThreads(summary, docs));
         var bodies = docs.map(function (d, i) { return snapshotBody(d, i, opts); });
         var snaps = docs.map(function (d, i) {
             nav.appendChild(document.createTextNode(" \u00b7 "));

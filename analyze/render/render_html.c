@@ -1,7 +1,8 @@
 /* The HTML report: the template of web/ (web_assets.c) with three slots filled per report.
  *   TITLE   the page title, HTML-escaped
- *   STATIC  what shows with scripts off: the text output (a traceback per thread, locals,
- *           tasks; the --summary text; folded stacks for a profile), HTML-escaped in <pre>
+ *   STATIC  what shows with scripts off: the text output (a traceback per thread and the
+ *           tasks, without locals: they would double the page; the --summary text; folded
+ *           stacks for a profile), HTML-escaped in <pre>
  *   DATA    the JSON documents, exactly as --json writes them, each in a
  *           <script type="application/json" data-pysnap="snapshot|summary|profile">, every
  *           '<' written \u003c so that no string of the target can close the element; a
@@ -128,7 +129,7 @@ static int script_gzip_base64(FILE *out, const char *s, size_t len)
 
 static int text_of_report(FILE *out, const struct job *j)
 {
-    struct ps_render_opts ro = {.locals = 1, .native = j->p->native, .tasks = 1};
+    struct ps_render_opts ro = {.locals = 0, .native = j->p->native, .tasks = 1};
     return ps_render_text.render(out, j->p->reports[j->i], &ro);
 }
 

@@ -2,7 +2,8 @@
  * downloads no browser), does what a person would, and prints what it saw as JSON for the
  * test (test_html_report.py) to check against the truth.
  *
- *   node drive.js PAGE.html [--filter QUERY] [--screenshot PNG] [--width W]
+ *   node drive.js PAGE.html [--filter QUERY] [--width W] [--height H]
+ *                 [--screenshot PNG [--unfold FUNCTION] [--scroll SELECTOR]]
  *
  * Output: {console: [...errors], pageErrors, requests (every URL but the page's own),
  * dialogs, imgs, text (innerText with scripts), noscriptText (scripts off), timing
@@ -38,7 +39,7 @@ async function main() {
     });
     const out = { console: [], pageErrors: [], requests: [], dialogs: [] };
     try {
-        const context = await browser.newContext({ viewport: { width: Number(arg("--width", 1280)), height: 900 } });
+        const context = await browser.newContext({ viewport: { width: Number(arg("--width", 1280)), height: Number(arg("--height", 900)) } });
         const page = await context.newPage();
         page.on("console", (m) => { if (m.type() === "error" || m.type() === "warning") out.console.push(m.type() + ": " + m.text()); });
         page.on("pageerror", (e) => out.pageErrors.push(String(e)));
@@ -72,6 +73,10 @@ async function main() {
                      rendered: window.__pysnapRendered || null };
         });
         out.timing.wall = Date.now() - t0;
+        /* every link within the page leads somewhere: GIL holder, task threads, summary rows */
+        out.links = await page.evaluate(() => Array.from(document.querySelectorAll('a[href^="#"]')).map((a) => a.getAttribute("href")));
+        out.brokenLinks = await page.evaluate(() => Array.from(document.querySelectorAll('a[href^="#"]'))
+            .map((a) => a.getAttribute("href")).filter((h) => !document.getElementById(decodeURIComponent(h.slice(1)))));
         out.imgs = await page.evaluate(() => document.querySelectorAll("img, iframe, object, embed").length);
         out.scripts = await page.evaluate(() => document.querySelectorAll("script").length);
         out.text = await page.evaluate(() => document.body.innerText);
@@ -121,6 +126,16 @@ async function main() {
             out.filter.ms = ms;
             await page.fill("input.filter", "");
         }
+        /* The native switch: every card's stack merged with its native frames, and back. */
+        const native = await page.$("input.native-switch");
+        if (native) {
+            await native.check();
+            out.native = await page.evaluate(() => Array.from(document.querySelectorAll("section.thread")).map((c) => ({
+                tids: Array.from(c.querySelectorAll(".tid")).map((t) => Number(t.textContent)),
+                frames: Array.from(c.querySelectorAll(".frame")).map((f) => f.textContent),
+            })));
+            await native.uncheck();
+        }
         /* Every local of every frame, unfolded at once. */
         const expand = await page.$("button.expand");
         if (expand) {
@@ -132,6 +147,7 @@ async function main() {
         }
         if (await page.$(".flame g.box")) {
             const before = await page.evaluate(() => document.querySelectorAll(".flame g.box").length);
+            out.flameTitles = await page.evaluate(() => Array.from(document.querySelectorAll(".flame g.box title")).map((t) => t.textContent));
             /* a box below the root, narrower than the graph when there is one: zoom into it */
             const target = await page.evaluate(() => {
                 const gs = Array.from(document.querySelectorAll(".flame g.box")).filter((g) => !g.classList.contains("root"));
@@ -167,13 +183,24 @@ async function main() {
         }
         const shot = arg("--screenshot", null);
         if (shot) {
-            await page.evaluate(() => { document.querySelectorAll("details").forEach((d) => { d.open = false; }); window.scrollTo(0, 0); });
-            const b = await page.$("button.expand");
-            if (b && (await b.textContent()) !== "unfold all locals")
-                await b.click();
-            const first = await page.$("details.frame-locals");
-            if (first)
-                await page.evaluate(() => { document.querySelector("details.frame-locals").open = true; });
+            /* everything folded, then the locals of the first frame of --unfold FUNCTION open,
+             * the view at --scroll SELECTOR (default the top) */
+            const fold = await page.$("button.expand");
+            if (fold && (await fold.textContent()) === "fold all locals")
+                await fold.click();
+            await page.evaluate(() => { document.querySelectorAll("details").forEach((d) => { d.open = false; }); });
+            await page.evaluate((fn) => {
+                const d = Array.from(document.querySelectorAll("details.frame-locals"))
+                    .find((x) => x.querySelector("summary .fn").textContent === fn);
+                if (d)
+                    d.open = true;
+            }, arg("--unfold", ""));
+            await page.mouse.move(0, 0);
+            await new Promise((r) => setTimeout(r, 100));
+            await page.evaluate((sel) => {
+                const e = sel && document.querySelector(sel);
+                window.scrollTo(0, e ? e.getBoundingClientRect().top + window.scrollY - 8 : 0);
+            }, arg("--scroll", ""));
             await page.screenshot({ path: shot, fullPage: false });
         }
         /* Scripts off: what the page shows is pysnap's own text rendering. */

@@ -6,6 +6,7 @@ snapshot (what the page is fed) and the live targets' own truth.
 
 drive.js (node + playwright-core) does the clicking and prints what it saw as JSON.
 """
+import contextlib
 import json
 import os
 import re
@@ -78,6 +79,7 @@ def check_clean(seen):
     assert seen["requests"] == [], seen["requests"]
     assert seen["dialogs"] == [], seen["dialogs"]
     assert seen["imgs"] == 0
+    assert seen["brokenLinks"] == [], seen["brokenLinks"]
 
 
 def python_functions(thread):
@@ -102,6 +104,27 @@ def check_threads(seen, docs):
             for fn in python_functions(t):
                 assert fn in seen["noscriptText"]
             assert str(t["tid"]) in seen["noscriptText"]
+
+
+def native_text(pysnap_bin, snap):
+    """{tid: [frame line]} of `analyze --native`: the merged stacks as the text shows them,
+    "(Python) " left off (the page shows Python frames as a traceback does)."""
+    out, tid = {}, None
+    for line in ok(run_pysnap(pysnap_bin, "analyze", "--native", snap)).splitlines():
+        m = re.match(r"Thread (\d+)", line)
+        if m:
+            tid = int(m.group(1))
+            out[tid] = []
+        elif tid is not None and re.match(r"      \((C|Python)\) ", line):
+            out[tid].append(line[6:].replace("(Python) ", "", 1))
+    return out
+
+
+def check_native(seen, truth):
+    """With the native switch on, each card shows what analyze --native shows of its first
+    thread (the others of a group have the same frames)."""
+    for c in seen["native"]:
+        assert c["frames"] == truth[c["tids"][0]], (c["tids"][0], c["frames"], truth[c["tids"][0]])
 
 
 def first_locals(docs):
@@ -145,6 +168,7 @@ def test_committed_snapshot_page(name, pysnap_bin, tmp_path):
         assert seen["locals"]["open"]
         assert seen["locals"]["frame"].endswith("in " + fn)
         assert [(r[0], r[2]) for r in seen["locals"]["rows"][:len(rows)]] == rows
+    check_native(seen, native_text(pysnap_bin, snap))
     if t:
         assert seen["filter"]["shownTids"] == [t["tid"]], seen["filter"]
         assert seen["filter"]["count"] == "1 of %d threads" % len(all_threads(docs[0]))
@@ -169,11 +193,9 @@ def test_set_page_of_committed_snapshots(pysnap_bin, tmp_path):
 
 @pytest.fixture
 def run_target(tmp_path):
-    runner = TargetRunner(tmp_path / "targets")
-    try:
+    """The e2e suite's target runner (tests/e2e/e2e_util.py); kills its targets at the end."""
+    with contextlib.closing(TargetRunner(tmp_path / "targets")) as runner:
         yield runner
-    finally:
-        runner.close()
 
 
 def debian_python():
@@ -207,7 +229,7 @@ def test_hostile_strings_stay_text(pysnap_bin, run_target, tmp_path):
         reprs = [r[2] for r in seen["allLocals"]]
         assert repr(truth["payload"]) in reprs and repr(truth["opener"]) in reprs
         assert "hostile_wait" in seen["text"] and img in seen["text"]
-        assert img in seen["noscriptText"] and repr(truth["payload"]) in seen["noscriptText"]
+        assert img in seen["noscriptText"] and "hostile_wait" in seen["noscriptText"]
         assert truth["threads"][img] in seen["filter"]["shownTids"]
         assert truth["threads"]["quote\"&'amp"] not in seen["filter"]["shownTids"]
 
@@ -227,6 +249,11 @@ def test_asyncio_deadlock_page(pysnap_bin, run_target, tmp_path):
     assert set(seen["deadlockTasks"]) == set(truth["deadlock"])
     assert seen["deadlockLines"] and all(n in seen["deadlockLines"][0] for n in truth["deadlock"])
     assert "DEADLOCK" in seen["noscriptText"]
+    # each task that runs on a thread links to that thread's card
+    doc_tasks = [t for i in docs[0]["interpreters"] for t in i["tasks"]]
+    for t in doc_tasks:
+        if t["thread_tid"] is not None:
+            assert "#thread-%d" % t["thread_tid"] in seen["links"]
 
 
 def test_gunicorn_set_page(pysnap_bin, tmp_path):
@@ -262,6 +289,56 @@ def test_gunicorn_set_page(pysnap_bin, tmp_path):
     assert f["status"] == "zoomed: " + seen["flameTarget"]["title"]
     assert f["resetBoxes"] == f["boxes"]
     assert "cpu_intensive_task" in seen["text"]
+
+
+HOT_TARGET = """
+import sys, time
+def hot_a(n):
+    x = 0
+    for i in range(n):
+        x += i
+    return x
+def hot_b(n):
+    return sum(i * i for i in range(n))
+def loop():
+    end = time.time() + 60
+    while time.time() < end:
+        hot_a(30000)
+        hot_b(10000)
+open(sys.argv[1], "w").close()
+loop()
+"""
+
+
+def test_record_profile_page(pysnap_bin, tmp_path):
+    """record -o profile.html: the flame graph of the samples, zoomable; scripts off, the
+    folded stacks."""
+    python = debian_python()
+    ready = tmp_path / "ready"
+    proc = subprocess.Popen(python.argv + ["-c", HOT_TARGET, str(ready)], stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists():
+            assert proc.poll() is None and time.monotonic() < deadline, "the target did not start"
+            time.sleep(0.05)
+        page = tmp_path / "profile.html"
+        ok(run_pysnap(pysnap_bin, "record", "--pid", proc.pid, "-d", "2", "-o", page))
+    finally:
+        proc.kill()
+        proc.wait(10)
+    [(kind, _, doc)] = page_data(page.read_text())
+    assert kind == "profile" and doc["shared"]["frames"]
+    seen = drive(page)
+    check_clean(seen)
+    total = sum(sum(p["weights"]) for p in doc["profiles"])
+    assert seen["flame"]["initialStatus"] == "%d thread-samples; click a box to zoom, hover for counts" % total
+    names = [t.split(" (")[0] for t in seen["flameTitles"]]
+    assert "loop" in names and ("hot_a" in names or "hot_b" in names), names
+    f = seen["flame"]
+    assert f["zoomed"] == seen["flameTarget"]["title"] and f["zoomedWidth"] > 1199
+    assert f["resetBoxes"] == f["boxes"]
+    assert seen["noscriptText"].startswith("Folded stacks")
+    assert "<module> (<string>);loop (<string>)" in seen["noscriptText"]
 
 
 def test_many_threads_page_renders_fast(pysnap_bin, run_target, tmp_path, record_property):

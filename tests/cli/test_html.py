@@ -60,11 +60,11 @@ def test_one_snapshot_page(name, pysnap_bin, tmp_path):
     assert page == ok(run_pysnap(pysnap_bin, "analyze", snap, "--html"))
     data = check_page(page)
     assert data == [("snapshot", json.loads(ok(run_pysnap(pysnap_bin, "analyze", snap, "--json"))))]
-    # scripts off: the text output with locals and tasks, escaped
+    # scripts off: the text output with the tasks, escaped
     noscript = re.search(r"<noscript><div class=\"static\">(.*?)</div></noscript>", page, re.S).group(1)
-    text = ok(run_pysnap(pysnap_bin, "analyze", snap, "--locals"))
+    text = ok(run_pysnap(pysnap_bin, "analyze", snap, "--tasks"))
     pre = re.search(r"<pre>(.*?)</pre>", noscript, re.S).group(1)
-    assert html.unescape(pre).startswith(text)
+    assert html.unescape(pre) == text
 
 
 def test_set_page_has_the_summary_and_a_profile(pysnap_bin, tmp_path):
@@ -117,6 +117,19 @@ def test_large_documents_are_compressed(pysnap_bin, spawn, cli_python, tmp_path)
     assert len(page) < len(json.dumps(doc)) / 2
     small = ok(run_pysnap(pysnap_bin, "analyze", CORPUS / SNAPSHOTS[0], "--html"))
     assert [enc for _, enc, _ in page_data(small)] == [None]
+
+
+def test_set_page_with_a_baseline(pysnap_bin):
+    """--baseline without --summary makes the summary of an HTML page (text needs --summary)."""
+    snaps = [CORPUS / n for n in SNAPSHOTS[:2]]
+    base = CORPUS / SNAPSHOTS[2]
+    data = page_data(ok(run_pysnap(pysnap_bin, "analyze", "--html", "--baseline", base, *snaps)))
+    summary = json.loads(ok(run_pysnap(pysnap_bin, "analyze", "--summary", "--json", "--baseline", base,
+                                       *snaps)))
+    assert [doc for kind, _, doc in data if kind == "summary"] == [summary]
+    assert summary["summary"]["baseline"] is True
+    res = run_pysnap(pysnap_bin, "analyze", "--baseline", base, *snaps)
+    assert res.returncode == 2 and b"--baseline goes with --summary" in res.stderr
 
 
 def test_output_format_follows_the_name(pysnap_bin, tmp_path):

@@ -8,4 +8,15 @@ if (major < 18) {
   process.stderr.write(`pysnap-analyze: needs Node 18 or newer (this is ${process.version})\n`);
   process.exit(2);
 }
+if (process.platform === 'win32') {
+  // The module joins a path that does not start with '/' to the current directory: an
+  // absolute Windows path (C:\x\app.snap) goes in relative to it (same drive), with '/'.
+  // Not tested on Windows here (the tests run on Linux).
+  const path = require('path');
+  process.argv = process.argv.map((a, i) => {
+    if (i < 2 || !/^[A-Za-z]:[\\/]/.test(a)) return a;
+    const rel = path.relative(process.cwd(), a);
+    return path.isAbsolute(rel) ? a : rel.split(path.sep).join('/');
+  });
+}
 require('../lib/pysnap-analyze.js');

@@ -1,10 +1,16 @@
-/* analyze with several snapshots (files, or directories of .snap files): one report per
- * process, or --summary over all of them. */
+/* pysnap analyze: one snapshot (or core), or several (files, or directories of .snap files):
+ * one report per process, or --summary over all of them. Analysis only: no capture code, so
+ * the same file builds into the WebAssembly command (wasm/). */
 #include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "pysnap/error.h"
 #include "pysnap/html.h"
@@ -215,4 +221,177 @@ out:
     if (bad_files)
         return ps_error_exit_class(first_err);
     return rc ? fail(rc) : 0;
+}
+
+void usage_analyze(FILE *out)
+{
+    fprintf(out,
+            "Usage: pysnap analyze FILE|DIR [FILE...] [options]\n"
+            "       pysnap analyze CORE [--exe PYTHON] [--sysroot DIR] [options]\n\n"
+            "Prints every thread of the snapshot with its Python stack (most recent call last).\n"
+            "Needs nothing but the file: not the target's binaries, not its Python. Several\n"
+            "files (or a directory of .snap files) are reported one process after another.\n"
+            "An ordinary ELF core of a Python process (gdb's gcore, a kernel core dump) is read\n"
+            "too, one at a time: what the core left out of its mapped files (code, read-only\n"
+            "data: type names, Py_Version) is read from those files, which must be the same\n"
+            "builds; no native frames.\n\n"
+            "      --exe PYTHON     core: the executable the process ran (when it is not at the\n"
+            "                       path the core names, or the core was made elsewhere)\n"
+            "      --sysroot DIR    core: the other mapped files (libpython, libc) are looked up\n"
+            "                       under DIR (a copy of the target's root file system)\n"
+            "      --summary        over several snapshots: per thread, the frames that stayed\n"
+            "                       the same (stuck); the hottest functions of the threads on CPU\n"
+            "      --baseline FILE  with --summary or --html: a quiet-time snapshot; thread\n"
+            "                       stacks it already had are set aside\n"
+            "  -j, --json           print the JSON document (see README: JSON schema)\n"
+            "      --html           print one self-contained HTML page (doc/html-report.md):\n"
+            "                       the threads as cards, locals folded, a filter, the tasks;\n"
+            "                       several snapshots: the summary and a flame graph too\n"
+            "  -o, --output FILE    write to FILE (mode 0600) instead of standard output; the\n"
+            "                       format follows its name: *.html, *.json, else text\n"
+            "  -l, --locals         text: print each frame's local variables\n"
+            "      --no-locals      json: leave local variables out\n"
+            "  -t, --tasks          text: every asyncio task with its coroutine chain, what it\n"
+            "                       awaits, which tasks wait for which, and deadlocks\n"
+            "  -n, --native         text: native and Python frames merged, with the system call\n"
+            "                       and the instruction each thread is at (json always has them)\n"
+            "  -h, --help           this help\n\n%s",
+            exit_codes_help);
+}
+
+enum { OPT_SUMMARY = 256, OPT_BASELINE, OPT_EXE, OPT_SYSROOT, OPT_HTML };
+
+/* analyze -o FILE: standard output becomes a new file next to FILE (0600: a report holds the
+ * target's locals), renamed to FILE once all is written (output_done): a failed analysis
+ * leaves FILE as it was. TMP receives the new file's name. */
+static int output_to(const char *path, char *tmp, size_t size)
+{
+    int fd = -1;
+    if ((size_t)snprintf(tmp, size, "%s.XXXXXX", path) < size)
+        fd = mkstemp(tmp);
+    if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0) {
+        fprintf(stderr, "pysnap: cannot create %s: %s\n", path, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(tmp);
+        }
+        return 1;
+    }
+    close(fd);
+    return 0;
+}
+
+static int output_done(const char *path, const char *tmp, int exit_code)
+{
+    if (exit_code == 0 && rename(tmp, path) != 0) {
+        fprintf(stderr, "pysnap: cannot write %s: %s\n", path, strerror(errno));
+        exit_code = 1;
+    }
+    if (exit_code)
+        unlink(tmp);
+    return exit_code;
+}
+
+/* One snapshot (or ELF core) to standard output; RENDERER NULL: the HTML page. */
+static int analyze_one(const char *path, const char *exe, const char *sysroot,
+                       const struct ps_renderer *renderer, const struct ps_render_opts *ro)
+{
+    struct ps_snapshot *snap;
+    int rc;
+    if (exe || sysroot)
+        rc = ps_core_open(path, exe, sysroot, &snap);
+    else if (ps_is_plain_core(path))
+        rc = ps_core_open(path, NULL, NULL, &snap); /* gcore's or the kernel's */
+    else
+        rc = ps_snapshot_open(path, &snap);
+    if (rc)
+        return fail(rc);
+    struct ps_report report;
+    rc = ps_report_build(snap, &report);
+    if (!rc) {
+        const struct ps_report *one = &report;
+        rc = renderer ? renderer->render(stdout, &report, ro)
+                      : ps_html_write_reports(stdout, &one, 1, NULL, ro);
+        if (fflush(stdout) != 0 && !rc)
+            rc = ps_error_set(PS_IO, "cannot write the output");
+    }
+    ps_report_free(&report);
+    ps_snapshot_close(snap);
+    return rc ? fail(rc) : 0;
+}
+
+int cmd_analyze(int argc, char **argv)
+{
+    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                         {"locals", no_argument, NULL, 'l'},
+                                         {"no-locals", no_argument, NULL, 'L'},
+                                         {"native", no_argument, NULL, 'n'},
+                                         {"tasks", no_argument, NULL, 't'},
+                                         {"html", no_argument, NULL, OPT_HTML},
+                                         {"output", required_argument, NULL, 'o'},
+                                         {"summary", no_argument, NULL, OPT_SUMMARY},
+                                         {"baseline", required_argument, NULL, OPT_BASELINE},
+                                         {"exe", required_argument, NULL, OPT_EXE},
+                                         {"sysroot", required_argument, NULL, OPT_SYSROOT},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const struct ps_renderer *renderer = &ps_render_text;
+    int c, show_locals = -1, native = 0, summary = 0, html = 0, chosen = 0;
+    const char *baseline = NULL, *exe = NULL, *sysroot = NULL, *output = NULL;
+    opterr = 0;
+    int tasks = 0;
+    while ((c = getopt_long(argc, argv, "jlntho:", opts, NULL)) != -1) {
+        switch (c) {
+        case 'j': renderer = &ps_render_json; html = 0; chosen = 1; break;
+        case OPT_HTML: html = chosen = 1; break;
+        case 'o': output = optarg; break;
+        case 'l': show_locals = 1; break;
+        case 'L': show_locals = 0; break;
+        case 'n': native = 1; break;
+        case 't': tasks = 1; break;
+        case OPT_SUMMARY: summary = 1; break;
+        case OPT_BASELINE: baseline = optarg; break;
+        case OPT_EXE: exe = optarg; break;
+        case OPT_SYSROOT: sysroot = optarg; break;
+        case 'h': usage_analyze(stdout); return 0;
+        default:
+            return usage_error("analyze: unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc)
+        return usage_error("%s", "analyze needs a snapshot FILE (or several, or a DIR)");
+    if (tasks && (summary || optind != argc - 1 || is_directory(argv[optind])))
+        return usage_error("%s", "--tasks shows the tasks of one snapshot FILE (JSON always has them)");
+    if (output && !chosen) { /* the format follows the name, as record -o does */
+        html = ends_with(output, ".html") || ends_with(output, ".htm");
+        if (ends_with(output, ".json"))
+            renderer = &ps_render_json;
+    }
+    if (baseline && !summary && !html)
+        return usage_error("%s", "--baseline goes with --summary (or an HTML report)");
+    if (html && tasks)
+        return usage_error("%s", "--tasks is for text: the HTML report always shows the tasks");
+    if (show_locals < 0) /* JSON and HTML carry locals unless told not to; text on request */
+        show_locals = html || renderer == &ps_render_json;
+    const char *path = argv[optind];
+    if ((exe || sysroot) && (summary || optind != argc - 1 || is_directory(path)))
+        return usage_error("%s", "--exe and --sysroot go with one core FILE");
+    if (exe && !is_regular_file(exe))
+        return usage_error("--exe %s: not a readable file", exe);
+    if (sysroot && !is_directory(sysroot))
+        return usage_error("--sysroot %s: not a directory", sysroot);
+    if ((exe || sysroot) && !ps_is_plain_core(path))
+        return usage_error("%s is not an ELF core (a .snap needs no --exe, --sysroot)", path);
+    struct ps_render_opts ro = {.locals = show_locals, .native = native, .tasks = tasks};
+    char tmp[PATH_MAX];
+    if (output && output_to(output, tmp, sizeof tmp))
+        return 1;
+    int r;
+    if (summary || baseline || optind != argc - 1 || is_directory(path))
+        r = analyze_set(argv + optind, argc - optind,
+                        html ? OUT_HTML : renderer == &ps_render_json ? OUT_JSON : OUT_TEXT,
+                        show_locals, native, summary, baseline);
+    else
+        r = analyze_one(path, exe, sysroot, html ? NULL : renderer, &ro);
+    return output ? output_done(output, tmp, r) : r;
 }

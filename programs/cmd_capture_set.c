@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "pysnap/capture.h"
 #include "pysnap/error.h"
 #include "pysnap/textsafe.h"
 #include "cli.h"

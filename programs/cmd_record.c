@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pysnap/capture.h"
 #include "pysnap/error.h"
 #include "pysnap/html.h"
 #include "pysnap/profile.h"

@@ -10,6 +10,8 @@ b=build-static
 if [ ! -f "$b/build.ninja" ]; then
   meson setup "$b" -Dstatic=true -Dtests=false --buildtype=release -Db_ndebug=true >/dev/null
 fi
+# PYSNAP_VIEWER=dist/pysnap-viewer.html (scripts/release.sh): `pysnap viewer` writes that page
+meson configure "$b" -Dviewer="${PYSNAP_VIEWER:-}" >/dev/null
 nice ninja -C "$b" >/dev/null
 strip --strip-all -o "$b/pysnap.tmp" "$b/programs/pysnap"
 # A static executable has no PT_INTERP and no PT_DYNAMIC: nothing for ld.so to do, no library

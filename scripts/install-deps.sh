@@ -23,9 +23,17 @@ browser_pkgs=(chromium nodejs)
 # the container tests (tests/e2e/test_containers.py): a real container from the Debian root
 # (podman import, no registry; skipped where podman cannot run containers)
 container_pkgs=(podman)
+# the WebAssembly build (scripts/build-wasm.sh: the Node command, the viewer page; release.sh
+# and tests/wasm): Debian's emscripten, dpkg-dev (dpkg-source unpacks the source packages of
+# libelf, capstone, zstd and zlib it builds), node and npm (npm pack)
+wasm_pkgs=(emscripten dpkg-dev nodejs)
 want=("${build_pkgs[@]}" "${run_pkgs[@]}")
 if [ "${1:-}" = "--tests" ]; then
-  want+=("${test_pkgs[@]}" "${web_pkgs[@]}" "${browser_pkgs[@]}" "${container_pkgs[@]}")
+  want+=("${test_pkgs[@]}" "${web_pkgs[@]}" "${browser_pkgs[@]}" "${container_pkgs[@]}" "${wasm_pkgs[@]}")
+  command -v npm >/dev/null || want+=(npm)
+fi
+if [ "${1:-}" = "--wasm" ]; then
+  want+=("${wasm_pkgs[@]}")
   command -v npm >/dev/null || want+=(npm)
 fi
 if [ "${1:-}" = "--demo" ]; then want+=("${web_pkgs[@]}"); fi

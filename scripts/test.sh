@@ -15,6 +15,12 @@ export PYSNAP_BIN="$top/build/programs/pysnap"
 results="$top/build/test-results"
 rm -rf "$results"; mkdir -p "$results"
 
+# the analyzer compiled to WebAssembly (build-wasm/, dist/: cached, seconds when nothing
+# changed) for tests/wasm; a failure here shows there as failed tests
+echo "== WebAssembly build (scripts/build-wasm.sh)"
+scripts/build-wasm.sh >/dev/null 2>"$results/build-wasm.log" ||
+  { tail -20 "$results/build-wasm.log"; echo "wasm build failed" >&2; }
+
 echo "== C unit tests"
 meson test -C build --print-errorlogs --no-rebuild
 cp build/meson-logs/testlog.junit.xml "$results/unit.xml" 2>/dev/null || true
@@ -30,15 +36,16 @@ fi
 echo "== interpreters: pyenv $(ls /root/.pyenv/versions 2>/dev/null | tr '\n' ' ' || echo none);" \
      "extra: ${PYSNAP_EXTRA_PYTHONS:-none}"
 
-echo "== pytest (cli, e2e, safety, install, browser)"
+echo "== pytest (cli, e2e, safety, install, browser, wasm)"
 suites=()
-# the ASan pass leaves out tests/install (it tests the static release build, not this one) and
+# the ASan pass leaves out tests/install (it tests the static release build, not this one),
 # tests/browser (the HTML report in headless chromium, its npm packages installed into the cache
-# by tests/browser/setup.sh on first use, and the page's node tests): the ASan pass checks the
-# pages pysnap writes through tests/cli/test_html.py
+# by tests/browser/setup.sh on first use, and the page's node tests: the ASan pass checks the
+# pages pysnap writes through tests/cli/test_html.py) and tests/wasm (the Node command and the
+# viewer, against this pass's native binary)
 asan_suites=()
-for d in tests/cli tests/e2e tests/safety tests/install tests/browser; do [ -d "$d" ] && suites+=("$d"); done
-for d in "${suites[@]}"; do case $d in tests/install|tests/browser) ;; *) asan_suites+=("$d") ;; esac; done
+for d in tests/cli tests/e2e tests/safety tests/install tests/browser tests/wasm; do [ -d "$d" ] && suites+=("$d"); done
+for d in "${suites[@]}"; do case $d in tests/install|tests/browser|tests/wasm) ;; *) asan_suites+=("$d") ;; esac; done
 /usr/bin/python3 -m pytest -p no:cacheprovider -rs -q --junitxml="$results/pytest.xml" "${suites[@]}"
 pytest_rc=$?
 

@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/procfs.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -173,27 +172,23 @@ static int parse_notes(struct core *c, Elf *elf, const GElf_Phdr *ph)
         const unsigned char *desc = (const unsigned char *)d->d_buf + desc_off;
         if (nh.n_namesz != sizeof "CORE" || memcmp(name, "CORE", sizeof "CORE") != 0)
             continue;
-        if (nh.n_type == NT_PRSTATUS && nh.n_descsz == sizeof(struct elf_prstatus)) {
+        if (nh.n_type == NT_PRSTATUS && nh.n_descsz == PS_X86_64_PRSTATUS_SIZE) {
             if (m->nthreads >= MAX_CORE_THREADS)
                 continue;
-            struct elf_prstatus pr;
-            memcpy(&pr, desc, sizeof pr);
             struct ps_snap_thread *n = realloc(m->threads, (m->nthreads + 1) * sizeof *n);
             if (!n)
                 return PS_NOMEM;
             m->threads = n;
             struct ps_snap_thread *t = &n[m->nthreads++];
             memset(t, 0, sizeof *t);
-            t->info.tid = (uint32_t)pr.pr_pid;
+            t->info.tid = ps_note_u32(desc, PS_X86_64_PRSTATUS_PID);
             t->has_regs = 1;
-            memcpy(t->regs, &pr.pr_reg, sizeof t->regs);
-        } else if (nh.n_type == NT_PRPSINFO && nh.n_descsz == sizeof(struct elf_prpsinfo)) {
-            struct elf_prpsinfo ps;
-            memcpy(&ps, desc, sizeof ps);
-            m->meta.pid = (uint64_t)ps.pr_pid;
-            char args[sizeof ps.pr_psargs + 1];
-            memcpy(args, ps.pr_psargs, sizeof ps.pr_psargs);
-            args[sizeof ps.pr_psargs] = '\0';
+            memcpy(t->regs, desc + PS_X86_64_PRSTATUS_REGS, sizeof t->regs);
+        } else if (nh.n_type == NT_PRPSINFO && nh.n_descsz == PS_X86_64_PRPSINFO_SIZE) {
+            m->meta.pid = (uint64_t)(int32_t)ps_note_u32(desc, PS_X86_64_PRPSINFO_PID);
+            char args[PS_X86_64_PRPSINFO_PSARGS_LEN + 1];
+            memcpy(args, desc + PS_X86_64_PRPSINFO_PSARGS, PS_X86_64_PRPSINFO_PSARGS_LEN);
+            args[PS_X86_64_PRPSINFO_PSARGS_LEN] = '\0';
             if ((rc = add_string(m, "cmdline", args)))
                 return rc;
         } else if (nh.n_type == NT_FILE && !c->maps) {

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/procfs.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -20,8 +19,8 @@
 #include "snapshot_internal.h"
 
 /* Larger inputs are refused rather than allocated: a snapshot is kilobytes to megabytes. */
-#define MAX_FILE_BYTES ((size_t)1 << 32)
-#define MAX_IMAGE_BYTES ((size_t)1 << 32)
+#define MAX_FILE_BYTES PS_MAX_SNAPSHOT_BYTES
+#define MAX_IMAGE_BYTES PS_MAX_IMAGE_BYTES
 #define MAX_STRINGS 4096
 #define MAX_THREADS (1u << 20)
 #define MAX_NATIVE_FRAMES 1024   /* per thread; capture keeps 256 */
@@ -230,17 +229,15 @@ static int parse_notes(struct ps_snapshot *s, Elf *elf, const GElf_Phdr *ph, int
         const char *name = (const char *)d->d_buf + name_off;
         const unsigned char *desc = (const unsigned char *)d->d_buf + desc_off;
         if (nh.n_namesz == sizeof "CORE" && memcmp(name, "CORE", sizeof "CORE") == 0 &&
-            nh.n_type == NT_PRSTATUS && nh.n_descsz == sizeof(struct elf_prstatus)) {
+            nh.n_type == NT_PRSTATUS && nh.n_descsz == PS_X86_64_PRSTATUS_SIZE) {
             if (*nregs >= MAX_THREADS)
                 continue;
-            struct elf_prstatus pr;
-            memcpy(&pr, desc, sizeof pr);
             struct regs_seen *nr = realloc(*regs, (*nregs + 1) * sizeof **regs);
             if (!nr)
                 return PS_NOMEM;
             *regs = nr;
-            nr[*nregs].tid = (uint32_t)pr.pr_pid;
-            memcpy(nr[*nregs].regs, &pr.pr_reg, sizeof nr[*nregs].regs);
+            nr[*nregs].tid = ps_note_u32(desc, PS_X86_64_PRSTATUS_PID);
+            memcpy(nr[*nregs].regs, desc + PS_X86_64_PRSTATUS_REGS, sizeof nr[*nregs].regs);
             (*nregs)++;
             continue;
         }
@@ -450,7 +447,9 @@ int ps_snapshot_open(const char *path, struct ps_snapshot **out)
     }
     if ((uint64_t)st.st_size > MAX_FILE_BYTES) {
         close(fd);
-        return ps_error_set(PS_NOTSNAP, "%s is too large to be a snapshot", path);
+        return ps_error_set(PS_NOTSNAP, "%s is too large to be a snapshot (%llu MiB; this "
+                            "build reads at most %zu MiB)", path,
+                            (unsigned long long)st.st_size >> 20, MAX_FILE_BYTES >> 20);
     }
     size_t len = (size_t)st.st_size, got = 0;
     unsigned char *buf = malloc(len ? len : 1);

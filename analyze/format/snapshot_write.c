@@ -4,11 +4,11 @@
 #include <elf.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/procfs.h>
 #include <zstd.h>
 
 #include "pysnap/error.h"
 #include "pysnap/snapshot.h"
+#include "snapshot_internal.h"
 
 struct buf {
     unsigned char *p;
@@ -99,18 +99,20 @@ static int build_native_notes(const struct ps_snap_meta *meta, struct buf *notes
 
 static int build_notes(const struct ps_snap_meta *meta, struct buf *notes)
 {
-    struct elf_prpsinfo ps;
-    memset(&ps, 0, sizeof ps);
-    ps.pr_pid = (int)meta->meta.pid;
+    /* The notes by their x86-64 layout (snapshot_internal.h), whatever the host's headers. */
+    unsigned char ps[PS_X86_64_PRPSINFO_SIZE] = {0};
+    int32_t pid = (int32_t)meta->meta.pid;
+    memcpy(ps + PS_X86_64_PRPSINFO_PID, &pid, sizeof pid);
     const char *exe = ps_snap_string(meta, "exe");
     const char *cmdline = ps_snap_string(meta, "cmdline");
     if (exe) {
         const char *base = strrchr(exe, '/');
-        strncpy(ps.pr_fname, base ? base + 1 : exe, sizeof ps.pr_fname - 1);
+        strncpy((char *)ps + PS_X86_64_PRPSINFO_FNAME, base ? base + 1 : exe,
+                PS_X86_64_PRPSINFO_FNAME_LEN - 1);
     }
     if (cmdline)
-        strncpy(ps.pr_psargs, cmdline, sizeof ps.pr_psargs - 1);
-    if (put_note(notes, "CORE", NT_PRPSINFO, &ps, sizeof ps))
+        strncpy((char *)ps + PS_X86_64_PRPSINFO_PSARGS, cmdline, PS_X86_64_PRPSINFO_PSARGS_LEN - 1);
+    if (put_note(notes, "CORE", NT_PRPSINFO, ps, sizeof ps))
         return PS_NOMEM;
 
     /* gdb and eu-stack take the first NT_PRSTATUS as the main thread. */
@@ -118,11 +120,11 @@ static int build_notes(const struct ps_snap_meta *meta, struct buf *notes)
         const struct ps_snap_thread *t = &meta->threads[i];
         if (!t->has_regs)
             continue;
-        struct elf_prstatus pr;
-        memset(&pr, 0, sizeof pr);
-        pr.pr_pid = (int)t->info.tid;
-        memcpy(&pr.pr_reg, t->regs, sizeof pr.pr_reg);
-        if (put_note(notes, "CORE", NT_PRSTATUS, &pr, sizeof pr))
+        unsigned char pr[PS_X86_64_PRSTATUS_SIZE] = {0};
+        int32_t tid = (int32_t)t->info.tid;
+        memcpy(pr + PS_X86_64_PRSTATUS_PID, &tid, sizeof tid);
+        memcpy(pr + PS_X86_64_PRSTATUS_REGS, t->regs, sizeof t->regs);
+        if (put_note(notes, "CORE", NT_PRSTATUS, pr, sizeof pr))
             return PS_NOMEM;
     }
 

@@ -8,6 +8,17 @@
 #include "pysnap/memsrc.h"
 #include "pysnap/snapfmt.h"
 
+/* The largest snapshot file, and uncompressed image, the reader holds in memory: 4 GiB on a
+ * 64-bit host; on a 32-bit one (the WebAssembly build: 2 GiB of memory in all, a browser tab)
+ * 128 MiB of file and 1 GiB of image. Larger files are refused with a message. */
+#if SIZE_MAX > 0xffffffffu
+#define PS_MAX_SNAPSHOT_BYTES ((size_t)1 << 32)
+#define PS_MAX_IMAGE_BYTES ((size_t)1 << 32)
+#else
+#define PS_MAX_SNAPSHOT_BYTES ((size_t)128 << 20)
+#define PS_MAX_IMAGE_BYTES ((size_t)1 << 30)
+#endif
+
 /* Registers of a stopped thread, in the kernel's x86-64 user_regs_struct order
  * (27 words), as stored in NT_PRSTATUS. */
 #define PS_NREGS 27

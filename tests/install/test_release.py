@@ -26,7 +26,7 @@ from test_other_systems import HERE, REPO, static_binary
 sys.path.insert(0, str(REPO / "tests" / "common"))
 from proc_util import require_pysnap  # noqa: E402
 
-COMMANDS = ("capture", "analyze", "dump", "record")
+COMMANDS = ("capture", "analyze", "dump", "record", "top", "viewer")
 
 
 def run(argv, **kw):

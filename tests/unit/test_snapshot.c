@@ -1,12 +1,31 @@
 /* The snapshot format round-trips: meta, strings, threads, registers and ranges come back
  * as written, compressed or not; reads outside the ranges are "not captured"; damaged
  * inputs are refused with the right error. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/procfs.h>
 
 #include "pysnap/error.h"
 #include "pysnap/snapshot.h"
+#include "../../analyze/format/snapshot_internal.h"
 #include "check.h"
+
+/* The readers take the core notes by their x86-64 layout, not the host's <sys/procfs.h> (the
+ * analyzer also builds for wasm32); on x86-64 the two must agree. */
+#if defined(__x86_64__) && defined(__linux__)
+_Static_assert(sizeof(struct elf_prstatus) == PS_X86_64_PRSTATUS_SIZE &&
+                   offsetof(struct elf_prstatus, pr_pid) == PS_X86_64_PRSTATUS_PID &&
+                   offsetof(struct elf_prstatus, pr_reg) == PS_X86_64_PRSTATUS_REGS &&
+                   sizeof(elf_gregset_t) == PS_NREGS * 8,
+               "x86-64 elf_prstatus layout");
+_Static_assert(sizeof(struct elf_prpsinfo) == PS_X86_64_PRPSINFO_SIZE &&
+                   offsetof(struct elf_prpsinfo, pr_pid) == PS_X86_64_PRPSINFO_PID &&
+                   offsetof(struct elf_prpsinfo, pr_fname) == PS_X86_64_PRPSINFO_FNAME &&
+                   offsetof(struct elf_prpsinfo, pr_psargs) == PS_X86_64_PRPSINFO_PSARGS &&
+                   sizeof(((struct elf_prpsinfo *)0)->pr_psargs) == PS_X86_64_PRPSINFO_PSARGS_LEN,
+               "x86-64 elf_prpsinfo layout");
+#endif
 
 static unsigned char *dup_buf(const unsigned char *p, size_t n)
 {

@@ -148,7 +148,8 @@ int ps_report_build(struct ps_snapshot *snap, struct ps_report *out)
     const char *asyncio_debug = ps_snap_string(meta, "asyncio_debug");
     struct ps_walk_target target = {meta->meta.runtime_addr, meta->meta.py_version_hex,
                                     secret ? strtoull(secret, NULL, 16) : 0,
-                                    asyncio_debug ? strtoull(asyncio_debug, NULL, 16) : 0};
+                                    asyncio_debug ? strtoull(asyncio_debug, NULL, 16) : 0, {0}};
+    ps_snap_roots(meta, target.roots);
     /* The capture's own limits: the same walk reads exactly what was captured. */
     struct ps_walk_limits lim;
     ps_walk_limits_default(&lim);

@@ -239,7 +239,7 @@ static int fill_meta(const struct ps_capture_opts *o, const struct ps_freeze *fz
     snprintf(secret, sizeof secret, "0x%llx", (unsigned long long)py->hash_secret);
     char asyncio_debug[32];
     snprintf(asyncio_debug, sizeof asyncio_debug, "0x%llx", (unsigned long long)py->asyncio_debug);
-    if ((rc = add_string(m, "asyncio_debug", asyncio_debug)))
+    if ((rc = add_string(m, "asyncio_debug", asyncio_debug)) || (rc = ps_snap_add_roots(m, py->roots)))
         return rc;
     if ((rc = add_string(m, "hash_secret", secret)) || (rc = add_string(m, "walk_limits", limits)) ||
         (rc = add_string(m, "redact", o->limits.redact ? o->limits.redact : "")))
@@ -298,7 +298,8 @@ static int walk_frozen(const struct ps_capture_opts *o, struct ps_live *live,
     if (!*version_hex)
         return ps_error_set(PS_UNSUPPORTED, "cannot tell the CPython version of %s", py->path);
     struct ps_walk_target target = {py->runtime_addr, *version_hex, py->hash_secret,
-                                    py->asyncio_debug};
+                                    py->asyncio_debug, {0}};
+    memcpy(target.roots, py->roots, sizeof target.roots);
     struct ps_model model = {0};
     int rc = ps_walk(&mem, &target, &o->limits, &model);
     ps_model_free(&model);

@@ -18,7 +18,8 @@ static int try_candidate(pid_t pid, const struct ps_maps *maps, const char *path
     char real[PATH_MAX + 64];
     struct ps_elf_pysyms s;
     snprintf(real, sizeof real, "/proc/%d/root%s", (int)pid, path);
-    if (ps_elf_pysyms(real, &s) != 0 || !s.runtime)
+    uint32_t version_hex = ps_version_from_name(path);
+    if (ps_elf_pysyms(real, &s) != 0 || ps_elf_pyroots(real, version_hex, &s) != 0 || !s.runtime)
         return 0;
     /* The load address of the file is its mapping at file offset 0. */
     uint64_t base = 0;
@@ -33,8 +34,10 @@ static int try_candidate(pid_t pid, const struct ps_maps *maps, const char *path
     out->bias = base - s.first_load;
     out->runtime_addr = out->bias + s.runtime;
     out->version_addr = s.version ? out->bias + s.version : 0;
-    out->version_hex = ps_version_from_name(path);
+    out->version_hex = version_hex;
     out->hash_secret = s.hash_secret ? out->bias + s.hash_secret : 0;
+    for (size_t k = 0; k < PS_ROOT_COUNT; k++)
+        out->roots[k] = s.roots[k] ? out->bias + s.roots[k] : 0;
     return 1;
 }
 

@@ -35,21 +35,29 @@ static void scan_symtab(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, struct ps_elf_pys
     }
 }
 
-int ps_elf_pysyms(const char *path, struct ps_elf_pysyms *s)
+static Elf *open_elf(const char *path, int *fd)
 {
-    memset(s, 0, sizeof *s);
     if (elf_version(EV_CURRENT) == EV_NONE)
-        return -1;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+        return NULL;
+    if ((*fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return NULL;
+    Elf *elf = elf_begin(*fd, ELF_C_READ_MMAP, NULL);
     if (!elf || elf_kind(elf) != ELF_K_ELF) {
         if (elf)
             elf_end(elf);
-        close(fd);
-        return -1;
+        close(*fd);
+        return NULL;
     }
+    return elf;
+}
+
+int ps_elf_pysyms(const char *path, struct ps_elf_pysyms *s)
+{
+    memset(s, 0, sizeof *s);
+    int fd;
+    Elf *elf = open_elf(path, &fd);
+    if (!elf)
+        return -1;
     size_t nph = 0;
     int have_load = 0;
     if (elf_getphdrnum(elf, &nph) == 0)
@@ -85,13 +93,68 @@ int ps_elf_pysyms(const char *path, struct ps_elf_pysyms *s)
     return 0;
 }
 
+/* Data objects named NAMES[i] (NULL: skipped) into ADDRS[i]: .symtab first, then .dynsym. */
+static void lookup_objects(Elf *elf, const char *const *names, uint64_t *addrs, size_t n)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        Elf_Scn *scn = NULL;
+        while ((scn = elf_nextscn(elf, scn))) {
+            GElf_Shdr sh;
+            Elf_Data *d;
+            size_t symsz = gelf_fsize(elf, ELF_T_SYM, 1, EV_CURRENT);
+            if (!gelf_getshdr(scn, &sh) || sh.sh_type != (pass == 0 ? SHT_SYMTAB : SHT_DYNSYM) ||
+                !(d = elf_getdata(scn, NULL)) || !d->d_buf || symsz == 0)
+                continue;
+            size_t nsyms = d->d_size / symsz;
+            for (size_t i = 0; i < nsyms && i < INT_MAX; i++) {
+                GElf_Sym sym;
+                if (!gelf_getsym(d, (int)i, &sym) || sym.st_shndx == SHN_UNDEF ||
+                    GELF_ST_TYPE(sym.st_info) != STT_OBJECT)
+                    continue;
+                const char *name = elf_strptr(elf, sh.sh_link, sym.st_name);
+                for (size_t k = 0; name && k < n; k++)
+                    if (names[k] && !addrs[k] && strcmp(name, names[k]) == 0)
+                        addrs[k] = sym.st_value;
+            }
+        }
+    }
+}
+
+int ps_elf_pyroots(const char *path, uint32_t version_hex, struct ps_elf_pysyms *s)
+{
+    const struct ps_pyoffsets *t =
+        ps_pyoffsets_builtin((int)(version_hex >> 24), (int)((version_hex >> 16) & 0xff));
+    if (!t || !t->roots.runtime)
+        return 0;
+    const char *names[1 + PS_ROOT_COUNT];
+    uint64_t addrs[1 + PS_ROOT_COUNT] = {0};
+    int any = strcmp(t->roots.runtime, "_PyRuntime") != 0;
+    names[0] = any ? t->roots.runtime : NULL;
+    for (size_t k = 0; k < PS_ROOT_COUNT; k++)
+        any |= (names[1 + k] = t->roots.symbol[k]) != NULL;
+    if (!any)
+        return 0;
+    int fd;
+    Elf *elf = open_elf(path, &fd);
+    if (!elf)
+        return -1;
+    lookup_objects(elf, names, addrs, 1 + PS_ROOT_COUNT);
+    elf_end(elf);
+    close(fd);
+    if (names[0])
+        s->runtime = addrs[0];
+    memcpy(s->roots, addrs + 1, sizeof s->roots);
+    return 0;
+}
+
 uint32_t ps_version_from_name(const char *path)
 {
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     const char *p = strstr(base, "python");
     unsigned major, minor;
-    if (p && sscanf(p, "python%u.%u", &major, &minor) == 2 && major == 3 && minor < 100)
+    if (p && sscanf(p, "python%u.%u", &major, &minor) == 2 && (major == 3 || major == 2) &&
+        minor < 100)
         return major << 24 | minor << 16;
     return 0;
 }

@@ -216,10 +216,6 @@ static int render_locals(struct ps_walker *w, struct ps_frame *f, const uint64_t
 /* co_flags: the function takes *args, **kwargs. */
 #define CO_VARARGS 0x4
 #define CO_VARKEYWORDS 0x8
-/* co_kwonlyargcount is the int after co_posonlyargcount, which follows co_argcount, in every
- * PyCodeObject of 3.8-3.15 (Include/cpython/code.h). */
-#define KWONLYARGCOUNT_AFTER_ARGCOUNT 8
-
 /* How many slots, first in the frame, hold the arguments: positional, keyword-only, *args and
  * **kwargs, as inspect counts them. */
 static int argument_slots(struct ps_walker *w, uint64_t code, int32_t *out)
@@ -228,7 +224,7 @@ static int argument_slots(struct ps_walker *w, uint64_t code, int32_t *out)
     int32_t argcount, kwonly, flags;
     int rc;
     if ((rc = ps_w_field_i32(w, code, o->code.argcount, &argcount)) ||
-        (rc = ps_w_field_i32(w, code, o->code.argcount + KWONLYARGCOUNT_AFTER_ARGCOUNT, &kwonly)) ||
+        (rc = ps_w_field_i32(w, code, o->code.kwonlyargcount, &kwonly)) ||
         (rc = ps_w_field_i32(w, code, o->code.flags, &flags)))
         return rc;
     if (argcount < 0 || kwonly < 0 || argcount > 1 << 16 || kwonly > 1 << 16)
@@ -585,21 +581,24 @@ static void read_gil_and_gc(struct ps_walker *w, uint64_t runtime, uint64_t inte
         gil = runtime + (uint64_t)o->runtime.gil;
     else if (o->interp.gil_ptr != PS_OFF_NONE && ps_w_field_u64(w, interp, o->interp.gil_ptr, &gil))
         gil = 0;
-    if (gil && ps_w_field_i32(w, gil, o->gil.locked, &locked) == PS_OK &&
-        ps_w_field_u64(w, gil, o->gil.last_holder, &holder) == PS_OK) {
+    /* Before 3.7 the GIL is two statics, each its own root (0 when not captured). */
+    uint64_t locked_at = gil ? gil : w->roots[PS_ROOT_GIL_LOCKED];
+    uint64_t holder_at = gil ? gil : w->roots[PS_ROOT_GIL_HOLDER];
+    if (locked_at && holder_at && ps_w_field_i32(w, locked_at, o->gil.locked, &locked) == PS_OK &&
+        ps_w_field_u64(w, holder_at, o->gil.last_holder, &holder) == PS_OK) {
         in->gil_known = 1;
         in->gil_locked = locked != 0;
-        in->gil_addr = gil;
+        in->gil_addr = gil ? gil : locked_at;
         in->gil_holder = locked ? holder : 0;
         for (size_t i = 0; i < in->nthreads; i++) {
             struct ps_thread *t = &in->threads[i];
             t->holds_gil = locked && holder && t->tstate == holder;
         }
     }
-    /* 3.9+ keep the GC state in each interpreter, 3.8 once in _PyRuntime. */
+    /* 3.9+ keep the GC state in each interpreter, 3.7-3.8 once in _PyRuntime, 3.6 in statics. */
     uint64_t gcs = o->interp.gc != PS_OFF_NONE    ? interp + (uint64_t)o->interp.gc
                    : o->runtime.gc != PS_OFF_NONE ? runtime + (uint64_t)o->runtime.gc
-                                                  : 0;
+                                                  : w->roots[PS_ROOT_GC];
     if (gcs && o->gc.collecting != PS_OFF_NONE &&
         ps_w_field_i32(w, gcs, o->gc.collecting, &collecting) == PS_OK) {
         in->gc_known = 1;
@@ -617,13 +616,14 @@ static void read_gil_and_gc(struct ps_walker *w, uint64_t runtime, uint64_t inte
                 }
 }
 
-static int walk_interp(struct ps_walker *w, uint64_t runtime, uint64_t interp, struct ps_interp *in)
+static int walk_interp(struct ps_walker *w, uint64_t runtime, uint64_t interp, unsigned index,
+                       struct ps_interp *in)
 {
     const struct ps_pyoffsets *o = &w->off;
-    uint64_t id, tstate;
+    uint64_t id = index, tstate; /* before 3.7 interpreters have no id: their place in the list */
     int rc;
     in->addr = interp;
-    if ((rc = ps_w_field_u64(w, interp, o->interp.id, &id)) ||
+    if ((o->interp.id != PS_OFF_NONE && (rc = ps_w_field_u64(w, interp, o->interp.id, &id))) ||
         (rc = ps_w_field_u64(w, interp, o->interp.threads_head, &tstate)))
         return rc;
     in->id = (int64_t)id;
@@ -757,6 +757,7 @@ int ps_walk(const struct ps_memsrc *mem, const struct ps_walk_target *target,
     memset(&w, 0, sizeof w);
     w.mem = mem;
     w.asyncio_debug = target->asyncio_debug;
+    memcpy(w.roots, target->roots, sizeof w.roots);
     if (lim)
         w.lim = *lim;
     else
@@ -796,7 +797,7 @@ int ps_walk(const struct ps_memsrc *mem, const struct ps_walk_target *target,
             rc = PS_NOMEM;
             goto out;
         }
-        int st = walk_interp(&w, target->runtime_addr, interp, in);
+        int st = walk_interp(&w, target->runtime_addr, interp, n, in);
         if (st == PS_NOMEM) {
             rc = st;
             goto out;

@@ -20,13 +20,13 @@
 typedef int32_t ps_off;
 
 enum ps_frame_model {
-    PS_FRAMES_FRAMEOBJECT = 1, /* 3.8-3.10: PyFrameObject chain via f_back */
+    PS_FRAMES_FRAMEOBJECT = 1, /* 3.6-3.10: PyFrameObject chain via f_back */
     PS_FRAMES_INTERP = 2,      /* 3.11+: _PyInterpreterFrame chain via previous */
 };
 
 /* How an instance without tp_dictoffset>0 keeps its attribute dict. */
 enum ps_dict_model {
-    PS_DICT_OFFSET = 1,    /* 3.8-3.10: dict pointer at tp_dictoffset */
+    PS_DICT_OFFSET = 1,    /* 3.6-3.10: dict pointer at tp_dictoffset */
     PS_DICT_PREHEADER = 2, /* 3.11: dict at obj-3 words, split values at obj-4 words */
     PS_DICT_TAGGED = 3,    /* 3.12: obj-3 words holds dict, or values|1 */
     PS_DICT_INLINE = 4,    /* 3.13+: values inline after tp_basicsize; dict at obj-3 words */
@@ -41,9 +41,22 @@ enum ps_hash_algorithm {
 };
 
 enum ps_linetable_model {
-    PS_LINES_LNOTAB = 1,   /* 3.8-3.9: co_lnotab, byte pairs */
+    PS_LINES_LNOTAB = 1,   /* 3.6-3.9: co_lnotab, byte pairs */
     PS_LINES_310 = 2,      /* 3.10: co_linetable, (sdelta, ldelta) pairs */
     PS_LINES_LOCATION = 3, /* 3.11+: PEP 657 location table */
+};
+
+/* Where a walk starts, beyond ps_walk_target.runtime_addr (the table's roots.runtime symbol).
+ * 3.7+ keep everything in _PyRuntime; 3.6 has no _PyRuntime: the interpreter list is the
+ * static `interp_head` (pystate.c), the GIL two statics of Python/ceval_gil.h and the GC state
+ * statics of Modules/gcmodule.c. Capture looks these symbols up by name (.symtab: static
+ * symbols need a build that keeps it) and stores their addresses in the snapshot; the walker
+ * then reads gil.locked, gil.last_holder and gc.collecting relative to them. */
+enum ps_root {
+    PS_ROOT_GIL_LOCKED = 0, /* base of gil.locked when not inside a gil state */
+    PS_ROOT_GIL_HOLDER = 1, /* base of gil.last_holder when not inside a gil state */
+    PS_ROOT_GC = 2,         /* base of gc.collecting when not in the runtime/interpreter */
+    PS_ROOT_COUNT = 3,
 };
 
 struct ps_pyoffsets {
@@ -56,7 +69,13 @@ struct ps_pyoffsets {
                              * layout) */
 
     struct {
-        ps_off interpreters_head; /* _PyRuntime.interpreters.head */
+        const char *runtime;      /* symbol of runtime_addr: "_PyRuntime", "interp_head" (3.6) */
+        const char *symbol[PS_ROOT_COUNT]; /* enum ps_root: static symbols, NULL if none */
+    } roots;
+
+    struct {
+        ps_off interpreters_head; /* _PyRuntime.interpreters.head; 0 when runtime_addr is
+                                     interp_head itself (3.6) */
         ps_off gil;               /* _PyRuntime.ceval.gil (embedded), until 3.11 */
         ps_off tstate_current;    /* _PyRuntime.gilstate.tstate_current, until 3.11 */
         ps_off gc;                /* _PyRuntime.gc (embedded), 3.8 only: 3.9+ use interp.gc */
@@ -111,6 +130,7 @@ struct ps_pyoffsets {
         ps_off code;              /* <=3.10: co_code bytes object */
         ps_off firsttraceable;    /* 3.11+: int _co_firsttraceable */
         ps_off argcount, flags;   /* int */
+        ps_off kwonlyargcount;    /* int */
         ps_off nlocalsplus;       /* 3.11+: int */
         ps_off localsplusnames, localspluskinds; /* 3.11+ */
         ps_off nlocals, varnames, cellvars, freevars; /* <=3.10 */

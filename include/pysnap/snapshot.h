@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "pysnap/memsrc.h"
+#include "pysnap/pyoffsets.h"
 #include "pysnap/snapfmt.h"
 
 /* Registers of a stopped thread, in the kernel's x86-64 user_regs_struct order
@@ -44,6 +45,13 @@ struct ps_snap_meta {
 };
 
 const char *ps_snap_string(const struct ps_snap_meta *m, const char *key);
+/* Append the string KEY=VALUE to M. PS_OK or PS_NOMEM. */
+int ps_snap_add_string(struct ps_snap_meta *m, const char *key, const char *value);
+/* The static roots of a version without _PyRuntime (enum ps_root, 3.6) as strings
+ * root_gil_locked, root_gil_holder, root_gc (hex; only those that are non-zero), and back
+ * (absent: 0). */
+int ps_snap_add_roots(struct ps_snap_meta *m, const uint64_t *roots);
+void ps_snap_roots(const struct ps_snap_meta *m, uint64_t *roots);
 void ps_snap_meta_free(struct ps_snap_meta *m);
 /* The NUL-terminated string at OFF of the native string table, or NULL when OFF is
  * PS_NO_INDEX or out of range. */

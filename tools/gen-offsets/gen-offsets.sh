@@ -1,5 +1,5 @@
 #!/bin/sh
-# Generate analyze/python/pyoffsets_table.c: one struct ps_pyoffsets per CPython 3.8 .. 3.13 found in
+# Generate analyze/python/pyoffsets_table.c: one struct ps_pyoffsets per CPython 3.6 .. 3.13 found in
 # pyenv and per 3.14 .. 3.15 found in the Debian sid cache of tools/fetch-sid-pythons.sh (run
 # it with --dev: the headers come from libpython3.N-dev), by compiling tools/gen-offsets/probe.c
 # against each version's (internal) headers with the system gcc and running it. A sid build's
@@ -94,13 +94,14 @@ pyenv_versions=
 sid_versions=
 n=0
 : >"$tmp/entries"
-for minor in 8 9 10 11 12 13 14 15; do
+for minor in 6 7 8 9 10 11 12 13 14 15; do
     if [ "$minor" -le 13 ]; then
         # Newest patch release of 3.$minor (plain CPython installs only: 3.13.0, not 3.13t-dev).
         cands=$(ls -d "$pyenv"/3."$minor".* 2>/dev/null | while read -r d; do
             case ${d##*/} in
             3."$minor".*[!0-9.]*) ;;
-            *) [ -d "$d/include/python3.$minor" ] && echo "$d" ;;
+            *) { [ -d "$d/include/python3.$minor" ] || [ -d "$d/include/python3.${minor}m" ]; } &&
+                echo "$d" ;;
             esac
         done | sort -V)
         if [ -z "$cands" ]; then
@@ -113,6 +114,8 @@ for minor in 8 9 10 11 12 13 14 15; do
         fi
         label=${prefix##*/}
         inc=$prefix/include/python3.$minor
+        # 3.6 and 3.7 install their headers under python3.Nm (the pymalloc ABI flag).
+        [ -d "$inc" ] || inc=${inc}m
         incflags="-I$inc -I$inc/internal"
         coreflags=
     else
@@ -167,7 +170,7 @@ for minor in 8 9 10 11 12 13 14 15; do
 done
 
 if [ "$n" = 0 ]; then
-    echo "gen-offsets: no CPython 3.8 .. 3.15 headers found under $pyenv or $sid" >&2
+    echo "gen-offsets: no CPython 3.6 .. 3.15 headers found under $pyenv or $sid" >&2
     exit 1
 fi
 

@@ -29,12 +29,18 @@
 #include <stdio.h>
 #include <string.h>
 
-#if PY_VERSION_HEX < 0x03080000 || PY_VERSION_HEX >= 0x03100000
-#error "probe.c knows CPython 3.8 .. 3.15"
+#if PY_VERSION_HEX < 0x03060000 || PY_VERSION_HEX >= 0x03100000
+#error "probe.c knows CPython 3.6 .. 3.15"
 #endif
 
 /* ---- internal headers, per version -------------------------------------------------- */
-#if PY_VERSION_HEX < 0x03090000
+#if PY_VERSION_HEX < 0x03070000
+/* 3.6: no _PyRuntime and no internal headers; PyInterpreterState is public (pystate.h). The
+ * GIL (Python/ceval_gil.h) and the GC state (Modules/gcmodule.c) are file statics. */
+#elif PY_VERSION_HEX < 0x03080000
+/* 3.7: _PyRuntimeState and the GIL, GC and gilstate structures it embeds. */
+#  include "internal/pystate.h"
+#elif PY_VERSION_HEX < 0x03090000
 /* 3.8: _PyRuntimeState, PyInterpreterState (struct _is), _gil_runtime_state (pycore_gil.h)
  * and _gc_runtime_state (pycore_pymem.h) all come in through pycore_pystate.h. */
 #  include "pycore_pystate.h"
@@ -63,8 +69,9 @@
 #define SZ(T) ((long)sizeof(T))
 
 /* ---- dict keys object, 3.8-3.10 ----------------------------------------------------------
- * Mirrored from CPython Objects/dict-common.h (identical in the 3.8, 3.9 and 3.10 branches;
- * the file is not installed). 3.11 moved a reshaped struct into Include/internal/pycore_dict.h,
+ * Mirrored from CPython Objects/dict-common.h (the same offsets in the 3.6 to 3.10 branches:
+ * 3.6 declares dk_indices as a union of int8_t[8] .. int64_t[1] at the same place; the file is
+ * not installed). 3.11 moved a reshaped struct into Include/internal/pycore_dict.h,
  * which is included above instead. */
 #if PY_VERSION_HEX < 0x030B0000
 typedef struct {
@@ -117,6 +124,10 @@ static const char *o(long v)
     return b;
 }
 
+/* A symbol name as a C string literal's quotes and text, or NULL. */
+static const char *q(const char *sym) { return sym ? "\"" : ""; }
+static const char *s_(const char *sym) { return sym ? sym : "NULL"; }
+
 /* Byte offset of the PyASCIIObject.state bit-field, and a check that the bits the walker
  * decodes (interned:2, kind:3, compact:1, ascii:1, from bit 0, little-endian) sit where every
  * CPython 3.8-3.13 puts them. */
@@ -156,6 +167,8 @@ int main(void)
     int frame_model, dict_model, linetable_model, debug_build;
     const char *frame_model_s, *dict_model_s, *linetable_model_s;
 
+    /* roots: the symbol of runtime_addr, and the static symbols of enum ps_root */
+    const char *root_runtime, *root_gil_locked, *root_gil_holder, *root_gc;
     /* runtime */
     long rt_interpreters_head, rt_gil, rt_tstate_current, rt_gc;
     /* interp */
@@ -172,7 +185,7 @@ int main(void)
     long fo_back, fo_code, fo_lasti, fo_lineno, fo_localsplus;
     /* code */
     long co_filename, co_name, co_qualname, co_linetable, co_firstlineno, co_code_adaptive,
-        co_code, co_firsttraceable, co_argcount, co_flags, co_nlocalsplus, co_localsplusnames,
+        co_code, co_firsttraceable, co_argcount, co_kwonlyargcount, co_flags, co_nlocalsplus, co_localsplusnames,
         co_localspluskinds, co_nlocals, co_varnames, co_cellvars, co_freevars;
     /* object */
     long ob_type, ob_size, tp_name, tp_flags, tp_basicsize, tp_dictoffset, ht_cached_keys;
@@ -217,10 +230,30 @@ int main(void)
     debug_build = 0;
 #endif
 
-    /* ---- _PyRuntime ---- */
+    /* ---- _PyRuntime, or the statics that 3.7 gathered into it ---- */
+#if PY_VERSION_HEX < 0x03070000
+    /* 3.6: `static PyInterpreterState *interp_head` (Python/pystate.c) is the list head
+     * itself; `static _Py_atomic_int gil_locked` and `static _Py_atomic_address
+     * gil_last_holder` (Python/ceval_gil.h) are the GIL; `static int collecting`
+     * (Modules/gcmodule.c) tells a running collection. The current thread state is the
+     * exported _PyThreadState_Current, which the walk does not need. */
+    root_runtime = "interp_head";
+    root_gil_locked = "gil_locked";
+    root_gil_holder = "gil_last_holder";
+    root_gc = "collecting";
+    rt_interpreters_head = 0;
+    rt_gil = NONE;
+    rt_tstate_current = NONE;
+    if (SZ(_Py_atomic_int) != 4 || SZ(_Py_atomic_address) != 8)
+        fail("_Py_atomic_int/_Py_atomic_address are not an int/a pointer");
+#else
+    root_runtime = "_PyRuntime";
+    root_gil_locked = root_gil_holder = root_gc = NULL;
     rt_interpreters_head = OFF(_PyRuntimeState, interpreters.head);
-#if PY_VERSION_HEX < 0x030C0000
-    /* 3.8-3.11: the GIL is embedded in _PyRuntime.ceval; the current thread state is the
+#endif
+#if PY_VERSION_HEX < 0x03070000
+#elif PY_VERSION_HEX < 0x030C0000
+    /* 3.7-3.11: the GIL is embedded in _PyRuntime.ceval; the current thread state is the
      * atomic _PyRuntime.gilstate.tstate_current. */
     rt_gil = OFF(_PyRuntimeState, ceval.gil);
     rt_tstate_current = OFF(_PyRuntimeState, gilstate.tstate_current);
@@ -233,7 +266,11 @@ int main(void)
 
     /* ---- PyInterpreterState ---- */
     in_next = OFF(PyInterpreterState, next);
+#if PY_VERSION_HEX < 0x03070000
+    in_id = NONE;           /* interpreter ids came with 3.7 */
+#else
     in_id = OFF(PyInterpreterState, id);
+#endif
 #if PY_VERSION_HEX < 0x030B0000
     in_threads_head = OFF(PyInterpreterState, tstate_head);
 #else
@@ -249,8 +286,11 @@ int main(void)
 #else
     in_gil_ptr = OFF(PyInterpreterState, ceval.gil);
 #endif
-#if PY_VERSION_HEX < 0x03090000
-    /* 3.8: the GC state is _PyRuntime.gc, one for the whole runtime; 3.9 moved it into
+#if PY_VERSION_HEX < 0x03070000
+    rt_gc = NONE;           /* 3.6: the statics of gcmodule.c (root_gc) */
+    in_gc = NONE;
+#elif PY_VERSION_HEX < 0x03090000
+    /* 3.7-3.8: the GC state is _PyRuntime.gc, one for the whole runtime; 3.9 moved it into
      * each interpreter. */
     rt_gc = OFF(_PyRuntimeState, gc);
     in_gc = NONE;
@@ -260,6 +300,11 @@ int main(void)
 #endif
 
     /* ---- struct _gil_runtime_state, struct _gc_runtime_state ---- */
+#if PY_VERSION_HEX < 0x03070000
+    /* 3.6: each root symbol is the field itself. */
+    gil_locked = gil_last_holder = gc_collecting = 0;
+    gc_frame = NONE;
+#else
     gil_locked = OFF(struct _gil_runtime_state, locked);
     gil_last_holder = OFF(struct _gil_runtime_state, last_holder);
     gc_collecting = OFF(struct _gc_runtime_state, collecting);
@@ -275,6 +320,7 @@ int main(void)
         fail("_gil_runtime_state.last_holder is not a pointer");
     if (SZ(((struct _gc_runtime_state *)0)->collecting) != 4)
         fail("_gc_runtime_state.collecting is not an int");
+#endif
 
     /* ---- PyThreadState ---- */
     ts_next = OFF(PyThreadState, next);
@@ -368,6 +414,7 @@ int main(void)
     co_name = OFF(PyCodeObject, co_name);
     co_firstlineno = OFF(PyCodeObject, co_firstlineno);
     co_argcount = OFF(PyCodeObject, co_argcount);
+    co_kwonlyargcount = OFF(PyCodeObject, co_kwonlyargcount);
     co_flags = OFF(PyCodeObject, co_flags);
 #if PY_VERSION_HEX < 0x030A0000
     co_linetable = OFF(PyCodeObject, co_lnotab);
@@ -404,6 +451,7 @@ int main(void)
     if (SZ(((PyCodeObject *)0)->co_nlocals) != 4)
         fail("PyCodeObject.co_nlocals is not an int");
     if (SZ(((PyCodeObject *)0)->co_firstlineno) != 4 || SZ(((PyCodeObject *)0)->co_argcount) != 4
+        || SZ(((PyCodeObject *)0)->co_kwonlyargcount) != 4
         || SZ(((PyCodeObject *)0)->co_flags) != 4)
         fail("PyCodeObject int fields are not ints");
 
@@ -497,6 +545,13 @@ int main(void)
     printf("        .dict_model = %s,\n", dict_model_s);
     printf("        .linetable_model = %s,\n", linetable_model_s);
     printf("        .debug_build = %d,\n", debug_build);
+    printf("        .roots = { .runtime = \"%s\",\n"
+           "                   .symbol = { [PS_ROOT_GIL_LOCKED] = %s%s%s,\n"
+           "                               [PS_ROOT_GIL_HOLDER] = %s%s%s,\n"
+           "                               [PS_ROOT_GC] = %s%s%s } },\n",
+           root_runtime, q(root_gil_locked), s_(root_gil_locked), q(root_gil_locked),
+           q(root_gil_holder), s_(root_gil_holder), q(root_gil_holder), q(root_gc), s_(root_gc),
+           q(root_gc));
     printf("        .runtime = { .interpreters_head = %s, .gil = %s, .tstate_current = %s,\n"
            "                     .gc = %s },\n",
            o(rt_interpreters_head), o(rt_gil), o(rt_tstate_current), o(rt_gc));
@@ -522,11 +577,12 @@ int main(void)
            o(fo_back), o(fo_code), o(fo_lasti), o(fo_lineno), o(fo_localsplus));
     printf("        .code = { .filename = %s, .name = %s, .qualname = %s, .linetable = %s,\n"
            "                  .firstlineno = %s, .code_adaptive = %s, .code = %s,\n"
-           "                  .firsttraceable = %s, .argcount = %s, .flags = %s,\n"
+           "                  .firsttraceable = %s, .argcount = %s, .kwonlyargcount = %s, .flags = %s,\n"
            "                  .nlocalsplus = %s, .localsplusnames = %s, .localspluskinds = %s,\n"
            "                  .nlocals = %s, .varnames = %s, .cellvars = %s, .freevars = %s },\n",
            o(co_filename), o(co_name), o(co_qualname), o(co_linetable), o(co_firstlineno),
-           o(co_code_adaptive), o(co_code), o(co_firsttraceable), o(co_argcount), o(co_flags),
+           o(co_code_adaptive), o(co_code), o(co_firsttraceable), o(co_argcount),
+           o(co_kwonlyargcount), o(co_flags),
            o(co_nlocalsplus), o(co_localsplusnames), o(co_localspluskinds), o(co_nlocals),
            o(co_varnames), o(co_cellvars), o(co_freevars));
     printf("        .object = { .ob_type = %s, .ob_size = %s, .tp_name = %s, .tp_flags = %s,\n"

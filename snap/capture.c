@@ -302,6 +302,10 @@ static int walk_frozen(const struct ps_capture_opts *o, struct ps_live *live,
     memcpy(target.roots, py->roots, sizeof target.roots);
     struct ps_model model = {0};
     int rc = ps_walk(&mem, &target, &o->limits, &model);
+    /* The library name of 3.6-3.10 gives no micro version; sys.hexversion does. Same
+     * major.minor only: the table chosen (and so analysis) stays the same. */
+    if (!rc && model.hexversion && (model.hexversion >> 16) == (*version_hex >> 16))
+        *version_hex = model.hexversion;
     ps_model_free(&model);
     return rc;
 }

@@ -546,17 +546,38 @@ static int name_cb(void *arg, uint64_t key, uint64_t value)
     return PS_OK;
 }
 
-static int read_thread_names(struct ps_walker *w, uint64_t interp, struct ps_interp *in)
+/* The __dict__ of the module NAME of the interpreter at INTERP, or *MD_DICT = 0. */
+static int module_dict(struct ps_walker *w, uint64_t interp, const char *name, uint64_t *md_dict)
 {
     const struct ps_pyoffsets *o = &w->off;
-    uint64_t modules, threading, md_dict, active;
+    uint64_t modules, module;
     int rc;
+    *md_dict = 0;
     if ((rc = ps_w_field_u64(w, interp, o->interp.modules, &modules)) || !modules)
         return rc;
-    if ((rc = ps_py_dict_get(w, modules, "threading", &threading)) || !threading)
+    if ((rc = ps_py_dict_get(w, modules, name, &module)) || !module)
         return rc;
     /* PyModuleObject: the header, then md_dict. */
-    if ((rc = w_u64(w, threading + (uint64_t)o->object.ob_type + 8, &md_dict)) || !md_dict)
+    return w_u64(w, module + (uint64_t)o->object.ob_type + 8, md_dict);
+}
+
+/* sys.hexversion: the micro version too, which the library name of 3.6-3.10 does not give. */
+static void read_hexversion(struct ps_walker *w, uint64_t interp, struct ps_model *m)
+{
+    uint64_t sys_dict, hex_obj, hex;
+    if (module_dict(w, interp, "sys", &sys_dict) == PS_OK && sys_dict &&
+        ps_py_dict_get(w, sys_dict, "hexversion", &hex_obj) == PS_OK && hex_obj &&
+        ps_py_is(w, hex_obj, "int") && ps_py_long_u64(w, hex_obj, &hex) == PS_OK &&
+        hex <= UINT32_MAX)
+        m->hexversion = (uint32_t)hex;
+    ps_error_clear();
+}
+
+static int read_thread_names(struct ps_walker *w, uint64_t interp, struct ps_interp *in)
+{
+    uint64_t md_dict, active;
+    int rc;
+    if ((rc = module_dict(w, interp, "threading", &md_dict)) || !md_dict)
         return rc;
     if ((rc = ps_py_dict_get(w, md_dict, "_active", &active)) || !active)
         return rc;
@@ -797,6 +818,8 @@ int ps_walk(const struct ps_memsrc *mem, const struct ps_walk_target *target,
             rc = PS_NOMEM;
             goto out;
         }
+        if (n == 0)
+            read_hexversion(&w, interp, out);
         int st = walk_interp(&w, target->runtime_addr, interp, n, in);
         if (st == PS_NOMEM) {
             rc = st;

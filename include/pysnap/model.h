@@ -95,6 +95,7 @@ struct ps_model {
     struct ps_interp *interps;
     size_t ninterps, interps_cap;
     int walk_status; /* PS_OK, or the first error that cut the walk short */
+    uint32_t hexversion; /* the main interpreter's sys.hexversion, 0 when unread */
 };
 
 struct ps_interp *ps_model_add_interp(struct ps_model *m);

@@ -31,8 +31,9 @@ PROBE_TIMEOUT = 20.0   # an interpreter answering a -c probe
 
 PYENV_ROOT = "/root/.pyenv"
 PYENV_VERSIONS = ("3.11.7", "3.12.1", "3.13.0")
-# Frame-object era (3.8-3.10): offered only to test modules that set E2E_WITH_OLD_PYENV = True.
-PYENV_OLD_VERSIONS = ("3.8.18", "3.9.18", "3.10.13")
+# Frame-object era (3.6-3.10): offered only to test modules that set E2E_WITH_OLD_PYENV = True.
+# 3.6 has no _PyRuntime (its roots are static symbols of libpython's .symtab; doc/versions.md).
+PYENV_OLD_VERSIONS = ("3.6.15", "3.7.16", "3.8.18", "3.9.18", "3.10.13")
 DEBIAN_PYTHON = "/usr/bin/python3.11"
 # Debian's debug build (package python3.11-dbg): Py_DEBUG, dynamically linked, with symbols.
 DEBIAN_DBG_PYTHON = "/usr/bin/python3.11-dbg"

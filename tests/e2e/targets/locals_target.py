@@ -53,6 +53,7 @@ PARK_TIMEOUT = 20.0
 LIFETIME = [120.0]
 TOKEN = os.urandom(6).hex()  # the credential markers' unique part
 TRUTHS = {}                  # tid -> truth of that thread's parked frame
+IDENTS = {}                  # tid -> threading ident of that thread
 TRUTHS_LOCK = threading.Lock()
 
 
@@ -147,6 +148,7 @@ def record(role, ns, kinds):
     })
     with TRUTHS_LOCK:
         TRUTHS[truth["tid"]] = truth
+        IDENTS[truth["tid"]] = threading.get_ident()  # Thread.native_id is 3.8+
 
 
 def record_frame(key, ns, kinds):
@@ -310,7 +312,7 @@ def reporter(fifo, main_tid, deadline):
         while True:
             with TRUTHS_LOCK:
                 tids = sorted(TRUTHS)
-            idents = dict((t.native_id, t.ident) for t in threading.enumerate())
+                idents = dict(IDENTS)
             frames = sys._current_frames()
             parked = [tid for tid in tids if task_state(tid) == "S" and tid in idents and
                       frames.get(idents[tid]) is not None and

@@ -33,6 +33,7 @@
     X(frameobj.localsplus)                                                                     \
     X(code.filename) X(code.name) X(code.qualname) X(code.linetable) X(code.firstlineno)      \
     X(code.code_adaptive) X(code.code) X(code.firsttraceable) X(code.argcount) X(code.flags)  \
+    X(code.kwonlyargcount)                                                                     \
     X(code.nlocalsplus) X(code.localsplusnames) X(code.localspluskinds) X(code.nlocals)       \
     X(code.varnames) X(code.cellvars) X(code.freevars)                                         \
     X(object.ob_type) X(object.ob_size) X(object.tp_name) X(object.tp_flags)                  \
@@ -47,10 +48,12 @@
     X(more.range_start) X(more.bytearray_start) X(more.complex_cval) X(more.func_qualname)    \
     X(more.str_hash) X(more.str_hash_cache)
 
-/* The field list above must cover the struct: its bytes, rounded up to the 4-byte alignment
- * (the six leading uint8_t fields are followed by two bytes of padding), make sizeof. */
+/* The field list above and the roots (symbol names, printed apart) must cover the struct:
+ * their bytes, plus the two bytes of padding after the six leading uint8_t fields, rounded up
+ * to the 8-byte alignment of the roots' pointers, make sizeof. */
 #define PS_FIELD_SIZE(f) +sizeof(((struct ps_pyoffsets *)0)->f)
-_Static_assert(((0 PS_FIELDS(PS_FIELD_SIZE)) + 3) / 4 * 4 == sizeof(struct ps_pyoffsets),
+_Static_assert(((0 PS_FIELDS(PS_FIELD_SIZE)) + 2 + sizeof(((struct ps_pyoffsets *)0)->roots) + 7) /
+                       8 * 8 == sizeof(struct ps_pyoffsets),
                "PS_FIELDS does not list every field of struct ps_pyoffsets");
 
 static void print_fields(const struct ps_pyoffsets *t, const char *fmt_prefix, const char *sep,
@@ -77,7 +80,7 @@ static int failures;
 static void sanity(const struct ps_pyoffsets *t)
 {
     int v = V(t);
-    CHECK(t, t->major == 3 && t->minor >= 8 && t->minor <= 13);
+    CHECK(t, t->major == 3 && t->minor >= 6 && t->minor <= 15);
     CHECK(t, t->debug_build == 0);
     CHECK(t, t->frame_model == (v <= 310 ? PS_FRAMES_FRAMEOBJECT : PS_FRAMES_INTERP));
     CHECK(t, t->dict_model == (v <= 310 ? PS_DICT_OFFSET : v == 311 ? PS_DICT_PREHEADER
@@ -112,13 +115,25 @@ static void sanity(const struct ps_pyoffsets *t)
     /* threads and interpreters */
     CHECK(t, t->tstate.next == 8 && t->tstate.interp == 16);
     CHECK(t, (t->tstate.native_thread_id != NONE) == (v >= 311));
-    CHECK(t, (t->runtime.tstate_current != NONE) == (v <= 311));
-    CHECK(t, (t->runtime.gil != NONE) == (v <= 311) && (t->interp.gil_ptr != NONE) == (v >= 312));
-    CHECK(t, (t->interp.gc != NONE) == (v >= 309) && (t->runtime.gc != NONE) == (v == 308));
+    CHECK(t, (t->runtime.tstate_current != NONE) == (v >= 307 && v <= 311));
+    CHECK(t, (t->runtime.gil != NONE) == (v >= 307 && v <= 311) &&
+                 (t->interp.gil_ptr != NONE) == (v >= 312));
+    CHECK(t, (t->interp.gc != NONE) == (v >= 309) &&
+                 (t->runtime.gc != NONE) == (v == 307 || v == 308));
     if (v <= 312)
         CHECK(t, t->interp.next == 0);
-    CHECK(t, t->gil.last_holder == 8 && t->gil.locked == 16);
-    CHECK(t, t->gc.collecting > 0);
+    /* 3.6: no _PyRuntime; the roots are statics, each the field itself */
+    CHECK(t, (strcmp(t->roots.runtime, "_PyRuntime") != 0) == (v == 306));
+    CHECK(t, (t->roots.symbol[PS_ROOT_GIL_LOCKED] != NULL) == (v == 306));
+    CHECK(t, (t->interp.id == NONE) == (v == 306));
+    if (v == 306) {
+        CHECK(t, t->runtime.interpreters_head == 0 && t->gil.locked == 0 &&
+                     t->gil.last_holder == 0 && t->gc.collecting == 0);
+    } else {
+        CHECK(t, t->gil.last_holder == 8 && t->gil.locked == 16);
+        CHECK(t, t->gc.collecting > 0);
+    }
+    CHECK(t, t->code.kwonlyargcount == t->code.argcount + (v >= 308 ? 8 : 4));
     /* frames */
     CHECK(t, (t->tstate.cframe_current != NONE) == (v == 311 || v == 312));
     CHECK(t, (t->tstate.cframe != NONE) == (v >= 310 && v <= 312));

@@ -246,7 +246,7 @@ def make_holder(outer):
         s_ctrl = "\x7f\x85\xa0\xad \u2028\U000e0001"
         # format characters, unassigned and private-use code points, a lone surrogate, a
         # variation selector, and U+1CC00 (assigned in Unicode 16: printable from 3.14 on)
-        s_unicode = "\u0890\u08e2\u0378\u200b\ue000\ud800\U00013430\U0001d173\U000e0100\U0001cc00x"
+        s_unicode = "\u0890\u08e2\u0378\u200b\ue000\ud800\U00013430\U0001d173\U000e0100\U0001cc00\U0001f97a\u0560x"  # U+1F97A, U+0560: Unicode 11 (3.7)
         s_long = "".join("%d" % (i % 10) for i in range(2000))
         b_v = b"\x00\xff"
         b_text = b"it's \"x\"\n"

@@ -1,5 +1,5 @@
 /* Per-version asyncio layouts (see asyncio_offsets.h). Measured with
- * tools/gen-asyncio-offsets.py on 3.8.18, 3.9.18, 3.10.13, 3.11.7, 3.12.1, 3.13.0 (pyenv),
+ * tools/gen-asyncio-offsets.py on 3.7.16, 3.8.18, 3.9.18, 3.10.13, 3.11.7, 3.12.1, 3.13.0 (pyenv),
  * Debian's 3.11.2, and Debian sid's 3.14.10 and 3.15.2, and checked against each version's
  * FutureObj_HEAD/TaskObj (Modules/_asynciomodule.c): 3.9 added fut_cancel_msg, 3.10
  * fut_cancelled_exc_state, 3.11 fut_cancelled_exc, 3.13 moved fields around, 3.14 added
@@ -13,6 +13,16 @@
 #define NONE PS_OFF_NONE
 
 static const struct ps_asyncio_offsets tables[] = {
+    /* 3.7: 3.8's layout without task_name (names came with 3.8), measured on 3.7.16. 3.6 is
+     * absent: its C tasks are registered in a static WeakSet of _asyncio (all_tasks), which
+     * no object of the interpreter points to. */
+    {.major = 3, .minor = 7, .registry = PS_TASKREG_ALL_TASKS, .yf_model = PS_YF_FRAME_STACKTOP,
+     .fut_loop = 16, .fut_state = 72, .task_fut_waiter = 104, .task_coro = 112,
+     .task_name = NONE, .task_node = NONE, .futureiter_future = 16, .weakref_object = 16,
+     .gen_frame = 16, .gen_iframe = NONE, .gen_state = NONE, .state_awaiting = 0,
+     .state_running = 0, .frame_stack = 72, .frame_valuestack = 64, .frame_stackdepth = NONE, .yf_slots = 1,
+     .tstate_running_loop = NONE, .tstate_running_task = NONE, .tstate_tasks_head = NONE,
+     .interp_tasks_head = NONE, .module_md_state = NONE, .state_py_tasks = NONE},
     {.major = 3, .minor = 8, .registry = PS_TASKREG_ALL_TASKS, .yf_model = PS_YF_FRAME_STACKTOP,
      .fut_loop = 16, .fut_state = 72, .task_fut_waiter = 104, .task_coro = 112,
      .task_name = 120, .task_node = NONE, .futureiter_future = 16, .weakref_object = 16,

@@ -13,14 +13,14 @@
 
 /* Where the tasks are registered. */
 enum ps_task_registry {
-    PS_TASKREG_ALL_TASKS = 1, /* 3.8-3.11: asyncio.tasks._all_tasks (WeakSet) */
+    PS_TASKREG_ALL_TASKS = 1, /* 3.7-3.11: asyncio.tasks._all_tasks (WeakSet) */
     PS_TASKREG_SCHEDULED = 2, /* 3.12-3.13: _scheduled_tasks (WeakSet) + _eager_tasks (set) */
     PS_TASKREG_LLIST = 3,     /* 3.14+: C tasks on per-thread lists (tstate, interp) */
 };
 
 /* How a suspended coroutine's awaited object (what _PyGen_yf returns) is found. */
 enum ps_yf_model {
-    PS_YF_FRAME_STACKTOP = 1, /* 3.8-3.9: frame object's f_stacktop[-1] */
+    PS_YF_FRAME_STACKTOP = 1, /* 3.7-3.9: frame object's f_stacktop[-1] */
     PS_YF_FRAME_DEPTH = 2,    /* 3.10: f_valuestack[f_stackdepth - 1] */
     PS_YF_IFRAME_INDEX = 3,   /* 3.11-3.13: localsplus[stacktop - yf_slots] */
     PS_YF_IFRAME_POINTER = 4, /* 3.14+: stackpointer[-yf_slots], tagged stack refs */

@@ -238,8 +238,9 @@ static int read_c_task(struct tasks_walk *k, struct ps_task *t, struct task_fiel
         (rc = ps_w_field_i32(k->w, t->addr, ao->fut_state, &state)) ||
         (rc = ps_w_field_u64(k->w, t->addr, ao->task_coro, &f->coro)) ||
         (rc = ps_w_field_u64(k->w, t->addr, ao->task_fut_waiter, &f->waiter)) ||
-        (rc = ps_w_field_u64(k->w, t->addr, ao->task_name, &f->name)))
-        return rc;
+        (ao->task_name != PS_OFF_NONE &&
+         (rc = ps_w_field_u64(k->w, t->addr, ao->task_name, &f->name))))
+        return rc; /* 3.7 tasks have no name: f->name stays 0 */
     if (state < 0 || state > 2)
         return PS_CORRUPT;
     t->state = (uint8_t)(PS_TASK_PENDING + state);

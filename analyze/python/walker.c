@@ -608,6 +608,9 @@ static void read_gil_and_gc(struct ps_walker *w, uint64_t runtime, uint64_t inte
     if (locked_at && holder_at && ps_w_field_i32(w, locked_at, o->gil.locked, &locked) == PS_OK &&
         ps_w_field_u64(w, holder_at, o->gil.last_holder, &holder) == PS_OK) {
         in->gil_known = 1;
+        /* -1: the GIL was never created (3.6 creates it when a second thread starts) */
+        if (locked < 0)
+            locked = 0;
         in->gil_locked = locked != 0;
         in->gil_addr = gil ? gil : locked_at;
         in->gil_holder = locked ? holder : 0;

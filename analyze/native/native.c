@@ -144,6 +144,9 @@ static int choose_offsets(const struct ps_memsrc *mem, const struct ps_snap_meta
         else
             has_debug = 0;
     }
+    if (has_debug && ps_pyoffsets_debug_free_threaded(dbg, len))
+        base = ps_pyoffsets_for(major, minor, 1);
+    int known = base != NULL;
     if (!base && has_debug)
         base = ps_pyoffsets_nearest_below(major, minor);
     if (!base)
@@ -151,7 +154,7 @@ static int choose_offsets(const struct ps_memsrc *mem, const struct ps_snap_meta
     *off = *base;
     if (has_debug && ps_pyoffsets_apply_debug(off, dbg, len, hex) != PS_OK) {
         ps_error_clear();
-        if (!ps_pyoffsets_builtin(major, minor))
+        if (!known)
             return PS_UNSUPPORTED;
         *off = *base;
     }
@@ -441,7 +444,7 @@ static void refine_state(const struct ps_snap_thread *st, struct ps_thread *t, u
         (st->regs[REG_ORIG_RAX] == NR_FUTEX || st->regs[REG_ORIG_RAX] == NR_RESTART) &&
         st->regs[REG_RDI] >= gil && st->regs[REG_RDI] < gil + GIL_STRUCT_BYTES)
         gil_wait = 1;
-    if (t->holds_gil)
+    if (t->holds_gil || t->state == PS_TSTATE_SUSPENDED)
         return;
     if (gil_wait && t->tstate)
         t->state = PS_TSTATE_WAITING_FOR_GIL;

@@ -13,7 +13,6 @@
 /* Type flags (Include/object.h), stable across 3.11-3.13. */
 #define TPFLAGS_INLINE_VALUES (1ull << 2)
 #define TPFLAGS_MANAGED_DICT (1ull << 4)
-#define MANAGED_DICT_OFFSET (-3 * 8)
 #define PREHEADER_VALUES_OFFSET (-4 * 8)
 
 int ps_w_field_u64(struct ps_walker *w, uint64_t base, ps_off off, uint64_t *out)
@@ -500,14 +499,14 @@ int ps_py_instance_attrs(struct ps_walker *w, uint64_t obj, struct ps_attrs *a)
     case PS_DICT_PREHEADER:
         if (!(flags & TPFLAGS_MANAGED_DICT))
             return PS_OK;
-        rc = w_u64(w, obj + MANAGED_DICT_OFFSET, &a->dict);
+        rc = ps_w_field_u64(w, obj, o->object.managed_dict, &a->dict);
         if (!rc && !a->dict)
             rc = w_u64(w, obj + PREHEADER_VALUES_OFFSET, &a->values);
         break;
     case PS_DICT_TAGGED:
         if (!(flags & TPFLAGS_MANAGED_DICT))
             return PS_OK;
-        rc = w_u64(w, obj + MANAGED_DICT_OFFSET, &word);
+        rc = ps_w_field_u64(w, obj, o->object.managed_dict, &word);
         if (!rc && (word & 1))
             a->values = word + 1; /* stored as values - 1 */
         else if (!rc)
@@ -516,7 +515,7 @@ int ps_py_instance_attrs(struct ps_walker *w, uint64_t obj, struct ps_attrs *a)
     case PS_DICT_INLINE: {
         if (!(flags & TPFLAGS_MANAGED_DICT))
             return PS_OK;
-        rc = w_u64(w, obj + MANAGED_DICT_OFFSET, &a->dict);
+        rc = ps_w_field_u64(w, obj, o->object.managed_dict, &a->dict);
         if (!rc && !a->dict && (flags & TPFLAGS_INLINE_VALUES)) {
             uint64_t basicsize;
             uint8_t valid;

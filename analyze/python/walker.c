@@ -500,6 +500,11 @@ static int walk_thread(struct ps_walker *w, uint64_t tstate, struct ps_thread *t
     t->tid = (uint32_t)native;
     if ((rc = ps_w_field_u64(w, tstate, o->tstate.frame, &frame)))
         return rc;
+    int32_t py_state;
+    if (o->tstate.state != PS_OFF_NONE &&
+        ps_w_field_i32(w, tstate, o->tstate.state, &py_state) == PS_OK && py_state >= 0 &&
+        py_state <= PS_PY_SUSPENDED)
+        t->py_state = (uint8_t)(1 + py_state);
     /* A running state's _PyCFrame is a local of the eval loop: it tells which OS thread
      * runs this state when thread_id does not (report.c). */
     if (o->tstate.cframe != PS_OFF_NONE &&
@@ -602,10 +607,17 @@ static void read_gil_and_gc(struct ps_walker *w, uint64_t runtime, uint64_t inte
         gil = runtime + (uint64_t)o->runtime.gil;
     else if (o->interp.gil_ptr != PS_OFF_NONE && ps_w_field_u64(w, interp, o->interp.gil_ptr, &gil))
         gil = 0;
+    /* A free-threaded build runs without its GIL unless something enabled it. */
+    int32_t enabled = 0;
+    if (gil && o->free_threaded && o->gil.enabled != PS_OFF_NONE &&
+        ps_w_field_i32(w, gil, o->gil.enabled, &enabled) == PS_OK && enabled == 0) {
+        in->free_threaded = 1;
+        gil = 0;
+    }
     /* Before 3.7 the GIL is two statics, each its own root (0 when not captured). */
     uint64_t locked_at = gil ? gil : w->roots[PS_ROOT_GIL_LOCKED];
     uint64_t holder_at = gil ? gil : w->roots[PS_ROOT_GIL_HOLDER];
-    if (locked_at && holder_at && ps_w_field_i32(w, locked_at, o->gil.locked, &locked) == PS_OK &&
+    if (!in->free_threaded && locked_at && holder_at && ps_w_field_i32(w, locked_at, o->gil.locked, &locked) == PS_OK &&
         ps_w_field_u64(w, holder_at, o->gil.last_holder, &holder) == PS_OK) {
         in->gil_known = 1;
         /* -1: the GIL was never created (3.6 creates it when a second thread starts) */
@@ -728,12 +740,16 @@ static int choose_offsets(struct ps_walker *w, const struct ps_walk_target *t)
         else
             has_debug = 0;
     }
+    /* A free-threaded build (3.13t) says so in its debug offsets: its own table. */
+    int ft = has_debug && ps_pyoffsets_debug_free_threaded(dbg, dbg_len);
+    if (ft)
+        base = ps_pyoffsets_for(major, minor, 1);
     int known = base != NULL;
-    if (!base && has_debug)
+    if (!base && has_debug && !ft)
         base = ps_pyoffsets_nearest_below(major, minor);
     if (!base)
-        return ps_error_set(PS_UNSUPPORTED, "unsupported CPython %d.%d (supported: %s)", major,
-                            minor, ps_pyoffsets_supported_list());
+        return ps_error_set(PS_UNSUPPORTED, "unsupported CPython %d.%d%s (supported: %s)", major,
+                            minor, ft ? "t (free-threaded)" : "", ps_pyoffsets_supported_list());
     struct ps_pyoffsets fallback;
     int have_fallback = 0;
     for (unsigned i = 0; base; i++) {
@@ -762,7 +778,7 @@ static int choose_offsets(struct ps_walker *w, const struct ps_walk_target *t)
             fallback = w->off;
             have_fallback = 1;
         }
-        base = known ? ps_pyoffsets_candidate(major, minor, i + 1) : NULL;
+        base = known && !ft ? ps_pyoffsets_candidate(major, minor, i + 1) : NULL;
     }
     if (have_fallback) {
         w->off = fallback; /* nothing contradicts it: the first table that could not be judged */

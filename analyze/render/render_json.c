@@ -142,7 +142,8 @@ static void print_frame(FILE *out, const struct ps_frame *f, int locals)
     }
 }
 
-static void print_thread(FILE *out, const struct ps_thread *t, int locals)
+static void print_thread(FILE *out, const struct ps_interp *in, const struct ps_thread *t,
+                         int locals)
 {
     fprintf(out, "{\"tid\": %u, \"name\": ", t->tid);
     json_str(out, t->name);
@@ -154,6 +155,9 @@ static void print_thread(FILE *out, const struct ps_thread *t, int locals)
     json_str(out, t->os_state ? os_state : NULL);
     fprintf(out, ", \"state\": \"%s\", \"holds_gil\": %s, \"python\": %s",
             ps_thread_state_name(t->state), json_bool(t->holds_gil), json_bool(t->tstate != 0));
+    static const char *const py_states[] = {"detached", "attached", "suspended"};
+    if (t->py_state && in->free_threaded) /* without a GIL, what runs is what is attached */
+        fprintf(out, ", \"thread_state\": \"%s\"", py_states[t->py_state - 1]);
     fprintf(out, ", \"frames_truncated\": %s, \"error\": ", json_bool(t->frames_truncated));
     json_str(out, t->walk_status && t->walk_status != PS_LIMIT ? ps_strerror(t->walk_status) : NULL);
     fputs(", \"syscall\": ", out);
@@ -252,6 +256,8 @@ static void print_interp(FILE *out, const struct ps_interp *in, int locals)
     } else {
         fputs("null", out);
     }
+    if (in->free_threaded)
+        fputs(", \"gil_reason\": \"free-threaded build: no GIL\"", out);
     fputs(", \"gc\": ", out);
     if (in->gc_known) {
         fprintf(out, "{\"collecting\": %s, \"collector_tid\": ", json_bool(in->gc_collecting));
@@ -265,7 +271,7 @@ static void print_interp(FILE *out, const struct ps_interp *in, int locals)
     fputs(", \"threads\": [", out);
     for (size_t j = 0; j < in->nthreads; j++) {
         fputs(j ? ",\n    " : "\n    ", out);
-        print_thread(out, &in->threads[j], locals);
+        print_thread(out, in, &in->threads[j], locals);
     }
     fputs("]", out);
     print_tasks(out, in, locals);

@@ -138,7 +138,9 @@ static int render_text(FILE *out, const struct ps_report *r, const struct ps_ren
         if (r->model.ninterps > 1)
             fprintf(out, "\nInterpreter %lld%s\n", (long long)in->id,
                     !in->gil_known ? "" : in->gil_shared ? " (shares its GIL)" : " (own GIL)");
-        if (in->gil_known) {
+        if (in->free_threaded) {
+            fprintf(out, "free-threaded: no GIL\n");
+        } else if (in->gil_known) {
             if (in->gil_locked && in->gil_holder_tid)
                 fprintf(out, "GIL: held by thread %u\n", in->gil_holder_tid);
             else

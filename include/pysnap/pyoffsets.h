@@ -32,6 +32,13 @@ enum ps_dict_model {
     PS_DICT_INLINE = 4,    /* 3.13+: values inline after tp_basicsize; dict at obj-3 words */
 };
 
+/* PyThreadState.state (3.13+, Include/internal/pycore_pystate.h). */
+enum ps_py_tstate_state {
+    PS_PY_DETACHED = 0,  /* not running Python (released the GIL / detached for a call) */
+    PS_PY_ATTACHED = 1,  /* running Python */
+    PS_PY_SUSPENDED = 2, /* parked by a stop-the-world pause (free-threaded GC, fork) */
+};
+
 /* How the line of an instruction is encoded in the code object. */
 /* Py_HASH_ALGORITHM of the build, for str hashes. */
 enum ps_hash_algorithm {
@@ -67,6 +74,9 @@ struct ps_pyoffsets {
     uint8_t debug_build;    /* Py_TRACE_REFS: PyObject has _ob_next/_ob_prev (not implied by
                              * Py_DEBUG since 3.8: Debian's python3.11-dbg has the release
                              * layout) */
+    uint8_t free_threaded;  /* a --disable-gil build (3.13t+): bigger object header (ob_tid,
+                             * split reference counts, ob_mutex), no GC pre-header, a GIL
+                             * structure that is normally disabled */
 
     struct {
         const char *runtime;      /* symbol of runtime_addr: "_PyRuntime", "interp_head" (3.6) */
@@ -91,6 +101,8 @@ struct ps_pyoffsets {
     struct {
         ps_off locked;            /* _gil_runtime_state.locked (int) */
         ps_off last_holder;       /* _gil_runtime_state.last_holder (PyThreadState*) */
+        ps_off enabled;           /* free-threaded: _gil_runtime_state.enabled (int, 0: no
+                                     GIL); PS_OFF_NONE in GIL builds */
     } gil;
 
     struct {
@@ -106,6 +118,7 @@ struct ps_pyoffsets {
                                      else PS_OFF_NONE */
         ps_off cframe;            /* tstate->cframe (3.10-3.12): while the state runs, a
                                      local of the eval loop, on its OS thread's C stack */
+        ps_off state;             /* 3.13+: int, enum ps_py_tstate_state */
     } tstate;
 
     struct { /* _PyInterpreterFrame, 3.11+ */
@@ -141,6 +154,8 @@ struct ps_pyoffsets {
         ps_off ob_size;           /* PyVarObject.ob_size */
         ps_off tp_name, tp_flags, tp_basicsize, tp_dictoffset;
         ps_off ht_cached_keys;    /* PyHeapTypeObject.ht_cached_keys, 3.11+ */
+        ps_off managed_dict;      /* 3.11+: a managed __dict__ pointer, relative to the
+                                     object (negative: in its pre-header) */
     } object;
 
     struct {
@@ -184,8 +199,12 @@ struct ps_pyoffsets {
     } more;
 };
 
-/* The built-in table for MAJOR.MINOR, or NULL when this pysnap has none. */
+/* The built-in table for MAJOR.MINOR (its GIL build), or NULL when this pysnap has none. */
 const struct ps_pyoffsets *ps_pyoffsets_builtin(int major, int minor);
+/* The same for the free-threaded build of MAJOR.MINOR when FREE_THREADED (3.13t), or NULL. */
+const struct ps_pyoffsets *ps_pyoffsets_for(int major, int minor, int free_threaded);
+/* Do the _Py_DebugOffsets RAW (LEN bytes from the start of _PyRuntime) say free-threaded? */
+int ps_pyoffsets_debug_free_threaded(const void *raw, size_t len);
 /* The I-th built-in table of MAJOR.MINOR: the release build's (I = 0), then its variants
  * (debug_build entries: a Py_TRACE_REFS build's, whose objects start with _ob_next/_ob_prev;
  * gen-offsets.sh --variant emits them, the committed table has none), or NULL past the last.

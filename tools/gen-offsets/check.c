@@ -19,13 +19,14 @@
 /* Every field of struct ps_pyoffsets, in declaration order. */
 #define PS_FIELDS(X)                                                                           \
     X(major) X(minor) X(frame_model) X(dict_model) X(linetable_model) X(debug_build)           \
+    X(free_threaded)                                                                           \
     X(runtime.interpreters_head) X(runtime.gil) X(runtime.tstate_current) X(runtime.gc)       \
     X(interp.next) X(interp.id) X(interp.threads_head) X(interp.modules) X(interp.gil_ptr)    \
     X(interp.gc)                                                                               \
-    X(gil.locked) X(gil.last_holder)                                                           \
+    X(gil.locked) X(gil.last_holder) X(gil.enabled)                                            \
     X(gc.collecting) X(gc.frame)                                                               \
     X(tstate.next) X(tstate.interp) X(tstate.thread_id) X(tstate.native_thread_id)            \
-    X(tstate.frame) X(tstate.cframe_current) X(tstate.cframe)                                  \
+    X(tstate.frame) X(tstate.cframe_current) X(tstate.cframe) X(tstate.state)                  \
     X(iframe.previous) X(iframe.code) X(iframe.instr) X(iframe.owner) X(iframe.localsplus)    \
     X(iframe.stacktop) X(iframe.owner_generator) X(iframe.owner_cstack)                       \
     X(iframe.owner_interpreter) X(iframe.stackref_mask)                                        \
@@ -38,6 +39,7 @@
     X(code.varnames) X(code.cellvars) X(code.freevars)                                         \
     X(object.ob_type) X(object.ob_size) X(object.tp_name) X(object.tp_flags)                  \
     X(object.tp_basicsize) X(object.tp_dictoffset) X(object.ht_cached_keys)                   \
+    X(object.managed_dict)                                                                     \
     X(unicode.state) X(unicode.length) X(unicode.ascii_size) X(unicode.compact_size)          \
     X(tuple.ob_item) X(list.ob_item) X(bytes.ob_sval) X(floatobj.ob_fval)                     \
     X(longobj.digits) X(longobj.lv_tag)                                                        \
@@ -49,10 +51,10 @@
     X(more.str_hash) X(more.str_hash_cache)
 
 /* The field list above and the roots (symbol names, printed apart) must cover the struct:
- * their bytes, plus the two bytes of padding after the six leading uint8_t fields, rounded up
- * to the 8-byte alignment of the roots' pointers, make sizeof. */
+ * their bytes, rounded up to the 8-byte alignment of the roots' pointers (which covers the
+ * padding after the seven leading uint8_t fields and at the end), make sizeof. */
 #define PS_FIELD_SIZE(f) +sizeof(((struct ps_pyoffsets *)0)->f)
-_Static_assert(((0 PS_FIELDS(PS_FIELD_SIZE)) + 2 + sizeof(((struct ps_pyoffsets *)0)->roots) + 7) /
+_Static_assert(((0 PS_FIELDS(PS_FIELD_SIZE)) + sizeof(((struct ps_pyoffsets *)0)->roots) + 7) /
                        8 * 8 == sizeof(struct ps_pyoffsets),
                "PS_FIELDS does not list every field of struct ps_pyoffsets");
 
@@ -82,6 +84,8 @@ static void sanity(const struct ps_pyoffsets *t)
     int v = V(t);
     CHECK(t, t->major == 3 && t->minor >= 6 && t->minor <= 15);
     CHECK(t, t->debug_build == 0);
+    if (t->free_threaded) /* 3.13t: the object header is three words longer; see probe.c */
+        return;
     CHECK(t, t->frame_model == (v <= 310 ? PS_FRAMES_FRAMEOBJECT : PS_FRAMES_INTERP));
     CHECK(t, t->dict_model == (v <= 310 ? PS_DICT_OFFSET : v == 311 ? PS_DICT_PREHEADER
                                 : v == 312 ? PS_DICT_TAGGED : PS_DICT_INLINE));

@@ -11,6 +11,9 @@
 #                          /root/.pyenv/versions); per 3.N the newest plain 3.N.P is used
 #   --sid DIR              the fetch-sid-pythons.sh cache (default:
 #                          ${PYSNAP_CACHE:-$HOME/.cache/pysnap}/sid); 3.N from DIR/3.N/root
+#   --ft DIR               free-threaded builds of tools/build-freethreaded.sh (default:
+#                          ${PYSNAP_CACHE:-$HOME/.cache/pysnap}/ft); 3.Nt from DIR/3.Nt,
+#                          an entry labelled 3.N.Pt after the release entries of 3.N
 #   --variant NAME=CFLAGS  also emit, for every version, an entry built with extra probe
 #                          CFLAGS, e.g. --variant 'debug=-DPy_DEBUG -DPy_TRACE_REFS'
 #                          (repeatable; entries follow the release one of the same version,
@@ -30,13 +33,14 @@ root=$(cd "$here/../.." && pwd)
 pyenv=${PYENV_ROOT:+$PYENV_ROOT/versions}
 pyenv=${pyenv:-/root/.pyenv/versions}
 sid=${PYSNAP_CACHE:-${HOME:-/root}/.cache/pysnap}/sid
+ft=${PYSNAP_CACHE:-${HOME:-/root}/.cache/pysnap}/ft
 variants=       # newline-separated NAME=CFLAGS
 out=
 check=0
 keep=0
 cc=${CC:-gcc}
 
-usage() { sed -n '9,21p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '9,24p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 nl='
 '
 
@@ -44,6 +48,7 @@ while [ $# -gt 0 ]; do
     case $1 in
     --pyenv) [ $# -ge 2 ] || usage; pyenv=$2; shift 2 ;;
     --sid) [ $# -ge 2 ] || usage; sid=$2; shift 2 ;;
+    --ft) [ $# -ge 2 ] || usage; ft=$2; shift 2 ;;
     --variant)
         [ $# -ge 2 ] || usage
         case $2 in
@@ -92,6 +97,7 @@ sid_core_flags() {
 versions=
 pyenv_versions=
 sid_versions=
+ft_versions=
 n=0
 : >"$tmp/entries"
 for minor in 6 7 8 9 10 11 12 13 14 15; do
@@ -160,6 +166,25 @@ for minor in 6 7 8 9 10 11 12 13 14 15; do
         [ ! -s "$tmp/entries" ] || printf ',\n' >>"$tmp/entries"
         cat "$exe.out" >>"$tmp/entries"
     done || exit 1
+    # The free-threaded build of 3.$minor (its pyconfig.h defines Py_GIL_DISABLED).
+    ftinc=$ft/3.${minor}t/include/python3.${minor}t
+    if [ "$minor" -ge 13 ] && [ -f "$ftinc/internal/pycore_frame.h" ]; then
+        exe=$tmp/probe-3.${minor}t
+        # shellcheck disable=SC2086 # $coreflags is a list of flags
+        if ! "$cc" -std=gnu11 -O0 -Wall -DPy_BUILD_CORE -I"$ftinc" -I"$ftinc/internal" \
+            -o "$exe" "$here/probe.c" || ! "$exe" >"$exe.out"; then
+            echo "gen-offsets: probe fails for the free-threaded 3.${minor}t of $ft" >&2
+            exit 1
+        fi
+        ftlabel=$(head -n 1 "$exe.out" | sed -n 's|^    { /\* \([0-9.]*\) \*/$|\1|p')t
+        { printf '    { /* %s, free-threaded */\n' "$ftlabel"; tail -n +2 "$exe.out"; } >>"$tmp/entries.ft"
+        printf ',\n' >>"$tmp/entries"
+        cat "$tmp/entries.ft" >>"$tmp/entries"
+        rm -f "$tmp/entries.ft"
+        ft_versions="$ft_versions${ft_versions:+, }$ftlabel"
+    elif [ "$minor" -ge 13 ]; then
+        echo "gen-offsets: no free-threaded 3.${minor}t headers under $ft (tools/build-freethreaded.sh), no 3.${minor}t entry" >&2
+    fi
     versions="$versions${versions:+, }$label"
     if [ "$minor" -le 13 ]; then
         pyenv_versions="$pyenv_versions${pyenv_versions:+, }$label"
@@ -181,6 +206,7 @@ fi
     echo " * From the headers of CPython (x86-64 Linux)"
     [ -z "$pyenv_versions" ] || echo " *   $pyenv_versions (pyenv installs),"
     [ -z "$sid_versions" ] || echo "$sid_versions" | sed 's/^/ *   /'
+    [ -z "$ft_versions" ] || echo " *   $ft_versions (free-threaded builds of tools/build-freethreaded.sh),"
     echo " * by compiling tools/gen-offsets/probe.c against each and running it."
     if [ -n "$variants" ]; then
         echo " * Variant entries (extra probe CFLAGS) follow each version's release entry:"

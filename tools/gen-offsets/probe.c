@@ -51,6 +51,9 @@
 #  include "pycore_gc.h"
 #  include "pycore_gil.h"
 #endif
+#if PY_VERSION_HEX >= 0x030D0000
+#  include "pycore_object.h"    /* MANAGED_DICT_OFFSET */
+#endif
 #if PY_VERSION_HEX >= 0x030B0000
 #  include "pycore_code.h"
 #  include "pycore_frame.h"
@@ -164,7 +167,9 @@ static long unicode_state_offset(void)
 int main(void)
 {
     long v_major = PY_MAJOR_VERSION, v_minor = PY_MINOR_VERSION;
-    int frame_model, dict_model, linetable_model, debug_build;
+    int frame_model, dict_model, linetable_model, debug_build, free_threaded;
+    /* free-threaded builds (3.13+ --disable-gil), and what every 3.13+ build has */
+    long ts_state, gil_enabled, ob_managed_dict;
     const char *frame_model_s, *dict_model_s, *linetable_model_s;
 
     /* roots: the symbol of runtime_addr, and the static symbols of enum ps_root */
@@ -228,6 +233,11 @@ int main(void)
     debug_build = 1;
 #else
     debug_build = 0;
+#endif
+#ifdef Py_GIL_DISABLED
+    free_threaded = 1;      /* pyconfig.h of a --disable-gil build */
+#else
+    free_threaded = 0;
 #endif
 
     /* ---- _PyRuntime, or the statics that 3.7 gathered into it ---- */
@@ -340,6 +350,23 @@ int main(void)
 #else
     ts_frame = OFF(PyThreadState, current_frame);   /* _PyInterpreterFrame * */
     ts_cframe_current = NONE;
+#endif
+#if PY_VERSION_HEX >= 0x030D0000
+    /* 3.13+: _Py_THREAD_DETACHED 0, ATTACHED 1, SUSPENDED 2 (Include/internal/pycore_pystate.h):
+     * attached means running Python (holding the GIL where there is one). */
+    ts_state = OFF(PyThreadState, state);
+    if (SZ(((PyThreadState *)0)->state) != 4 || _Py_THREAD_DETACHED != 0 ||
+        _Py_THREAD_ATTACHED != 1 || _Py_THREAD_SUSPENDED != 2)
+        fail("PyThreadState.state is not an int with DETACHED 0, ATTACHED 1, SUSPENDED 2");
+#else
+    ts_state = NONE;
+#endif
+#ifdef Py_GIL_DISABLED
+    /* A free-threaded build still has a GIL structure; enabled is 0 unless PYTHON_GIL=1 or
+     * an extension without Py_mod_gil turned it on (Include/internal/pycore_gil.h). */
+    gil_enabled = OFF(struct _gil_runtime_state, enabled);
+#else
+    gil_enabled = NONE;
 #endif
     /* 3.10-3.12: tstate->cframe points to a local of the running eval loop, on the C stack
      * of the OS thread running this state (3.13 removed _PyCFrame). */
@@ -464,6 +491,16 @@ int main(void)
     tp_dictoffset = OFF(PyTypeObject, tp_dictoffset);
     /* Present since 3.3 (shared-key dicts); the 3.11+ dict models are the ones that need it. */
     ht_cached_keys = OFF(PyHeapTypeObject, ht_cached_keys);
+    /* Where a managed __dict__ pointer sits, relative to the object (3.11+): 3.11's and
+     * 3.12's _PyObject_ManagedDictPointer is three words before the object; 3.13+ name it
+     * MANAGED_DICT_OFFSET (one word before in a free-threaded build: no GC pre-header). */
+#if PY_VERSION_HEX < 0x030B0000
+    ob_managed_dict = NONE;
+#elif PY_VERSION_HEX < 0x030D0000
+    ob_managed_dict = -3 * (long)sizeof(PyObject *);
+#else
+    ob_managed_dict = MANAGED_DICT_OFFSET;
+#endif
 
     /* ---- what rendering locals needs ---- */
     m_tp_dict = OFF(PyTypeObject, tp_dict);
@@ -545,6 +582,7 @@ int main(void)
     printf("        .dict_model = %s,\n", dict_model_s);
     printf("        .linetable_model = %s,\n", linetable_model_s);
     printf("        .debug_build = %d,\n", debug_build);
+    printf("        .free_threaded = %d,\n", free_threaded);
     printf("        .roots = { .runtime = \"%s\",\n"
            "                   .symbol = { [PS_ROOT_GIL_LOCKED] = %s%s%s,\n"
            "                               [PS_ROOT_GIL_HOLDER] = %s%s%s,\n"
@@ -558,13 +596,13 @@ int main(void)
     printf("        .interp = { .next = %s, .id = %s, .threads_head = %s, .modules = %s,\n"
            "                    .gil_ptr = %s, .gc = %s },\n",
            o(in_next), o(in_id), o(in_threads_head), o(in_modules), o(in_gil_ptr), o(in_gc));
-    printf("        .gil = { .locked = %s, .last_holder = %s },\n", o(gil_locked),
-           o(gil_last_holder));
+    printf("        .gil = { .locked = %s, .last_holder = %s, .enabled = %s },\n", o(gil_locked),
+           o(gil_last_holder), o(gil_enabled));
     printf("        .gc = { .collecting = %s, .frame = %s },\n", o(gc_collecting), o(gc_frame));
     printf("        .tstate = { .next = %s, .interp = %s, .thread_id = %s, .native_thread_id = %s,\n"
-           "                    .frame = %s, .cframe_current = %s, .cframe = %s },\n",
+           "                    .frame = %s, .cframe_current = %s, .cframe = %s, .state = %s },\n",
            o(ts_next), o(ts_interp), o(ts_thread_id), o(ts_native_thread_id), o(ts_frame),
-           o(ts_cframe_current), o(ts_cframe));
+           o(ts_cframe_current), o(ts_cframe), o(ts_state));
     printf("        .iframe = { .previous = %s, .code = %s, .instr = %s, .owner = %s,\n"
            "                    .localsplus = %s, .stacktop = %s,\n"
            "                    .owner_generator = %ld, .owner_cstack = %ld,\n"
@@ -586,9 +624,10 @@ int main(void)
            o(co_nlocalsplus), o(co_localsplusnames), o(co_localspluskinds), o(co_nlocals),
            o(co_varnames), o(co_cellvars), o(co_freevars));
     printf("        .object = { .ob_type = %s, .ob_size = %s, .tp_name = %s, .tp_flags = %s,\n"
-           "                    .tp_basicsize = %s, .tp_dictoffset = %s, .ht_cached_keys = %s },\n",
+           "                    .tp_basicsize = %s, .tp_dictoffset = %s, .ht_cached_keys = %s,\n"
+           "                    .managed_dict = %s },\n",
            o(ob_type), o(ob_size), o(tp_name), o(tp_flags), o(tp_basicsize), o(tp_dictoffset),
-           o(ht_cached_keys));
+           o(ht_cached_keys), o(ob_managed_dict));
     printf("        .unicode = { .state = %s, .length = %s, .ascii_size = %ld, .compact_size = %ld },\n",
            o(u_state), o(u_length), u_ascii_size, u_compact_size);
     printf("        .tuple = { .ob_item = %s },\n", o(tuple_ob_item));

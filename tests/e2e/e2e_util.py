@@ -49,7 +49,9 @@ PROBE = (
     "print(json.dumps({'version': platform.python_version(), "
     "'version_info': list(sys.version_info), "
     "'implementation': sys.implementation.name, 'executable': sys.executable, "
-    "'base_prefix': sys.base_prefix, 'stdlib': sysconfig.get_paths()['stdlib']}))"
+    "'base_prefix': sys.base_prefix, 'stdlib': sysconfig.get_paths()['stdlib'], "
+    "'free_threaded': bool(sysconfig.get_config_var('Py_GIL_DISABLED')) and "
+    "not getattr(sys, '_is_gil_enabled', lambda: True)()}))"
 )
 
 
@@ -175,6 +177,14 @@ def interpreter_params(with_old=False):
 
 
 # --- /proc -------------------------------------------------------------------------------
+
+def free_threaded(interp):
+    """Does INTERP run without a GIL (a --disable-gil build, GIL not re-enabled)?"""
+    return bool(interp.info().get("free_threaded"))
+
+
+FREE_THREADED_GIL_REASON = "free-threaded build: no GIL"
+
 
 def wait_for_tids(pid, tids, timeout=TIDS_TIMEOUT):
     """Wait until /proc/PID/task holds exactly TIDS; returns that set or fails."""

@@ -72,7 +72,7 @@ def main():
     out["fut_state"] = one(cand, "fut_state")
     # FutureIter: PyObject_HEAD, then the future.
     it = coro.cr_await
-    out["futureiter_future"] = one(find_word(id(it), 4, id(fut)), "FutureIter.future")
+    out["futureiter_future"] = one(find_word(id(it), 8, id(fut)), "FutureIter.future")
 
     cn = 64
     if sys.version_info >= (3, 11):

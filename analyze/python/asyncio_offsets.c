@@ -60,6 +60,17 @@ static const struct ps_asyncio_offsets tables[] = {
      .state_running = 0, .frame_stack = 64, .frame_valuestack = NONE, .frame_stackdepth = NONE, .yf_slots = 1,
      .tstate_running_loop = NONE, .tstate_running_task = NONE, .tstate_tasks_head = NONE,
      .interp_tasks_head = NONE, .module_md_state = NONE, .state_py_tasks = NONE},
+    /* 3.13t (free-threaded, measured on 3.13.5t): 3.13's fields 16 bytes further (the object
+     * header has ob_tid, ob_mutex, ob_gc_bits, ob_ref_local and ob_ref_shared), the same
+     * interpreter frame inside the coroutine. */
+    {.major = 3, .minor = 13, .free_threaded = 1, .registry = PS_TASKREG_SCHEDULED,
+     .yf_model = PS_YF_IFRAME_INDEX,
+     .fut_loop = 32, .fut_state = 112, .task_fut_waiter = 128, .task_coro = 136,
+     .task_name = 144, .task_node = NONE, .futureiter_future = 32, .weakref_object = 32,
+     .gen_frame = NONE, .gen_iframe = 88, .gen_state = 83, .state_awaiting = -1,
+     .state_running = 0, .frame_stack = 64, .frame_valuestack = NONE, .frame_stackdepth = NONE, .yf_slots = 1,
+     .tstate_running_loop = NONE, .tstate_running_task = NONE, .tstate_tasks_head = NONE,
+     .interp_tasks_head = NONE, .module_md_state = NONE, .state_py_tasks = NONE},
     /* 3.13/3.14: FRAME_SUSPENDED_YIELD_FROM -1, EXECUTING 0. */
     {.major = 3, .minor = 13, .registry = PS_TASKREG_SCHEDULED, .yf_model = PS_YF_IFRAME_INDEX,
      .fut_loop = 16, .fut_state = 96, .task_fut_waiter = 112, .task_coro = 120,
@@ -86,10 +97,11 @@ static const struct ps_asyncio_offsets tables[] = {
      .interp_tasks_head = 10856, .module_md_state = 24, .state_py_tasks = 48},
 };
 
-const struct ps_asyncio_offsets *ps_asyncio_offsets(int major, int minor)
+const struct ps_asyncio_offsets *ps_asyncio_offsets(int major, int minor, int free_threaded)
 {
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
-        if (tables[i].major == major && tables[i].minor == minor)
+        if (tables[i].major == major && tables[i].minor == minor &&
+            tables[i].free_threaded == !!free_threaded)
             return &tables[i];
     return NULL;
 }

@@ -30,6 +30,7 @@ struct ps_asyncio_offsets {
     uint8_t major, minor;
     uint8_t registry;          /* enum ps_task_registry */
     uint8_t yf_model;          /* enum ps_yf_model */
+    uint8_t free_threaded;     /* the table of a free-threaded build (3.13t) */
     ps_off fut_loop, fut_state; /* FutureObj: fut_loop, fut_state (int enum) */
     ps_off task_fut_waiter, task_coro, task_name;
     ps_off task_node;          /* 3.14+: struct llist_node task_node */
@@ -54,7 +55,8 @@ struct ps_asyncio_offsets {
     ps_off module_md_state, state_py_tasks;
 };
 
-/* The table for MAJOR.MINOR, or NULL when the task walk does not know that version. */
-const struct ps_asyncio_offsets *ps_asyncio_offsets(int major, int minor);
+/* The table for MAJOR.MINOR (its free-threaded build when FREE_THREADED), or NULL when the
+ * task walk does not know that version. */
+const struct ps_asyncio_offsets *ps_asyncio_offsets(int major, int minor, int free_threaded);
 
 #endif

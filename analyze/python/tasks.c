@@ -722,7 +722,7 @@ int ps_walk_tasks(struct ps_walker *w, uint64_t interp, struct ps_interp *in)
     struct ps_asyncio_offsets own;
     uint64_t md;
     int rc;
-    if (!(k.ao = ps_asyncio_offsets(w->off.major, w->off.minor))) {
+    if (!(k.ao = ps_asyncio_offsets(w->off.major, w->off.minor, w->off.free_threaded))) {
         in->tasks_status = PS_UNSUPPORTED;
         return PS_OK;
     }

@@ -24,7 +24,7 @@ struct ps_snap_thread {
     uint16_t native_flags;    /* PS_NATIVE_* */
 };
 
-/* key=value strings; keys used: tool_version, host, exe, cmdline, python_path,
+/* key=value strings; keys used: tool_version, host, exe, cmdline, python_path, root_* (3.6),
  * partial_reason. Unknown keys are kept and ignored. */
 struct ps_snap_string {
     char *key, *value;

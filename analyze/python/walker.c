@@ -223,8 +223,10 @@ static int argument_slots(struct ps_walker *w, uint64_t code, int32_t *out)
     const struct ps_pyoffsets *o = &w->off;
     int32_t argcount, kwonly, flags;
     int rc;
+    kwonly = 0; /* 2.7 has no keyword-only arguments */
     if ((rc = ps_w_field_i32(w, code, o->code.argcount, &argcount)) ||
-        (rc = ps_w_field_i32(w, code, o->code.kwonlyargcount, &kwonly)) ||
+        (o->code.kwonlyargcount != PS_OFF_NONE &&
+         (rc = ps_w_field_i32(w, code, o->code.kwonlyargcount, &kwonly))) ||
         (rc = ps_w_field_i32(w, code, o->code.flags, &flags)))
         return rc;
     if (argcount < 0 || kwonly < 0 || argcount > 1 << 16 || kwonly > 1 << 16)
@@ -529,11 +531,13 @@ static int name_cb(void *arg, uint64_t key, uint64_t value)
 {
     struct names_ctx *c = arg;
     uint64_t ident, name_obj, daemonic = 0, flag = 0;
-    if (ps_py_long_u64(c->w, key, &ident) || ps_py_getattr(c->w, value, "_name", &name_obj) ||
+    if (ps_py_long_u64(c->w, key, &ident) ||
+        ps_py_getattr(c->w, value, c->w->off.threading.name_attr, &name_obj) ||
         !name_obj || !ps_py_is(c->w, name_obj, "str"))
         return PS_OK; /* one unreadable entry does not hide the others */
     /* Thread._daemonic is a bool in every version: one more attribute lookup. */
-    int daemon_known = ps_py_getattr(c->w, value, "_daemonic", &daemonic) == PS_OK && daemonic &&
+    int daemon_known = ps_py_getattr(c->w, value, c->w->off.threading.daemonic_attr, &daemonic) ==
+                           PS_OK && daemonic &&
                        ps_py_is(c->w, daemonic, "bool") &&
                        ps_py_long_u64(c->w, daemonic, &flag) == PS_OK && flag <= 1;
     size_t found = (size_t)(uintptr_t)(ident ? ps_u64map_get(&c->by_ident, ident) : NULL);
@@ -617,7 +621,15 @@ static void read_gil_and_gc(struct ps_walker *w, uint64_t runtime, uint64_t inte
     /* Before 3.7 the GIL is two statics, each its own root (0 when not captured). */
     uint64_t locked_at = gil ? gil : w->roots[PS_ROOT_GIL_LOCKED];
     uint64_t holder_at = gil ? gil : w->roots[PS_ROOT_GIL_HOLDER];
-    if (!in->free_threaded && locked_at && holder_at && ps_w_field_i32(w, locked_at, o->gil.locked, &locked) == PS_OK &&
+    /* 2.7's GIL is a semaphore without a "locked" word: the current thread state (set while
+     * a thread holds it, NULL once released) says both who holds it and whether it is held. */
+    int holder_only = o->gil.locked == PS_OFF_NONE && holder_at;
+    if (holder_only && ps_w_field_u64(w, holder_at, o->gil.last_holder, &holder) == PS_OK) {
+        locked = holder != 0;
+        locked_at = holder_at;
+    }
+    if (!in->free_threaded && locked_at && holder_at &&
+        (holder_only || ps_w_field_i32(w, locked_at, o->gil.locked, &locked) == PS_OK) &&
         ps_w_field_u64(w, holder_at, o->gil.last_holder, &holder) == PS_OK) {
         in->gil_known = 1;
         /* -1: the GIL was never created (3.6 creates it when a second thread starts) */

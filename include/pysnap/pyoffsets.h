@@ -51,6 +51,7 @@ enum ps_linetable_model {
     PS_LINES_LNOTAB = 1,   /* 3.6-3.9: co_lnotab, byte pairs */
     PS_LINES_310 = 2,      /* 3.10: co_linetable, (sdelta, ldelta) pairs */
     PS_LINES_LOCATION = 3, /* 3.11+: PEP 657 location table */
+    PS_LINES_LNOTAB_UNSIGNED = 4, /* 2.7: co_lnotab with unsigned line increments */
 };
 
 /* Where a walk starts, beyond ps_walk_target.runtime_addr (the table's roots.runtime symbol).
@@ -162,7 +163,14 @@ struct ps_pyoffsets {
         ps_off state, length;
         int32_t ascii_size;       /* sizeof(PyASCIIObject): compact ASCII data follows */
         int32_t compact_size;     /* sizeof(PyCompactUnicodeObject): compact data follows */
+        ps_off data;              /* 2.7: PyUnicodeObject.str (Py_UNICODE *); PS_OFF_NONE for
+                                     PEP 393 strings (3.3+) */
+        int32_t char_size;        /* 2.7: Py_UNICODE_SIZE (2 or 4); 0 otherwise */
     } unicode;
+
+    /* 2.7: `str` is the byte string (bytes.ob_sval), `int` a C long (PyIntObject) and
+     * `long` the digits of longobj. */
+    struct { ps_off ival; } intobj;   /* PyIntObject.ob_ival, 2.7; else PS_OFF_NONE */
 
     struct { ps_off ob_item; } tuple;
     struct { ps_off ob_item; } list;
@@ -183,6 +191,8 @@ struct ps_pyoffsets {
         int32_t entry_size;       /* sizeof(PyDictKeyEntry) */
         int32_t unicode_entry_size; /* sizeof(PyDictUnicodeEntry), 3.11+, else 0 */
         ps_off values_values;     /* offset of values[] inside PyDictValues */
+        ps_off ma_mask, ma_table; /* 2.7: one table of ma_mask + 1 {hash, key, value}
+                                     entries (entry_size), no keys object; else NONE */
     } dict;
 
     struct { /* what rendering locals needs beyond the above */
@@ -196,7 +206,13 @@ struct ps_pyoffsets {
         ps_off func_qualname;     /* PyFunctionObject.func_qualname */
         int32_t str_hash;         /* enum ps_hash_algorithm */
         ps_off str_hash_cache;    /* PyASCIIObject.hash */
+        ps_off set_key;           /* the key inside a set entry (3.x {key, hash}: 0; 2.7
+                                     {hash, key}: 8) */
     } more;
+
+    struct { /* threading.Thread's attributes (2.7 mangles self.__name) */
+        const char *name_attr, *daemonic_attr;
+    } threading;
 };
 
 /* The built-in table for MAJOR.MINOR (its GIL build), or NULL when this pysnap has none. */

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Generate analyze/python/pyoffsets_table.c: one struct ps_pyoffsets per CPython 3.6 .. 3.13 found in
+# Generate analyze/python/pyoffsets_table.c: one struct ps_pyoffsets per CPython 2.7 and 3.6 .. 3.13 found in
 # pyenv and per 3.14 .. 3.15 found in the Debian sid cache of tools/fetch-sid-pythons.sh (run
 # it with --dev: the headers come from libpython3.N-dev), by compiling tools/gen-offsets/probe.c
 # against each version's (internal) headers with the system gcc and running it. A sid build's
@@ -100,26 +100,28 @@ sid_versions=
 ft_versions=
 n=0
 : >"$tmp/entries"
-for minor in 6 7 8 9 10 11 12 13 14 15; do
-    if [ "$minor" -le 13 ]; then
-        # Newest patch release of 3.$minor (plain CPython installs only: 3.13.0, not 3.13t-dev).
-        cands=$(ls -d "$pyenv"/3."$minor".* 2>/dev/null | while read -r d; do
+for ver in 2.7 3.6 3.7 3.8 3.9 3.10 3.11 3.12 3.13 3.14 3.15; do
+    major=${ver%%.*}
+    minor=${ver#*.}
+    if [ "$major" = 2 ] || [ "$minor" -le 13 ]; then
+        # Newest patch release of $ver (plain CPython installs only: 3.13.0, not 3.13t-dev).
+        cands=$(ls -d "$pyenv"/"$ver".* 2>/dev/null | while read -r d; do
             case ${d##*/} in
-            3."$minor".*[!0-9.]*) ;;
-            *) { [ -d "$d/include/python3.$minor" ] || [ -d "$d/include/python3.${minor}m" ]; } &&
+            "$ver".*[!0-9.]*) ;;
+            *) { [ -d "$d/include/python$ver" ] || [ -d "$d/include/python${ver}m" ]; } &&
                 echo "$d" ;;
             esac
         done | sort -V)
         if [ -z "$cands" ]; then
-            echo "gen-offsets: no 3.$minor install under $pyenv, skipping 3.$minor" >&2
+            echo "gen-offsets: no $ver install under $pyenv, skipping $ver" >&2
             continue
         fi
         prefix=$(echo "$cands" | tail -n 1)
         if [ "$(echo "$cands" | wc -l)" -gt 1 ]; then
-            echo "gen-offsets: several 3.$minor installs, using ${prefix##*/}" >&2
+            echo "gen-offsets: several $ver installs, using ${prefix##*/}" >&2
         fi
         label=${prefix##*/}
-        inc=$prefix/include/python3.$minor
+        inc=$prefix/include/python$ver
         # 3.6 and 3.7 install their headers under python3.Nm (the pymalloc ABI flag).
         [ -d "$inc" ] || inc=${inc}m
         incflags="-I$inc -I$inc/internal"
@@ -142,7 +144,7 @@ for minor in 6 7 8 9 10 11 12 13 14 15; do
         [ -n "$v" ] || continue
         name=${v%%=*}
         flags=${v#*=}
-        exe=$tmp/probe-3.$minor-$name
+        exe=$tmp/probe-$ver-$name
         # shellcheck disable=SC2086 # $incflags, $coreflags and $flags are lists of flags
         if ! "$cc" -std=gnu11 -O0 -Wall -DPy_BUILD_CORE $incflags $coreflags $flags \
             -o "$exe" "$here/probe.c"; then
@@ -168,7 +170,7 @@ for minor in 6 7 8 9 10 11 12 13 14 15; do
     done || exit 1
     # The free-threaded build of 3.$minor (its pyconfig.h defines Py_GIL_DISABLED).
     ftinc=$ft/3.${minor}t/include/python3.${minor}t
-    if [ "$minor" -ge 13 ] && [ -f "$ftinc/internal/pycore_frame.h" ]; then
+    if [ "$major" = 3 ] && [ "$minor" -ge 13 ] && [ -f "$ftinc/internal/pycore_frame.h" ]; then
         exe=$tmp/probe-3.${minor}t
         # shellcheck disable=SC2086 # $coreflags is a list of flags
         if ! "$cc" -std=gnu11 -O0 -Wall -DPy_BUILD_CORE -I"$ftinc" -I"$ftinc/internal" \
@@ -182,11 +184,11 @@ for minor in 6 7 8 9 10 11 12 13 14 15; do
         cat "$tmp/entries.ft" >>"$tmp/entries"
         rm -f "$tmp/entries.ft"
         ft_versions="$ft_versions${ft_versions:+, }$ftlabel"
-    elif [ "$minor" -ge 13 ]; then
+    elif [ "$major" = 3 ] && [ "$minor" -ge 13 ]; then
         echo "gen-offsets: no free-threaded 3.${minor}t headers under $ft (tools/build-freethreaded.sh), no 3.${minor}t entry" >&2
     fi
     versions="$versions${versions:+, }$label"
-    if [ "$minor" -le 13 ]; then
+    if [ "$major" = 2 ] || [ "$minor" -le 13 ]; then
         pyenv_versions="$pyenv_versions${pyenv_versions:+, }$label"
     else
         sid_versions="$sid_versions${sid_versions:+$nl}$label (Debian sid libpython3.$minor-dev${coreflags:+; core flags ${coreflags% }}),"
@@ -195,7 +197,7 @@ for minor in 6 7 8 9 10 11 12 13 14 15; do
 done
 
 if [ "$n" = 0 ]; then
-    echo "gen-offsets: no CPython 3.6 .. 3.15 headers found under $pyenv or $sid" >&2
+    echo "gen-offsets: no CPython 2.7, 3.6 .. 3.15 headers found under $pyenv or $sid" >&2
     exit 1
 fi
 

@@ -24,13 +24,17 @@
 
 #include <Python.h>
 #include <frameobject.h>
+#if PY_MAJOR_VERSION < 3
+#  include <longintrepr.h>      /* 2.7: PyLongObject, PyLong_SHIFT */
+#endif
 
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
-#if PY_VERSION_HEX < 0x03060000 || PY_VERSION_HEX >= 0x03100000
-#error "probe.c knows CPython 3.6 .. 3.15"
+#if (PY_VERSION_HEX < 0x03060000 || PY_VERSION_HEX >= 0x03100000) && \
+    (PY_VERSION_HEX < 0x02070000 || PY_VERSION_HEX >= 0x02080000)
+#error "probe.c knows CPython 2.7 and 3.6 .. 3.15"
 #endif
 
 /* ---- internal headers, per version -------------------------------------------------- */
@@ -76,7 +80,7 @@
  * 3.6 declares dk_indices as a union of int8_t[8] .. int64_t[1] at the same place; the file is
  * not installed). 3.11 moved a reshaped struct into Include/internal/pycore_dict.h,
  * which is included above instead. */
-#if PY_VERSION_HEX < 0x030B0000
+#if PY_VERSION_HEX >= 0x03000000 && PY_VERSION_HEX < 0x030B0000
 typedef struct {
     Py_hash_t me_hash;
     PyObject *me_key;
@@ -134,6 +138,7 @@ static const char *s_(const char *sym) { return sym ? sym : "NULL"; }
 /* Byte offset of the PyASCIIObject.state bit-field, and a check that the bits the walker
  * decodes (interned:2, kind:3, compact:1, ascii:1, from bit 0, little-endian) sit where every
  * CPython 3.8-3.13 puts them. */
+#if PY_MAJOR_VERSION >= 3
 static long unicode_state_offset(void)
 {
     PyASCIIObject a;
@@ -163,6 +168,7 @@ static long unicode_state_offset(void)
         fail("PyASCIIObject.state does not follow hash");
     return off;
 }
+#endif
 
 int main(void)
 {
@@ -170,6 +176,9 @@ int main(void)
     int frame_model, dict_model, linetable_model, debug_build, free_threaded;
     /* free-threaded builds (3.13+ --disable-gil), and what every 3.13+ build has */
     long ts_state, gil_enabled, ob_managed_dict;
+    /* 2.7's objects: int, unicode (not PEP 393), the open-addressing dict, set entries */
+    long int_ival, u_data, u_char_size, d_ma_mask, d_ma_table, m_set_key;
+    const char *thread_name_attr, *thread_daemonic_attr;
     const char *frame_model_s, *dict_model_s, *linetable_model_s;
 
     /* roots: the symbol of runtime_addr, and the static symbols of enum ps_root */
@@ -221,7 +230,9 @@ int main(void)
 #else
     dict_model = 4, dict_model_s = "PS_DICT_INLINE";
 #endif
-#if PY_VERSION_HEX < 0x030A0000
+#if PY_MAJOR_VERSION < 3
+    linetable_model = 4, linetable_model_s = "PS_LINES_LNOTAB_UNSIGNED";
+#elif PY_VERSION_HEX < 0x030A0000
     linetable_model = 1, linetable_model_s = "PS_LINES_LNOTAB";
 #elif PY_VERSION_HEX < 0x030B0000
     linetable_model = 2, linetable_model_s = "PS_LINES_310";
@@ -248,14 +259,25 @@ int main(void)
      * (Modules/gcmodule.c) tells a running collection. The current thread state is the
      * exported _PyThreadState_Current, which the walk does not need. */
     root_runtime = "interp_head";
+#  if PY_MAJOR_VERSION < 3
+    /* 2.7: the GIL is a bare semaphore (interpreter_lock) with no holder field, but the
+     * exported _PyThreadState_Current is the thread state that holds it: set after taking
+     * the lock, set to NULL before releasing it (Python/ceval.c, PyEval_SaveThread and the
+     * eval loop's periodic switch). No "locked" word: locked is "current is set". */
+    root_gil_locked = NULL;
+    root_gil_holder = "_PyThreadState_Current";
+#  else
     root_gil_locked = "gil_locked";
     root_gil_holder = "gil_last_holder";
+#  endif
     root_gc = "collecting";
     rt_interpreters_head = 0;
     rt_gil = NONE;
     rt_tstate_current = NONE;
+#  if PY_MAJOR_VERSION >= 3
     if (SZ(_Py_atomic_int) != 4 || SZ(_Py_atomic_address) != 8)
         fail("_Py_atomic_int/_Py_atomic_address are not an int/a pointer");
+#  endif
 #else
     root_runtime = "_PyRuntime";
     root_gil_locked = root_gil_holder = root_gc = NULL;
@@ -311,8 +333,11 @@ int main(void)
 
     /* ---- struct _gil_runtime_state, struct _gc_runtime_state ---- */
 #if PY_VERSION_HEX < 0x03070000
-    /* 3.6: each root symbol is the field itself. */
+    /* 3.6 (2.7): each root symbol is the field itself. */
     gil_locked = gil_last_holder = gc_collecting = 0;
+#  if PY_MAJOR_VERSION < 3
+    gil_locked = NONE;      /* no such word: see root_gil_holder */
+#  endif
     gc_frame = NONE;
 #else
     gil_locked = OFF(struct _gil_runtime_state, locked);
@@ -441,7 +466,11 @@ int main(void)
     co_name = OFF(PyCodeObject, co_name);
     co_firstlineno = OFF(PyCodeObject, co_firstlineno);
     co_argcount = OFF(PyCodeObject, co_argcount);
+#if PY_MAJOR_VERSION < 3
+    co_kwonlyargcount = NONE;
+#else
     co_kwonlyargcount = OFF(PyCodeObject, co_kwonlyargcount);
+#endif
     co_flags = OFF(PyCodeObject, co_flags);
 #if PY_VERSION_HEX < 0x030A0000
     co_linetable = OFF(PyCodeObject, co_lnotab);
@@ -478,7 +507,6 @@ int main(void)
     if (SZ(((PyCodeObject *)0)->co_nlocals) != 4)
         fail("PyCodeObject.co_nlocals is not an int");
     if (SZ(((PyCodeObject *)0)->co_firstlineno) != 4 || SZ(((PyCodeObject *)0)->co_argcount) != 4
-        || SZ(((PyCodeObject *)0)->co_kwonlyargcount) != 4
         || SZ(((PyCodeObject *)0)->co_flags) != 4)
         fail("PyCodeObject int fields are not ints");
 
@@ -490,7 +518,11 @@ int main(void)
     tp_basicsize = OFF(PyTypeObject, tp_basicsize);
     tp_dictoffset = OFF(PyTypeObject, tp_dictoffset);
     /* Present since 3.3 (shared-key dicts); the 3.11+ dict models are the ones that need it. */
+#if PY_MAJOR_VERSION < 3
+    ht_cached_keys = NONE;
+#else
     ht_cached_keys = OFF(PyHeapTypeObject, ht_cached_keys);
+#endif
     /* Where a managed __dict__ pointer sits, relative to the object (3.11+): 3.11's and
      * 3.12's _PyObject_ManagedDictPointer is three words before the object; 3.13+ name it
      * MANAGED_DICT_OFFSET (one word before in a free-threaded build: no GC pre-header). */
@@ -504,36 +536,75 @@ int main(void)
 
     /* ---- what rendering locals needs ---- */
     m_tp_dict = OFF(PyTypeObject, tp_dict);
-    m_ht_qualname = OFF(PyHeapTypeObject, ht_qualname);
     m_cell_ref = OFF(PyCellObject, ob_ref);
     m_set_mask = OFF(PySetObject, mask);
     m_set_table = OFF(PySetObject, table);
+    m_set_key = OFF(setentry, key);
+    m_complex_cval = OFF(PyComplexObject, cval);
+#if PY_MAJOR_VERSION < 3
+    /* 2.7: no qualified names; xrange keeps start/step/len as longs, not objects (its repr
+     * is not rendered); bytearray's data pointer is ob_bytes; str hashes are 2.7's own. */
+    m_ht_qualname = m_func_qualname = m_range_start = NONE;
+    m_bytearray_start = OFF(PyByteArrayObject, ob_bytes);
+    m_str_hash_cache = NONE;
+    m_str_hash = 0;
+    thread_name_attr = "_Thread__name";       /* Lib/threading.py: self.__name */
+    thread_daemonic_attr = "_Thread__daemonic";
+    if (SZ(setentry) != 16 || m_set_key != 8)
+        fail("setentry is not {hash, key}");
+#else
+    thread_name_attr = "_name";
+    thread_daemonic_attr = "_daemonic";
+    m_ht_qualname = OFF(PyHeapTypeObject, ht_qualname);
     m_range_start = OFF(struct probe_rangeobject, start);
     m_bytearray_start = OFF(PyByteArrayObject, ob_start);
-    m_complex_cval = OFF(PyComplexObject, cval);
     m_func_qualname = OFF(PyFunctionObject, func_qualname);
     m_str_hash_cache = OFF(PyASCIIObject, hash);
-#if Py_HASH_ALGORITHM == Py_HASH_SIPHASH24
+    if (SZ(setentry) != 16 || m_set_key != 0)
+        fail("setentry is not {key, hash}");
+#endif
+#if PY_MAJOR_VERSION < 3
+#elif Py_HASH_ALGORITHM == Py_HASH_SIPHASH24
     m_str_hash = 1;
 #elif defined(Py_HASH_SIPHASH13) && Py_HASH_ALGORITHM == Py_HASH_SIPHASH13
     m_str_hash = 3;
 #else
     m_str_hash = 0; /* FNV or another: dict lookups fall back to scanning */
 #endif
-    if (SZ(setentry) != 16)
-        fail("setentry is not {key, hash}");
 
     /* ---- str ---- */
+#if PY_MAJOR_VERSION < 3
+    /* 2.7: `unicode` is a length and a pointer to Py_UNICODE (2 or 4 bytes: the build's
+     * --enable-unicode); `str` is the byte string (PyStringObject, bytes.ob_sval). */
+    u_state = NONE;
+    u_length = OFF(PyUnicodeObject, length);
+    u_ascii_size = u_compact_size = 0;
+    u_data = OFF(PyUnicodeObject, str);
+    u_char_size = Py_UNICODE_SIZE;
+    int_ival = OFF(PyIntObject, ob_ival);
+#else
     u_state = unicode_state_offset();
     u_length = OFF(PyASCIIObject, length);
     u_ascii_size = SZ(PyASCIIObject);
     u_compact_size = SZ(PyCompactUnicodeObject);
+    u_data = NONE;
+    u_char_size = 0;
+    int_ival = NONE;
+#endif
 
     /* ---- tuple, list, bytes, float, int ---- */
     tuple_ob_item = OFF(PyTupleObject, ob_item);
     list_ob_item = OFF(PyListObject, ob_item);
+#if PY_MAJOR_VERSION < 3
+    bytes_ob_sval = OFF(PyStringObject, ob_sval);
+#else
     bytes_ob_sval = OFF(PyBytesObject, ob_sval);
+#endif
     float_ob_fval = OFF(PyFloatObject, ob_fval);
+#if PY_MAJOR_VERSION < 3
+    if (PyLong_SHIFT != 30)
+        fail("2.7 long digits are not 30 bits");
+#endif
 #if PY_VERSION_HEX < 0x030C0000
     long_digits = OFF(PyLongObject, ob_digit);
     long_lv_tag = NONE;     /* sign and size are PyVarObject.ob_size */
@@ -544,9 +615,26 @@ int main(void)
 
     /* ---- dict ---- */
     d_ma_used = OFF(PyDictObject, ma_used);
+#if PY_MAJOR_VERSION < 3
+    /* 2.7: one open-addressing table of PyDictEntry {me_hash, me_key, me_value}, mask + 1
+     * slots, iterated in slot order (Include/dictobject.h). */
+    d_ma_keys = d_ma_values = NONE;
+    d_dk_size = d_dk_log2_size = d_dk_log2_index_bytes = d_dk_kind = NONE;
+    d_dk_nentries = d_dk_indices = NONE;
+    d_entry_size = SZ(PyDictEntry);
+    d_unicode_entry_size = 0;
+    d_values_values = NONE;
+    d_ma_mask = OFF(PyDictObject, ma_mask);
+    d_ma_table = OFF(PyDictObject, ma_table);
+    if (OFF(PyDictEntry, me_key) != 8 || OFF(PyDictEntry, me_value) != 16)
+        fail("PyDictEntry is not {hash, key, value}");
+#else
+    d_ma_mask = d_ma_table = NONE;
     d_ma_keys = OFF(PyDictObject, ma_keys);
     d_ma_values = OFF(PyDictObject, ma_values);
-#if PY_VERSION_HEX < 0x030B0000
+#endif
+#if PY_MAJOR_VERSION < 3
+#elif PY_VERSION_HEX < 0x030B0000
     d_dk_size = OFF(struct probe_dictkeysobject, dk_size);
     d_dk_log2_size = d_dk_log2_index_bytes = d_dk_kind = NONE;
     d_dk_nentries = OFF(struct probe_dictkeysobject, dk_nentries);
@@ -628,8 +716,10 @@ int main(void)
            "                    .managed_dict = %s },\n",
            o(ob_type), o(ob_size), o(tp_name), o(tp_flags), o(tp_basicsize), o(tp_dictoffset),
            o(ht_cached_keys), o(ob_managed_dict));
-    printf("        .unicode = { .state = %s, .length = %s, .ascii_size = %ld, .compact_size = %ld },\n",
-           o(u_state), o(u_length), u_ascii_size, u_compact_size);
+    printf("        .unicode = { .state = %s, .length = %s, .ascii_size = %ld, .compact_size = %ld,\n"
+           "                     .data = %s, .char_size = %ld },\n",
+           o(u_state), o(u_length), u_ascii_size, u_compact_size, o(u_data), u_char_size);
+    printf("        .intobj = { .ival = %s },\n", o(int_ival));
     printf("        .tuple = { .ob_item = %s },\n", o(tuple_ob_item));
     printf("        .list = { .ob_item = %s },\n", o(list_ob_item));
     printf("        .bytes = { .ob_sval = %s },\n", o(bytes_ob_sval));
@@ -639,17 +729,19 @@ int main(void)
            "                  .dk_size = %s, .dk_log2_size = %s, .dk_log2_index_bytes = %s,\n"
            "                  .dk_kind = %s, .dk_nentries = %s, .dk_indices = %s,\n"
            "                  .entry_size = %ld, .unicode_entry_size = %ld,\n"
-           "                  .values_values = %s },\n",
+           "                  .values_values = %s, .ma_mask = %s, .ma_table = %s },\n",
            o(d_ma_used), o(d_ma_keys), o(d_ma_values), o(d_dk_size), o(d_dk_log2_size),
            o(d_dk_log2_index_bytes), o(d_dk_kind), o(d_dk_nentries), o(d_dk_indices),
-           d_entry_size, d_unicode_entry_size, o(d_values_values));
+           d_entry_size, d_unicode_entry_size, o(d_values_values), o(d_ma_mask), o(d_ma_table));
     printf("        .more = { .tp_dict = %s, .ht_qualname = %s, .cell_ref = %s, .set_mask = %s,\n"
            "                  .set_table = %s, .range_start = %s, .bytearray_start = %s,\n"
            "                  .complex_cval = %s, .func_qualname = %s, .str_hash = %ld,\n"
-           "                  .str_hash_cache = %s },\n",
+           "                  .str_hash_cache = %s, .set_key = %s },\n",
            o(m_tp_dict), o(m_ht_qualname), o(m_cell_ref), o(m_set_mask), o(m_set_table),
            o(m_range_start), o(m_bytearray_start), o(m_complex_cval), o(m_func_qualname),
-           m_str_hash, o(m_str_hash_cache));
+           m_str_hash, o(m_str_hash_cache), o(m_set_key));
+    printf("        .threading = { .name_attr = \"%s\", .daemonic_attr = \"%s\" },\n",
+           thread_name_attr, thread_daemonic_attr);
     printf("    }");
     return ferror(stdout) ? 1 : 0;
 }

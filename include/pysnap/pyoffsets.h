@@ -208,11 +208,26 @@ struct ps_pyoffsets {
         ps_off str_hash_cache;    /* PyASCIIObject.hash */
         ps_off set_key;           /* the key inside a set entry (3.x {key, hash}: 0; 2.7
                                      {hash, key}: 8) */
+        ps_off func_name;         /* PyFunctionObject.func_name (2.7 has no qualname) */
+        ps_off in_class;          /* 2.7 old-style instance: PyInstanceObject.in_class */
+        ps_off cl_name, cl_dict;  /* 2.7 old-style class: PyClassObject.cl_name, cl_dict */
     } more;
 
     struct { /* threading.Thread's attributes (2.7 mangles self.__name) */
         const char *name_attr, *daemonic_attr;
     } threading;
+
+    struct { /* how repr() spells values: 3.x, or 2.7's dialect */
+        const char *text_type;    /* the text type's name: "str", 2.7 "unicode" */
+        const char *bytes_type;   /* the byte string's: "bytes", 2.7 "str" */
+        const char *text_prefix;  /* "", 2.7 "u" */
+        const char *bytes_prefix; /* "b", 2.7 "" */
+        const char *long_suffix;  /* "", 2.7 "L" (type long) */
+        const char *builtins;     /* module of built-in types: "builtins", 2.7 "__builtin__" */
+        const char *builtin_type_word; /* <class 'int'>; 2.7 <type 'int'> */
+        uint8_t text_ascii;       /* 2.7: text escapes every non-ASCII character */
+        uint8_t set_literal;      /* {1, 2}; 2.7: set([1, 2]) */
+    } reprs;
 };
 
 /* The built-in table for MAJOR.MINOR (its GIL build), or NULL when this pysnap has none. */

@@ -179,6 +179,11 @@ int main(void)
     /* 2.7's objects: int, unicode (not PEP 393), the open-addressing dict, set entries */
     long int_ival, u_data, u_char_size, d_ma_mask, d_ma_table, m_set_key;
     const char *thread_name_attr, *thread_daemonic_attr;
+    /* how repr() spells values, and 2.7's old-style instances and classes */
+    const char *r_text_type, *r_bytes_type, *r_text_prefix, *r_bytes_prefix, *r_long_suffix;
+    const char *r_builtins, *r_type_word;
+    int r_text_ascii, r_set_literal;
+    long m_func_name, m_in_class, m_cl_name, m_cl_dict;
     const char *frame_model_s, *dict_model_s, *linetable_model_s;
 
     /* roots: the symbol of runtime_addr, and the static symbols of enum ps_root */
@@ -541,6 +546,7 @@ int main(void)
     m_set_table = OFF(PySetObject, table);
     m_set_key = OFF(setentry, key);
     m_complex_cval = OFF(PyComplexObject, cval);
+    m_func_name = OFF(PyFunctionObject, func_name);
 #if PY_MAJOR_VERSION < 3
     /* 2.7: no qualified names; xrange keeps start/step/len as longs, not objects (its repr
      * is not rendered); bytearray's data pointer is ob_bytes; str hashes are 2.7's own. */
@@ -550,11 +556,24 @@ int main(void)
     m_str_hash = 0;
     thread_name_attr = "_Thread__name";       /* Lib/threading.py: self.__name */
     thread_daemonic_attr = "_Thread__daemonic";
+    /* 2.7's repr: str is bytes ('abc'), unicode has a u prefix and escapes every non-ASCII
+     * character (Objects/unicodeobject.c unicode_repr), long ends in L, sets print as
+     * set([...]), built-in types live in __builtin__ (<type 'int'>). */
+    r_text_type = "unicode", r_bytes_type = "str", r_text_prefix = "u", r_bytes_prefix = "";
+    r_long_suffix = "L", r_builtins = "__builtin__", r_text_ascii = 1, r_set_literal = 0;
+    r_type_word = "type";   /* <type 'int'>; classes are still <class '__main__.C'> */
+    m_in_class = OFF(PyInstanceObject, in_class);
+    m_cl_name = OFF(PyClassObject, cl_name);
+    m_cl_dict = OFF(PyClassObject, cl_dict);
     if (SZ(setentry) != 16 || m_set_key != 8)
         fail("setentry is not {hash, key}");
 #else
     thread_name_attr = "_name";
     thread_daemonic_attr = "_daemonic";
+    r_text_type = "str", r_bytes_type = "bytes", r_text_prefix = "", r_bytes_prefix = "b";
+    r_long_suffix = "", r_builtins = "builtins", r_text_ascii = 0, r_set_literal = 1;
+    r_type_word = "class";
+    m_in_class = m_cl_name = m_cl_dict = NONE;
     m_ht_qualname = OFF(PyHeapTypeObject, ht_qualname);
     m_range_start = OFF(struct probe_rangeobject, start);
     m_bytearray_start = OFF(PyByteArrayObject, ob_start);
@@ -736,12 +755,19 @@ int main(void)
     printf("        .more = { .tp_dict = %s, .ht_qualname = %s, .cell_ref = %s, .set_mask = %s,\n"
            "                  .set_table = %s, .range_start = %s, .bytearray_start = %s,\n"
            "                  .complex_cval = %s, .func_qualname = %s, .str_hash = %ld,\n"
-           "                  .str_hash_cache = %s, .set_key = %s },\n",
+           "                  .str_hash_cache = %s, .set_key = %s, .func_name = %s,\n"
+           "                  .in_class = %s, .cl_name = %s, .cl_dict = %s },\n",
            o(m_tp_dict), o(m_ht_qualname), o(m_cell_ref), o(m_set_mask), o(m_set_table),
            o(m_range_start), o(m_bytearray_start), o(m_complex_cval), o(m_func_qualname),
-           m_str_hash, o(m_str_hash_cache), o(m_set_key));
+           m_str_hash, o(m_str_hash_cache), o(m_set_key), o(m_func_name), o(m_in_class),
+           o(m_cl_name), o(m_cl_dict));
     printf("        .threading = { .name_attr = \"%s\", .daemonic_attr = \"%s\" },\n",
            thread_name_attr, thread_daemonic_attr);
+    printf("        .reprs = { .text_type = \"%s\", .bytes_type = \"%s\", .text_prefix = \"%s\",\n"
+           "                   .bytes_prefix = \"%s\", .long_suffix = \"%s\", .builtins = \"%s\",\n"
+           "                   .builtin_type_word = \"%s\", .text_ascii = %d, .set_literal = %d },\n",
+           r_text_type, r_bytes_type, r_text_prefix, r_bytes_prefix, r_long_suffix, r_builtins,
+           r_type_word, r_text_ascii, r_set_literal);
     printf("    }");
     return ferror(stdout) ? 1 : 0;
 }

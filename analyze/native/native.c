@@ -70,11 +70,17 @@ static void restarted_call(const char *innermost, char *buf, size_t size)
         }
 }
 
+/* The eval loop: _PyEval_EvalFrameDefault (3.6+), PyEval_EvalFrameEx (2.7), also as the
+ * compiler's local clones name them (name.lto_priv.0). */
 int ps_native_is_eval(const char *fn)
 {
-    static const char eval[] = "_PyEval_EvalFrameDefault";
-    return fn && strncmp(fn, eval, sizeof eval - 1) == 0 &&
-           (fn[sizeof eval - 1] == '\0' || fn[sizeof eval - 1] == '.');
+    static const char *const evals[] = {"_PyEval_EvalFrameDefault", "PyEval_EvalFrameEx"};
+    for (size_t i = 0; fn && i < sizeof evals / sizeof *evals; i++) {
+        size_t n = strlen(evals[i]);
+        if (strncmp(fn, evals[i], n) == 0 && (fn[n] == '\0' || fn[n] == '.'))
+            return 1;
+    }
+    return 0;
 }
 
 /* take_gil, also as the compiler's local clones name it (take_gil.lto_priv.0 in Debian's

@@ -41,20 +41,27 @@
     X(object.tp_basicsize) X(object.tp_dictoffset) X(object.ht_cached_keys)                   \
     X(object.managed_dict)                                                                     \
     X(unicode.state) X(unicode.length) X(unicode.ascii_size) X(unicode.compact_size)          \
+    X(unicode.data) X(unicode.char_size) X(intobj.ival)                                        \
     X(tuple.ob_item) X(list.ob_item) X(bytes.ob_sval) X(floatobj.ob_fval)                     \
     X(longobj.digits) X(longobj.lv_tag)                                                        \
     X(dict.ma_used) X(dict.ma_keys) X(dict.ma_values) X(dict.dk_size) X(dict.dk_log2_size)    \
     X(dict.dk_log2_index_bytes) X(dict.dk_kind) X(dict.dk_nentries) X(dict.dk_indices)        \
-    X(dict.entry_size) X(dict.unicode_entry_size) X(dict.values_values)                       \
+    X(dict.entry_size) X(dict.unicode_entry_size) X(dict.values_values) X(dict.ma_mask)       \
+    X(dict.ma_table)                                                                           \
     X(more.tp_dict) X(more.ht_qualname) X(more.cell_ref) X(more.set_mask) X(more.set_table)   \
     X(more.range_start) X(more.bytearray_start) X(more.complex_cval) X(more.func_qualname)    \
-    X(more.str_hash) X(more.str_hash_cache)
+    X(more.str_hash) X(more.str_hash_cache) X(more.set_key) X(more.func_name)                 \
+    X(more.in_class) X(more.cl_name) X(more.cl_dict)
 
 /* The field list above and the roots (symbol names, printed apart) must cover the struct:
  * their bytes, rounded up to the 8-byte alignment of the roots' pointers (which covers the
  * padding after the seven leading uint8_t fields and at the end), make sizeof. */
 #define PS_FIELD_SIZE(f) +sizeof(((struct ps_pyoffsets *)0)->f)
-_Static_assert(((0 PS_FIELDS(PS_FIELD_SIZE)) + sizeof(((struct ps_pyoffsets *)0)->roots) + 7) /
+/* The string groups (roots, threading, reprs: names, printed apart) are counted whole. */
+#define PS_STRINGS_SIZE                                                                        \
+    (sizeof(((struct ps_pyoffsets *)0)->roots) + sizeof(((struct ps_pyoffsets *)0)->threading) + \
+     sizeof(((struct ps_pyoffsets *)0)->reprs))
+_Static_assert(((0 PS_FIELDS(PS_FIELD_SIZE)) + PS_STRINGS_SIZE + 7) /
                        8 * 8 == sizeof(struct ps_pyoffsets),
                "PS_FIELDS does not list every field of struct ps_pyoffsets");
 
@@ -82,6 +89,11 @@ static int failures;
 static void sanity(const struct ps_pyoffsets *t)
 {
     int v = V(t);
+    if (t->major == 2) { /* 2.7: its own objects; probe.c checks what it relies on */
+        CHECK(t, t->minor == 7 && t->unicode.data != NONE && t->intobj.ival != NONE &&
+                     t->dict.ma_table != NONE && t->more.set_key == 8);
+        return;
+    }
     CHECK(t, t->major == 3 && t->minor >= 6 && t->minor <= 15);
     CHECK(t, t->debug_build == 0);
     if (t->free_threaded) /* 3.13t: the object header is three words longer; see probe.c */

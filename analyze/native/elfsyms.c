@@ -93,8 +93,9 @@ int ps_elf_pysyms(const char *path, struct ps_elf_pysyms *s)
     return 0;
 }
 
-/* Data objects named NAMES[i] (NULL: skipped) into ADDRS[i]: .symtab first, then .dynsym. */
-static void lookup_objects(Elf *elf, const char *const *names, uint64_t *addrs, size_t n)
+/* Symbols of TYPE (STT_OBJECT, STT_FUNC) named NAMES[i] (NULL: skipped) into ADDRS[i]:
+ * .symtab first, then .dynsym. */
+static void lookup_symbols(Elf *elf, int type, const char *const *names, uint64_t *addrs, size_t n)
 {
     for (int pass = 0; pass < 2; pass++) {
         Elf_Scn *scn = NULL;
@@ -109,7 +110,7 @@ static void lookup_objects(Elf *elf, const char *const *names, uint64_t *addrs, 
             for (size_t i = 0; i < nsyms && i < INT_MAX; i++) {
                 GElf_Sym sym;
                 if (!gelf_getsym(d, (int)i, &sym) || sym.st_shndx == SHN_UNDEF ||
-                    GELF_ST_TYPE(sym.st_info) != STT_OBJECT)
+                    GELF_ST_TYPE(sym.st_info) != type)
                     continue;
                 const char *name = elf_strptr(elf, sh.sh_link, sym.st_name);
                 for (size_t k = 0; name && k < n; k++)
@@ -118,6 +119,38 @@ static void lookup_objects(Elf *elf, const char *const *names, uint64_t *addrs, 
             }
         }
     }
+}
+
+/* LEN bytes of the file's contents at link address ADDR (inside one section with data). */
+static int read_at(Elf *elf, uint64_t addr, unsigned char *buf, size_t len)
+{
+    Elf_Scn *scn = NULL;
+    while ((scn = elf_nextscn(elf, scn))) {
+        GElf_Shdr sh;
+        Elf_Data *d;
+        if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS || addr < sh.sh_addr ||
+            addr - sh.sh_addr > sh.sh_size || sh.sh_size - (addr - sh.sh_addr) < len ||
+            !(d = elf_getdata(scn, NULL)) || !d->d_buf || d->d_size < sh.sh_size)
+            continue;
+        memcpy(buf, (const char *)d->d_buf + (addr - sh.sh_addr), len);
+        return 0;
+    }
+    return -1;
+}
+
+/* The data address the function at FN loads first: its code begins (after an endbr64) with
+ * mov rax, [rip + disp32] (48 8b 05 disp32). 0 when it does not. */
+static uint64_t loaded_by(Elf *elf, uint64_t fn)
+{
+    unsigned char code[11];
+    if (!fn || read_at(elf, fn, code, sizeof code))
+        return 0;
+    size_t at = memcmp(code, "\xf3\x0f\x1e\xfa", 4) == 0 ? 4 : 0;
+    if (memcmp(code + at, "\x48\x8b\x05", 3) != 0)
+        return 0;
+    int32_t disp;
+    memcpy(&disp, code + at + 3, 4);
+    return fn + at + 7 + (uint64_t)(int64_t)disp;
 }
 
 int ps_elf_pyroots(const char *path, uint32_t version_hex, struct ps_elf_pysyms *s)
@@ -138,7 +171,13 @@ int ps_elf_pyroots(const char *path, uint32_t version_hex, struct ps_elf_pysyms 
     Elf *elf = open_elf(path, &fd);
     if (!elf)
         return -1;
-    lookup_objects(elf, names, addrs, 1 + PS_ROOT_COUNT);
+    lookup_symbols(elf, STT_OBJECT, names, addrs, 1 + PS_ROOT_COUNT);
+    if (names[0] && !addrs[0] && t->roots.runtime_getter) {
+        /* Stripped of .symtab: the exported getter's code says where the static is. */
+        uint64_t fn = 0;
+        lookup_symbols(elf, STT_FUNC, &t->roots.runtime_getter, &fn, 1);
+        addrs[0] = loaded_by(elf, fn);
+    }
     elf_end(elf);
     close(fd);
     if (names[0])

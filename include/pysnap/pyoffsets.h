@@ -81,6 +81,9 @@ struct ps_pyoffsets {
 
     struct {
         const char *runtime;      /* symbol of runtime_addr: "_PyRuntime", "interp_head" (3.6) */
+        const char *runtime_getter; /* 2.7/3.6: an exported function whose first instruction
+                                       loads the runtime symbol (mov rax, [rip + disp32]):
+                                       found so in a build stripped of .symtab; or NULL */
         const char *symbol[PS_ROOT_COUNT]; /* enum ps_root: static symbols, NULL if none */
     } roots;
 

@@ -187,7 +187,7 @@ int main(void)
     const char *frame_model_s, *dict_model_s, *linetable_model_s;
 
     /* roots: the symbol of runtime_addr, and the static symbols of enum ps_root */
-    const char *root_runtime, *root_gil_locked, *root_gil_holder, *root_gc;
+    const char *root_runtime, *root_gil_locked, *root_gil_holder, *root_gc, *root_getter;
     /* runtime */
     long rt_interpreters_head, rt_gil, rt_tstate_current, rt_gc;
     /* interp */
@@ -264,6 +264,9 @@ int main(void)
      * (Modules/gcmodule.c) tells a running collection. The current thread state is the
      * exported _PyThreadState_Current, which the walk does not need. */
     root_runtime = "interp_head";
+    /* An exported function that returns interp_head (Python/pystate.c): where a stripped
+     * build has no .symtab, its first instruction (mov rax, [rip + disp]) says where it is. */
+    root_getter = "PyInterpreterState_Head";
 #  if PY_MAJOR_VERSION < 3
     /* 2.7: the GIL is a bare semaphore (interpreter_lock) with no holder field, but the
      * exported _PyThreadState_Current is the thread state that holds it: set after taking
@@ -285,6 +288,7 @@ int main(void)
 #  endif
 #else
     root_runtime = "_PyRuntime";
+    root_getter = NULL;
     root_gil_locked = root_gil_holder = root_gc = NULL;
     rt_interpreters_head = OFF(_PyRuntimeState, interpreters.head);
 #endif
@@ -690,12 +694,12 @@ int main(void)
     printf("        .linetable_model = %s,\n", linetable_model_s);
     printf("        .debug_build = %d,\n", debug_build);
     printf("        .free_threaded = %d,\n", free_threaded);
-    printf("        .roots = { .runtime = \"%s\",\n"
+    printf("        .roots = { .runtime = \"%s\", .runtime_getter = %s%s%s,\n"
            "                   .symbol = { [PS_ROOT_GIL_LOCKED] = %s%s%s,\n"
            "                               [PS_ROOT_GIL_HOLDER] = %s%s%s,\n"
            "                               [PS_ROOT_GC] = %s%s%s } },\n",
-           root_runtime, q(root_gil_locked), s_(root_gil_locked), q(root_gil_locked),
-           q(root_gil_holder), s_(root_gil_holder), q(root_gil_holder), q(root_gc), s_(root_gc),
+           root_runtime, q(root_getter), s_(root_getter), q(root_getter), q(root_gil_locked),
+           s_(root_gil_locked), q(root_gil_locked), q(root_gil_holder), s_(root_gil_holder), q(root_gil_holder), q(root_gc), s_(root_gc),
            q(root_gc));
     printf("        .runtime = { .interpreters_head = %s, .gil = %s, .tstate_current = %s,\n"
            "                     .gc = %s },\n",

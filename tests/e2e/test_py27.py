@@ -1,4 +1,6 @@
-"""End to end: CPython 2.7 (pyenv 2.7.18), whose objects, GIL and runtime roots differ from
+"""End to end: CPython 2.7 (pyenv 2.7.18, with symbols; Debian bullseye's python2.7, static
+and stripped, from tools/fetch-bullseye-python27.sh's cache, which scripts/test.sh fills: the
+test says so when it is absent), whose objects, GIL and runtime roots differ from
 every 3.x: the threads target of tests/e2e cannot run there, so py27_target.py (2.7 syntax)
 parks two threads in known frames with locals of 2.7's own kinds and runs a spinner.
 
@@ -10,29 +12,44 @@ _PyThreadState_Current (doc/versions.md); the GC state.
 """
 
 import json
+import os
 
 import pytest
 
-from e2e_util import PYENV_ROOT, TARGETS, Interpreter, all_threads, python_frames, run_pysnap
+from e2e_util import (PYENV_ROOT, TARGETS, Interpreter, TargetRunner, all_threads,
+                      parse_extra_pythons, python_frames, run_pysnap)
 
 TARGET = TARGETS / "py27_target.py"
-PY27 = Interpreter("pyenv-2.7.18", ["%s/versions/2.7.18/bin/python" % PYENV_ROOT], kind="pyenv")
+BULLSEYE = os.path.join(os.environ.get("PYSNAP_CACHE") or os.path.expanduser("~/.cache/pysnap"),
+                        "bullseye27")
+
+
+def interpreters():
+    pyenv = Interpreter("pyenv-2.7.18", ["%s/versions/2.7.18/bin/python" % PYENV_ROOT], kind="pyenv")
+    debian = None
+    if os.path.exists(os.path.join(BULLSEYE, "ok")):
+        (debian,) = parse_extra_pythons("debian-2.7=PYTHONHOME=%s/root/usr %s/root/usr/bin/python2.7"
+                                        % (BULLSEYE, BULLSEYE))
+    return [pyenv, debian]
 
 
 class Run(object):
     pass
 
 
-@pytest.fixture(scope="module")
-def run(pysnap_bin, tmp_path_factory):
-    missing = PY27.missing()
+@pytest.fixture(scope="module", params=interpreters(), ids=["pyenv-2.7.18", "debian-bullseye-2.7"])
+def run(request, pysnap_bin, tmp_path_factory):
+    py27 = request.param
+    if py27 is None:
+        pytest.skip("Debian bullseye's python2.7 not fetched (tools/fetch-bullseye-python27.sh; "
+                    "scripts/test.sh runs it)")
+    missing = py27.missing()
     if missing:
-        pytest.skip("%s: interpreter not found: %s" % (PY27.label, missing))
-    from e2e_util import TargetRunner
+        pytest.skip("%s: interpreter not found: %s" % (py27.label, missing))
     base = tmp_path_factory.mktemp("py27")
     runner = TargetRunner(base / "targets")
     try:
-        proc, truth = runner(PY27, TARGET)
+        proc, truth = runner(py27, TARGET)
         r = Run()
         r.truth = truth
         snap = base / "py27.snap"
@@ -100,4 +117,7 @@ def test_gil_holder_from_the_current_thread_state(run):
 
 def test_gc_state(run):
     (interp,) = run.analysis["interpreters"]
+    if interp["gc"] is None:  # stripped (Debian's): the static `collecting` has no symbol
+        assert "bullseye" in run.truth["executable"], interp
+        return
     assert interp["gc"] == {"collecting": False, "collector_tid": None}

@@ -11,18 +11,17 @@ Truth JSON (FIFO + ".json", then "ready" on FIFO): {"pid", "python": {"version_i
 sys._current_frames(), locals of hold()'s frame with their type name and repr().
 """
 
-import ctypes
 import json
 import os
 import sys
 import threading
 import time
 
-_libc = ctypes.CDLL(None)
-
 
 def gettid():
-    return _libc.syscall(186)  # SYS_gettid, x86-64
+    # The kernel thread id without ctypes (Debian's 2.7 _ctypes wants a libffi this host may
+    # lack): /proc/thread-self links to /proc/PID/task/TID.
+    return int(os.readlink("/proc/thread-self").rsplit("/", 1)[1])
 
 
 class OldStyle:
@@ -107,7 +106,8 @@ def main():
                     "locals": hold_locals})
     frames = None
     spinner = [tid for tid, (ident, role) in ready.items() if role == "spinner"][0]
-    truth = {"pid": os.getpid(), "python": {"version_info": list(sys.version_info)},
+    truth = {"pid": os.getpid(), "executable": sys.executable,
+             "python": {"version_info": list(sys.version_info)},
              "main_tid": gettid(), "spinner_tid": spinner, "threads": out}
     with open(fifo + ".json.tmp", "w") as fh:
         json.dump(truth, fh)

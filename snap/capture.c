@@ -90,21 +90,7 @@ static void install_cleanup_handlers(void)
 
 static int add_string(struct ps_snap_meta *m, const char *key, const char *value)
 {
-    if (!value)
-        return PS_OK;
-    struct ps_snap_string *ns = realloc(m->strings, (m->nstrings + 1) * sizeof *ns);
-    if (!ns)
-        return PS_NOMEM;
-    m->strings = ns;
-    ns[m->nstrings].key = strdup(key);
-    ns[m->nstrings].value = strdup(value);
-    if (!ns[m->nstrings].key || !ns[m->nstrings].value) {
-        free(ns[m->nstrings].key);
-        free(ns[m->nstrings].value);
-        return PS_NOMEM;
-    }
-    m->nstrings++;
-    return PS_OK;
+    return ps_snap_add_string(m, key, value);
 }
 
 void ps_proc_cmdline(pid_t pid, char *buf, size_t size)

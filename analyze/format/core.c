@@ -74,19 +74,7 @@ static int map_whole(const char *path, unsigned char **out, size_t *len)
 
 static int add_string(struct ps_snap_meta *m, const char *key, const char *value)
 {
-    struct ps_snap_string *n = realloc(m->strings, (m->nstrings + 1) * sizeof *n);
-    if (!n)
-        return PS_NOMEM;
-    m->strings = n;
-    n[m->nstrings].key = strdup(key);
-    n[m->nstrings].value = strdup(value);
-    if (!n[m->nstrings].key || !n[m->nstrings].value) {
-        free(n[m->nstrings].key);
-        free(n[m->nstrings].value);
-        return PS_NOMEM;
-    }
-    m->nstrings++;
-    return PS_OK;
+    return ps_snap_add_string(m, key, value);
 }
 
 static int add_range(struct core *c, uint64_t addr, uint64_t len, const unsigned char *data)

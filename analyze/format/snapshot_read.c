@@ -39,6 +39,8 @@ const char *ps_snap_string(const struct ps_snap_meta *m, const char *key)
 
 int ps_snap_add_string(struct ps_snap_meta *m, const char *key, const char *value)
 {
+    if (!value)
+        return PS_OK;
     struct ps_snap_string *n = realloc(m->strings, (m->nstrings + 1) * sizeof *n);
     if (!n)
         return PS_NOMEM;

@@ -45,7 +45,7 @@ struct ps_snap_meta {
 };
 
 const char *ps_snap_string(const struct ps_snap_meta *m, const char *key);
-/* Append the string KEY=VALUE to M. PS_OK or PS_NOMEM. */
+/* Append the string KEY=VALUE to M (nothing when VALUE is NULL). PS_OK or PS_NOMEM. */
 int ps_snap_add_string(struct ps_snap_meta *m, const char *key, const char *value);
 /* The static roots of a version without _PyRuntime (enum ps_root, 3.6) as strings
  * root_gil_locked, root_gil_holder, root_gc (hex; only those that are non-zero), and back

@@ -623,20 +623,17 @@ static void read_gil_and_gc(struct ps_walker *w, uint64_t runtime, uint64_t inte
     uint64_t holder_at = gil ? gil : w->roots[PS_ROOT_GIL_HOLDER];
     /* 2.7's GIL is a semaphore without a "locked" word: the current thread state (set while
      * a thread holds it, NULL once released) says both who holds it and whether it is held. */
-    int holder_only = o->gil.locked == PS_OFF_NONE && holder_at;
-    if (holder_only && ps_w_field_u64(w, holder_at, o->gil.last_holder, &holder) == PS_OK) {
-        locked = holder != 0;
-        locked_at = holder_at;
-    }
-    if (!in->free_threaded && locked_at && holder_at &&
-        (holder_only || ps_w_field_i32(w, locked_at, o->gil.locked, &locked) == PS_OK) &&
-        ps_w_field_u64(w, holder_at, o->gil.last_holder, &holder) == PS_OK) {
+    int holder_only = o->gil.locked == PS_OFF_NONE;
+    if (!in->free_threaded && holder_at && (locked_at || holder_only) &&
+        ps_w_field_u64(w, holder_at, o->gil.last_holder, &holder) == PS_OK &&
+        (holder_only ? (locked = holder != 0, 1)
+                     : ps_w_field_i32(w, locked_at, o->gil.locked, &locked) == PS_OK)) {
         in->gil_known = 1;
         /* -1: the GIL was never created (3.6 creates it when a second thread starts) */
         if (locked < 0)
             locked = 0;
         in->gil_locked = locked != 0;
-        in->gil_addr = gil ? gil : locked_at;
+        in->gil_addr = gil ? gil : holder_at;
         in->gil_holder = locked ? holder : 0;
         for (size_t i = 0; i < in->nthreads; i++) {
             struct ps_thread *t = &in->threads[i];

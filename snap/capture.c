@@ -343,8 +343,13 @@ static int capture_encode(const struct ps_capture_opts *o, struct ps_capture_res
         return rc;
     struct ps_pyfind py;
     rc = ps_pyfind(o->pid, &maps, &py);
-    if (!rc) /* before the freeze: reading ELF files costs no pause */
+    if (!rc) { /* before the freeze: reading ELF files costs no pause */
         py.asyncio_debug = ps_find_asyncio_debug(o->pid, &maps);
+        const struct ps_pyoffsets *t = ps_pyoffsets_builtin((int)(py.version_hex >> 24),
+                                                            (int)((py.version_hex >> 16) & 0xff));
+        py.roots[PS_ROOT_ASYNCIO_TASKS] =
+            t ? ps_find_asyncio_object(o->pid, &maps, t->roots.asyncio_tasks) : 0;
+    }
     ps_proc_maps_free(&maps);
     if (rc)
         return rc;

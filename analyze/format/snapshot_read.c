@@ -60,6 +60,7 @@ static const char *const root_keys[PS_ROOT_COUNT] = {
     [PS_ROOT_GIL_LOCKED] = "root_gil_locked",
     [PS_ROOT_GIL_HOLDER] = "root_gil_holder",
     [PS_ROOT_GC] = "root_gc",
+    [PS_ROOT_ASYNCIO_TASKS] = "root_asyncio_tasks",
 };
 
 int ps_snap_add_roots(struct ps_snap_meta *m, const uint64_t *roots)

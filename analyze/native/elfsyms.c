@@ -186,6 +186,23 @@ int ps_elf_pyroots(const char *path, uint32_t version_hex, struct ps_elf_pysyms 
     return 0;
 }
 
+uint64_t ps_elf_object(const char *path, const char *name, uint64_t *first_load)
+{
+    struct ps_elf_pysyms s;
+    uint64_t addr = 0;
+    int fd;
+    if (ps_elf_pysyms(path, &s) != 0) /* for first_load */
+        return 0;
+    *first_load = s.first_load;
+    Elf *elf = open_elf(path, &fd);
+    if (!elf)
+        return 0;
+    lookup_symbols(elf, STT_OBJECT, &name, &addr, 1);
+    elf_end(elf);
+    close(fd);
+    return addr;
+}
+
 uint32_t ps_version_from_name(const char *path)
 {
     const char *base = strrchr(path, '/');

@@ -13,9 +13,19 @@
 #define NONE PS_OFF_NONE
 
 static const struct ps_asyncio_offsets tables[] = {
-    /* 3.7: 3.8's layout without task_name (names came with 3.8), measured on 3.7.16. 3.6 is
-     * absent: its C tasks are registered in a static WeakSet of _asyncio (all_tasks), which
-     * no object of the interpreter points to. */
+    /* 3.6 (measured on 3.6.15): fields 16 bytes earlier than 3.7's, whose FutureObj_HEAD
+     * added fut_callback0 and fut_context0; no task name; C tasks registered in the static
+     * WeakSet all_tasks of the _asyncio extension, whose address capture finds in that file
+     * (a root). */
+    {.major = 3, .minor = 6, .registry = PS_TASKREG_STATIC_WEAKSET,
+     .yf_model = PS_YF_FRAME_STACKTOP,
+     .fut_loop = 16, .fut_state = 56, .task_fut_waiter = 88, .task_coro = 96,
+     .task_name = NONE, .task_node = NONE, .futureiter_future = 16, .weakref_object = 16,
+     .gen_frame = 16, .gen_iframe = NONE, .gen_state = NONE, .state_awaiting = 0,
+     .state_running = 0, .frame_stack = 72, .frame_valuestack = 64, .frame_stackdepth = NONE, .yf_slots = 1,
+     .tstate_running_loop = NONE, .tstate_running_task = NONE, .tstate_tasks_head = NONE,
+     .interp_tasks_head = NONE, .module_md_state = NONE, .state_py_tasks = NONE},
+    /* 3.7: 3.8's layout without task_name (names came with 3.8), measured on 3.7.16. */
     {.major = 3, .minor = 7, .registry = PS_TASKREG_ALL_TASKS, .yf_model = PS_YF_FRAME_STACKTOP,
      .fut_loop = 16, .fut_state = 72, .task_fut_waiter = 104, .task_coro = 112,
      .task_name = NONE, .task_node = NONE, .futureiter_future = 16, .weakref_object = 16,

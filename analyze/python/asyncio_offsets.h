@@ -16,6 +16,8 @@ enum ps_task_registry {
     PS_TASKREG_ALL_TASKS = 1, /* 3.7-3.11: asyncio.tasks._all_tasks (WeakSet) */
     PS_TASKREG_SCHEDULED = 2, /* 3.12-3.13: _scheduled_tasks (WeakSet) + _eager_tasks (set) */
     PS_TASKREG_LLIST = 3,     /* 3.14+: C tasks on per-thread lists (tstate, interp) */
+    PS_TASKREG_STATIC_WEAKSET = 4, /* 3.6: the _asyncio extension's static all_tasks WeakSet
+                                      (PS_ROOT_ASYNCIO_TASKS) */
 };
 
 /* How a suspended coroutine's awaited object (what _PyGen_yf returns) is found. */

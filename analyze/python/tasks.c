@@ -166,15 +166,37 @@ static int weakref_key(struct tasks_walk *k, uint64_t ref)
     return add_task(k, obj, 0);
 }
 
-static int collect_weakset(struct tasks_walk *k, uint64_t md, const char *name)
+/* The tasks of a WeakSet: the live referents of the weak references in its `data` set. */
+static int weakset_tasks(struct tasks_walk *k, uint64_t ws)
 {
-    uint64_t ws, data;
+    uint64_t data;
     int rc;
-    if ((rc = ps_py_dict_get(k->w, md, name, &ws)) || !ws)
-        return rc;
     if ((rc = ps_py_getattr(k->w, ws, "data", &data)) || !data)
         return rc ? rc : PS_CORRUPT;
     return set_foreach(k, data, weakref_key, 1);
+}
+
+static int collect_weakset(struct tasks_walk *k, uint64_t md, const char *name)
+{
+    uint64_t ws;
+    int rc;
+    if ((rc = ps_py_dict_get(k->w, md, name, &ws)) || !ws)
+        return rc;
+    return weakset_tasks(k, ws);
+}
+
+/* 3.6: the WeakSet is the static all_tasks of the _asyncio extension (a captured root). */
+static int collect_static_weakset(struct tasks_walk *k)
+{
+    uint64_t at = k->w->roots[PS_ROOT_ASYNCIO_TASKS], ws;
+    int rc;
+    if (!at)
+        return PS_UNSUPPORTED; /* the extension's symbol was not found at capture */
+    if ((rc = w_u64(k->w, at, &ws)) || !ws)
+        return rc;
+    if (!ps_py_is(k->w, ws, "WeakSet"))
+        return PS_CORRUPT;
+    return weakset_tasks(k, ws);
 }
 
 /* 3.14+: a circular list of struct llist_node {next, prev} through each task's task_node,
@@ -608,6 +630,8 @@ static int collect(struct tasks_walk *k, uint64_t interp, uint64_t md)
     switch (ao->registry) {
     case PS_TASKREG_ALL_TASKS:
         return collect_weakset(k, md, "_all_tasks");
+    case PS_TASKREG_STATIC_WEAKSET:
+        return collect_static_weakset(k);
     case PS_TASKREG_SCHEDULED:
         if ((rc = collect_weakset(k, md, "_scheduled_tasks")) == PS_NOMEM)
             return rc;

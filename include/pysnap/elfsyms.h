@@ -28,6 +28,10 @@ int ps_elf_pysyms(const char *path, struct ps_elf_pysyms *out);
  * cannot be read. */
 int ps_elf_pyroots(const char *path, uint32_t version_hex, struct ps_elf_pysyms *s);
 
+/* The link address of the data object NAME in PATH (.symtab, then .dynsym), 0 when absent;
+ * *FIRST_LOAD as in struct ps_elf_pysyms. */
+uint64_t ps_elf_object(const char *path, const char *name, uint64_t *first_load);
+
 /* "libpython3.10.so.1.0" or "python3.10" -> 0x030a0000; 0 when the name says nothing. */
 uint32_t ps_version_from_name(const char *path);
 

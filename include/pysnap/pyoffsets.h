@@ -64,7 +64,9 @@ enum ps_root {
     PS_ROOT_GIL_LOCKED = 0, /* base of gil.locked when not inside a gil state */
     PS_ROOT_GIL_HOLDER = 1, /* base of gil.last_holder when not inside a gil state */
     PS_ROOT_GC = 2,         /* base of gc.collecting when not in the runtime/interpreter */
-    PS_ROOT_COUNT = 3,
+    PS_ROOT_ASYNCIO_TASKS = 3, /* 3.6: the _asyncio extension's static all_tasks (WeakSet *),
+                               found in that file by roots.asyncio_tasks */
+    PS_ROOT_COUNT = 4,
 };
 
 struct ps_pyoffsets {
@@ -85,6 +87,8 @@ struct ps_pyoffsets {
                                        loads the runtime symbol (mov rax, [rip + disp32]):
                                        found so in a build stripped of .symtab; or NULL */
         const char *symbol[PS_ROOT_COUNT]; /* enum ps_root: static symbols, NULL if none */
+        const char *asyncio_tasks; /* 3.6: the symbol of PS_ROOT_ASYNCIO_TASKS in the _asyncio
+                                      extension module (not in libpython); NULL otherwise */
     } roots;
 
     struct {

@@ -188,6 +188,7 @@ int main(void)
 
     /* roots: the symbol of runtime_addr, and the static symbols of enum ps_root */
     const char *root_runtime, *root_gil_locked, *root_gil_holder, *root_gc, *root_getter;
+    const char *root_asyncio_tasks;
     /* runtime */
     long rt_interpreters_head, rt_gil, rt_tstate_current, rt_gc;
     /* interp */
@@ -279,6 +280,13 @@ int main(void)
     root_gil_holder = "gil_last_holder";
 #  endif
     root_gc = "collecting";
+    /* 3.6's C tasks register in `static PyObject *all_tasks` of Modules/_asynciomodule.c
+     * (a WeakSet), in the _asyncio extension; 3.7 moved the set to asyncio.tasks._all_tasks. */
+#  if PY_MAJOR_VERSION >= 3
+    root_asyncio_tasks = "all_tasks";
+#  else
+    root_asyncio_tasks = NULL;  /* 2.7 has no asyncio */
+#  endif
     rt_interpreters_head = 0;
     rt_gil = NONE;
     rt_tstate_current = NONE;
@@ -289,7 +297,7 @@ int main(void)
 #else
     root_runtime = "_PyRuntime";
     root_getter = NULL;
-    root_gil_locked = root_gil_holder = root_gc = NULL;
+    root_gil_locked = root_gil_holder = root_gc = root_asyncio_tasks = NULL;
     rt_interpreters_head = OFF(_PyRuntimeState, interpreters.head);
 #endif
 #if PY_VERSION_HEX < 0x03070000
@@ -697,10 +705,12 @@ int main(void)
     printf("        .roots = { .runtime = \"%s\", .runtime_getter = %s%s%s,\n"
            "                   .symbol = { [PS_ROOT_GIL_LOCKED] = %s%s%s,\n"
            "                               [PS_ROOT_GIL_HOLDER] = %s%s%s,\n"
-           "                               [PS_ROOT_GC] = %s%s%s } },\n",
+           "                               [PS_ROOT_GC] = %s%s%s },\n"
+           "                   .asyncio_tasks = %s%s%s },\n",
            root_runtime, q(root_getter), s_(root_getter), q(root_getter), q(root_gil_locked),
-           s_(root_gil_locked), q(root_gil_locked), q(root_gil_holder), s_(root_gil_holder), q(root_gil_holder), q(root_gc), s_(root_gc),
-           q(root_gc));
+           s_(root_gil_locked), q(root_gil_locked), q(root_gil_holder), s_(root_gil_holder),
+           q(root_gil_holder), q(root_gc), s_(root_gc), q(root_gc), q(root_asyncio_tasks),
+           s_(root_asyncio_tasks), q(root_asyncio_tasks));
     printf("        .runtime = { .interpreters_head = %s, .gil = %s, .tstate_current = %s,\n"
            "                     .gc = %s },\n",
            o(rt_interpreters_head), o(rt_gil), o(rt_tstate_current), o(rt_gc));

@@ -20,6 +20,12 @@ void ps_format_version(uint32_t hex, char *buf, size_t size)
                  levels[level], hex & 0xf);
 }
 
+uint32_t ps_report_version(const struct ps_report *r)
+{
+    uint32_t hex = r->meta->meta.py_version_hex, walked = r->model.hexversion;
+    return walked && (walked >> 16) == (hex >> 16) ? walked : hex;
+}
+
 const char *ps_thread_state_name(int state)
 {
     switch (state) {

@@ -283,7 +283,7 @@ static int render_json(FILE *out, const struct ps_report *r, const struct ps_ren
     const struct ps_snap_meta *m = r->meta;
     char when[48], version[32];
     ps_format_time(m->meta.captured_at_ns, when, sizeof when);
-    ps_format_version(m->meta.py_version_hex, version, sizeof version);
+    ps_format_version(ps_report_version(r), version, sizeof version);
     fputs("{\"pysnap\": {\"version\": ", out);
     json_str(out, PYSNAP_VERSION);
     fprintf(out, "},\n \"snapshot\": {\"format\": \"%u.%u\", \"tool_version\": ",

@@ -116,7 +116,7 @@ static int render_text(FILE *out, const struct ps_report *r, const struct ps_ren
     const struct ps_snap_meta *m = r->meta;
     char when[48], version[32];
     ps_format_time(m->meta.captured_at_ns, when, sizeof when);
-    ps_format_version(m->meta.py_version_hex, version, sizeof version);
+    ps_format_version(ps_report_version(r), version, sizeof version);
     const char *host = ps_snap_string(m, "host"), *cmd = ps_snap_string(m, "cmdline");
     const char *source = ps_snap_string(m, "source");
     if (source && strcmp(source, "elf-core") == 0) /* no host, no pause: the core's file time */

@@ -246,8 +246,8 @@ def walker_seeds(raw, flat=True):
     same memory relocated into one image."""
     ranges, runtime, version, secret = parse_core(raw)
     minor = (version >> 16) & 0xff
-    if not 8 <= minor <= 15:
-        return {}
+    if version >> 24 != 3 or not 6 <= minor <= 15:
+        return {}  # fuzz_walker's version byte has no 2.7
     seeds = {}
     joined = []
     for addr, seg in sorted(ranges):
@@ -258,7 +258,8 @@ def walker_seeds(raw, flat=True):
     table = struct.pack("<I", len(joined)) + b"".join(
         struct.pack("<QI", addr, len(seg)) for addr, seg in joined)
     def header(flags, rt, hs):
-        return struct.pack("<BBBB4xQQ", minor - 8, flags, (version >> 8) & 0xff,
+        return struct.pack("<BBBB4xQQ", minor - 8 if minor >= 8 else 0x80 | minor, flags,
+                           (version >> 8) & 0xff,
                            version & 0xff, (rt - FUZZ_WALKER_BASE) % (1 << 64),
                            (hs - FUZZ_WALKER_BASE) % (1 << 64) if hs else 0)
 

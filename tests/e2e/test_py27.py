@@ -83,6 +83,17 @@ def test_every_stack_exact_with_its_name(run):
         assert have["name"] == t["name"] and have["daemon"] is True
 
 
+def test_native_frames_merged(run):
+    """2.7's eval loop is PyEval_EvalFrameEx: each Python frame takes its place among the
+    native ones, as on 3.x."""
+    got = by_tid(run.analysis)
+    for t in run.truth["threads"]:
+        have = got[t["tid"]]
+        assert have["native_merged"] is True, (t["name"], have.get("native_cut"))
+        kinds = [f["kind"] for f in have["frames"]]
+        assert "native" in kinds and "python" in kinds
+
+
 def test_locals_are_2_7_reprs(run):
     got = by_tid(run.analysis)
     checked = 0

@@ -20,6 +20,12 @@ void ps_format_version(uint32_t hex, char *buf, size_t size)
                  levels[level], hex & 0xf);
 }
 
+uint32_t ps_report_version(const struct ps_report *r)
+{
+    uint32_t hex = r->meta->meta.py_version_hex, walked = r->model.hexversion;
+    return walked && (walked >> 16) == (hex >> 16) ? walked : hex;
+}
+
 const char *ps_thread_state_name(int state)
 {
     switch (state) {
@@ -27,6 +33,7 @@ const char *ps_thread_state_name(int state)
     case PS_TSTATE_SLEEPING: return "sleeping";
     case PS_TSTATE_WAITING_FOR_GIL: return "waiting_for_gil";
     case PS_TSTATE_IDLE: return "idle";
+    case PS_TSTATE_SUSPENDED: return "suspended";
     default: return "unknown";
     }
 }
@@ -46,11 +53,14 @@ static struct ps_thread *find_thread(struct ps_model *m, uint32_t tid, const str
     return NULL;
 }
 
-/* What the snapshot can tell without native frames: GIL holder runs; a thread with no
- * Python frames is idle; otherwise the kernel's view (R runs, S/D sleeps). */
-static int derive_state(const struct ps_thread *t)
+/* What the snapshot can tell without native frames: GIL holder runs (without a GIL: a thread
+ * state attached to its thread); one parked by a stop-the-world pause is suspended; a thread
+ * with no Python frames is idle; otherwise the kernel's view (R runs, S/D sleeps). */
+static int derive_state(const struct ps_interp *in, const struct ps_thread *t)
 {
-    if (t->holds_gil)
+    if (t->py_state == 1 + PS_PY_SUSPENDED)
+        return PS_TSTATE_SUSPENDED;
+    if (t->holds_gil || (in->free_threaded && t->py_state == 1 + PS_PY_ATTACHED))
         return PS_TSTATE_RUNNING;
     if (t->nframes == 0)
         return PS_TSTATE_IDLE;
@@ -166,7 +176,8 @@ int ps_report_build(struct ps_snapshot *snap, struct ps_report *out)
     const char *asyncio_debug = ps_snap_string(meta, "asyncio_debug");
     struct ps_walk_target target = {meta->meta.runtime_addr, meta->meta.py_version_hex,
                                     secret ? strtoull(secret, NULL, 16) : 0,
-                                    asyncio_debug ? strtoull(asyncio_debug, NULL, 16) : 0};
+                                    asyncio_debug ? strtoull(asyncio_debug, NULL, 16) : 0, {0}};
+    ps_snap_roots(meta, target.roots);
     /* The capture's own limits: the same walk reads exactly what was captured. */
     struct ps_walk_limits lim;
     ps_walk_limits_default(&lim);
@@ -213,7 +224,7 @@ int ps_report_build(struct ps_snapshot *snap, struct ps_report *out)
     for (size_t i = 0; i < m->ninterps; i++) {
         struct ps_interp *in = &m->interps[i];
         for (size_t j = 0; j < in->nthreads; j++)
-            in->threads[j].state = (uint8_t)derive_state(&in->threads[j]);
+            in->threads[j].state = (uint8_t)derive_state(in, &in->threads[j]);
         if (in->nthreads > 1) /* threads is NULL when empty: qsort's args are nonnull */
             qsort(in->threads, in->nthreads, sizeof *in->threads, tid_order);
     }

@@ -33,6 +33,23 @@ if [ -x tools/fetch-sid-pythons.sh ]; then
   cat "$results/fetch-sid.log" >&2
   if [ -n "$extra" ]; then export PYSNAP_EXTRA_PYTHONS="$extra"; fi
 fi
+# The free-threaded 3.13t (--disable-gil), built once from Debian's python3.13 source package
+# and cached (minutes the first time); its tests say so when it is absent.
+if [ -x tools/build-freethreaded.sh ]; then
+  echo "== free-threaded CPython 3.13t (built once, cached)"
+  if ft=$(tools/build-freethreaded.sh --print-env 2>"$results/build-freethreaded.log"); then
+    export PYSNAP_EXTRA_PYTHONS="${PYSNAP_EXTRA_PYTHONS:+$PYSNAP_EXTRA_PYTHONS;}$ft"
+  else
+    echo "free-threaded 3.13t absent (its tests are not run): $(tail -n 1 "$results/build-freethreaded.log")" >&2
+  fi
+fi
+# Debian bullseye's python2.7 (static, stripped), fetched once and cached: tests/e2e/test_py27.py
+# finds it in the cache and says so when it is absent.
+if [ -x tools/fetch-bullseye-python27.sh ]; then
+  echo "== Debian bullseye python2.7 (cached)"
+  tools/fetch-bullseye-python27.sh >/dev/null 2>"$results/fetch-bullseye27.log" ||
+    echo "Debian bullseye python2.7 absent (its tests skip): $(tail -n 1 "$results/fetch-bullseye27.log")" >&2
+fi
 echo "== interpreters: pyenv $(ls /root/.pyenv/versions 2>/dev/null | tr '\n' ' ' || echo none);" \
      "extra: ${PYSNAP_EXTRA_PYTHONS:-none}"
 

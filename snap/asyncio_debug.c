@@ -7,6 +7,7 @@
 
 #include "asyncio_debug.h"
 #include "mapped.h"
+#include "pysnap/elfsyms.h"
 
 #define MAX_CANDIDATES 16
 
@@ -52,7 +53,18 @@ static uint64_t section_addr(int fd, uint64_t *first_load)
     return addr;
 }
 
-uint64_t ps_find_asyncio_debug(pid_t pid, const struct ps_maps *maps)
+/* What to find in a candidate file, open as FD (its link address, 0 when absent; *FIRST_LOAD
+ * set). */
+typedef uint64_t (*finder)(int fd, const char *arg, uint64_t *first_load);
+
+static uint64_t find_section(int fd, const char *arg, uint64_t *first_load)
+{
+    (void)arg;
+    return section_addr(fd, first_load);
+}
+
+static uint64_t find_in_mapped(pid_t pid, const struct ps_maps *maps, finder find, const char *arg,
+                               int (*is_candidate)(const char *path))
 {
     const char *tried[MAX_CANDIDATES];
     size_t ntried = 0;
@@ -60,7 +72,7 @@ uint64_t ps_find_asyncio_debug(pid_t pid, const struct ps_maps *maps)
         return 0;
     for (size_t i = 0; i < maps->n && ntried < MAX_CANDIDATES; i++) {
         const struct ps_mapping *m = &maps->v[i];
-        if (!m->path || m->offset != 0 || !candidate(m->path))
+        if (!m->path || m->offset != 0 || !is_candidate(m->path))
             continue;
         int seen = 0;
         for (size_t j = 0; j < ntried && !seen; j++)
@@ -72,10 +84,26 @@ uint64_t ps_find_asyncio_debug(pid_t pid, const struct ps_maps *maps)
         int fd = ps_mapped_open(pid, maps, m);
         if (fd < 0)
             continue;
-        addr = section_addr(fd, &first_load);
+        addr = find(fd, arg, &first_load);
         close(fd);
         if (addr)
             return m->start - first_load + addr; /* the mapping at offset 0 is the load base */
     }
     return 0;
+}
+
+uint64_t ps_find_asyncio_debug(pid_t pid, const struct ps_maps *maps)
+{
+    return find_in_mapped(pid, maps, find_section, NULL, candidate);
+}
+
+static int asyncio_module(const char *path)
+{
+    const char *base = strrchr(path, '/');
+    return strncmp(base ? base + 1 : path, "_asyncio", 8) == 0;
+}
+
+uint64_t ps_find_asyncio_object(pid_t pid, const struct ps_maps *maps, const char *symbol)
+{
+    return symbol ? find_in_mapped(pid, maps, ps_elf_object_fd, symbol, asyncio_module) : 0;
 }

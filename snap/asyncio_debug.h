@@ -13,4 +13,8 @@
  * (before 3.14, or asyncio not imported). Reads the files through /proc/PID/root. */
 uint64_t ps_find_asyncio_debug(pid_t pid, const struct ps_maps *maps);
 
+/* The address, in PID, of the data object SYMBOL of the mapped _asyncio extension module
+ * (3.6: its static all_tasks), 0 when absent or SYMBOL is NULL. */
+uint64_t ps_find_asyncio_object(pid_t pid, const struct ps_maps *maps, const char *symbol);
+
 #endif

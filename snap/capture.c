@@ -90,21 +90,7 @@ static void install_cleanup_handlers(void)
 
 static int add_string(struct ps_snap_meta *m, const char *key, const char *value)
 {
-    if (!value)
-        return PS_OK;
-    struct ps_snap_string *ns = realloc(m->strings, (m->nstrings + 1) * sizeof *ns);
-    if (!ns)
-        return PS_NOMEM;
-    m->strings = ns;
-    ns[m->nstrings].key = strdup(key);
-    ns[m->nstrings].value = strdup(value);
-    if (!ns[m->nstrings].key || !ns[m->nstrings].value) {
-        free(ns[m->nstrings].key);
-        free(ns[m->nstrings].value);
-        return PS_NOMEM;
-    }
-    m->nstrings++;
-    return PS_OK;
+    return ps_snap_add_string(m, key, value);
 }
 
 void ps_proc_cmdline(pid_t pid, char *buf, size_t size)
@@ -242,7 +228,7 @@ static int fill_meta(const struct ps_capture_opts *o, const struct ps_freeze *fz
     snprintf(secret, sizeof secret, "0x%llx", (unsigned long long)py->hash_secret);
     char asyncio_debug[32];
     snprintf(asyncio_debug, sizeof asyncio_debug, "0x%llx", (unsigned long long)py->asyncio_debug);
-    if ((rc = add_string(m, "asyncio_debug", asyncio_debug)))
+    if ((rc = add_string(m, "asyncio_debug", asyncio_debug)) || (rc = ps_snap_add_roots(m, py->roots)))
         return rc;
     if ((rc = add_string(m, "hash_secret", secret)) || (rc = add_string(m, "walk_limits", limits)) ||
         (rc = add_string(m, "redact", o->limits.redact ? o->limits.redact : "")))
@@ -301,9 +287,14 @@ static int walk_frozen(const struct ps_capture_opts *o, struct ps_live *live,
     if (!*version_hex)
         return ps_error_set(PS_UNSUPPORTED, "cannot tell the CPython version of %s", py->path);
     struct ps_walk_target target = {py->runtime_addr, *version_hex, py->hash_secret,
-                                    py->asyncio_debug};
+                                    py->asyncio_debug, {0}};
+    memcpy(target.roots, py->roots, sizeof target.roots);
     struct ps_model model = {0};
     int rc = ps_walk(&mem, &target, &o->limits, &model);
+    /* The library name of 3.6-3.10 gives no micro version; sys.hexversion does. Same
+     * major.minor only: the table chosen (and so analysis) stays the same. */
+    if (!rc && model.hexversion && (model.hexversion >> 16) == (*version_hex >> 16))
+        *version_hex = model.hexversion;
     ps_model_free(&model);
     return rc;
 }
@@ -355,8 +346,13 @@ static int capture_encode(const struct ps_capture_opts *o, struct ps_capture_res
         return rc;
     struct ps_pyfind py;
     rc = ps_pyfind(o->pid, &maps, &py);
-    if (!rc) /* before the freeze: reading ELF files costs no pause */
+    if (!rc) { /* before the freeze: reading ELF files costs no pause */
         py.asyncio_debug = ps_find_asyncio_debug(o->pid, &maps);
+        const struct ps_pyoffsets *t = ps_pyoffsets_builtin((int)(py.version_hex >> 24),
+                                                            (int)((py.version_hex >> 16) & 0xff));
+        py.roots[PS_ROOT_ASYNCIO_TASKS] =
+            t ? ps_find_asyncio_object(o->pid, &maps, t->roots.asyncio_tasks) : 0;
+    }
     ps_proc_maps_free(&maps);
     if (rc)
         return rc;

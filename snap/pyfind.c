@@ -23,7 +23,10 @@ static int try_candidate(pid_t pid, const struct ps_maps *maps, const struct ps_
     int fd = ps_mapped_open(pid, maps, m);
     if (fd < 0)
         return -1;
+    uint32_t version_hex = ps_version_from_name(m->path);
     int rc = ps_elf_pysyms_fd(fd, &s);
+    if (rc == 0)
+        rc = ps_elf_pyroots_fd(fd, version_hex, &s);
     close(fd);
     if (rc != 0 || !s.runtime)
         return 0;
@@ -35,8 +38,10 @@ static int try_candidate(pid_t pid, const struct ps_maps *maps, const struct ps_
     out->bias = first->start - s.first_load;
     out->runtime_addr = out->bias + s.runtime;
     out->version_addr = s.version ? out->bias + s.version : 0;
-    out->version_hex = ps_version_from_name(m->path);
+    out->version_hex = version_hex;
     out->hash_secret = s.hash_secret ? out->bias + s.hash_secret : 0;
+    for (size_t k = 0; k < PS_ROOT_COUNT; k++)
+        out->roots[k] = s.roots[k] ? out->bias + s.roots[k] : 0;
     return 1;
 }
 

@@ -103,7 +103,8 @@ static int open_process(struct ps_sampler *s, pid_t pid)
             v = pv;
         if (!v)
             rc = ps_error_set(PS_UNSUPPORTED, "cannot tell the CPython version of %s", t->py.path);
-        t->wt = (struct ps_walk_target){t->py.runtime_addr, v, t->py.hash_secret, 0};
+        t->wt = (struct ps_walk_target){t->py.runtime_addr, v, t->py.hash_secret, 0, {0}};
+        memcpy(t->wt.roots, t->py.roots, sizeof t->wt.roots); /* 3.6: interp_head, the GIL's statics */
     }
     if (!rc) { /* reading needs ptrace access: refuse early and clearly, not sample by sample */
         struct ps_memsrc mem = ps_direct_memsrc(t->mem);

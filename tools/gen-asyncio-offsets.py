@@ -51,14 +51,16 @@ def main():
 
     marker = object()
     coro = waiter(marker)
-    task = loop.create_task(coro, name="measured") if sys.version_info >= (3, 8) else None
+    # 3.6/3.7: tasks have no name (3.8 added it).
+    task = loop.create_task(coro, name="measured") if sys.version_info >= (3, 8) else loop.create_task(coro)
     loop.call_soon(loop.stop)
     loop.run_forever()  # one step: the task now waits on fut
     assert type(task).__module__ == "_asyncio", type(task)
     n = sys.getsizeof(task) // WORD
     out["task_loop"] = one(find_word(id(task), n, id(loop)), "loop")
     out["task_coro"] = one(find_word(id(task), n, id(coro)), "coro")
-    out["task_name"] = one(find_word(id(task), n, id(task.get_name())), "name")
+    if sys.version_info >= (3, 8):
+        out["task_name"] = one(find_word(id(task), n, id(task.get_name())), "name")
     out["task_fut_waiter"] = one(find_word(id(task), n, id(fut)), "fut_waiter")
     # fut_state: the one int that goes 0 -> 2 (PENDING -> FINISHED) when a result is set.
     before = ctypes.string_at(id(other), sys.getsizeof(other))
@@ -70,7 +72,7 @@ def main():
     out["fut_state"] = one(cand, "fut_state")
     # FutureIter: PyObject_HEAD, then the future.
     it = coro.cr_await
-    out["futureiter_future"] = one(find_word(id(it), 4, id(fut)), "FutureIter.future")
+    out["futureiter_future"] = one(find_word(id(it), 8, id(fut)), "FutureIter.future")
 
     cn = 64
     if sys.version_info >= (3, 11):

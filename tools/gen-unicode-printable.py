@@ -10,7 +10,8 @@ Py_UNICODE_ISPRINTABLE). Interpreters with the same Unicode database are merged.
 is one table of ranges with a bit per Unicode version, so that pysnap renders a str as the
 target's own repr() would without a Unicode database. Example (what produced the file):
 
-  tools/gen-unicode-printable.py 3.8=/root/.pyenv/versions/3.8.18/bin/python \\
+  tools/gen-unicode-printable.py 3.6=/root/.pyenv/versions/3.6.15/bin/python \\
+      3.7=/root/.pyenv/versions/3.7.16/bin/python 3.8=/root/.pyenv/versions/3.8.18/bin/python \\
       3.9=/root/.pyenv/versions/3.9.18/bin/python ... 3.15="$(sid 3.15 command)"
 """
 

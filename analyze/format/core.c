@@ -73,19 +73,7 @@ static int map_whole(const char *path, unsigned char **out, size_t *len)
 
 static int add_string(struct ps_snap_meta *m, const char *key, const char *value)
 {
-    struct ps_snap_string *n = realloc(m->strings, (m->nstrings + 1) * sizeof *n);
-    if (!n)
-        return PS_NOMEM;
-    m->strings = n;
-    n[m->nstrings].key = strdup(key);
-    n[m->nstrings].value = strdup(value);
-    if (!n[m->nstrings].key || !n[m->nstrings].value) {
-        free(n[m->nstrings].key);
-        free(n[m->nstrings].value);
-        return PS_NOMEM;
-    }
-    m->nstrings++;
-    return PS_OK;
+    return ps_snap_add_string(m, key, value);
 }
 
 static int add_range(struct core *c, uint64_t addr, uint64_t len, const unsigned char *data)
@@ -332,7 +320,8 @@ static int fill_mappings(struct core *c, size_t n)
 
 /* The mapped file with _PyRuntime: python-named files first, then any other. */
 static int find_runtime(struct core *c, uint64_t *runtime, uint64_t *version_addr,
-                        uint32_t *version_hex, uint64_t *secret, const char **pypath)
+                        uint32_t *version_hex, uint64_t *secret, uint64_t *roots,
+                        const char **pypath)
 {
     size_t tried = 0;
     for (int pass = 0; pass < 2; pass++)
@@ -345,13 +334,16 @@ static int find_runtime(struct core *c, uint64_t *runtime, uint64_t *version_add
             struct ps_elf_pysyms s;
             disk_path(c, mp->path, path, sizeof path);
             tried++;
-            if (ps_elf_pysyms(path, &s) != 0 || !s.runtime)
+            uint32_t named = ps_version_from_name(mp->path);
+            if (ps_elf_pysyms(path, &s) != 0 || ps_elf_pyroots(path, named, &s) != 0 || !s.runtime)
                 continue;
             uint64_t bias = mp->start - s.first_load;
             *runtime = bias + s.runtime;
             *version_addr = s.version ? bias + s.version : 0;
-            *version_hex = ps_version_from_name(mp->path);
+            *version_hex = named;
             *secret = s.hash_secret ? bias + s.hash_secret : 0;
+            for (size_t k = 0; k < PS_ROOT_COUNT; k++)
+                roots[k] = s.roots[k] ? bias + s.roots[k] : 0;
             *pypath = mp->path;
             return PS_OK;
         }
@@ -413,10 +405,10 @@ static int build(struct core *c, const char *core_path, const struct stat *st)
     if (s->nranges > 1)
         qsort(s->ranges, s->nranges, sizeof *s->ranges, range_cmp);
 
-    uint64_t runtime = 0, version_addr = 0, secret = 0;
+    uint64_t runtime = 0, version_addr = 0, secret = 0, roots[PS_ROOT_COUNT] = {0};
     uint32_t version_hex = 0;
     const char *pypath = NULL;
-    if ((rc = find_runtime(c, &runtime, &version_addr, &version_hex, &secret, &pypath)))
+    if ((rc = find_runtime(c, &runtime, &version_addr, &version_hex, &secret, roots, &pypath)))
         goto out;
     struct ps_memsrc mem = ps_snapshot_memsrc(s);
     uint32_t v;
@@ -438,7 +430,7 @@ static int build(struct core *c, const char *core_path, const struct stat *st)
     snprintf(hex, sizeof hex, "0x%llx", (unsigned long long)secret);
     const char *exe_path = c->exe_map_path ? c->exe_map_path : NULL;
     if ((rc = add_string(m, "source", "elf-core")) || (rc = add_string(m, "python_path", pypath)) ||
-        (rc = add_string(m, "hash_secret", hex)) ||
+        (rc = add_string(m, "hash_secret", hex)) || (rc = ps_snap_add_roots(m, roots)) ||
         (exe_path && (rc = add_string(m, "exe", exe_path))))
         goto out;
 out:

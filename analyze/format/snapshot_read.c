@@ -36,6 +36,54 @@ const char *ps_snap_string(const struct ps_snap_meta *m, const char *key)
     return NULL;
 }
 
+int ps_snap_add_string(struct ps_snap_meta *m, const char *key, const char *value)
+{
+    if (!value)
+        return PS_OK;
+    struct ps_snap_string *n = realloc(m->strings, (m->nstrings + 1) * sizeof *n);
+    if (!n)
+        return PS_NOMEM;
+    m->strings = n;
+    n[m->nstrings].key = strdup(key);
+    n[m->nstrings].value = strdup(value);
+    if (!n[m->nstrings].key || !n[m->nstrings].value) {
+        free(n[m->nstrings].key);
+        free(n[m->nstrings].value);
+        return PS_NOMEM;
+    }
+    m->nstrings++;
+    return PS_OK;
+}
+
+static const char *const root_keys[PS_ROOT_COUNT] = {
+    [PS_ROOT_GIL_LOCKED] = "root_gil_locked",
+    [PS_ROOT_GIL_HOLDER] = "root_gil_holder",
+    [PS_ROOT_GC] = "root_gc",
+    [PS_ROOT_ASYNCIO_TASKS] = "root_asyncio_tasks",
+};
+
+int ps_snap_add_roots(struct ps_snap_meta *m, const uint64_t *roots)
+{
+    for (size_t k = 0; k < PS_ROOT_COUNT; k++) {
+        char hex[32];
+        int rc;
+        if (!roots[k])
+            continue;
+        snprintf(hex, sizeof hex, "0x%llx", (unsigned long long)roots[k]);
+        if ((rc = ps_snap_add_string(m, root_keys[k], hex)))
+            return rc;
+    }
+    return PS_OK;
+}
+
+void ps_snap_roots(const struct ps_snap_meta *m, uint64_t *roots)
+{
+    for (size_t k = 0; k < PS_ROOT_COUNT; k++) {
+        const char *v = ps_snap_string(m, root_keys[k]);
+        roots[k] = v ? strtoull(v, NULL, 16) : 0;
+    }
+}
+
 void ps_snap_meta_free(struct ps_snap_meta *m)
 {
     for (size_t i = 0; i < m->nstrings; i++) {

@@ -70,11 +70,17 @@ static void restarted_call(const char *innermost, char *buf, size_t size)
         }
 }
 
+/* The eval loop: _PyEval_EvalFrameDefault (3.6+), PyEval_EvalFrameEx (2.7), also as the
+ * compiler's local clones name them (name.lto_priv.0). */
 int ps_native_is_eval(const char *fn)
 {
-    static const char eval[] = "_PyEval_EvalFrameDefault";
-    return fn && strncmp(fn, eval, sizeof eval - 1) == 0 &&
-           (fn[sizeof eval - 1] == '\0' || fn[sizeof eval - 1] == '.');
+    static const char *const evals[] = {"_PyEval_EvalFrameDefault", "PyEval_EvalFrameEx"};
+    for (size_t i = 0; fn && i < sizeof evals / sizeof *evals; i++) {
+        size_t n = strlen(evals[i]);
+        if (strncmp(fn, evals[i], n) == 0 && (fn[n] == '\0' || fn[n] == '.'))
+            return 1;
+    }
+    return 0;
 }
 
 /* take_gil, also as the compiler's local clones name it (take_gil.lto_priv.0 in Debian's
@@ -144,6 +150,9 @@ static int choose_offsets(const struct ps_memsrc *mem, const struct ps_snap_meta
         else
             has_debug = 0;
     }
+    if (has_debug && ps_pyoffsets_debug_free_threaded(dbg, len))
+        base = ps_pyoffsets_for(major, minor, 1);
+    int known = base != NULL;
     if (!base && has_debug)
         base = ps_pyoffsets_nearest_below(major, minor);
     if (!base)
@@ -151,7 +160,7 @@ static int choose_offsets(const struct ps_memsrc *mem, const struct ps_snap_meta
     *off = *base;
     if (has_debug && ps_pyoffsets_apply_debug(off, dbg, len, hex) != PS_OK) {
         ps_error_clear();
-        if (!ps_pyoffsets_builtin(major, minor))
+        if (!known)
             return PS_UNSUPPORTED;
         *off = *base;
     }
@@ -441,7 +450,7 @@ static void refine_state(const struct ps_snap_thread *st, struct ps_thread *t, u
         (st->regs[REG_ORIG_RAX] == NR_FUTEX || st->regs[REG_ORIG_RAX] == NR_RESTART) &&
         st->regs[REG_RDI] >= gil && st->regs[REG_RDI] < gil + GIL_STRUCT_BYTES)
         gil_wait = 1;
-    if (t->holds_gil)
+    if (t->holds_gil || t->state == PS_TSTATE_SUSPENDED)
         return;
     if (gil_wait && t->tstate)
         t->state = PS_TSTATE_WAITING_FOR_GIL;

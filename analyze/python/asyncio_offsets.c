@@ -1,5 +1,5 @@
 /* Per-version asyncio layouts (see asyncio_offsets.h). Measured with
- * tools/gen-asyncio-offsets.py on 3.8.18, 3.9.18, 3.10.13, 3.11.7, 3.12.1, 3.13.0 (pyenv),
+ * tools/gen-asyncio-offsets.py on 3.7.16, 3.8.18, 3.9.18, 3.10.13, 3.11.7, 3.12.1, 3.13.0 (pyenv),
  * Debian's 3.11.2, and Debian sid's 3.14.10 and 3.15.2, and checked against each version's
  * FutureObj_HEAD/TaskObj (Modules/_asynciomodule.c): 3.9 added fut_cancel_msg, 3.10
  * fut_cancelled_exc_state, 3.11 fut_cancelled_exc, 3.13 moved fields around, 3.14 added
@@ -13,6 +13,26 @@
 #define NONE PS_OFF_NONE
 
 static const struct ps_asyncio_offsets tables[] = {
+    /* 3.6 (measured on 3.6.15): fields 16 bytes earlier than 3.7's, whose FutureObj_HEAD
+     * added fut_callback0 and fut_context0; no task name; C tasks registered in the static
+     * WeakSet all_tasks of the _asyncio extension, whose address capture finds in that file
+     * (a root). */
+    {.major = 3, .minor = 6, .registry = PS_TASKREG_STATIC_WEAKSET,
+     .yf_model = PS_YF_FRAME_STACKTOP,
+     .fut_loop = 16, .fut_state = 56, .task_fut_waiter = 88, .task_coro = 96,
+     .task_name = NONE, .task_node = NONE, .futureiter_future = 16, .weakref_object = 16,
+     .gen_frame = 16, .gen_iframe = NONE, .gen_state = NONE, .state_awaiting = 0,
+     .state_running = 0, .frame_stack = 72, .frame_valuestack = 64, .frame_stackdepth = NONE, .yf_slots = 1,
+     .tstate_running_loop = NONE, .tstate_running_task = NONE, .tstate_tasks_head = NONE,
+     .interp_tasks_head = NONE, .module_md_state = NONE, .state_py_tasks = NONE},
+    /* 3.7: 3.8's layout without task_name (names came with 3.8), measured on 3.7.16. */
+    {.major = 3, .minor = 7, .registry = PS_TASKREG_ALL_TASKS, .yf_model = PS_YF_FRAME_STACKTOP,
+     .fut_loop = 16, .fut_state = 72, .task_fut_waiter = 104, .task_coro = 112,
+     .task_name = NONE, .task_node = NONE, .futureiter_future = 16, .weakref_object = 16,
+     .gen_frame = 16, .gen_iframe = NONE, .gen_state = NONE, .state_awaiting = 0,
+     .state_running = 0, .frame_stack = 72, .frame_valuestack = 64, .frame_stackdepth = NONE, .yf_slots = 1,
+     .tstate_running_loop = NONE, .tstate_running_task = NONE, .tstate_tasks_head = NONE,
+     .interp_tasks_head = NONE, .module_md_state = NONE, .state_py_tasks = NONE},
     {.major = 3, .minor = 8, .registry = PS_TASKREG_ALL_TASKS, .yf_model = PS_YF_FRAME_STACKTOP,
      .fut_loop = 16, .fut_state = 72, .task_fut_waiter = 104, .task_coro = 112,
      .task_name = 120, .task_node = NONE, .futureiter_future = 16, .weakref_object = 16,
@@ -50,6 +70,17 @@ static const struct ps_asyncio_offsets tables[] = {
      .state_running = 0, .frame_stack = 64, .frame_valuestack = NONE, .frame_stackdepth = NONE, .yf_slots = 1,
      .tstate_running_loop = NONE, .tstate_running_task = NONE, .tstate_tasks_head = NONE,
      .interp_tasks_head = NONE, .module_md_state = NONE, .state_py_tasks = NONE},
+    /* 3.13t (free-threaded, measured on 3.13.5t): 3.13's fields 16 bytes further (the object
+     * header has ob_tid, ob_mutex, ob_gc_bits, ob_ref_local and ob_ref_shared), the same
+     * interpreter frame inside the coroutine. */
+    {.major = 3, .minor = 13, .free_threaded = 1, .registry = PS_TASKREG_SCHEDULED,
+     .yf_model = PS_YF_IFRAME_INDEX,
+     .fut_loop = 32, .fut_state = 112, .task_fut_waiter = 128, .task_coro = 136,
+     .task_name = 144, .task_node = NONE, .futureiter_future = 32, .weakref_object = 32,
+     .gen_frame = NONE, .gen_iframe = 88, .gen_state = 83, .state_awaiting = -1,
+     .state_running = 0, .frame_stack = 64, .frame_valuestack = NONE, .frame_stackdepth = NONE, .yf_slots = 1,
+     .tstate_running_loop = NONE, .tstate_running_task = NONE, .tstate_tasks_head = NONE,
+     .interp_tasks_head = NONE, .module_md_state = NONE, .state_py_tasks = NONE},
     /* 3.13/3.14: FRAME_SUSPENDED_YIELD_FROM -1, EXECUTING 0. */
     {.major = 3, .minor = 13, .registry = PS_TASKREG_SCHEDULED, .yf_model = PS_YF_IFRAME_INDEX,
      .fut_loop = 16, .fut_state = 96, .task_fut_waiter = 112, .task_coro = 120,
@@ -76,10 +107,11 @@ static const struct ps_asyncio_offsets tables[] = {
      .interp_tasks_head = 10856, .module_md_state = 24, .state_py_tasks = 48},
 };
 
-const struct ps_asyncio_offsets *ps_asyncio_offsets(int major, int minor)
+const struct ps_asyncio_offsets *ps_asyncio_offsets(int major, int minor, int free_threaded)
 {
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
-        if (tables[i].major == major && tables[i].minor == minor)
+        if (tables[i].major == major && tables[i].minor == minor &&
+            tables[i].free_threaded == !!free_threaded)
             return &tables[i];
     return NULL;
 }

@@ -13,14 +13,16 @@
 
 /* Where the tasks are registered. */
 enum ps_task_registry {
-    PS_TASKREG_ALL_TASKS = 1, /* 3.8-3.11: asyncio.tasks._all_tasks (WeakSet) */
+    PS_TASKREG_ALL_TASKS = 1, /* 3.7-3.11: asyncio.tasks._all_tasks (WeakSet) */
     PS_TASKREG_SCHEDULED = 2, /* 3.12-3.13: _scheduled_tasks (WeakSet) + _eager_tasks (set) */
     PS_TASKREG_LLIST = 3,     /* 3.14+: C tasks on per-thread lists (tstate, interp) */
+    PS_TASKREG_STATIC_WEAKSET = 4, /* 3.6: the _asyncio extension's static all_tasks WeakSet
+                                      (PS_ROOT_ASYNCIO_TASKS) */
 };
 
 /* How a suspended coroutine's awaited object (what _PyGen_yf returns) is found. */
 enum ps_yf_model {
-    PS_YF_FRAME_STACKTOP = 1, /* 3.8-3.9: frame object's f_stacktop[-1] */
+    PS_YF_FRAME_STACKTOP = 1, /* 3.7-3.9: frame object's f_stacktop[-1] */
     PS_YF_FRAME_DEPTH = 2,    /* 3.10: f_valuestack[f_stackdepth - 1] */
     PS_YF_IFRAME_INDEX = 3,   /* 3.11-3.13: localsplus[stacktop - yf_slots] */
     PS_YF_IFRAME_POINTER = 4, /* 3.14+: stackpointer[-yf_slots], tagged stack refs */
@@ -30,6 +32,7 @@ struct ps_asyncio_offsets {
     uint8_t major, minor;
     uint8_t registry;          /* enum ps_task_registry */
     uint8_t yf_model;          /* enum ps_yf_model */
+    uint8_t free_threaded;     /* the table of a free-threaded build (3.13t) */
     ps_off fut_loop, fut_state; /* FutureObj: fut_loop, fut_state (int enum) */
     ps_off task_fut_waiter, task_coro, task_name;
     ps_off task_node;          /* 3.14+: struct llist_node task_node */
@@ -54,7 +57,8 @@ struct ps_asyncio_offsets {
     ps_off module_md_state, state_py_tasks;
 };
 
-/* The table for MAJOR.MINOR, or NULL when the task walk does not know that version. */
-const struct ps_asyncio_offsets *ps_asyncio_offsets(int major, int minor);
+/* The table for MAJOR.MINOR (its free-threaded build when FREE_THREADED), or NULL when the
+ * task walk does not know that version. */
+const struct ps_asyncio_offsets *ps_asyncio_offsets(int major, int minor, int free_threaded);
 
 #endif

@@ -7,14 +7,16 @@
 #include "walker_internal.h"
 
 /* 3.8/3.9 (Objects/codeobject.c PyCode_Addr2Line): byte pairs (addr incr, line incr). */
-static int lnotab_line(const unsigned char *p, size_t len, int line, int64_t addrq)
+/* co_lnotab: (address increment, line increment) byte pairs; the line increment is signed
+ * since 3.6, unsigned before (2.7). */
+static int lnotab_line(const unsigned char *p, size_t len, int line, int64_t addrq, int is_signed)
 {
     int64_t addr = 0;
     for (size_t i = 0; i + 1 < len; i += 2) {
         addr += p[i];
         if (addr > addrq)
             break;
-        line += (signed char)p[i + 1];
+        line += is_signed ? (signed char)p[i + 1] : p[i + 1];
     }
     return line;
 }
@@ -122,7 +124,9 @@ int ps_line_for_offset(uint8_t model, const unsigned char *table, size_t len, in
 {
     switch (model) {
     case PS_LINES_LNOTAB:
-        return lnotab_line(table, len, firstlineno, addrq);
+        return lnotab_line(table, len, firstlineno, addrq, 1);
+    case PS_LINES_LNOTAB_UNSIGNED:
+        return lnotab_line(table, len, firstlineno, addrq, 0);
     case PS_LINES_310:
         return linetable310_line(table, len, firstlineno, addrq);
     case PS_LINES_LOCATION:

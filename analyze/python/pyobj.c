@@ -13,7 +13,6 @@
 /* Type flags (Include/object.h), stable across 3.11-3.13. */
 #define TPFLAGS_INLINE_VALUES (1ull << 2)
 #define TPFLAGS_MANAGED_DICT (1ull << 4)
-#define MANAGED_DICT_OFFSET (-3 * 8)
 #define PREHEADER_VALUES_OFFSET (-4 * 8)
 
 int ps_w_field_u64(struct ps_walker *w, uint64_t base, ps_off off, uint64_t *out)
@@ -111,12 +110,41 @@ size_t ps_utf8_put(char *o, uint32_t cp)
     return 4;
 }
 
+/* 2.7: a `unicode` is a length and a pointer to Py_UNICODE; a `str` (anything else asked for
+ * as a string: names, keys) is a byte string, read as Latin-1. */
+static int str_header_27(struct ps_walker *w, uint64_t obj, struct ps_str_hdr *h)
+{
+    const struct ps_pyoffsets *o = &w->off;
+    const char *tn;
+    uint64_t len;
+    int rc;
+    if ((rc = ps_py_typename(w, obj, &tn)))
+        return rc;
+    if (strcmp(tn, "unicode") == 0) {
+        if ((rc = ps_w_field_u64(w, obj, o->unicode.length, &len)) ||
+            (rc = ps_w_field_u64(w, obj, o->unicode.data, &h->data)))
+            return rc;
+        h->kind = (unsigned)o->unicode.char_size;
+    } else {
+        if ((rc = ps_w_field_u64(w, obj, o->object.ob_size, &len)))
+            return rc;
+        h->data = obj + (uint64_t)o->bytes.ob_sval;
+        h->kind = 1;
+    }
+    if ((h->kind != 1 && h->kind != 2 && h->kind != 4) || (int64_t)len < 0)
+        return PS_CORRUPT;
+    h->length = (int64_t)len;
+    return PS_OK;
+}
+
 int ps_py_str_header(struct ps_walker *w, uint64_t obj, struct ps_str_hdr *h)
 {
     const struct ps_pyoffsets *o = &w->off;
     uint32_t state;
     uint64_t len;
     int rc;
+    if (o->unicode.data != PS_OFF_NONE)
+        return str_header_27(w, obj, h);
     if ((rc = ps_w_field_u64(w, obj, o->unicode.length, &len)) ||
         (rc = ps_mem_u32(w->mem, obj + (uint64_t)o->unicode.state, &state)))
         return rc;
@@ -223,6 +251,15 @@ int ps_py_long_u64(struct ps_walker *w, uint64_t obj, uint64_t *out)
     uint64_t tag;
     int64_t ndigits;
     int rc;
+    /* 2.7's int (and bool) is a C long; its long has digits like 3.x's int. */
+    if (o->intobj.ival != PS_OFF_NONE && (ps_py_is(w, obj, "int") || ps_py_is(w, obj, "bool"))) {
+        if ((rc = ps_w_field_u64(w, obj, o->intobj.ival, &tag)))
+            return rc;
+        if ((int64_t)tag < 0)
+            return PS_LIMIT;
+        *out = tag;
+        return PS_OK;
+    }
     if (o->longobj.lv_tag != PS_OFF_NONE) {
         if ((rc = ps_w_field_u64(w, obj, o->longobj.lv_tag, &tag)))
             return rc;
@@ -338,10 +375,36 @@ static int keys_foreach(struct ps_walker *w, uint64_t keys, uint64_t values, ps_
     return rc;
 }
 
+/* 2.7: the dict is one table of ma_mask + 1 entries {hash, key, value}, iterated in slot
+ * order (as the interpreter does); free and dummy slots have no value. */
+static int table27_foreach(struct ps_walker *w, uint64_t dict, ps_dict_cb cb, void *arg)
+{
+    const struct ps_pyoffsets *o = &w->off;
+    uint64_t mask, table;
+    int rc;
+    if ((rc = ps_w_field_u64(w, dict, o->dict.ma_mask, &mask)) ||
+        (rc = ps_w_field_u64(w, dict, o->dict.ma_table, &table)))
+        return rc;
+    if (mask >= MAX_DICT_SLOTS || ((mask + 1) & mask) || o->dict.entry_size != 24)
+        return PS_CORRUPT;
+    uint64_t n = mask + 1 < w->lim.max_dict ? mask + 1 : w->lim.max_dict;
+    uint64_t *ents = malloc(n * 24 + 1);
+    if (!ents)
+        return PS_NOMEM;
+    rc = ps_mem_read(w->mem, table, ents, n * 24);
+    for (uint64_t i = 0; i < n && !rc; i++)
+        if (ents[3 * i + 1] && ents[3 * i + 2])
+            rc = cb(arg, ents[3 * i + 1], ents[3 * i + 2]);
+    free(ents);
+    return rc;
+}
+
 int ps_py_dict_foreach(struct ps_walker *w, uint64_t dict, ps_dict_cb cb, void *arg)
 {
     uint64_t keys, values;
     int rc;
+    if (w->off.dict.ma_table != PS_OFF_NONE)
+        return table27_foreach(w, dict, cb, arg);
     if ((rc = ps_w_field_u64(w, dict, w->off.dict.ma_keys, &keys)) ||
         (rc = ps_w_field_u64(w, dict, w->off.dict.ma_values, &values)))
         return rc;
@@ -469,6 +532,10 @@ int ps_py_dict_get(struct ps_walker *w, uint64_t dict, const char *name, uint64_
     uint64_t keys, values;
     int rc;
     *value = 0;
+    if (w->off.dict.ma_table != PS_OFF_NONE) { /* 2.7: no hash of ours to probe with: scan */
+        struct lookup l = {w, name, 0};
+        return finish_lookup(table27_foreach(w, dict, lookup_cb, &l), &l, value);
+    }
     if ((rc = ps_w_field_u64(w, dict, w->off.dict.ma_keys, &keys)) ||
         (rc = ps_w_field_u64(w, dict, w->off.dict.ma_values, &values)))
         return rc;
@@ -519,14 +586,14 @@ int ps_py_instance_attrs(struct ps_walker *w, uint64_t obj, struct ps_attrs *a)
     case PS_DICT_PREHEADER:
         if (!(flags & TPFLAGS_MANAGED_DICT))
             return PS_OK;
-        rc = w_u64(w, obj + MANAGED_DICT_OFFSET, &a->dict);
+        rc = ps_w_field_u64(w, obj, o->object.managed_dict, &a->dict);
         if (!rc && !a->dict)
             rc = w_u64(w, obj + PREHEADER_VALUES_OFFSET, &a->values);
         break;
     case PS_DICT_TAGGED:
         if (!(flags & TPFLAGS_MANAGED_DICT))
             return PS_OK;
-        rc = w_u64(w, obj + MANAGED_DICT_OFFSET, &word);
+        rc = ps_w_field_u64(w, obj, o->object.managed_dict, &word);
         if (!rc && (word & 1))
             a->values = word + 1; /* stored as values - 1 */
         else if (!rc)
@@ -535,7 +602,7 @@ int ps_py_instance_attrs(struct ps_walker *w, uint64_t obj, struct ps_attrs *a)
     case PS_DICT_INLINE: {
         if (!(flags & TPFLAGS_MANAGED_DICT))
             return PS_OK;
-        rc = w_u64(w, obj + MANAGED_DICT_OFFSET, &a->dict);
+        rc = ps_w_field_u64(w, obj, o->object.managed_dict, &a->dict);
         if (!rc && !a->dict && (flags & TPFLAGS_INLINE_VALUES)) {
             uint64_t basicsize;
             uint8_t valid;

@@ -10,13 +10,29 @@
 extern const struct ps_pyoffsets ps_pyoffsets_tables[];
 extern const unsigned ps_pyoffsets_ntables;
 
+const struct ps_pyoffsets *ps_pyoffsets_for(int major, int minor, int free_threaded)
+{
+    for (unsigned i = 0; i < ps_pyoffsets_ntables; i++) {
+        const struct ps_pyoffsets *t = &ps_pyoffsets_tables[i];
+        if (t->major == major && t->minor == minor && !t->debug_build &&
+            t->free_threaded == !!free_threaded)
+            return t;
+    }
+    return NULL;
+}
+
 const struct ps_pyoffsets *ps_pyoffsets_builtin(int major, int minor)
 {
-    for (unsigned i = 0; i < ps_pyoffsets_ntables; i++)
-        if (ps_pyoffsets_tables[i].major == major && ps_pyoffsets_tables[i].minor == minor &&
-            !ps_pyoffsets_tables[i].debug_build)
-            return &ps_pyoffsets_tables[i];
-    return NULL;
+    return ps_pyoffsets_for(major, minor, 0);
+}
+
+int ps_pyoffsets_debug_free_threaded(const void *raw, size_t len)
+{
+    uint64_t ft;
+    if (len < 24 || memcmp(raw, "xdebugpy", 8) != 0)
+        return 0;
+    memcpy(&ft, (const char *)raw + 16, 8); /* the word after the version */
+    return ft != 0;
 }
 
 const struct ps_pyoffsets *ps_pyoffsets_candidate(int major, int minor, unsigned i)
@@ -26,7 +42,8 @@ const struct ps_pyoffsets *ps_pyoffsets_candidate(int major, int minor, unsigned
         return release;
     for (unsigned j = 0; j < ps_pyoffsets_ntables; j++) {
         const struct ps_pyoffsets *t = &ps_pyoffsets_tables[j];
-        if (t->major == major && t->minor == minor && t->debug_build && --i == 0)
+        if (t->major == major && t->minor == minor && t->debug_build && !t->free_threaded &&
+            --i == 0)
             return t;
     }
     return NULL;
@@ -37,7 +54,7 @@ const struct ps_pyoffsets *ps_pyoffsets_nearest_below(int major, int minor)
     const struct ps_pyoffsets *best = NULL;
     for (unsigned i = 0; i < ps_pyoffsets_ntables; i++) {
         const struct ps_pyoffsets *t = &ps_pyoffsets_tables[i];
-        if (t->debug_build || t->major != major || t->minor > minor)
+        if (t->debug_build || t->free_threaded || t->major != major || t->minor > minor)
             continue;
         if (!best || t->minor > best->minor)
             best = t;
@@ -54,8 +71,8 @@ const char *ps_pyoffsets_supported_list(void)
         const struct ps_pyoffsets *t = &ps_pyoffsets_tables[i];
         if (t->debug_build)
             continue;
-        n += (size_t)snprintf(list + n, sizeof list - n, "%s%d.%d", n ? ", " : "", t->major,
-                              t->minor);
+        n += (size_t)snprintf(list + n, sizeof list - n, "%s%d.%d%s", n ? ", " : "", t->major,
+                              t->minor, t->free_threaded ? "t" : "");
     }
     return list;
 }
@@ -290,9 +307,10 @@ int ps_pyoffsets_apply_debug(struct ps_pyoffsets *off, const void *raw, size_t l
         return ps_error_set(PS_UNSUPPORTED, "_Py_DebugOffsets of %u.%u truncated (%zu bytes)",
                             dver >> 24, (dver >> 16) & 0xff, len);
     memcpy(w, p + 8, (size_t)l->nwords * 8);
-    if (w[DBG_W_FREE_THREADED])
-        return ps_error_set(PS_UNSUPPORTED,
-                            "free-threaded CPython builds are not supported yet");
+    if (!w[DBG_W_FREE_THREADED] != !off->free_threaded)
+        return ps_error_set(PS_UNSUPPORTED, "_Py_DebugOffsets say %s build, the table is for %s",
+                            w[DBG_W_FREE_THREADED] ? "a free-threaded" : "a GIL",
+                            off->free_threaded ? "a free-threaded one" : "a GIL one");
     for (size_t i = 0; i < l->nmap; i++) {
         const struct dbg_map *m = &l->map[i];
         uint64_t size = w[m->size_word], v = w[m->word];

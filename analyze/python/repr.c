@@ -172,6 +172,19 @@ int ps_repr_read_int(struct repr_ctx *c, uint64_t obj, int *negative, uint32_t *
     uint64_t tag;
     int64_t nd;
     int rc;
+    const char *tn;
+    if (o->intobj.ival != PS_OFF_NONE && ps_py_typename(c->w, obj, &tn) == PS_OK &&
+        strcmp(tn, "long") != 0) { /* 2.7 int, bool: a C long, as base-2^30 digits */
+        if ((rc = ps_w_field_u64(c->w, obj, o->intobj.ival, &tag)))
+            return rc;
+        *negative = (int64_t)tag < 0;
+        uint64_t mag = *negative ? 0 - tag : tag;
+        if (!(*digits = malloc(3 * 4)))
+            return PS_NOMEM;
+        for (*n = 0; mag; mag >>= 30)
+            (*digits)[(*n)++] = (uint32_t)(mag & 0x3fffffff);
+        return PS_OK;
+    }
     if (o->longobj.lv_tag != PS_OFF_NONE) {
         if ((rc = ps_w_field_u64(c->w, obj, o->longobj.lv_tag, &tag)))
             return rc;
@@ -237,6 +250,13 @@ void ps_repr_int(struct repr_ctx *c, uint64_t obj)
         ps_sb_printf(c->sb, i == nchunks - 1 ? "%u" : "%09u", chunks[i]);
     free(chunks);
     free(d);
+}
+
+/* 2.7's long: the digits, then L. */
+static void repr_long(struct repr_ctx *c, uint64_t obj)
+{
+    ps_repr_int(c, obj);
+    ps_sb_puts(c->sb, c->w->off.reprs.long_suffix);
 }
 
 static void repr_bool(struct repr_ctx *c, uint64_t obj)
@@ -426,6 +446,8 @@ static void repr_str(struct repr_ctx *c, uint64_t obj)
     }
     char quote = (char)q;
     int ucd = ps_unicode_version_bit(c->w->off.major, c->w->off.minor);
+    int ascii = c->w->off.reprs.text_ascii; /* 2.7: every non-ASCII character escaped */
+    ps_sb_puts(c->sb, c->w->off.reprs.text_prefix);
     ps_sb_put(c->sb, &quote, 1);
     for (size_t i = 0; i < n && !c->sb->full; i++) {
         uint32_t ch = code_point(raw, h.kind, i);
@@ -443,7 +465,7 @@ static void repr_str(struct repr_ctx *c, uint64_t obj)
             ps_sb_puts(c->sb, "\\r");
         else if (ch < 0x7f && ch >= 0x20)
             ps_sb_put(c->sb, (const char *)&(char){(char)ch}, 1);
-        else if (ps_unicode_printable(ch, ucd))
+        else if (!ascii && ps_unicode_printable(ch, ucd))
             put_utf8(c->sb, ch);
         else if (ch <= 0xff)
             ps_sb_printf(c->sb, "\\x%02x", ch);
@@ -458,7 +480,7 @@ static void repr_str(struct repr_ctx *c, uint64_t obj)
     ps_sb_put(c->sb, &quote, 1);
 }
 
-static void repr_byte_string(struct repr_ctx *c, uint64_t data, uint64_t size)
+static void repr_byte_string(struct repr_ctx *c, uint64_t data, uint64_t size, const char *prefix)
 {
     size_t n = size > c->w->lim.max_str ? c->w->lim.max_str : (size_t)size;
     unsigned char *raw = malloc(n + 1);
@@ -474,7 +496,7 @@ static void repr_byte_string(struct repr_ctx *c, uint64_t data, uint64_t size)
         squote |= raw[i] == '\'' && !inside;
         dquote |= raw[i] == '"' && !inside;
     }
-    ps_sb_put(c->sb, "b", 1);
+    ps_sb_puts(c->sb, prefix);
     int q = choose_quote(c, squote, dquote, n < size, data + n, size - n, 1);
     if (q < 0) {
         free(raw);
@@ -512,7 +534,7 @@ static void repr_bytes(struct repr_ctx *c, uint64_t obj)
     uint64_t size;
     if (ps_w_field_u64(c->w, obj, c->w->off.object.ob_size, &size) || (int64_t)size < 0)
         return ps_sb_cut(c->sb);
-    repr_byte_string(c, obj + (uint64_t)c->w->off.bytes.ob_sval, size);
+    repr_byte_string(c, obj + (uint64_t)c->w->off.bytes.ob_sval, size, c->w->off.reprs.bytes_prefix);
 }
 
 static void repr_bytearray(struct repr_ctx *c, uint64_t obj)
@@ -525,7 +547,7 @@ static void repr_bytearray(struct repr_ctx *c, uint64_t obj)
     if (size == 0)
         ps_sb_puts(c->sb, "b''");
     else
-        repr_byte_string(c, start, size);
+        repr_byte_string(c, start, size, "b");
     ps_sb_puts(c->sb, ")");
 }
 
@@ -718,7 +740,7 @@ static void repr_set(struct repr_ctx *c, uint64_t obj)
         }
         for (uint64_t j = 0; j < chunk && found < want; j++) {
             const char *tn;
-            uint64_t key = entry[2 * j];
+            uint64_t key = entry[2 * j + (o->more.set_key == 8)]; /* 2.7: {hash, key} */
             if (key && !(ps_py_typename(c->w, key, &tn) == PS_OK && strcmp(tn, "<dummy key> type") == 0))
                 keys[found++] = key;
         }
@@ -726,10 +748,12 @@ static void repr_set(struct repr_ctx *c, uint64_t obj)
     if (found == 0 && !c->sb->full) {
         ps_sb_printf(c->sb, "%s()", type);
     } else {
-        if (exact)
-            ps_sb_puts(c->sb, "{");
+        int literal = exact && o->reprs.set_literal; /* 2.7: set([1, 2]) */
+        const char *open = o->reprs.set_literal ? "{" : "[", *close = o->reprs.set_literal ? "}" : "]";
+        if (literal)
+            ps_sb_puts(c->sb, open);
         else
-            ps_sb_printf(c->sb, "%s({", type);
+            ps_sb_printf(c->sb, "%s(%s", type, open);
         size_t shown = found < c->w->lim.max_items ? found : c->w->lim.max_items;
         for (size_t i = 0; i < shown && !c->sb->full; i++) {
             if (i)
@@ -738,7 +762,9 @@ static void repr_set(struct repr_ctx *c, uint64_t obj)
         }
         if (found > shown)
             ps_sb_cut(c->sb);
-        ps_sb_puts(c->sb, exact ? "}" : "})");
+        ps_sb_puts(c->sb, close);
+        if (!literal)
+            ps_sb_puts(c->sb, ")");
     }
     free(keys);
     c->depth--;
@@ -793,7 +819,7 @@ void ps_type_names(struct ps_walker *w, uint64_t type, char **module, char **qua
         *module = strdup(name);
         *qualname = strdup(dot + 1);
     } else {
-        *module = strdup("builtins");
+        *module = strdup(o->reprs.builtins);
         *qualname = strdup(name);
     }
 }
@@ -805,7 +831,7 @@ void ps_repr_default(struct repr_ctx *c, uint64_t obj)
     if (ps_w_field_u64(c->w, obj, c->w->off.object.ob_type, &type))
         return ps_sb_cut(c->sb);
     ps_type_names(c->w, type, &module, &qualname);
-    if (module && strcmp(module, "builtins") != 0)
+    if (module && strcmp(module, c->w->off.reprs.builtins) != 0)
         ps_sb_printf(c->sb, "<%s.%s object at 0x%llx>", module, qualname ? qualname : "?",
                   (unsigned long long)obj);
     else
@@ -818,11 +844,17 @@ void ps_repr_default(struct repr_ctx *c, uint64_t obj)
 static void repr_type(struct repr_ctx *c, uint64_t obj)
 {
     char *module, *qualname;
+    uint64_t flags = 0;
     ps_type_names(c->w, obj, &module, &qualname);
-    if (module && strcmp(module, "builtins") != 0)
-        ps_sb_printf(c->sb, "<class '%s.%s'>", module, qualname ? qualname : "?");
+    /* 2.7 says <type 'int'> for the types not made by a class statement */
+    const char *word = ps_w_field_u64(c->w, obj, c->w->off.object.tp_flags, &flags) == PS_OK &&
+                               !(flags & TPFLAGS_HEAPTYPE)
+                           ? c->w->off.reprs.builtin_type_word
+                           : "class";
+    if (module && strcmp(module, c->w->off.reprs.builtins) != 0)
+        ps_sb_printf(c->sb, "<%s '%s.%s'>", word, module, qualname ? qualname : "?");
     else
-        ps_sb_printf(c->sb, "<class '%s'>", qualname ? qualname : "?");
+        ps_sb_printf(c->sb, "<%s '%s'>", word, qualname ? qualname : "?");
     free(module);
     free(qualname);
 }
@@ -831,11 +863,52 @@ static void repr_function(struct repr_ctx *c, uint64_t obj)
 {
     uint64_t qn;
     char *name = NULL;
-    if (c->w->off.more.func_qualname == PS_OFF_NONE ||
-        ps_w_field_u64(c->w, obj, c->w->off.more.func_qualname, &qn) || !ps_py_is(c->w, qn, "str") ||
+    /* 2.7 functions have a name, no qualified name */
+    ps_off at = c->w->off.more.func_qualname != PS_OFF_NONE ? c->w->off.more.func_qualname
+                                                            : c->w->off.more.func_name;
+    if (ps_w_field_u64(c->w, obj, at, &qn) || !ps_py_is(c->w, qn, "str") ||
         ps_py_str(c->w, qn, 256, &name, NULL))
         return ps_repr_default(c, obj);
     ps_sb_printf(c->sb, "<function %s at 0x%llx>", name, (unsigned long long)obj);
+    free(name);
+}
+
+/* 2.7 old-style classes and instances: <class __main__.C at 0x...>, <__main__.C instance at
+ * 0x...> (Objects/classobject.c: the class's __module__ and cl_name). */
+static void classobj_names(struct repr_ctx *c, uint64_t cls, char **module, char **name)
+{
+    const struct ps_pyoffsets *o = &c->w->off;
+    uint64_t dict, mod, nm;
+    *module = *name = NULL;
+    if (!ps_w_field_u64(c->w, cls, o->more.cl_dict, &dict) && dict &&
+        !ps_py_dict_get(c->w, dict, "__module__", &mod) && mod && ps_py_is(c->w, mod, "str"))
+        ps_py_str(c->w, mod, 256, module, NULL);
+    if (!ps_w_field_u64(c->w, cls, o->more.cl_name, &nm) && nm && ps_py_is(c->w, nm, "str"))
+        ps_py_str(c->w, nm, 256, name, NULL);
+}
+
+static void repr_classobj(struct repr_ctx *c, uint64_t obj)
+{
+    char *module, *name;
+    classobj_names(c, obj, &module, &name);
+    if (module)
+        ps_sb_printf(c->sb, "<class %s.%s at 0x%llx>", module, name ? name : "?", (unsigned long long)obj);
+    else
+        ps_sb_printf(c->sb, "<class ?.%s at 0x%llx>", name ? name : "?", (unsigned long long)obj);
+    free(module);
+    free(name);
+}
+
+static void repr_instance(struct repr_ctx *c, uint64_t obj)
+{
+    uint64_t cls;
+    char *module, *name;
+    if (ps_w_field_u64(c->w, obj, c->w->off.more.in_class, &cls))
+        return ps_sb_cut(c->sb);
+    classobj_names(c, cls, &module, &name);
+    ps_sb_printf(c->sb, "<%s.%s instance at 0x%llx>", module ? module : "?", name ? name : "?",
+              (unsigned long long)obj);
+    free(module);
     free(name);
 }
 
@@ -855,12 +928,20 @@ static const struct {
     {"list", repr_list},       {"dict", ps_repr_dict},          {"set", repr_set},
     {"frozenset", repr_set},   {"range", repr_range},        {"type", repr_type},
     {"function", repr_function}, {"ellipsis", repr_ellipsis}, {"NotImplementedType", repr_notimpl},
+    {"long", repr_long},       {"instance", repr_instance},  {"classobj", repr_classobj},
 };
 
 typedef void (*renderer_fn)(struct repr_ctx *c, uint64_t obj);
 
-static renderer_fn renderer_for(const char *type_name)
+static renderer_fn renderer_for(const struct ps_walker *w, const char *type_name)
 {
+    /* The text and byte-string types by this version's names (2.7: unicode and str). */
+    if (strcmp(type_name, w->off.reprs.text_type) == 0)
+        return repr_str;
+    if (strcmp(type_name, w->off.reprs.bytes_type) == 0)
+        return repr_bytes;
+    if (strcmp(type_name, "str") == 0 || strcmp(type_name, "bytes") == 0)
+        return NULL; /* the other dialect's name */
     for (size_t i = 0; i < sizeof renderers / sizeof renderers[0]; i++)
         if (strcmp(type_name, renderers[i].type) == 0)
             return renderers[i].render;
@@ -891,7 +972,7 @@ static renderer_fn find_inherited(struct ps_walker *w, uint64_t type)
             base_repr != repr || ps_w_field_u64(w, type, o->object.tp_name, &tp_name) ||
             ps_w_cstr(w, tp_name, name, sizeof name) || strcmp(name, "bytearray") == 0)
             return NULL;
-        return renderer_for(name);
+        return renderer_for(w, name);
     }
     return NULL;
 }
@@ -921,7 +1002,7 @@ void ps_repr_obj(struct repr_ctx *c, uint64_t obj)
         return;
     if (!obj || ps_py_typename(c->w, obj, &tn))
         return ps_sb_cut(c->sb);
-    renderer_fn render = renderer_for(tn);
+    renderer_fn render = renderer_for(c->w, tn);
     if (!render && ps_stdlib_render(c, obj))
         return;
     if (!render)
@@ -934,10 +1015,8 @@ static int is_plain_instance(struct ps_walker *w, uint64_t obj)
     const char *tn;
     if (ps_py_typename(w, obj, &tn))
         return 0;
-    for (size_t i = 0; i < sizeof renderers / sizeof renderers[0]; i++)
-        if (strcmp(tn, renderers[i].type) == 0)
-            return 0;
-    return 1;
+    return renderer_for(w, tn) == NULL && strcmp(tn, w->off.reprs.text_type) != 0 &&
+           strcmp(tn, w->off.reprs.bytes_type) != 0;
 }
 
 struct attrs_ctx {

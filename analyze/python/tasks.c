@@ -168,15 +168,37 @@ static int weakref_key(struct tasks_walk *k, uint64_t ref)
     return add_task(k, obj, 0);
 }
 
-static int collect_weakset(struct tasks_walk *k, uint64_t md, const char *name)
+/* The tasks of a WeakSet: the live referents of the weak references in its `data` set. */
+static int weakset_tasks(struct tasks_walk *k, uint64_t ws)
 {
-    uint64_t ws, data;
+    uint64_t data;
     int rc;
-    if ((rc = ps_py_dict_get(k->w, md, name, &ws)) || !ws)
-        return rc;
     if ((rc = ps_py_getattr(k->w, ws, "data", &data)) || !data)
         return rc ? rc : PS_CORRUPT;
     return set_foreach(k, data, weakref_key, 1);
+}
+
+static int collect_weakset(struct tasks_walk *k, uint64_t md, const char *name)
+{
+    uint64_t ws;
+    int rc;
+    if ((rc = ps_py_dict_get(k->w, md, name, &ws)) || !ws)
+        return rc;
+    return weakset_tasks(k, ws);
+}
+
+/* 3.6: the WeakSet is the static all_tasks of the _asyncio extension (a captured root). */
+static int collect_static_weakset(struct tasks_walk *k)
+{
+    uint64_t at = k->w->roots[PS_ROOT_ASYNCIO_TASKS], ws;
+    int rc;
+    if (!at)
+        return PS_UNSUPPORTED; /* the extension's symbol was not found at capture */
+    if ((rc = w_u64(k->w, at, &ws)) || !ws)
+        return rc;
+    if (!ps_py_is(k->w, ws, "WeakSet"))
+        return PS_CORRUPT;
+    return weakset_tasks(k, ws);
 }
 
 /* 3.14+: a circular list of struct llist_node {next, prev} through each task's task_node,
@@ -240,8 +262,9 @@ static int read_c_task(struct tasks_walk *k, struct ps_task *t, struct task_fiel
         (rc = ps_w_field_i32(k->w, t->addr, ao->fut_state, &state)) ||
         (rc = ps_w_field_u64(k->w, t->addr, ao->task_coro, &f->coro)) ||
         (rc = ps_w_field_u64(k->w, t->addr, ao->task_fut_waiter, &f->waiter)) ||
-        (rc = ps_w_field_u64(k->w, t->addr, ao->task_name, &f->name)))
-        return rc;
+        (ao->task_name != PS_OFF_NONE &&
+         (rc = ps_w_field_u64(k->w, t->addr, ao->task_name, &f->name))))
+        return rc; /* 3.7 tasks have no name: f->name stays 0 */
     if (state < 0 || state > 2)
         return PS_CORRUPT;
     t->state = (uint8_t)(PS_TASK_PENDING + state);
@@ -625,6 +648,8 @@ static int collect(struct tasks_walk *k, uint64_t interp, uint64_t md)
     switch (ao->registry) {
     case PS_TASKREG_ALL_TASKS:
         return collect_weakset(k, md, "_all_tasks");
+    case PS_TASKREG_STATIC_WEAKSET:
+        return collect_static_weakset(k);
     case PS_TASKREG_SCHEDULED:
         if ((rc = collect_weakset(k, md, "_scheduled_tasks")) == PS_NOMEM)
             return rc;
@@ -739,7 +764,7 @@ int ps_walk_tasks(struct ps_walker *w, uint64_t interp, struct ps_interp *in)
     struct ps_asyncio_offsets own;
     uint64_t md;
     int rc;
-    if (!(k.ao = ps_asyncio_offsets(w->off.major, w->off.minor))) {
+    if (!(k.ao = ps_asyncio_offsets(w->off.major, w->off.minor, w->off.free_threaded))) {
         in->tasks_status = PS_UNSUPPORTED;
         return PS_OK;
     }

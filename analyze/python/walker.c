@@ -217,10 +217,6 @@ static int render_locals(struct ps_walker *w, struct ps_frame *f, const uint64_t
 /* co_flags: the function takes *args, **kwargs. */
 #define CO_VARARGS 0x4
 #define CO_VARKEYWORDS 0x8
-/* co_kwonlyargcount is the int after co_posonlyargcount, which follows co_argcount, in every
- * PyCodeObject of 3.8-3.15 (Include/cpython/code.h). */
-#define KWONLYARGCOUNT_AFTER_ARGCOUNT 8
-
 /* How many slots, first in the frame, hold the arguments: positional, keyword-only, *args and
  * **kwargs, as inspect counts them. */
 static int argument_slots(struct ps_walker *w, uint64_t code, int32_t *out)
@@ -228,8 +224,10 @@ static int argument_slots(struct ps_walker *w, uint64_t code, int32_t *out)
     const struct ps_pyoffsets *o = &w->off;
     int32_t argcount, kwonly, flags;
     int rc;
+    kwonly = 0; /* 2.7 has no keyword-only arguments */
     if ((rc = ps_w_field_i32(w, code, o->code.argcount, &argcount)) ||
-        (rc = ps_w_field_i32(w, code, o->code.argcount + KWONLYARGCOUNT_AFTER_ARGCOUNT, &kwonly)) ||
+        (o->code.kwonlyargcount != PS_OFF_NONE &&
+         (rc = ps_w_field_i32(w, code, o->code.kwonlyargcount, &kwonly))) ||
         (rc = ps_w_field_i32(w, code, o->code.flags, &flags)))
         return rc;
     if (argcount < 0 || kwonly < 0 || argcount > 1 << 16 || kwonly > 1 << 16)
@@ -642,6 +640,11 @@ static int walk_thread(struct ps_walker *w, uint64_t tstate, struct ps_thread *t
     t->tid = (uint32_t)native;
     if ((rc = ps_w_field_u64(w, tstate, o->tstate.frame, &frame)))
         return rc;
+    int32_t py_state;
+    if (o->tstate.state != PS_OFF_NONE &&
+        ps_w_field_i32(w, tstate, o->tstate.state, &py_state) == PS_OK && py_state >= 0 &&
+        py_state <= PS_PY_SUSPENDED)
+        t->py_state = (uint8_t)(1 + py_state);
     /* A running state's _PyCFrame is a local of the eval loop: it tells which OS thread
      * runs this state when thread_id does not (report.c). */
     if (o->tstate.cframe != PS_OFF_NONE &&
@@ -672,11 +675,13 @@ static int name_cb(void *arg, uint64_t key, uint64_t value)
 {
     struct names_ctx *c = arg;
     uint64_t ident, name_obj, daemonic = 0, flag = 0;
-    if (ps_py_long_u64(c->w, key, &ident) || ps_py_getattr(c->w, value, "_name", &name_obj) ||
+    if (ps_py_long_u64(c->w, key, &ident) ||
+        ps_py_getattr(c->w, value, c->w->off.threading.name_attr, &name_obj) ||
         !name_obj || !ps_py_is(c->w, name_obj, "str"))
         return PS_OK; /* one unreadable entry does not hide the others */
     /* Thread._daemonic is a bool in every version: one more attribute lookup. */
-    int daemon_known = ps_py_getattr(c->w, value, "_daemonic", &daemonic) == PS_OK && daemonic &&
+    int daemon_known = ps_py_getattr(c->w, value, c->w->off.threading.daemonic_attr, &daemonic) ==
+                           PS_OK && daemonic &&
                        ps_py_is(c->w, daemonic, "bool") &&
                        ps_py_long_u64(c->w, daemonic, &flag) == PS_OK && flag <= 1;
     size_t found = (size_t)(uintptr_t)(ident ? ps_u64map_get(&c->by_ident, ident) : NULL);
@@ -694,17 +699,38 @@ static int name_cb(void *arg, uint64_t key, uint64_t value)
     return PS_OK;
 }
 
-static int read_thread_names(struct ps_walker *w, uint64_t interp, struct ps_interp *in)
+/* The __dict__ of the module NAME of the interpreter at INTERP, or *MD_DICT = 0. */
+static int module_dict(struct ps_walker *w, uint64_t interp, const char *name, uint64_t *md_dict)
 {
     const struct ps_pyoffsets *o = &w->off;
-    uint64_t modules, threading, md_dict, active;
+    uint64_t modules, module;
     int rc;
+    *md_dict = 0;
     if ((rc = ps_w_field_u64(w, interp, o->interp.modules, &modules)) || !modules)
         return rc;
-    if ((rc = ps_py_dict_get(w, modules, "threading", &threading)) || !threading)
+    if ((rc = ps_py_dict_get(w, modules, name, &module)) || !module)
         return rc;
     /* PyModuleObject: the header, then md_dict. */
-    if ((rc = w_u64(w, threading + (uint64_t)o->object.ob_type + 8, &md_dict)) || !md_dict)
+    return w_u64(w, module + (uint64_t)o->object.ob_type + 8, md_dict);
+}
+
+/* sys.hexversion: the micro version too, which the library name of 3.6-3.10 does not give. */
+static void read_hexversion(struct ps_walker *w, uint64_t interp, struct ps_model *m)
+{
+    uint64_t sys_dict, hex_obj, hex;
+    if (module_dict(w, interp, "sys", &sys_dict) == PS_OK && sys_dict &&
+        ps_py_dict_get(w, sys_dict, "hexversion", &hex_obj) == PS_OK && hex_obj &&
+        ps_py_is(w, hex_obj, "int") && ps_py_long_u64(w, hex_obj, &hex) == PS_OK &&
+        hex <= UINT32_MAX)
+        m->hexversion = (uint32_t)hex;
+    ps_error_clear();
+}
+
+static int read_thread_names(struct ps_walker *w, uint64_t interp, struct ps_interp *in)
+{
+    uint64_t md_dict, active;
+    int rc;
+    if ((rc = module_dict(w, interp, "threading", &md_dict)) || !md_dict)
         return rc;
     if ((rc = ps_py_dict_get(w, md_dict, "_active", &active)) || !active)
         return rc;
@@ -729,21 +755,39 @@ static void read_gil_and_gc(struct ps_walker *w, uint64_t runtime, uint64_t inte
         gil = runtime + (uint64_t)o->runtime.gil;
     else if (o->interp.gil_ptr != PS_OFF_NONE && ps_w_field_u64(w, interp, o->interp.gil_ptr, &gil))
         gil = 0;
-    if (gil && ps_w_field_i32(w, gil, o->gil.locked, &locked) == PS_OK &&
-        ps_w_field_u64(w, gil, o->gil.last_holder, &holder) == PS_OK) {
+    /* A free-threaded build runs without its GIL unless something enabled it. */
+    int32_t enabled = 0;
+    if (gil && o->free_threaded && o->gil.enabled != PS_OFF_NONE &&
+        ps_w_field_i32(w, gil, o->gil.enabled, &enabled) == PS_OK && enabled == 0) {
+        in->free_threaded = 1;
+        gil = 0;
+    }
+    /* Before 3.7 the GIL is two statics, each its own root (0 when not captured). */
+    uint64_t locked_at = gil ? gil : w->roots[PS_ROOT_GIL_LOCKED];
+    uint64_t holder_at = gil ? gil : w->roots[PS_ROOT_GIL_HOLDER];
+    /* 2.7's GIL is a semaphore without a "locked" word: the current thread state (set while
+     * a thread holds it, NULL once released) says both who holds it and whether it is held. */
+    int holder_only = o->gil.locked == PS_OFF_NONE;
+    if (!in->free_threaded && holder_at && (locked_at || holder_only) &&
+        ps_w_field_u64(w, holder_at, o->gil.last_holder, &holder) == PS_OK &&
+        (holder_only ? (locked = holder != 0, 1)
+                     : ps_w_field_i32(w, locked_at, o->gil.locked, &locked) == PS_OK)) {
         in->gil_known = 1;
+        /* -1: the GIL was never created (3.6 creates it when a second thread starts) */
+        if (locked < 0)
+            locked = 0;
         in->gil_locked = locked != 0;
-        in->gil_addr = gil;
+        in->gil_addr = gil ? gil : holder_at;
         in->gil_holder = locked ? holder : 0;
         for (size_t i = 0; i < in->nthreads; i++) {
             struct ps_thread *t = &in->threads[i];
             t->holds_gil = locked && holder && t->tstate == holder;
         }
     }
-    /* 3.9+ keep the GC state in each interpreter, 3.8 once in _PyRuntime. */
+    /* 3.9+ keep the GC state in each interpreter, 3.7-3.8 once in _PyRuntime, 3.6 in statics. */
     uint64_t gcs = o->interp.gc != PS_OFF_NONE    ? interp + (uint64_t)o->interp.gc
                    : o->runtime.gc != PS_OFF_NONE ? runtime + (uint64_t)o->runtime.gc
-                                                  : 0;
+                                                  : w->roots[PS_ROOT_GC];
     if (gcs && o->gc.collecting != PS_OFF_NONE &&
         ps_w_field_i32(w, gcs, o->gc.collecting, &collecting) == PS_OK) {
         in->gc_known = 1;
@@ -761,13 +805,14 @@ static void read_gil_and_gc(struct ps_walker *w, uint64_t runtime, uint64_t inte
                 }
 }
 
-static int walk_interp(struct ps_walker *w, uint64_t runtime, uint64_t interp, struct ps_interp *in)
+static int walk_interp(struct ps_walker *w, uint64_t runtime, uint64_t interp, unsigned index,
+                       struct ps_interp *in)
 {
     const struct ps_pyoffsets *o = &w->off;
-    uint64_t id, tstate;
+    uint64_t id = index, tstate; /* before 3.7 interpreters have no id: their place in the list */
     int rc;
     in->addr = interp;
-    if ((rc = ps_w_field_u64(w, interp, o->interp.id, &id)) ||
+    if ((o->interp.id != PS_OFF_NONE && (rc = ps_w_field_u64(w, interp, o->interp.id, &id))) ||
         (rc = ps_w_field_u64(w, interp, o->interp.threads_head, &tstate)))
         return rc;
     in->id = (int64_t)id;
@@ -848,12 +893,16 @@ static int choose_offsets(struct ps_walker *w, const struct ps_walk_target *t)
         else
             has_debug = 0;
     }
+    /* A free-threaded build (3.13t) says so in its debug offsets: its own table. */
+    int ft = has_debug && ps_pyoffsets_debug_free_threaded(dbg, dbg_len);
+    if (ft)
+        base = ps_pyoffsets_for(major, minor, 1);
     int known = base != NULL;
-    if (!base && has_debug)
+    if (!base && has_debug && !ft)
         base = ps_pyoffsets_nearest_below(major, minor);
     if (!base)
-        return ps_error_set(PS_UNSUPPORTED, "unsupported CPython %d.%d (supported: %s)", major,
-                            minor, ps_pyoffsets_supported_list());
+        return ps_error_set(PS_UNSUPPORTED, "unsupported CPython %d.%d%s (supported: %s)", major,
+                            minor, ft ? "t (free-threaded)" : "", ps_pyoffsets_supported_list());
     struct ps_pyoffsets fallback;
     int have_fallback = 0;
     for (unsigned i = 0; base; i++) {
@@ -882,7 +931,7 @@ static int choose_offsets(struct ps_walker *w, const struct ps_walk_target *t)
             fallback = w->off;
             have_fallback = 1;
         }
-        base = known ? ps_pyoffsets_candidate(major, minor, i + 1) : NULL;
+        base = known && !ft ? ps_pyoffsets_candidate(major, minor, i + 1) : NULL;
     }
     if (have_fallback) {
         w->off = fallback; /* nothing contradicts it: the first table that could not be judged */
@@ -967,6 +1016,7 @@ int ps_walk(const struct ps_memsrc *mem, const struct ps_walk_target *target,
     memset(&w, 0, sizeof w);
     w.mem = mem;
     w.asyncio_debug = target->asyncio_debug;
+    memcpy(w.roots, target->roots, sizeof w.roots);
     if (lim)
         w.lim = *lim;
     else
@@ -1006,7 +1056,9 @@ int ps_walk(const struct ps_memsrc *mem, const struct ps_walk_target *target,
             rc = PS_NOMEM;
             goto out;
         }
-        int st = walk_interp(&w, target->runtime_addr, interp, in);
+        if (n == 0)
+            read_hexversion(&w, interp, out);
+        int st = walk_interp(&w, target->runtime_addr, interp, n, in);
         if (st == PS_NOMEM) {
             rc = st;
             goto out;

@@ -23,6 +23,7 @@ struct ps_walker {
     int hash_known;         /* the target's str hash key was read: dicts can be probed */
     uint64_t hash_k0, hash_k1;
     uint64_t asyncio_debug; /* ps_walk_target's: the interpreter's asyncio layout, or 0 */
+    uint64_t roots[PS_ROOT_COUNT]; /* ps_walk_target's: static roots (3.6), or 0 */
     int redact_on;
     int no_attrs;           /* locals without their instance attributes (the task walk:
                                thousands of coroutine frames share the same loop object) */

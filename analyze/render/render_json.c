@@ -152,7 +152,8 @@ static void print_frame(FILE *out, const struct ps_frame *f, int locals)
     }
 }
 
-static void print_thread(FILE *out, const struct ps_thread *t, int locals)
+static void print_thread(FILE *out, const struct ps_interp *in, const struct ps_thread *t,
+                         int locals)
 {
     fprintf(out, "{\"tid\": %u, ", t->tid);
     if (t->ns_tid)
@@ -167,6 +168,9 @@ static void print_thread(FILE *out, const struct ps_thread *t, int locals)
     json_str(out, t->os_state ? os_state : NULL);
     fprintf(out, ", \"state\": \"%s\", \"holds_gil\": %s, \"python\": %s",
             ps_thread_state_name(t->state), json_bool(t->holds_gil), json_bool(t->tstate != 0));
+    static const char *const py_states[] = {"detached", "attached", "suspended"};
+    if (t->py_state && in->free_threaded) /* without a GIL, what runs is what is attached */
+        fprintf(out, ", \"thread_state\": \"%s\"", py_states[t->py_state - 1]);
     fprintf(out, ", \"frames_truncated\": %s, \"error\": ", json_bool(t->frames_truncated));
     json_str(out, t->walk_status && t->walk_status != PS_LIMIT ? ps_strerror(t->walk_status) : NULL);
     fputs(", \"syscall\": ", out);
@@ -279,6 +283,8 @@ static void print_interp(FILE *out, const struct ps_interp *in, int locals)
     } else {
         fputs("null", out);
     }
+    if (in->free_threaded)
+        fputs(", \"gil_reason\": \"free-threaded build: no GIL\"", out);
     fputs(", \"gc\": ", out);
     if (in->gc_known) {
         fprintf(out, "{\"collecting\": %s, \"collector_tid\": ", json_bool(in->gc_collecting));
@@ -292,7 +298,7 @@ static void print_interp(FILE *out, const struct ps_interp *in, int locals)
     fputs(", \"threads\": [", out);
     for (size_t j = 0; j < in->nthreads; j++) {
         fputs(j ? ",\n    " : "\n    ", out);
-        print_thread(out, &in->threads[j], locals);
+        print_thread(out, in, &in->threads[j], locals);
     }
     fputs("]", out);
     print_tasks(out, in, locals);
@@ -304,7 +310,7 @@ static int render_json(FILE *out, const struct ps_report *r, const struct ps_ren
     const struct ps_snap_meta *m = r->meta;
     char when[48], version[32];
     ps_format_time(m->meta.captured_at_ns, when, sizeof when);
-    ps_format_version(m->meta.py_version_hex, version, sizeof version);
+    ps_format_version(ps_report_version(r), version, sizeof version);
     fputs("{\"pysnap\": {\"version\": ", out);
     json_str(out, PYSNAP_VERSION);
     fprintf(out, "},\n \"snapshot\": {\"format\": \"%u.%u\", \"tool_version\": ",

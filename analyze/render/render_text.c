@@ -130,7 +130,7 @@ static int render_text(FILE *out, const struct ps_report *r, const struct ps_ren
     const struct ps_snap_meta *m = r->meta;
     char when[48], version[32];
     ps_format_time(m->meta.captured_at_ns, when, sizeof when);
-    ps_format_version(m->meta.py_version_hex, version, sizeof version);
+    ps_format_version(ps_report_version(r), version, sizeof version);
     const char *host = ps_snap_string(m, "host"), *cmd = ps_snap_string(m, "cmdline");
     const char *source = ps_snap_string(m, "source");
     if (source && strcmp(source, "elf-core") == 0) /* no host, no pause: the core's file time */
@@ -152,7 +152,9 @@ static int render_text(FILE *out, const struct ps_report *r, const struct ps_ren
         if (r->model.ninterps > 1)
             ps_tprintf(out, "\nInterpreter %lld%s\n", (long long)in->id,
                     !in->gil_known ? "" : in->gil_shared ? " (shares its GIL)" : " (own GIL)");
-        if (in->gil_known) {
+        if (in->free_threaded) {
+            fprintf(out, "free-threaded: no GIL\n");
+        } else if (in->gil_known) {
             if (in->gil_locked && in->gil_holder_tid)
                 ps_tprintf(out, "GIL: held by thread %u\n", in->gil_holder_tid);
             else

@@ -62,6 +62,7 @@ enum ps_thread_state {
     PS_TSTATE_SLEEPING,
     PS_TSTATE_WAITING_FOR_GIL,
     PS_TSTATE_IDLE,
+    PS_TSTATE_SUSPENDED,     /* 3.13+: parked by a stop-the-world pause (free-threaded GC) */
 };
 
 struct ps_thread {
@@ -79,6 +80,8 @@ struct ps_thread {
     char os_state;           /* /proc state letter at capture (R, S, D, ...), 0 unknown */
     uint8_t holds_gil;
     uint8_t state;           /* enum ps_thread_state */
+    uint8_t py_state;        /* 3.13+: 1 + PyThreadState.state (enum ps_py_tstate_state:
+                                detached, attached, suspended); 0 unknown (before 3.13) */
     uint8_t frames_truncated;/* the frame walk hit its limit */
     int walk_status;         /* PS_OK, or why the frame walk stopped early */
     struct ps_frame *frames; /* innermost first */
@@ -100,6 +103,7 @@ struct ps_interp {
     int64_t id;
     uint64_t addr;
     int gil_known, gil_locked;
+    int free_threaded;       /* a free-threaded build with its GIL disabled: there is none */
     int gil_shared;          /* another interpreter uses the same GIL (before 3.12 all do;
                                 3.12+ only those created without their own GIL) */
     uint64_t gil_addr;       /* the _gil_runtime_state this interpreter uses, 0 unknown */
@@ -120,6 +124,7 @@ struct ps_model {
     struct ps_interp *interps;
     size_t ninterps, interps_cap;
     int walk_status; /* PS_OK, or the first error that cut the walk short */
+    uint32_t hexversion; /* the main interpreter's sys.hexversion, 0 when unread */
 };
 
 struct ps_interp *ps_model_add_interp(struct ps_model *m);

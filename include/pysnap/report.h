@@ -19,6 +19,10 @@ struct ps_report {
 int ps_report_build(struct ps_snapshot *snap, struct ps_report *out);
 void ps_report_free(struct ps_report *r);
 
+/* The target's PY_VERSION_HEX: the snapshot's, completed by the walked sys.hexversion when it
+ * agrees on major.minor (an ELF core of 3.6-3.10 knows only those from the library name). */
+uint32_t ps_report_version(const struct ps_report *r);
+
 /* "3.12.1", "3.13.0rc2" from PY_VERSION_HEX. */
 void ps_format_version(uint32_t hex, char *buf, size_t size);
 /* Thread state names as the JSON schema spells them. */

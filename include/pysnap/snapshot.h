@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "pysnap/memsrc.h"
+#include "pysnap/pyoffsets.h"
 #include "pysnap/snapfmt.h"
 
 /* The largest snapshot file, and uncompressed image, the reader holds in memory: 4 GiB on a
@@ -34,7 +35,7 @@ struct ps_snap_thread {
     uint16_t native_flags;    /* PS_NATIVE_* */
 };
 
-/* key=value strings; keys used: tool_version, host, exe, cmdline, python_path,
+/* key=value strings; keys used: tool_version, host, exe, cmdline, python_path, root_* (3.6),
  * partial_reason. Unknown keys are kept and ignored. */
 struct ps_snap_string {
     char *key, *value;
@@ -55,6 +56,13 @@ struct ps_snap_meta {
 };
 
 const char *ps_snap_string(const struct ps_snap_meta *m, const char *key);
+/* Append the string KEY=VALUE to M (nothing when VALUE is NULL). PS_OK or PS_NOMEM. */
+int ps_snap_add_string(struct ps_snap_meta *m, const char *key, const char *value);
+/* The static roots of a version without _PyRuntime (enum ps_root, 3.6) as strings
+ * root_gil_locked, root_gil_holder, root_gc (hex; only those that are non-zero), and back
+ * (absent: 0). */
+int ps_snap_add_roots(struct ps_snap_meta *m, const uint64_t *roots);
+void ps_snap_roots(const struct ps_snap_meta *m, uint64_t *roots);
 void ps_snap_meta_free(struct ps_snap_meta *m);
 /* The NUL-terminated string at OFF of the native string table, or NULL when OFF is
  * PS_NO_INDEX or out of range. */

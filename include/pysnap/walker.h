@@ -45,10 +45,12 @@ void ps_walk_limits_parse(struct ps_walk_limits *lim, const char *s);
 void ps_walk_limits_default(struct ps_walk_limits *lim);
 
 struct ps_walk_target {
-    uint64_t runtime_addr;   /* _PyRuntime */
+    uint64_t runtime_addr;   /* _PyRuntime (the table's roots.runtime: interp_head on 3.6) */
     uint32_t py_version_hex; /* PY_VERSION_HEX */
     uint64_t hash_secret;    /* _Py_HashSecret, or 0: dict lookups then scan every key */
     uint64_t asyncio_debug;  /* 3.14+: _Py_AsyncioModuleDebugOffsets (.AsyncioDebug), or 0 */
+    uint64_t roots[PS_ROOT_COUNT]; /* the table's roots.symbol addresses (enum ps_root), 0
+                                    * where the version has none or they were not found */
 };
 
 /* Walk the target into *OUT (which must be zeroed). Returns PS_OK even when parts of the walk

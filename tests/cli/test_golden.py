@@ -48,14 +48,15 @@ def other_arch(data):
 CASES = {
     # every version, plain text: the traceback view an operator reads first
     **{"analyze-%s" % n: ["analyze", corpus(n)] for n in (
-        "3.8.18-zstd", "3.9.18-raw", "3.10.13-raw", "3.11.7-raw", "3.12.1-zstd",
-        "3.13.0-raw", "debian-python3.11-raw", "sid-3.14-raw", "sid-3.15-zstd")},
+        "2.7.18-raw", "3.6.15-raw", "3.7.16-raw", "3.8.18-zstd", "3.9.18-raw", "3.10.13-raw", "3.11.7-raw", "3.12.1-zstd",
+        "3.13.0-raw", "3.13t-raw", "debian-python3.11-raw", "sid-3.14-raw", "sid-3.15-zstd")},
     # locals and native frames merged, on one version per frame model
     **{"analyze-native-locals-%s" % n: ["analyze", "--native", "--locals", corpus(n)]
-       for n in ("3.8.18-zstd", "3.12.1-zstd", "debian-python3.11-raw", "sid-3.15-zstd")},
+       for n in ("2.7.18-raw", "3.6.15-raw", "3.8.18-zstd", "3.12.1-zstd", "debian-python3.11-raw",
+                 "sid-3.15-zstd")},
     # the JSON document (doc/schema.json), one version per frame model
     **{"analyze-json-%s" % n: ["analyze", "--json", corpus(n)]
-       for n in ("3.9.18-raw", "3.12.1-zstd", "sid-3.14-raw")},
+       for n in ("3.7.16-raw", "3.9.18-raw", "3.12.1-zstd", "3.13t-raw", "sid-3.14-raw")},
     "analyze-json-no-locals-3.11.7": ["analyze", "--json", "--no-locals", corpus("3.11.7-raw")],
     "analyze-tasks-3.13.0": ["analyze", "--tasks", corpus("3.13.0-raw")],
     # several snapshots: one report each, then the summary across them

@@ -31,8 +31,9 @@ PROBE_TIMEOUT = 20.0   # an interpreter answering a -c probe
 
 PYENV_ROOT = "/root/.pyenv"
 PYENV_VERSIONS = ("3.11.7", "3.12.1", "3.13.0")
-# Frame-object era (3.8-3.10): offered only to test modules that set E2E_WITH_OLD_PYENV = True.
-PYENV_OLD_VERSIONS = ("3.8.18", "3.9.18", "3.10.13")
+# Frame-object era (3.6-3.10): offered only to test modules that set E2E_WITH_OLD_PYENV = True.
+# 3.6 has no _PyRuntime (its roots are static symbols of libpython's .symtab; doc/versions.md).
+PYENV_OLD_VERSIONS = ("3.6.15", "3.7.16", "3.8.18", "3.9.18", "3.10.13")
 DEBIAN_PYTHON = "/usr/bin/python3.11"
 # Debian's debug build (package python3.11-dbg): Py_DEBUG, dynamically linked, with symbols.
 DEBIAN_DBG_PYTHON = "/usr/bin/python3.11-dbg"
@@ -48,7 +49,9 @@ PROBE = (
     "print(json.dumps({'version': platform.python_version(), "
     "'version_info': list(sys.version_info), "
     "'implementation': sys.implementation.name, 'executable': sys.executable, "
-    "'base_prefix': sys.base_prefix, 'stdlib': sysconfig.get_paths()['stdlib']}))"
+    "'base_prefix': sys.base_prefix, 'stdlib': sysconfig.get_paths()['stdlib'], "
+    "'free_threaded': bool(sysconfig.get_config_var('Py_GIL_DISABLED')) and "
+    "not getattr(sys, '_is_gil_enabled', lambda: True)()}))"
 )
 
 
@@ -174,6 +177,14 @@ def interpreter_params(with_old=False):
 
 
 # --- /proc -------------------------------------------------------------------------------
+
+def free_threaded(interp):
+    """Does INTERP run without a GIL (a --disable-gil build, GIL not re-enabled)?"""
+    return bool(interp.info().get("free_threaded"))
+
+
+FREE_THREADED_GIL_REASON = "free-threaded build: no GIL"
+
 
 def wait_for_tids(pid, tids, timeout=TIDS_TIMEOUT):
     """Wait until /proc/PID/task holds exactly TIDS; returns that set or fails."""

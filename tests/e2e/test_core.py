@@ -66,7 +66,7 @@ def check_exact(a, truth, core_pid):
 
 
 def by_label(label):
-    its = [it for it in interpreters() if it.label == label]
+    its = [it for it in interpreters(with_old=True) if it.label == label]
     assert its, label
     if its[0].missing():
         pytest.skip("%s: interpreter not found: %s" % (label, its[0].missing()))
@@ -92,7 +92,7 @@ def check_sysroot(pysnap_bin, core, libpython, truth, pid, tmp_path):
     check_exact(analyze_json(pysnap_bin, core, "--sysroot", root), truth, pid)
 
 
-@pytest.mark.parametrize("label", ["pyenv-3.11.7", "pyenv-3.12.1"])
+@pytest.mark.parametrize("label", ["pyenv-3.6.15", "pyenv-3.7.16", "pyenv-3.11.7", "pyenv-3.12.1"])
 def test_gcore_same_stacks_as_truth(label, gcore, pysnap_bin, run_target, tmp_path):
     python = by_label(label)
     proc, truth = run_target(python, THREADS_TARGET)

@@ -23,7 +23,8 @@ import time
 
 import pytest
 
-from e2e_util import TARGETS, TargetRunner, all_threads, describe, need_analysis, run_pysnap
+from e2e_util import (FREE_THREADED_GIL_REASON, TARGETS, TargetRunner, all_threads, describe,
+                      free_threaded, need_analysis, run_pysnap)
 import schema_util
 
 E2E_WITH_OLD_PYENV = True  # 3.8-3.10 too: the issue asks for every supported interpreter
@@ -59,11 +60,12 @@ def task_view(pid, tid):
     return stat[stat.rindex(")") + 2], nr
 
 
-def wait_steady(pid, truth):
+def wait_steady(pid, truth, no_gil=False):
     """Wait until one spinner runs and the other sleeps on a futex, and main sleeps in
     time.sleep's call, three polls in a row. Main raises the switch interval to an hour
     before that call, so from then on the picture lasts; until main is there, spinners
-    trading the GIL every 5 ms can look the same, and main may still wait for the GIL."""
+    trading the GIL every 5 ms can look the same, and main may still wait for the GIL.
+    NO_GIL (a free-threaded build): both spinners run at once."""
     spinners = [t["tid"] for t in truth["threads"] if t["role"] == "spinner"]
     main_calls = set(NR[n] for n in expected_syscalls("main", truth["python"]["version_info"]))
     deadline = time.monotonic() + STEADY_TIMEOUT
@@ -75,7 +77,8 @@ def wait_steady(pid, truth):
         waiting = [v for v in views if v[0] == "S" and v[1] == NR["futex"]]
         main = task_view(pid, truth["main_tid"])
         main_parked = main[0] == "S" and main[1] in main_calls
-        good = good + 1 if len(running) == 1 and len(waiting) == 1 and main_parked else 0
+        want = (2, 0) if no_gil else (1, 1)
+        good = good + 1 if (len(running), len(waiting)) == want and main_parked else 0
         seen = views + [main]
         if time.monotonic() > deadline:
             pytest.fail("spinners never settled (one R, one S on futex; then main): %s" % seen, pytrace=False)
@@ -122,7 +125,8 @@ def run(python, pysnap_bin, tmp_path_factory):
         r.by_role = {}
         for t in truth["threads"]:
             r.by_role.setdefault(t["role"], []).append(t)
-        wait_steady(proc.pid, truth)
+        r.no_gil = free_threaded(python)
+        wait_steady(proc.pid, truth, r.no_gil)
         r.snap = base / "native.snap"
         r.capture = run_pysnap(pysnap_bin, "capture", "--pid", proc.pid, "-o", r.snap)
         r.json_res = r.text_res = r.analysis = None
@@ -175,6 +179,13 @@ def test_json_matches_schema(run):
 def test_one_spinner_holds_the_gil(run):
     a = need_analysis(run)
     spinners = [thread_of(a, t["tid"]) for t in run.by_role["spinner"]]
+    if run.no_gil:
+        # Free-threaded: no GIL to hold; both spinners run Python at once, attached.
+        interp = interp_of(a, spinners[0]["tid"])
+        assert interp["gil"] is None and interp["gil_reason"] == FREE_THREADED_GIL_REASON, interp["gil"]
+        assert [(t["state"], t["thread_state"], t["holds_gil"]) for t in spinners] == \
+            [("running", "attached", False)] * 2, [(t["tid"], t["state"]) for t in spinners]
+        return
     holders = [t for t in spinners if t["holds_gil"]]
     assert len(holders) == 1, "spinners holding the GIL: %s" % [(t["tid"], t["state"]) for t in spinners]
     holder = holders[0]
@@ -187,6 +198,9 @@ def test_one_spinner_holds_the_gil(run):
 
 
 def test_other_spinner_waits_for_the_gil(run):
+    if run.no_gil:
+        pytest.skip("%s is free-threaded: no spinner waits for a GIL (both run: "
+                    "test_one_spinner_holds_the_gil checks that)" % run.python.label)
     a = need_analysis(run)
     spinners = [thread_of(a, t["tid"]) for t in run.by_role["spinner"]]
     waiters = [t for t in spinners if not t["holds_gil"]]

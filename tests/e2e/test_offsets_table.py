@@ -1,8 +1,9 @@
 """The committed layout tables (analyze/python/pyoffsets_table.c) are what tools/gen-offsets generates.
 
 gen-offsets.sh compiles tools/gen-offsets/probe.c against each CPython's own headers. Here it
-writes into a temporary file with the headers this machine has (pyenv 3.8-3.13; Debian sid
-3.14/3.15, whose headers scripts/test.sh unpacks with tools/fetch-sid-pythons.sh --dev), and
+writes into a temporary file with the headers this machine has (pyenv 3.6-3.13; Debian sid
+3.14/3.15, whose headers scripts/test.sh unpacks with tools/fetch-sid-pythons.sh --dev; the
+free-threaded 3.13t of tools/build-freethreaded.sh, which scripts/test.sh builds), and
 every entry it generated must be, field for field, the committed entry of the same X.Y: a
 probe.c change that was not regenerated, or a table edited by hand, fails. The patch release
 in the entry's label may differ (Debian unstable moves on; a layout does not change within a
@@ -29,7 +30,9 @@ def entries(text):
     for block in re.split(r"(?m)^(?=    \{ /\* )", text)[1:]:
         label = re.match(r"    \{ /\* ([^ ,*]+)", block).group(1)
         body = block.split("\n};")[0].rstrip().rstrip(",")
-        key = tuple(int(x) for x in label.split(".")[:2])
+        # a free-threaded build's entry (label 3.13.5t) is keyed apart from the GIL build's
+        key = tuple(int(x) for x in label.rstrip("t").split(".")[:2]) + (
+            ("t",) if label.endswith("t") else ())
         out[key] = (label, body.split("\n", 1)[1])
     return out
 

@@ -4,6 +4,8 @@ truth the target took of itself (sys._current_frames()), exactly.
 One capture per interpreter (a module-scoped fixture); each test checks one promise.
 """
 
+E2E_WITH_OLD_PYENV = True  # 3.6-3.10 too (frame objects)
+
 import datetime
 import difflib
 import json

@@ -24,7 +24,8 @@ import re
 
 import pytest
 
-from e2e_util import (TARGETS, TargetRunner, all_threads, describe, need_analysis, python_frames,
+from e2e_util import (FREE_THREADED_GIL_REASON, TARGETS, TargetRunner, all_threads, describe,
+                      free_threaded, need_analysis, python_frames,
                       run_pysnap)
 import schema_util
 from test_native import elf_has_symtab
@@ -267,6 +268,13 @@ def test_each_interpreter_gil(sub, request):
     assert python_frames(spinner[0])[0][0] == p["function"], python_frames(spinner[0])
     own_gil = tuple(sub.truth["python"]["version_info"][:2]) >= (3, 12)
     gils = dict((i["id"], i["gil"]) for i in a["interpreters"])
+    if free_threaded(sub.python):
+        # No GIL at all: each interpreter says so, and the spinner runs.
+        assert all(g is None for g in gils.values()), gils
+        assert all(i.get("gil_reason") == FREE_THREADED_GIL_REASON for i in a["interpreters"])
+        assert spinner[0]["state"] == "running" and not spinner[0]["holds_gil"], spinner[0]
+        assert spinner[0]["thread_state"] == "attached", spinner[0]
+        return
     assert all(g is not None for g in gils.values()), gils
     for ident, g in gils.items():
         assert g["shared"] is (not own_gil), "interpreter %d gil %r" % (ident, g)

@@ -39,7 +39,7 @@ def supported_list():
     for entry in text.split("    { /* ")[1:]:
         m = re.search(r"\.major = (\d+), \.minor = (\d+),", entry)
         if m and ".debug_build = 0," in entry:
-            out.append("%s.%s" % m.groups())
+            out.append("%s.%s%s" % (m.groups() + ("t" if ".free_threaded = 1," in entry else "",)))
     return ", ".join(out)
 
 

@@ -2,7 +2,7 @@
  *
  * Input layout (little-endian):
  *   byte 0      version: bit 7 clear -> CPython 3.(8 + (b & 7)), i.e. 3.8 .. 3.15;
- *               bit 7 set   -> 3.(b & 0x7f), to exercise the unsupported-version paths
+ *               bit 7 set   -> 3.(b & 0x7f): 3.6 and 3.7, and the unsupported-version paths
  *   byte 1      flags: bit 0 -> small walk limits (else the CLI's defaults);
  *                      bit 1 -> the image is segmented (below);
  *                      bit 2 -> no locals

@@ -3,7 +3,7 @@
 
     tests/fuzz/make_corpus.py [--pysnap BIN] [--out DIR] [--walker-only | --core-only] [PYTHON ...]
 
-For each interpreter (default: every /root/.pyenv/versions/3.*/bin/python that pysnap can
+For each interpreter (default: every /root/.pyenv/versions/[23].*/bin/python that pysnap can
 capture; an argument is a python path or LABEL=COMMAND, the form of PYSNAP_EXTRA_PYTHONS from
 tools/fetch-sid-pythons.sh --print-env, split at ';') it starts TARGET below, captures it twice (zstd and --no-compress) and writes:
 
@@ -84,7 +84,7 @@ def worker(n, label):
     time.sleep(1000)
 
 def gen():
-    yield from range(3)
+    for i in range(3): yield i  # 2.7 too (no yield from)
     time.sleep(1000)
     yield 4
 
@@ -93,19 +93,19 @@ class App:
         if depth:
             return self.handler(depth - 1, name)
         data = {"k": "v", "n": depth}
-        print("ready", flush=True)
+        sys.stdout.write("ready\n"); sys.stdout.flush()  # 2.7 too
         time.sleep(1000)
 
-threading.Thread(target=worker, args=(3, "a"), name="worker-1", daemon=True).start()
+t = threading.Thread(target=worker, args=(3, "a"), name="worker-1"); t.daemon = True; t.start()
 g = gen(); next(g)
-threading.Thread(target=lambda: list(g), name="gen-thread", daemon=True).start()
+t = threading.Thread(target=lambda: list(g), name="gen-thread"); t.daemon = True; t.start()
 time.sleep(0.2)
 App().handler(3)
 '''
 
 
 def pythons():
-    return sorted(glob.glob("/root/.pyenv/versions/3.*/bin/python"))
+    return sorted(glob.glob("/root/.pyenv/versions/[23].*/bin/python"))
 
 
 def interpreter(spec):
@@ -246,8 +246,8 @@ def walker_seeds(raw, flat=True):
     same memory relocated into one image."""
     ranges, runtime, version, secret = parse_core(raw)
     minor = (version >> 16) & 0xff
-    if not 8 <= minor <= 15:
-        return {}
+    if version >> 24 != 3 or not 6 <= minor <= 15:
+        return {}  # fuzz_walker's version byte has no 2.7
     seeds = {}
     joined = []
     for addr, seg in sorted(ranges):
@@ -258,7 +258,8 @@ def walker_seeds(raw, flat=True):
     table = struct.pack("<I", len(joined)) + b"".join(
         struct.pack("<QI", addr, len(seg)) for addr, seg in joined)
     def header(flags, rt, hs):
-        return struct.pack("<BBBB4xQQ", minor - 8, flags, (version >> 8) & 0xff,
+        return struct.pack("<BBBB4xQQ", minor - 8 if minor >= 8 else 0x80 | minor, flags,
+                           (version >> 8) & 0xff,
                            version & 0xff, (rt - FUZZ_WALKER_BASE) % (1 << 64),
                            (hs - FUZZ_WALKER_BASE) % (1 << 64) if hs else 0)
 

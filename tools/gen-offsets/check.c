@@ -19,13 +19,14 @@
 /* Every field of struct ps_pyoffsets, in declaration order. */
 #define PS_FIELDS(X)                                                                           \
     X(major) X(minor) X(frame_model) X(dict_model) X(linetable_model) X(debug_build)           \
+    X(free_threaded)                                                                           \
     X(runtime.interpreters_head) X(runtime.gil) X(runtime.tstate_current) X(runtime.gc)       \
     X(interp.next) X(interp.id) X(interp.threads_head) X(interp.modules) X(interp.gil_ptr)    \
     X(interp.gc)                                                                               \
-    X(gil.locked) X(gil.last_holder)                                                           \
+    X(gil.locked) X(gil.last_holder) X(gil.enabled)                                            \
     X(gc.collecting) X(gc.frame)                                                               \
     X(tstate.next) X(tstate.interp) X(tstate.thread_id) X(tstate.native_thread_id)            \
-    X(tstate.frame) X(tstate.cframe_current) X(tstate.cframe)                                  \
+    X(tstate.frame) X(tstate.cframe_current) X(tstate.cframe) X(tstate.state)                  \
     X(iframe.previous) X(iframe.code) X(iframe.instr) X(iframe.owner) X(iframe.localsplus)    \
     X(iframe.stacktop) X(iframe.owner_generator) X(iframe.owner_cstack)                       \
     X(iframe.owner_interpreter) X(iframe.stackref_mask)                                        \
@@ -33,24 +34,35 @@
     X(frameobj.localsplus)                                                                     \
     X(code.filename) X(code.name) X(code.qualname) X(code.linetable) X(code.firstlineno)      \
     X(code.code_adaptive) X(code.code) X(code.firsttraceable) X(code.argcount) X(code.flags)  \
+    X(code.kwonlyargcount)                                                                     \
     X(code.nlocalsplus) X(code.localsplusnames) X(code.localspluskinds) X(code.nlocals)       \
     X(code.varnames) X(code.cellvars) X(code.freevars)                                         \
     X(object.ob_type) X(object.ob_size) X(object.tp_name) X(object.tp_flags)                  \
     X(object.tp_basicsize) X(object.tp_dictoffset) X(object.ht_cached_keys)                   \
+    X(object.managed_dict)                                                                     \
     X(unicode.state) X(unicode.length) X(unicode.ascii_size) X(unicode.compact_size)          \
+    X(unicode.data) X(unicode.char_size) X(intobj.ival)                                        \
     X(tuple.ob_item) X(list.ob_item) X(bytes.ob_sval) X(floatobj.ob_fval)                     \
     X(longobj.digits) X(longobj.lv_tag)                                                        \
     X(dict.ma_used) X(dict.ma_keys) X(dict.ma_values) X(dict.dk_size) X(dict.dk_log2_size)    \
     X(dict.dk_log2_index_bytes) X(dict.dk_kind) X(dict.dk_nentries) X(dict.dk_indices)        \
-    X(dict.entry_size) X(dict.unicode_entry_size) X(dict.values_values)                       \
+    X(dict.entry_size) X(dict.unicode_entry_size) X(dict.values_values) X(dict.ma_mask)       \
+    X(dict.ma_table)                                                                           \
     X(more.tp_dict) X(more.ht_qualname) X(more.cell_ref) X(more.set_mask) X(more.set_table)   \
     X(more.range_start) X(more.bytearray_start) X(more.complex_cval) X(more.func_qualname)    \
-    X(more.str_hash) X(more.str_hash_cache)
+    X(more.str_hash) X(more.str_hash_cache) X(more.set_key) X(more.func_name)                 \
+    X(more.in_class) X(more.cl_name) X(more.cl_dict)
 
-/* The field list above must cover the struct: its bytes, rounded up to the 4-byte alignment
- * (the six leading uint8_t fields are followed by two bytes of padding), make sizeof. */
+/* The field list above and the roots (symbol names, printed apart) must cover the struct:
+ * their bytes, rounded up to the 8-byte alignment of the roots' pointers (which covers the
+ * padding after the seven leading uint8_t fields and at the end), make sizeof. */
 #define PS_FIELD_SIZE(f) +sizeof(((struct ps_pyoffsets *)0)->f)
-_Static_assert(((0 PS_FIELDS(PS_FIELD_SIZE)) + 3) / 4 * 4 == sizeof(struct ps_pyoffsets),
+/* The string groups (roots, threading, reprs: names, printed apart) are counted whole. */
+#define PS_STRINGS_SIZE                                                                        \
+    (sizeof(((struct ps_pyoffsets *)0)->roots) + sizeof(((struct ps_pyoffsets *)0)->threading) + \
+     sizeof(((struct ps_pyoffsets *)0)->reprs))
+_Static_assert(((0 PS_FIELDS(PS_FIELD_SIZE)) + PS_STRINGS_SIZE + 7) /
+                       8 * 8 == sizeof(struct ps_pyoffsets),
                "PS_FIELDS does not list every field of struct ps_pyoffsets");
 
 static void print_fields(const struct ps_pyoffsets *t, const char *fmt_prefix, const char *sep,
@@ -77,8 +89,15 @@ static int failures;
 static void sanity(const struct ps_pyoffsets *t)
 {
     int v = V(t);
-    CHECK(t, t->major == 3 && t->minor >= 8 && t->minor <= 13);
+    if (t->major == 2) { /* 2.7: its own objects; probe.c checks what it relies on */
+        CHECK(t, t->minor == 7 && t->unicode.data != NONE && t->intobj.ival != NONE &&
+                     t->dict.ma_table != NONE && t->more.set_key == 8);
+        return;
+    }
+    CHECK(t, t->major == 3 && t->minor >= 6 && t->minor <= 15);
     CHECK(t, t->debug_build == 0);
+    if (t->free_threaded) /* 3.13t: the object header is three words longer; see probe.c */
+        return;
     CHECK(t, t->frame_model == (v <= 310 ? PS_FRAMES_FRAMEOBJECT : PS_FRAMES_INTERP));
     CHECK(t, t->dict_model == (v <= 310 ? PS_DICT_OFFSET : v == 311 ? PS_DICT_PREHEADER
                                 : v == 312 ? PS_DICT_TAGGED : PS_DICT_INLINE));
@@ -112,13 +131,25 @@ static void sanity(const struct ps_pyoffsets *t)
     /* threads and interpreters */
     CHECK(t, t->tstate.next == 8 && t->tstate.interp == 16);
     CHECK(t, (t->tstate.native_thread_id != NONE) == (v >= 311));
-    CHECK(t, (t->runtime.tstate_current != NONE) == (v <= 311));
-    CHECK(t, (t->runtime.gil != NONE) == (v <= 311) && (t->interp.gil_ptr != NONE) == (v >= 312));
-    CHECK(t, (t->interp.gc != NONE) == (v >= 309) && (t->runtime.gc != NONE) == (v == 308));
+    CHECK(t, (t->runtime.tstate_current != NONE) == (v >= 307 && v <= 311));
+    CHECK(t, (t->runtime.gil != NONE) == (v >= 307 && v <= 311) &&
+                 (t->interp.gil_ptr != NONE) == (v >= 312));
+    CHECK(t, (t->interp.gc != NONE) == (v >= 309) &&
+                 (t->runtime.gc != NONE) == (v == 307 || v == 308));
     if (v <= 312)
         CHECK(t, t->interp.next == 0);
-    CHECK(t, t->gil.last_holder == 8 && t->gil.locked == 16);
-    CHECK(t, t->gc.collecting > 0);
+    /* 3.6: no _PyRuntime; the roots are statics, each the field itself */
+    CHECK(t, (strcmp(t->roots.runtime, "_PyRuntime") != 0) == (v == 306));
+    CHECK(t, (t->roots.symbol[PS_ROOT_GIL_LOCKED] != NULL) == (v == 306));
+    CHECK(t, (t->interp.id == NONE) == (v == 306));
+    if (v == 306) {
+        CHECK(t, t->runtime.interpreters_head == 0 && t->gil.locked == 0 &&
+                     t->gil.last_holder == 0 && t->gc.collecting == 0);
+    } else {
+        CHECK(t, t->gil.last_holder == 8 && t->gil.locked == 16);
+        CHECK(t, t->gc.collecting > 0);
+    }
+    CHECK(t, t->code.kwonlyargcount == t->code.argcount + (v >= 308 ? 8 : 4));
     /* frames */
     CHECK(t, (t->tstate.cframe_current != NONE) == (v == 311 || v == 312));
     CHECK(t, (t->tstate.cframe != NONE) == (v >= 310 && v <= 312));
@@ -637,7 +668,8 @@ int main(int argc, char **argv)
         sanity(t);
         if (i > 0) {
             const struct ps_pyoffsets *p = &ps_pyoffsets_tables[i - 1];
-            CHECK(t, V(p) < V(t)); /* sorted, one release table per version */
+            CHECK(t, V(p) < V(t) || (t->free_threaded && V(p) == V(t))); /* sorted, one release
+                                                                   * table per version (+ its t) */
         }
     }
     printf(failures ? "%d sanity checks FAILED\n" : "sanity checks ok\n", failures);

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Generate analyze/python/pyoffsets_table.c: one struct ps_pyoffsets per CPython 3.8 .. 3.13 found in
+# Generate analyze/python/pyoffsets_table.c: one struct ps_pyoffsets per CPython 2.7 and 3.6 .. 3.13 found in
 # pyenv and per 3.14 .. 3.15 found in the Debian sid cache of tools/fetch-sid-pythons.sh (run
 # it with --dev: the headers come from libpython3.N-dev), by compiling tools/gen-offsets/probe.c
 # against each version's (internal) headers with the system gcc and running it. A sid build's
@@ -11,6 +11,9 @@
 #                          /root/.pyenv/versions); per 3.N the newest plain 3.N.P is used
 #   --sid DIR              the fetch-sid-pythons.sh cache (default:
 #                          ${PYSNAP_CACHE:-$HOME/.cache/pysnap}/sid); 3.N from DIR/3.N/root
+#   --ft DIR               free-threaded builds of tools/build-freethreaded.sh (default:
+#                          ${PYSNAP_CACHE:-$HOME/.cache/pysnap}/ft); 3.Nt from DIR/3.Nt,
+#                          an entry labelled 3.N.Pt after the release entries of 3.N
 #   --variant NAME=CFLAGS  also emit, for every version, an entry built with extra probe
 #                          CFLAGS, e.g. --variant 'debug=-DPy_DEBUG -DPy_TRACE_REFS'
 #                          (repeatable; entries follow the release one of the same version,
@@ -30,13 +33,14 @@ root=$(cd "$here/../.." && pwd)
 pyenv=${PYENV_ROOT:+$PYENV_ROOT/versions}
 pyenv=${pyenv:-/root/.pyenv/versions}
 sid=${PYSNAP_CACHE:-${HOME:-/root}/.cache/pysnap}/sid
+ft=${PYSNAP_CACHE:-${HOME:-/root}/.cache/pysnap}/ft
 variants=       # newline-separated NAME=CFLAGS
 out=
 check=0
 keep=0
 cc=${CC:-gcc}
 
-usage() { sed -n '9,21p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '9,24p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 nl='
 '
 
@@ -44,6 +48,7 @@ while [ $# -gt 0 ]; do
     case $1 in
     --pyenv) [ $# -ge 2 ] || usage; pyenv=$2; shift 2 ;;
     --sid) [ $# -ge 2 ] || usage; sid=$2; shift 2 ;;
+    --ft) [ $# -ge 2 ] || usage; ft=$2; shift 2 ;;
     --variant)
         [ $# -ge 2 ] || usage
         case $2 in
@@ -92,27 +97,33 @@ sid_core_flags() {
 versions=
 pyenv_versions=
 sid_versions=
+ft_versions=
 n=0
 : >"$tmp/entries"
-for minor in 8 9 10 11 12 13 14 15; do
-    if [ "$minor" -le 13 ]; then
-        # Newest patch release of 3.$minor (plain CPython installs only: 3.13.0, not 3.13t-dev).
-        cands=$(ls -d "$pyenv"/3."$minor".* 2>/dev/null | while read -r d; do
+for ver in 2.7 3.6 3.7 3.8 3.9 3.10 3.11 3.12 3.13 3.14 3.15; do
+    major=${ver%%.*}
+    minor=${ver#*.}
+    if [ "$major" = 2 ] || [ "$minor" -le 13 ]; then
+        # Newest patch release of $ver (plain CPython installs only: 3.13.0, not 3.13t-dev).
+        cands=$(ls -d "$pyenv"/"$ver".* 2>/dev/null | while read -r d; do
             case ${d##*/} in
-            3."$minor".*[!0-9.]*) ;;
-            *) [ -d "$d/include/python3.$minor" ] && echo "$d" ;;
+            "$ver".*[!0-9.]*) ;;
+            *) { [ -d "$d/include/python$ver" ] || [ -d "$d/include/python${ver}m" ]; } &&
+                echo "$d" ;;
             esac
         done | sort -V)
         if [ -z "$cands" ]; then
-            echo "gen-offsets: no 3.$minor install under $pyenv, skipping 3.$minor" >&2
+            echo "gen-offsets: no $ver install under $pyenv, skipping $ver" >&2
             continue
         fi
         prefix=$(echo "$cands" | tail -n 1)
         if [ "$(echo "$cands" | wc -l)" -gt 1 ]; then
-            echo "gen-offsets: several 3.$minor installs, using ${prefix##*/}" >&2
+            echo "gen-offsets: several $ver installs, using ${prefix##*/}" >&2
         fi
         label=${prefix##*/}
-        inc=$prefix/include/python3.$minor
+        inc=$prefix/include/python$ver
+        # 3.6 and 3.7 install their headers under python3.Nm (the pymalloc ABI flag).
+        [ -d "$inc" ] || inc=${inc}m
         incflags="-I$inc -I$inc/internal"
         coreflags=
     else
@@ -133,7 +144,7 @@ for minor in 8 9 10 11 12 13 14 15; do
         [ -n "$v" ] || continue
         name=${v%%=*}
         flags=${v#*=}
-        exe=$tmp/probe-3.$minor-$name
+        exe=$tmp/probe-$ver-$name
         # shellcheck disable=SC2086 # $incflags, $coreflags and $flags are lists of flags
         if ! "$cc" -std=gnu11 -O0 -Wall -DPy_BUILD_CORE $incflags $coreflags $flags \
             -o "$exe" "$here/probe.c"; then
@@ -157,8 +168,27 @@ for minor in 8 9 10 11 12 13 14 15; do
         [ ! -s "$tmp/entries" ] || printf ',\n' >>"$tmp/entries"
         cat "$exe.out" >>"$tmp/entries"
     done || exit 1
+    # The free-threaded build of 3.$minor (its pyconfig.h defines Py_GIL_DISABLED).
+    ftinc=$ft/3.${minor}t/include/python3.${minor}t
+    if [ "$major" = 3 ] && [ "$minor" -ge 13 ] && [ -f "$ftinc/internal/pycore_frame.h" ]; then
+        exe=$tmp/probe-3.${minor}t
+        # shellcheck disable=SC2086 # $coreflags is a list of flags
+        if ! "$cc" -std=gnu11 -O0 -Wall -DPy_BUILD_CORE -I"$ftinc" -I"$ftinc/internal" \
+            -o "$exe" "$here/probe.c" || ! "$exe" >"$exe.out"; then
+            echo "gen-offsets: probe fails for the free-threaded 3.${minor}t of $ft" >&2
+            exit 1
+        fi
+        ftlabel=$(head -n 1 "$exe.out" | sed -n 's|^    { /\* \([0-9.]*\) \*/$|\1|p')t
+        { printf '    { /* %s, free-threaded */\n' "$ftlabel"; tail -n +2 "$exe.out"; } >>"$tmp/entries.ft"
+        printf ',\n' >>"$tmp/entries"
+        cat "$tmp/entries.ft" >>"$tmp/entries"
+        rm -f "$tmp/entries.ft"
+        ft_versions="$ft_versions${ft_versions:+, }$ftlabel"
+    elif [ "$major" = 3 ] && [ "$minor" -ge 13 ]; then
+        echo "gen-offsets: no free-threaded 3.${minor}t headers under $ft (tools/build-freethreaded.sh), no 3.${minor}t entry" >&2
+    fi
     versions="$versions${versions:+, }$label"
-    if [ "$minor" -le 13 ]; then
+    if [ "$major" = 2 ] || [ "$minor" -le 13 ]; then
         pyenv_versions="$pyenv_versions${pyenv_versions:+, }$label"
     else
         sid_versions="$sid_versions${sid_versions:+$nl}$label (Debian sid libpython3.$minor-dev${coreflags:+; core flags ${coreflags% }}),"
@@ -167,7 +197,7 @@ for minor in 8 9 10 11 12 13 14 15; do
 done
 
 if [ "$n" = 0 ]; then
-    echo "gen-offsets: no CPython 3.8 .. 3.15 headers found under $pyenv or $sid" >&2
+    echo "gen-offsets: no CPython 2.7, 3.6 .. 3.15 headers found under $pyenv or $sid" >&2
     exit 1
 fi
 
@@ -178,6 +208,7 @@ fi
     echo " * From the headers of CPython (x86-64 Linux)"
     [ -z "$pyenv_versions" ] || echo " *   $pyenv_versions (pyenv installs),"
     [ -z "$sid_versions" ] || echo "$sid_versions" | sed 's/^/ *   /'
+    [ -z "$ft_versions" ] || echo " *   $ft_versions (free-threaded builds of tools/build-freethreaded.sh),"
     echo " * by compiling tools/gen-offsets/probe.c against each and running it."
     if [ -n "$variants" ]; then
         echo " * Variant entries (extra probe CFLAGS) follow each version's release entry:"

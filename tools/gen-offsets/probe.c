@@ -24,17 +24,27 @@
 
 #include <Python.h>
 #include <frameobject.h>
+#if PY_MAJOR_VERSION < 3
+#  include <longintrepr.h>      /* 2.7: PyLongObject, PyLong_SHIFT */
+#endif
 
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
-#if PY_VERSION_HEX < 0x03080000 || PY_VERSION_HEX >= 0x03100000
-#error "probe.c knows CPython 3.8 .. 3.15"
+#if (PY_VERSION_HEX < 0x03060000 || PY_VERSION_HEX >= 0x03100000) && \
+    (PY_VERSION_HEX < 0x02070000 || PY_VERSION_HEX >= 0x02080000)
+#error "probe.c knows CPython 2.7 and 3.6 .. 3.15"
 #endif
 
 /* ---- internal headers, per version -------------------------------------------------- */
-#if PY_VERSION_HEX < 0x03090000
+#if PY_VERSION_HEX < 0x03070000
+/* 3.6: no _PyRuntime and no internal headers; PyInterpreterState is public (pystate.h). The
+ * GIL (Python/ceval_gil.h) and the GC state (Modules/gcmodule.c) are file statics. */
+#elif PY_VERSION_HEX < 0x03080000
+/* 3.7: _PyRuntimeState and the GIL, GC and gilstate structures it embeds. */
+#  include "internal/pystate.h"
+#elif PY_VERSION_HEX < 0x03090000
 /* 3.8: _PyRuntimeState, PyInterpreterState (struct _is), _gil_runtime_state (pycore_gil.h)
  * and _gc_runtime_state (pycore_pymem.h) all come in through pycore_pystate.h. */
 #  include "pycore_pystate.h"
@@ -44,6 +54,9 @@
 #  include "pycore_pystate.h"
 #  include "pycore_gc.h"
 #  include "pycore_gil.h"
+#endif
+#if PY_VERSION_HEX >= 0x030D0000
+#  include "pycore_object.h"    /* MANAGED_DICT_OFFSET */
 #endif
 #if PY_VERSION_HEX >= 0x030B0000
 #  include "pycore_code.h"
@@ -63,10 +76,11 @@
 #define SZ(T) ((long)sizeof(T))
 
 /* ---- dict keys object, 3.8-3.10 ----------------------------------------------------------
- * Mirrored from CPython Objects/dict-common.h (identical in the 3.8, 3.9 and 3.10 branches;
- * the file is not installed). 3.11 moved a reshaped struct into Include/internal/pycore_dict.h,
+ * Mirrored from CPython Objects/dict-common.h (the same offsets in the 3.6 to 3.10 branches:
+ * 3.6 declares dk_indices as a union of int8_t[8] .. int64_t[1] at the same place; the file is
+ * not installed). 3.11 moved a reshaped struct into Include/internal/pycore_dict.h,
  * which is included above instead. */
-#if PY_VERSION_HEX < 0x030B0000
+#if PY_VERSION_HEX >= 0x03000000 && PY_VERSION_HEX < 0x030B0000
 typedef struct {
     Py_hash_t me_hash;
     PyObject *me_key;
@@ -117,9 +131,14 @@ static const char *o(long v)
     return b;
 }
 
+/* A symbol name as a C string literal's quotes and text, or NULL. */
+static const char *q(const char *sym) { return sym ? "\"" : ""; }
+static const char *s_(const char *sym) { return sym ? sym : "NULL"; }
+
 /* Byte offset of the PyASCIIObject.state bit-field, and a check that the bits the walker
  * decodes (interned:2, kind:3, compact:1, ascii:1, from bit 0, little-endian) sit where every
  * CPython 3.8-3.13 puts them. */
+#if PY_MAJOR_VERSION >= 3
 static long unicode_state_offset(void)
 {
     PyASCIIObject a;
@@ -149,13 +168,27 @@ static long unicode_state_offset(void)
         fail("PyASCIIObject.state does not follow hash");
     return off;
 }
+#endif
 
 int main(void)
 {
     long v_major = PY_MAJOR_VERSION, v_minor = PY_MINOR_VERSION;
-    int frame_model, dict_model, linetable_model, debug_build;
+    int frame_model, dict_model, linetable_model, debug_build, free_threaded;
+    /* free-threaded builds (3.13+ --disable-gil), and what every 3.13+ build has */
+    long ts_state, gil_enabled, ob_managed_dict;
+    /* 2.7's objects: int, unicode (not PEP 393), the open-addressing dict, set entries */
+    long int_ival, u_data, u_char_size, d_ma_mask, d_ma_table, m_set_key;
+    const char *thread_name_attr, *thread_daemonic_attr;
+    /* how repr() spells values, and 2.7's old-style instances and classes */
+    const char *r_text_type, *r_bytes_type, *r_text_prefix, *r_bytes_prefix, *r_long_suffix;
+    const char *r_builtins, *r_type_word;
+    int r_text_ascii, r_set_literal;
+    long m_func_name, m_in_class, m_cl_name, m_cl_dict;
     const char *frame_model_s, *dict_model_s, *linetable_model_s;
 
+    /* roots: the symbol of runtime_addr, and the static symbols of enum ps_root */
+    const char *root_runtime, *root_gil_locked, *root_gil_holder, *root_gc, *root_getter;
+    const char *root_asyncio_tasks;
     /* runtime */
     long rt_interpreters_head, rt_gil, rt_tstate_current, rt_gc;
     /* interp */
@@ -172,7 +205,7 @@ int main(void)
     long fo_back, fo_code, fo_lasti, fo_lineno, fo_localsplus;
     /* code */
     long co_filename, co_name, co_qualname, co_linetable, co_firstlineno, co_code_adaptive,
-        co_code, co_firsttraceable, co_argcount, co_flags, co_nlocalsplus, co_localsplusnames,
+        co_code, co_firsttraceable, co_argcount, co_kwonlyargcount, co_flags, co_nlocalsplus, co_localsplusnames,
         co_localspluskinds, co_nlocals, co_varnames, co_cellvars, co_freevars;
     /* object */
     long ob_type, ob_size, tp_name, tp_flags, tp_basicsize, tp_dictoffset, ht_cached_keys;
@@ -203,7 +236,9 @@ int main(void)
 #else
     dict_model = 4, dict_model_s = "PS_DICT_INLINE";
 #endif
-#if PY_VERSION_HEX < 0x030A0000
+#if PY_MAJOR_VERSION < 3
+    linetable_model = 4, linetable_model_s = "PS_LINES_LNOTAB_UNSIGNED";
+#elif PY_VERSION_HEX < 0x030A0000
     linetable_model = 1, linetable_model_s = "PS_LINES_LNOTAB";
 #elif PY_VERSION_HEX < 0x030B0000
     linetable_model = 2, linetable_model_s = "PS_LINES_310";
@@ -216,11 +251,58 @@ int main(void)
 #else
     debug_build = 0;
 #endif
+#ifdef Py_GIL_DISABLED
+    free_threaded = 1;      /* pyconfig.h of a --disable-gil build */
+#else
+    free_threaded = 0;
+#endif
 
-    /* ---- _PyRuntime ---- */
+    /* ---- _PyRuntime, or the statics that 3.7 gathered into it ---- */
+#if PY_VERSION_HEX < 0x03070000
+    /* 3.6: `static PyInterpreterState *interp_head` (Python/pystate.c) is the list head
+     * itself; `static _Py_atomic_int gil_locked` and `static _Py_atomic_address
+     * gil_last_holder` (Python/ceval_gil.h) are the GIL; `static int collecting`
+     * (Modules/gcmodule.c) tells a running collection. The current thread state is the
+     * exported _PyThreadState_Current, which the walk does not need. */
+    root_runtime = "interp_head";
+    /* An exported function that returns interp_head (Python/pystate.c): where a stripped
+     * build has no .symtab, its first instruction (mov rax, [rip + disp]) says where it is. */
+    root_getter = "PyInterpreterState_Head";
+#  if PY_MAJOR_VERSION < 3
+    /* 2.7: the GIL is a bare semaphore (interpreter_lock) with no holder field, but the
+     * exported _PyThreadState_Current is the thread state that holds it: set after taking
+     * the lock, set to NULL before releasing it (Python/ceval.c, PyEval_SaveThread and the
+     * eval loop's periodic switch). No "locked" word: locked is "current is set". */
+    root_gil_locked = NULL;
+    root_gil_holder = "_PyThreadState_Current";
+#  else
+    root_gil_locked = "gil_locked";
+    root_gil_holder = "gil_last_holder";
+#  endif
+    root_gc = "collecting";
+    /* 3.6's C tasks register in `static PyObject *all_tasks` of Modules/_asynciomodule.c
+     * (a WeakSet), in the _asyncio extension; 3.7 moved the set to asyncio.tasks._all_tasks. */
+#  if PY_MAJOR_VERSION >= 3
+    root_asyncio_tasks = "all_tasks";
+#  else
+    root_asyncio_tasks = NULL;  /* 2.7 has no asyncio */
+#  endif
+    rt_interpreters_head = 0;
+    rt_gil = NONE;
+    rt_tstate_current = NONE;
+#  if PY_MAJOR_VERSION >= 3
+    if (SZ(_Py_atomic_int) != 4 || SZ(_Py_atomic_address) != 8)
+        fail("_Py_atomic_int/_Py_atomic_address are not an int/a pointer");
+#  endif
+#else
+    root_runtime = "_PyRuntime";
+    root_getter = NULL;
+    root_gil_locked = root_gil_holder = root_gc = root_asyncio_tasks = NULL;
     rt_interpreters_head = OFF(_PyRuntimeState, interpreters.head);
-#if PY_VERSION_HEX < 0x030C0000
-    /* 3.8-3.11: the GIL is embedded in _PyRuntime.ceval; the current thread state is the
+#endif
+#if PY_VERSION_HEX < 0x03070000
+#elif PY_VERSION_HEX < 0x030C0000
+    /* 3.7-3.11: the GIL is embedded in _PyRuntime.ceval; the current thread state is the
      * atomic _PyRuntime.gilstate.tstate_current. */
     rt_gil = OFF(_PyRuntimeState, ceval.gil);
     rt_tstate_current = OFF(_PyRuntimeState, gilstate.tstate_current);
@@ -233,7 +315,11 @@ int main(void)
 
     /* ---- PyInterpreterState ---- */
     in_next = OFF(PyInterpreterState, next);
+#if PY_VERSION_HEX < 0x03070000
+    in_id = NONE;           /* interpreter ids came with 3.7 */
+#else
     in_id = OFF(PyInterpreterState, id);
+#endif
 #if PY_VERSION_HEX < 0x030B0000
     in_threads_head = OFF(PyInterpreterState, tstate_head);
 #else
@@ -249,8 +335,11 @@ int main(void)
 #else
     in_gil_ptr = OFF(PyInterpreterState, ceval.gil);
 #endif
-#if PY_VERSION_HEX < 0x03090000
-    /* 3.8: the GC state is _PyRuntime.gc, one for the whole runtime; 3.9 moved it into
+#if PY_VERSION_HEX < 0x03070000
+    rt_gc = NONE;           /* 3.6: the statics of gcmodule.c (root_gc) */
+    in_gc = NONE;
+#elif PY_VERSION_HEX < 0x03090000
+    /* 3.7-3.8: the GC state is _PyRuntime.gc, one for the whole runtime; 3.9 moved it into
      * each interpreter. */
     rt_gc = OFF(_PyRuntimeState, gc);
     in_gc = NONE;
@@ -260,6 +349,14 @@ int main(void)
 #endif
 
     /* ---- struct _gil_runtime_state, struct _gc_runtime_state ---- */
+#if PY_VERSION_HEX < 0x03070000
+    /* 3.6 (2.7): each root symbol is the field itself. */
+    gil_locked = gil_last_holder = gc_collecting = 0;
+#  if PY_MAJOR_VERSION < 3
+    gil_locked = NONE;      /* no such word: see root_gil_holder */
+#  endif
+    gc_frame = NONE;
+#else
     gil_locked = OFF(struct _gil_runtime_state, locked);
     gil_last_holder = OFF(struct _gil_runtime_state, last_holder);
     gc_collecting = OFF(struct _gc_runtime_state, collecting);
@@ -275,6 +372,7 @@ int main(void)
         fail("_gil_runtime_state.last_holder is not a pointer");
     if (SZ(((struct _gc_runtime_state *)0)->collecting) != 4)
         fail("_gc_runtime_state.collecting is not an int");
+#endif
 
     /* ---- PyThreadState ---- */
     ts_next = OFF(PyThreadState, next);
@@ -294,6 +392,23 @@ int main(void)
 #else
     ts_frame = OFF(PyThreadState, current_frame);   /* _PyInterpreterFrame * */
     ts_cframe_current = NONE;
+#endif
+#if PY_VERSION_HEX >= 0x030D0000
+    /* 3.13+: _Py_THREAD_DETACHED 0, ATTACHED 1, SUSPENDED 2 (Include/internal/pycore_pystate.h):
+     * attached means running Python (holding the GIL where there is one). */
+    ts_state = OFF(PyThreadState, state);
+    if (SZ(((PyThreadState *)0)->state) != 4 || _Py_THREAD_DETACHED != 0 ||
+        _Py_THREAD_ATTACHED != 1 || _Py_THREAD_SUSPENDED != 2)
+        fail("PyThreadState.state is not an int with DETACHED 0, ATTACHED 1, SUSPENDED 2");
+#else
+    ts_state = NONE;
+#endif
+#ifdef Py_GIL_DISABLED
+    /* A free-threaded build still has a GIL structure; enabled is 0 unless PYTHON_GIL=1 or
+     * an extension without Py_mod_gil turned it on (Include/internal/pycore_gil.h). */
+    gil_enabled = OFF(struct _gil_runtime_state, enabled);
+#else
+    gil_enabled = NONE;
 #endif
     /* 3.10-3.12: tstate->cframe points to a local of the running eval loop, on the C stack
      * of the OS thread running this state (3.13 removed _PyCFrame). */
@@ -368,6 +483,11 @@ int main(void)
     co_name = OFF(PyCodeObject, co_name);
     co_firstlineno = OFF(PyCodeObject, co_firstlineno);
     co_argcount = OFF(PyCodeObject, co_argcount);
+#if PY_MAJOR_VERSION < 3
+    co_kwonlyargcount = NONE;
+#else
+    co_kwonlyargcount = OFF(PyCodeObject, co_kwonlyargcount);
+#endif
     co_flags = OFF(PyCodeObject, co_flags);
 #if PY_VERSION_HEX < 0x030A0000
     co_linetable = OFF(PyCodeObject, co_lnotab);
@@ -415,40 +535,107 @@ int main(void)
     tp_basicsize = OFF(PyTypeObject, tp_basicsize);
     tp_dictoffset = OFF(PyTypeObject, tp_dictoffset);
     /* Present since 3.3 (shared-key dicts); the 3.11+ dict models are the ones that need it. */
+#if PY_MAJOR_VERSION < 3
+    ht_cached_keys = NONE;
+#else
     ht_cached_keys = OFF(PyHeapTypeObject, ht_cached_keys);
+#endif
+    /* Where a managed __dict__ pointer sits, relative to the object (3.11+): 3.11's and
+     * 3.12's _PyObject_ManagedDictPointer is three words before the object; 3.13+ name it
+     * MANAGED_DICT_OFFSET (one word before in a free-threaded build: no GC pre-header). */
+#if PY_VERSION_HEX < 0x030B0000
+    ob_managed_dict = NONE;
+#elif PY_VERSION_HEX < 0x030D0000
+    ob_managed_dict = -3 * (long)sizeof(PyObject *);
+#else
+    ob_managed_dict = MANAGED_DICT_OFFSET;
+#endif
 
     /* ---- what rendering locals needs ---- */
     m_tp_dict = OFF(PyTypeObject, tp_dict);
-    m_ht_qualname = OFF(PyHeapTypeObject, ht_qualname);
     m_cell_ref = OFF(PyCellObject, ob_ref);
     m_set_mask = OFF(PySetObject, mask);
     m_set_table = OFF(PySetObject, table);
+    m_set_key = OFF(setentry, key);
+    m_complex_cval = OFF(PyComplexObject, cval);
+    m_func_name = OFF(PyFunctionObject, func_name);
+#if PY_MAJOR_VERSION < 3
+    /* 2.7: no qualified names; xrange keeps start/step/len as longs, not objects (its repr
+     * is not rendered); bytearray's data pointer is ob_bytes; str hashes are 2.7's own. */
+    m_ht_qualname = m_func_qualname = m_range_start = NONE;
+    m_bytearray_start = OFF(PyByteArrayObject, ob_bytes);
+    m_str_hash_cache = NONE;
+    m_str_hash = 0;
+    thread_name_attr = "_Thread__name";       /* Lib/threading.py: self.__name */
+    thread_daemonic_attr = "_Thread__daemonic";
+    /* 2.7's repr: str is bytes ('abc'), unicode has a u prefix and escapes every non-ASCII
+     * character (Objects/unicodeobject.c unicode_repr), long ends in L, sets print as
+     * set([...]), built-in types live in __builtin__ (<type 'int'>). */
+    r_text_type = "unicode", r_bytes_type = "str", r_text_prefix = "u", r_bytes_prefix = "";
+    r_long_suffix = "L", r_builtins = "__builtin__", r_text_ascii = 1, r_set_literal = 0;
+    r_type_word = "type";   /* <type 'int'>; classes are still <class '__main__.C'> */
+    m_in_class = OFF(PyInstanceObject, in_class);
+    m_cl_name = OFF(PyClassObject, cl_name);
+    m_cl_dict = OFF(PyClassObject, cl_dict);
+    if (SZ(setentry) != 16 || m_set_key != 8)
+        fail("setentry is not {hash, key}");
+#else
+    thread_name_attr = "_name";
+    thread_daemonic_attr = "_daemonic";
+    r_text_type = "str", r_bytes_type = "bytes", r_text_prefix = "", r_bytes_prefix = "b";
+    r_long_suffix = "", r_builtins = "builtins", r_text_ascii = 0, r_set_literal = 1;
+    r_type_word = "class";
+    m_in_class = m_cl_name = m_cl_dict = NONE;
+    m_ht_qualname = OFF(PyHeapTypeObject, ht_qualname);
     m_range_start = OFF(struct probe_rangeobject, start);
     m_bytearray_start = OFF(PyByteArrayObject, ob_start);
-    m_complex_cval = OFF(PyComplexObject, cval);
     m_func_qualname = OFF(PyFunctionObject, func_qualname);
     m_str_hash_cache = OFF(PyASCIIObject, hash);
-#if Py_HASH_ALGORITHM == Py_HASH_SIPHASH24
+    if (SZ(setentry) != 16 || m_set_key != 0)
+        fail("setentry is not {key, hash}");
+#endif
+#if PY_MAJOR_VERSION < 3
+#elif Py_HASH_ALGORITHM == Py_HASH_SIPHASH24
     m_str_hash = 1;
 #elif defined(Py_HASH_SIPHASH13) && Py_HASH_ALGORITHM == Py_HASH_SIPHASH13
     m_str_hash = 3;
 #else
     m_str_hash = 0; /* FNV or another: dict lookups fall back to scanning */
 #endif
-    if (SZ(setentry) != 16)
-        fail("setentry is not {key, hash}");
 
     /* ---- str ---- */
+#if PY_MAJOR_VERSION < 3
+    /* 2.7: `unicode` is a length and a pointer to Py_UNICODE (2 or 4 bytes: the build's
+     * --enable-unicode); `str` is the byte string (PyStringObject, bytes.ob_sval). */
+    u_state = NONE;
+    u_length = OFF(PyUnicodeObject, length);
+    u_ascii_size = u_compact_size = 0;
+    u_data = OFF(PyUnicodeObject, str);
+    u_char_size = Py_UNICODE_SIZE;
+    int_ival = OFF(PyIntObject, ob_ival);
+#else
     u_state = unicode_state_offset();
     u_length = OFF(PyASCIIObject, length);
     u_ascii_size = SZ(PyASCIIObject);
     u_compact_size = SZ(PyCompactUnicodeObject);
+    u_data = NONE;
+    u_char_size = 0;
+    int_ival = NONE;
+#endif
 
     /* ---- tuple, list, bytes, float, int ---- */
     tuple_ob_item = OFF(PyTupleObject, ob_item);
     list_ob_item = OFF(PyListObject, ob_item);
+#if PY_MAJOR_VERSION < 3
+    bytes_ob_sval = OFF(PyStringObject, ob_sval);
+#else
     bytes_ob_sval = OFF(PyBytesObject, ob_sval);
+#endif
     float_ob_fval = OFF(PyFloatObject, ob_fval);
+#if PY_MAJOR_VERSION < 3
+    if (PyLong_SHIFT != 30)
+        fail("2.7 long digits are not 30 bits");
+#endif
 #if PY_VERSION_HEX < 0x030C0000
     long_digits = OFF(PyLongObject, ob_digit);
     long_lv_tag = NONE;     /* sign and size are PyVarObject.ob_size */
@@ -459,9 +646,26 @@ int main(void)
 
     /* ---- dict ---- */
     d_ma_used = OFF(PyDictObject, ma_used);
+#if PY_MAJOR_VERSION < 3
+    /* 2.7: one open-addressing table of PyDictEntry {me_hash, me_key, me_value}, mask + 1
+     * slots, iterated in slot order (Include/dictobject.h). */
+    d_ma_keys = d_ma_values = NONE;
+    d_dk_size = d_dk_log2_size = d_dk_log2_index_bytes = d_dk_kind = NONE;
+    d_dk_nentries = d_dk_indices = NONE;
+    d_entry_size = SZ(PyDictEntry);
+    d_unicode_entry_size = 0;
+    d_values_values = NONE;
+    d_ma_mask = OFF(PyDictObject, ma_mask);
+    d_ma_table = OFF(PyDictObject, ma_table);
+    if (OFF(PyDictEntry, me_key) != 8 || OFF(PyDictEntry, me_value) != 16)
+        fail("PyDictEntry is not {hash, key, value}");
+#else
+    d_ma_mask = d_ma_table = NONE;
     d_ma_keys = OFF(PyDictObject, ma_keys);
     d_ma_values = OFF(PyDictObject, ma_values);
-#if PY_VERSION_HEX < 0x030B0000
+#endif
+#if PY_MAJOR_VERSION < 3
+#elif PY_VERSION_HEX < 0x030B0000
     d_dk_size = OFF(struct probe_dictkeysobject, dk_size);
     d_dk_log2_size = d_dk_log2_index_bytes = d_dk_kind = NONE;
     d_dk_nentries = OFF(struct probe_dictkeysobject, dk_nentries);
@@ -497,19 +701,29 @@ int main(void)
     printf("        .dict_model = %s,\n", dict_model_s);
     printf("        .linetable_model = %s,\n", linetable_model_s);
     printf("        .debug_build = %d,\n", debug_build);
+    printf("        .free_threaded = %d,\n", free_threaded);
+    printf("        .roots = { .runtime = \"%s\", .runtime_getter = %s%s%s,\n"
+           "                   .symbol = { [PS_ROOT_GIL_LOCKED] = %s%s%s,\n"
+           "                               [PS_ROOT_GIL_HOLDER] = %s%s%s,\n"
+           "                               [PS_ROOT_GC] = %s%s%s },\n"
+           "                   .asyncio_tasks = %s%s%s },\n",
+           root_runtime, q(root_getter), s_(root_getter), q(root_getter), q(root_gil_locked),
+           s_(root_gil_locked), q(root_gil_locked), q(root_gil_holder), s_(root_gil_holder),
+           q(root_gil_holder), q(root_gc), s_(root_gc), q(root_gc), q(root_asyncio_tasks),
+           s_(root_asyncio_tasks), q(root_asyncio_tasks));
     printf("        .runtime = { .interpreters_head = %s, .gil = %s, .tstate_current = %s,\n"
            "                     .gc = %s },\n",
            o(rt_interpreters_head), o(rt_gil), o(rt_tstate_current), o(rt_gc));
     printf("        .interp = { .next = %s, .id = %s, .threads_head = %s, .modules = %s,\n"
            "                    .gil_ptr = %s, .gc = %s },\n",
            o(in_next), o(in_id), o(in_threads_head), o(in_modules), o(in_gil_ptr), o(in_gc));
-    printf("        .gil = { .locked = %s, .last_holder = %s },\n", o(gil_locked),
-           o(gil_last_holder));
+    printf("        .gil = { .locked = %s, .last_holder = %s, .enabled = %s },\n", o(gil_locked),
+           o(gil_last_holder), o(gil_enabled));
     printf("        .gc = { .collecting = %s, .frame = %s },\n", o(gc_collecting), o(gc_frame));
     printf("        .tstate = { .next = %s, .interp = %s, .thread_id = %s, .native_thread_id = %s,\n"
-           "                    .frame = %s, .cframe_current = %s, .cframe = %s },\n",
+           "                    .frame = %s, .cframe_current = %s, .cframe = %s, .state = %s },\n",
            o(ts_next), o(ts_interp), o(ts_thread_id), o(ts_native_thread_id), o(ts_frame),
-           o(ts_cframe_current), o(ts_cframe));
+           o(ts_cframe_current), o(ts_cframe), o(ts_state));
     printf("        .iframe = { .previous = %s, .code = %s, .instr = %s, .owner = %s,\n"
            "                    .localsplus = %s, .stacktop = %s,\n"
            "                    .owner_generator = %ld, .owner_cstack = %ld,\n"
@@ -522,19 +736,23 @@ int main(void)
            o(fo_back), o(fo_code), o(fo_lasti), o(fo_lineno), o(fo_localsplus));
     printf("        .code = { .filename = %s, .name = %s, .qualname = %s, .linetable = %s,\n"
            "                  .firstlineno = %s, .code_adaptive = %s, .code = %s,\n"
-           "                  .firsttraceable = %s, .argcount = %s, .flags = %s,\n"
+           "                  .firsttraceable = %s, .argcount = %s, .kwonlyargcount = %s, .flags = %s,\n"
            "                  .nlocalsplus = %s, .localsplusnames = %s, .localspluskinds = %s,\n"
            "                  .nlocals = %s, .varnames = %s, .cellvars = %s, .freevars = %s },\n",
            o(co_filename), o(co_name), o(co_qualname), o(co_linetable), o(co_firstlineno),
-           o(co_code_adaptive), o(co_code), o(co_firsttraceable), o(co_argcount), o(co_flags),
+           o(co_code_adaptive), o(co_code), o(co_firsttraceable), o(co_argcount),
+           o(co_kwonlyargcount), o(co_flags),
            o(co_nlocalsplus), o(co_localsplusnames), o(co_localspluskinds), o(co_nlocals),
            o(co_varnames), o(co_cellvars), o(co_freevars));
     printf("        .object = { .ob_type = %s, .ob_size = %s, .tp_name = %s, .tp_flags = %s,\n"
-           "                    .tp_basicsize = %s, .tp_dictoffset = %s, .ht_cached_keys = %s },\n",
+           "                    .tp_basicsize = %s, .tp_dictoffset = %s, .ht_cached_keys = %s,\n"
+           "                    .managed_dict = %s },\n",
            o(ob_type), o(ob_size), o(tp_name), o(tp_flags), o(tp_basicsize), o(tp_dictoffset),
-           o(ht_cached_keys));
-    printf("        .unicode = { .state = %s, .length = %s, .ascii_size = %ld, .compact_size = %ld },\n",
-           o(u_state), o(u_length), u_ascii_size, u_compact_size);
+           o(ht_cached_keys), o(ob_managed_dict));
+    printf("        .unicode = { .state = %s, .length = %s, .ascii_size = %ld, .compact_size = %ld,\n"
+           "                     .data = %s, .char_size = %ld },\n",
+           o(u_state), o(u_length), u_ascii_size, u_compact_size, o(u_data), u_char_size);
+    printf("        .intobj = { .ival = %s },\n", o(int_ival));
     printf("        .tuple = { .ob_item = %s },\n", o(tuple_ob_item));
     printf("        .list = { .ob_item = %s },\n", o(list_ob_item));
     printf("        .bytes = { .ob_sval = %s },\n", o(bytes_ob_sval));
@@ -544,17 +762,26 @@ int main(void)
            "                  .dk_size = %s, .dk_log2_size = %s, .dk_log2_index_bytes = %s,\n"
            "                  .dk_kind = %s, .dk_nentries = %s, .dk_indices = %s,\n"
            "                  .entry_size = %ld, .unicode_entry_size = %ld,\n"
-           "                  .values_values = %s },\n",
+           "                  .values_values = %s, .ma_mask = %s, .ma_table = %s },\n",
            o(d_ma_used), o(d_ma_keys), o(d_ma_values), o(d_dk_size), o(d_dk_log2_size),
            o(d_dk_log2_index_bytes), o(d_dk_kind), o(d_dk_nentries), o(d_dk_indices),
-           d_entry_size, d_unicode_entry_size, o(d_values_values));
+           d_entry_size, d_unicode_entry_size, o(d_values_values), o(d_ma_mask), o(d_ma_table));
     printf("        .more = { .tp_dict = %s, .ht_qualname = %s, .cell_ref = %s, .set_mask = %s,\n"
            "                  .set_table = %s, .range_start = %s, .bytearray_start = %s,\n"
            "                  .complex_cval = %s, .func_qualname = %s, .str_hash = %ld,\n"
-           "                  .str_hash_cache = %s },\n",
+           "                  .str_hash_cache = %s, .set_key = %s, .func_name = %s,\n"
+           "                  .in_class = %s, .cl_name = %s, .cl_dict = %s },\n",
            o(m_tp_dict), o(m_ht_qualname), o(m_cell_ref), o(m_set_mask), o(m_set_table),
            o(m_range_start), o(m_bytearray_start), o(m_complex_cval), o(m_func_qualname),
-           m_str_hash, o(m_str_hash_cache));
+           m_str_hash, o(m_str_hash_cache), o(m_set_key), o(m_func_name), o(m_in_class),
+           o(m_cl_name), o(m_cl_dict));
+    printf("        .threading = { .name_attr = \"%s\", .daemonic_attr = \"%s\" },\n",
+           thread_name_attr, thread_daemonic_attr);
+    printf("        .reprs = { .text_type = \"%s\", .bytes_type = \"%s\", .text_prefix = \"%s\",\n"
+           "                   .bytes_prefix = \"%s\", .long_suffix = \"%s\", .builtins = \"%s\",\n"
+           "                   .builtin_type_word = \"%s\", .text_ascii = %d, .set_literal = %d },\n",
+           r_text_type, r_bytes_type, r_text_prefix, r_bytes_prefix, r_long_suffix, r_builtins,
+           r_type_word, r_text_ascii, r_set_literal);
     printf("    }");
     return ferror(stdout) ? 1 : 0;
 }

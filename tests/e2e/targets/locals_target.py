@@ -53,6 +53,7 @@ PARK_TIMEOUT = 20.0
 LIFETIME = [120.0]
 TOKEN = os.urandom(6).hex()  # the credential markers' unique part
 TRUTHS = {}                  # tid -> truth of that thread's parked frame
+IDENTS = {}                  # tid -> threading ident of that thread
 TRUTHS_LOCK = threading.Lock()
 
 
@@ -147,6 +148,7 @@ def record(role, ns, kinds):
     })
     with TRUTHS_LOCK:
         TRUTHS[truth["tid"]] = truth
+        IDENTS[truth["tid"]] = threading.get_ident()  # Thread.native_id is 3.8+
 
 
 def record_frame(key, ns, kinds):
@@ -244,7 +246,7 @@ def make_holder(outer):
         s_ctrl = "\x7f\x85\xa0\xad \u2028\U000e0001"
         # format characters, unassigned and private-use code points, a lone surrogate, a
         # variation selector, and U+1CC00 (assigned in Unicode 16: printable from 3.14 on)
-        s_unicode = "\u0890\u08e2\u0378\u200b\ue000\ud800\U00013430\U0001d173\U000e0100\U0001cc00x"
+        s_unicode = "\u0890\u08e2\u0378\u200b\ue000\ud800\U00013430\U0001d173\U000e0100\U0001cc00\U0001f97a\u0560x"  # U+1F97A, U+0560: Unicode 11 (3.7)
         s_long = "".join("%d" % (i % 10) for i in range(2000))
         b_v = b"\x00\xff"
         b_text = b"it's \"x\"\n"
@@ -310,7 +312,7 @@ def reporter(fifo, main_tid, deadline):
         while True:
             with TRUTHS_LOCK:
                 tids = sorted(TRUTHS)
-            idents = dict((t.native_id, t.ident) for t in threading.enumerate())
+                idents = dict(IDENTS)
             frames = sys._current_frames()
             parked = [tid for tid in tids if task_state(tid) == "S" and tid in idents and
                       frames.get(idents[tid]) is not None and

@@ -2,7 +2,7 @@
 gc_del, subinterp), which find this module next to them on sys.path.
 
 A target reports its truth as JSON in FIFO + ".json" (written atomically), then "ready\\n"
-on FIFO; on failure "error: <why>\\n" and exit 3. Python 3.8+ syntax only.
+on FIFO; on failure "error: <why>\\n" and exit 3. Python 3.6+ syntax only.
 """
 
 import json
@@ -10,6 +10,19 @@ import os
 import platform
 import signal
 import sys
+import threading
+
+if not hasattr(threading, "get_native_id"):
+    # 3.6/3.7: the kernel thread id through gettid(2) (SYS_gettid = 186 on x86-64), what
+    # 3.8's threading.get_native_id() returns.
+    import ctypes
+
+    _libc = ctypes.CDLL(None, use_errno=True)
+
+    def _get_native_id():
+        return _libc.syscall(186)
+
+    threading.get_native_id = _get_native_id
 
 
 def signal_fifo(fifo, line):

@@ -444,11 +444,20 @@ static int read_chain(struct ps_stackwalk *w, uint64_t frame, size_t *np)
                 return PS_CORRUPT;
             p.owner = owner;
             p.code &= ~(uint64_t)(uint32_t)o->iframe.stackref_mask;
-        } else if ((rc = ps_mem_u64(&w->mem, frame + (uint64_t)o->frameobj.back, &next)) ||
-                   (rc = ps_mem_u64(&w->mem, frame + (uint64_t)o->frameobj.code, &p.code)) ||
-                   (w->lines &&
-                    (rc = ps_mem_i32(&w->mem, frame + (uint64_t)o->frameobj.lasti, &p.lasti)))) {
-            return rc;
+        } else {
+            if ((rc = ps_mem_u64(&w->mem, frame + (uint64_t)o->frameobj.back, &next)) ||
+                (rc = ps_mem_u64(&w->mem, frame + (uint64_t)o->frameobj.code, &p.code)) ||
+                (w->lines &&
+                 (rc = ps_mem_i32(&w->mem, frame + (uint64_t)o->frameobj.lasti, &p.lasti))))
+                return rc;
+            /* Every frame of a live stack is marked executing. One that is not was left while
+             * the chain was read (its f_back may already link the free list): torn, whatever
+             * function it held. */
+            uint8_t state;
+            if (o->frameobj.executing != PS_OFF_NONE &&
+                ((rc = ps_mem_u8(&w->mem, frame + (uint64_t)o->frameobj.executing, &state)) ||
+                 (int8_t)state != o->frameobj.executing_value))
+                return rc ? rc : PS_CORRUPT;
         }
         frame = next;
         /* Shim frames (C stack; 3.14+ the interpreter's entry and base frames) are not

@@ -141,6 +141,9 @@ struct ps_pyoffsets {
 
     struct { /* PyFrameObject, 3.8-3.10 */
         ps_off back, code, lasti, lineno, localsplus;
+        ps_off executing;         /* f_executing (3.6-3.9), f_state (3.10): a frame on a live
+                                     stack holds executing_value there; PS_OFF_NONE on 2.7 */
+        int32_t executing_value;  /* 1 (f_executing), FRAME_EXECUTING (f_state) */
     } frameobj;
 
     struct {

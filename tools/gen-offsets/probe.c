@@ -202,7 +202,7 @@ int main(void)
     long if_previous, if_code, if_instr, if_owner, if_localsplus, if_stacktop;
     long if_owner_generator, if_owner_cstack, if_owner_interpreter, if_stackref_mask;
     /* frameobj */
-    long fo_back, fo_code, fo_lasti, fo_lineno, fo_localsplus;
+    long fo_back, fo_code, fo_lasti, fo_lineno, fo_localsplus, fo_executing, fo_executing_value;
     /* code */
     long co_filename, co_name, co_qualname, co_linetable, co_firstlineno, co_code_adaptive,
         co_code, co_firsttraceable, co_argcount, co_kwonlyargcount, co_flags, co_nlocalsplus, co_localsplusnames,
@@ -428,6 +428,16 @@ int main(void)
     fo_lasti = OFF(PyFrameObject, f_lasti);
     fo_lineno = OFF(PyFrameObject, f_lineno);
     fo_localsplus = OFF(PyFrameObject, f_localsplus);
+#  if PY_MAJOR_VERSION < 3
+    fo_executing = NONE; /* 2.7 does not mark a frame that runs */
+    fo_executing_value = 0;
+#  elif PY_VERSION_HEX < 0x030A0000
+    fo_executing = OFF(PyFrameObject, f_executing);
+    fo_executing_value = 1;
+#  else
+    fo_executing = OFF(PyFrameObject, f_state);
+    fo_executing_value = FRAME_EXECUTING;
+#  endif
 #else
     if_previous = OFF(_PyInterpreterFrame, previous);
 #  if PY_VERSION_HEX < 0x030D0000
@@ -475,7 +485,8 @@ int main(void)
      * f_code, f_lasti and f_localsplus are gone, and f_back/f_lineno no longer mean "the
      * calling frame"/"the current line". Rule used in this probe: a field is described only
      * when the member exists with the meaning pyoffsets.h gives it, so the group is NONE. */
-    fo_back = fo_code = fo_lasti = fo_lineno = fo_localsplus = NONE;
+    fo_back = fo_code = fo_lasti = fo_lineno = fo_localsplus = fo_executing = NONE;
+    fo_executing_value = 0;
 #endif
 
     /* ---- PyCodeObject ---- */
@@ -732,8 +743,9 @@ int main(void)
            o(if_stacktop), if_owner_generator, if_owner_cstack, if_owner_interpreter,
            if_stackref_mask);
     printf("        .frameobj = { .back = %s, .code = %s, .lasti = %s, .lineno = %s,\n"
-           "                      .localsplus = %s },\n",
-           o(fo_back), o(fo_code), o(fo_lasti), o(fo_lineno), o(fo_localsplus));
+           "                      .localsplus = %s, .executing = %s, .executing_value = %ld },\n",
+           o(fo_back), o(fo_code), o(fo_lasti), o(fo_lineno), o(fo_localsplus), o(fo_executing),
+           fo_executing_value);
     printf("        .code = { .filename = %s, .name = %s, .qualname = %s, .linetable = %s,\n"
            "                  .firstlineno = %s, .code_adaptive = %s, .code = %s,\n"
            "                  .firsttraceable = %s, .argcount = %s, .kwonlyargcount = %s, .flags = %s,\n"

@@ -8,12 +8,18 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/time.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "pysnap/error.h"
 #include "freeze.h"
+#include "freeze_split.h"
 #include "proc.h"
+
+#ifndef sigev_notify_thread_id /* glibc before 2.35 names it only by its union member */
+#define sigev_notify_thread_id _sigev_un._tid
+#endif
 
 #define MAX_TASKS 65536
 #define MAX_RELIST_ROUNDS 64
@@ -86,16 +92,20 @@ static int add_clone_child(struct ps_freeze *fz, pid_t tid)
     return PS_OK;
 }
 
-/* Seize and interrupt every listed thread not yet known. Returns the number added. */
-static int seize_new(struct ps_freeze *fz, size_t *added)
+/* Whether TID is a thread of pysnap (the other tracer thread of a split freeze). */
+static int own_thread(pid_t tid)
 {
-    pid_t *tids;
-    size_t n;
-    int rc = ps_proc_list_tasks(fz->pid, &tids, &n, MAX_TASKS);
-    if (rc)
-        return rc;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d", (int)tid);
+    return access(path, F_OK) == 0;
+}
+
+/* Seize every thread of TIDS not yet known (not interrupted yet: ps_freeze_interrupt does
+ * that). Returns PS_OK or the error that ends the freeze; *ADDED counts the new tasks. */
+int ps_freeze_seize(struct ps_freeze *fz, const pid_t *tids, size_t n, size_t *added)
+{
+    int rc = PS_OK;
     *added = 0;
-    size_t first = fz->ntasks;
     for (size_t i = 0; i < n; i++) {
         if (find_task(fz, tids[i]))
             continue;
@@ -111,13 +121,16 @@ static int seize_new(struct ps_freeze *fz, size_t *added)
             ps_proc_task_info(fz->pid, tids[i], &state, comm);
             if (e == EPERM && (state == 0 || state == 'Z' || state == 'X'))
                 continue; /* ended meanwhile: the kernel refuses an exiting thread EPERM */
-            if (e == EPERM && ps_proc_tracer(tids[i]) == getpid()) {
+            pid_t tracer = e == EPERM ? ps_proc_tracer(tids[i]) : 0;
+            if (tracer > 0 && tracer == (pid_t)gettid()) {
                 /* a clone child attached to us already: its birth stop is on its way */
                 if ((rc = add_clone_child(fz, tids[i])))
                     break;
                 (*added)++;
                 continue;
             }
+            if (tracer > 0 && own_thread(tracer))
+                continue; /* attached to our other tracer thread at birth: it thaws it */
             rc = e == EPERM || e == EACCES
                      ? perm_error(fz->pid, tids[i], e)
                      : ps_error_set(PS_ATTACH, "cannot attach to thread %d: %s", (int)tids[i],
@@ -127,7 +140,7 @@ static int seize_new(struct ps_freeze *fz, size_t *added)
         struct ps_ftask *t = add_task(fz, tids[i]);
         if (!t) {
             /* attached but not recorded: not stopped, so it cannot be detached now; the
-             * kernel detaches it when pysnap exits */
+             * kernel detaches it when its tracer thread exits */
             rc = PS_NOMEM;
             break;
         }
@@ -135,10 +148,15 @@ static int seize_new(struct ps_freeze *fz, size_t *added)
         t->to_interrupt = 1;
         (*added)++;
     }
-    free(tids);
-    /* Interrupt only after every new thread is seized, so they stop as close together in
-     * time as possible: the pause starts at the first interrupt. */
-    for (size_t i = first; i < fz->ntasks; i++) {
+    return rc;
+}
+
+/* Interrupt every thread seized and not yet interrupted. Only after every new thread is
+ * seized, so they stop as close together in time as possible: the pause starts at the
+ * first interrupt. */
+void ps_freeze_interrupt(struct ps_freeze *fz)
+{
+    for (size_t i = 0; i < fz->ntasks; i++) {
         struct ps_ftask *t = &fz->tasks[i];
         if (!t->to_interrupt)
             continue;
@@ -150,6 +168,19 @@ static int seize_new(struct ps_freeze *fz, size_t *added)
         else if (errno == ESRCH)
             t->gone = 1;
     }
+}
+
+/* List the threads, seize and interrupt every one not yet known; *ADDED counts them. */
+static int seize_new(struct ps_freeze *fz, size_t *added)
+{
+    pid_t *tids;
+    size_t n;
+    int rc = ps_proc_list_tasks(fz->pid, &tids, &n, MAX_TASKS);
+    if (rc)
+        return rc;
+    rc = ps_freeze_seize(fz, tids, n, added);
+    free(tids);
+    ps_freeze_interrupt(fz);
     return rc;
 }
 
@@ -183,12 +214,13 @@ static pid_t collect_stop(struct ps_ftask *t, int status)
  * the callee-saved ones too, so one PTRACE_GETREGS rather than SP and PC alone). */
 static void read_regs(struct ps_ftask *t)
 {
-    if (t->stopped && !t->other_process && !t->has_regs &&
+    if (t->stopped && !t->other_process && !t->has_regs && !t->foreign &&
         ptrace(PTRACE_GETREGS, t->tid, NULL, &t->regs) == 0)
         t->has_regs = 1;
 }
 
-static volatile sig_atomic_t wait_timed_out;
+/* Set by the SIGALRM of the waiting thread's own timer: two tracer threads may wait at once. */
+static _Thread_local volatile sig_atomic_t wait_timed_out;
 
 static void on_wait_timeout(int sig)
 {
@@ -201,26 +233,32 @@ static void on_wait_timeout(int sig)
  * every call (quadratic in the thread count: 100 ms of the pause at 2000 threads). The
  * threads were interrupted in this same order, so by the time a thread is waited for it has
  * usually stopped already. A thread created meanwhile (a clone event) is appended and waited
- * for in its turn. An interval timer without SA_RESTART bounds the whole wait. */
-static int wait_stops(struct ps_freeze *fz, unsigned timeout_ms)
+ * for in its turn. A timer of this thread's own (its SIGALRM, without SA_RESTART, caught
+ * by the handler ps_freeze installs) bounds the whole wait. Threads of another tracer thread
+ * (foreign) are not ours to wait for. */
+int ps_freeze_wait(struct ps_freeze *fz, unsigned timeout_ms)
 {
     size_t i = 0;
-    while (i < fz->ntasks && (fz->tasks[i].stopped || fz->tasks[i].gone))
+    while (i < fz->ntasks && (fz->tasks[i].stopped || fz->tasks[i].gone || fz->tasks[i].foreign))
         i++;
     if (i == fz->ntasks)
         return PS_OK;
-    struct sigaction sa, old_sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_wait_timeout;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGALRM, &sa, &old_sa);
     wait_timed_out = 0;
-    struct itimerval timer = {{0, 0}, {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000}};
-    struct itimerval off = {{0, 0}, {0, 0}};
-    setitimer(ITIMER_REAL, &timer, NULL);
+    struct sigevent ev;
+    memset(&ev, 0, sizeof ev);
+    ev.sigev_notify = SIGEV_THREAD_ID;
+    ev.sigev_signo = SIGALRM;
+    ev.sigev_notify_thread_id = (pid_t)gettid();
+    timer_t timer;
+    if (timer_create(CLOCK_MONOTONIC, &ev, &timer) != 0)
+        return ps_error_set(PS_ATTACH, "cannot bound the wait for the threads to stop: %s",
+                            strerror(errno));
+    struct itimerspec its = {{0, 0}, {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000}};
+    timer_settime(timer, 0, &its, NULL);
     int rc = PS_OK;
     for (; i < fz->ntasks && !wait_timed_out && !rc; i++) {
-        while (!fz->tasks[i].stopped && !fz->tasks[i].gone && !wait_timed_out) {
+        while (!fz->tasks[i].stopped && !fz->tasks[i].gone && !fz->tasks[i].foreign &&
+               !wait_timed_out) {
             int status;
             pid_t r = waitpid(fz->tasks[i].tid, &status, __WALL);
             if (r < 0) {
@@ -236,8 +274,7 @@ static int wait_stops(struct ps_freeze *fz, unsigned timeout_ms)
                 break;
         }
     }
-    setitimer(ITIMER_REAL, &off, NULL);
-    sigaction(SIGALRM, &old_sa, NULL);
+    timer_delete(timer);
     return rc;
 }
 
@@ -291,6 +328,47 @@ static void unboost(struct ps_freeze *fz)
     fz->boosted = 0;
 }
 
+int ps_freeze_adopt(struct ps_freeze *fz, const struct ps_ftask *t)
+{
+    if (find_task(fz, t->tid))
+        return PS_OK;
+    if (fz->ntasks == fz->cap) {
+        size_t cap = fz->cap ? fz->cap * 2 : 64;
+        struct ps_ftask *nt = realloc(fz->tasks, cap * sizeof *nt);
+        if (!nt)
+            return PS_NOMEM;
+        fz->tasks = nt;
+        fz->cap = cap;
+    }
+    if (ps_u64map_put(&fz->index, (uint64_t)t->tid, (void *)(uintptr_t)(fz->ntasks + 1)))
+        return PS_NOMEM;
+    struct ps_ftask *c = &fz->tasks[fz->ntasks++];
+    *c = *t;
+    c->foreign = 1;
+    c->seized = 0; /* not this thread's to detach */
+    return PS_OK;
+}
+
+/* From how many threads the first round is split: PS_FREEZE_SPLIT_MIN, or
+ * PYSNAP_FREEZE_SPLIT_MIN (bench/scale.py measures both ways on the same process). */
+static size_t split_min(void)
+{
+    const char *e = getenv("PYSNAP_FREEZE_SPLIT_MIN");
+    return e && *e ? (size_t)strtoul(e, NULL, 10) : PS_FREEZE_SPLIT_MIN;
+}
+
+/* The first round by this thread alone: seize every listed thread, interrupt them, wait. */
+static int first_round_serial(struct ps_freeze *fz, const pid_t *tids, size_t n,
+                              unsigned timeout_ms)
+{
+    size_t added;
+    int rc = ps_freeze_seize(fz, tids, n, &added);
+    ps_freeze_interrupt(fz);
+    if (!rc && fz->ntasks)
+        rc = ps_freeze_wait(fz, timeout_ms);
+    return rc;
+}
+
 int ps_freeze(pid_t pid, unsigned timeout_ms, struct ps_freeze *fz)
 {
     memset(fz, 0, sizeof *fz);
@@ -307,40 +385,55 @@ int ps_freeze(pid_t pid, unsigned timeout_ms, struct ps_freeze *fz)
         deadline.tv_sec++;
         deadline.tv_nsec -= 1000000000;
     }
-    int rc = PS_OK, settled = 0, complete = 0;
+    /* Every wait below is bounded by a SIGALRM of the waiting thread's own timer. */
+    struct sigaction sa, old_sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_wait_timeout;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, &old_sa);
     /* New threads may appear until every existing one is stopped, and a thread interrupted
      * inside clone() still creates its child before it stops, after a listing may have
      * missed it. Only a listing made while every known thread is stopped (or given up on)
      * proves the set complete: so list, seize and interrupt, wait for the stops, and list
      * again until a listing finds no new thread. In the usual case the thread count of
-     * /proc/PID/status stands in for that second listing (all_stopped_by_count). */
-    for (int round = 0; round < MAX_RELIST_ROUNDS && fz->ntasks < MAX_TASKS; round++) {
+     * /proc/PID/status stands in for that second listing (all_stopped_by_count). The first
+     * round, which stops nearly every thread, is shared by two tracer threads from
+     * PS_FREEZE_SPLIT_MIN threads up (freeze_split.c): each stops, and later resumes, half
+     * of them. */
+    pid_t *tids;
+    size_t n;
+    int rc = ps_proc_list_tasks(pid, &tids, &n, MAX_TASKS), complete = 0;
+    if (!rc) {
+        rc = n >= split_min() && sysconf(_SC_NPROCESSORS_ONLN) > 1
+                 ? ps_freeze_split(fz, tids, n, ms_left(&deadline))
+                 : first_round_serial(fz, tids, n, ms_left(&deadline));
+        free(tids);
+    }
+    for (int round = 1; !rc && fz->ntasks && round < MAX_RELIST_ROUNDS &&
+                        fz->ntasks < MAX_TASKS; round++) {
         size_t added;
-        if (settled && all_stopped_by_count(fz)) {
+        if (all_stopped_by_count(fz)) {
             complete = 1;
             break;
         }
         if ((rc = seize_new(fz, &added)))
             break;
-        if (!added && settled) {
+        if (!added) {
             complete = 1;
             break;
         }
-        if (fz->ntasks == 0)
-            break;
-        if ((rc = wait_stops(fz, ms_left(&deadline))))
-            break;
-        settled = 1;
+        rc = ps_freeze_wait(fz, ms_left(&deadline));
     }
     if (!rc && fz->ntasks == 0)
         rc = ps_error_set(PS_NOPROC, "process %d has no threads left", (int)pid);
     if (!rc && !complete) {
         /* Out of rounds (threads born faster than we list): stop what we have; a thread
          * born meanwhile may run during the walk, so the snapshot is marked partial. */
-        rc = wait_stops(fz, ms_left(&deadline));
+        rc = ps_freeze_wait(fz, ms_left(&deadline));
         fz->partial = 1;
         fz->partial_reason = "threads were still being created after the last listing";
     }
+    sigaction(SIGALRM, &old_sa, NULL);
     for (size_t i = 0; i < fz->ntasks && !rc; i++)
         if (!fz->tasks[i].stopped && !fz->tasks[i].gone) {
             fz->partial = 1; /* the walk goes on with the threads that did stop */
@@ -356,9 +449,8 @@ int ps_freeze(pid_t pid, unsigned timeout_ms, struct ps_freeze *fz)
     return PS_OK;
 }
 
-void ps_thaw(struct ps_freeze *fz)
+void ps_freeze_detach(struct ps_freeze *fz)
 {
-    clock_gettime(CLOCK_MONOTONIC, &fz->t_thaw);
     /* fz->ntasks may grow during the loop: a last-chance wait can collect a clone event. */
     for (size_t i = 0; i < fz->ntasks; i++) {
         if (!fz->tasks[i].seized)
@@ -389,12 +481,24 @@ void ps_thaw(struct ps_freeze *fz)
         t->seized = 0;
         t->stopped = 0;
     }
+}
+
+void ps_thaw(struct ps_freeze *fz)
+{
+    clock_gettime(CLOCK_MONOTONIC, &fz->t_thaw);
+    ps_freeze_split_thaw_begin(fz); /* the other tracer thread detaches its half meanwhile */
+    ps_freeze_detach(fz);
+    ps_freeze_split_thaw_end(fz);
     clock_gettime(CLOCK_MONOTONIC, &fz->t_end);
     unboost(fz);
 }
 
 void ps_freeze_free(struct ps_freeze *fz)
 {
+    if (fz->split) { /* never thawed: the other tracer thread must not be left waiting */
+        ps_freeze_split_thaw_begin(fz);
+        ps_freeze_split_thaw_end(fz);
+    }
     free(fz->tasks);
     ps_u64map_free(&fz->index, NULL);
     fz->tasks = NULL;

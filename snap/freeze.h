@@ -20,6 +20,8 @@ struct ps_ftask {
     uint8_t seized, interrupted, stopped, gone;
     uint8_t to_interrupt;  /* seized in this listing round, interrupt pending */
     uint8_t other_process; /* a clone child outside the thread group: held, not captured */
+    uint8_t foreign;       /* stopped by the other tracer thread of a split freeze: only it
+                              may wait for, read or detach it; this is a copy */
     int pending_sig;/* signal to re-inject on detach */
     int has_regs;
     struct user_regs_struct regs;
@@ -38,6 +40,7 @@ struct ps_freeze {
     struct timespec t_thaw;  /* before the first detach */
     struct timespec t_end;   /* after the last detach */
     int64_t realtime_start_ns;
+    struct ps_freeze_split *split; /* the other tracer thread, until the thaw */
     int boosted;             /* pysnap runs SCHED_FIFO until the thaw; old policy below */
     int old_policy;
     int old_priority;

@@ -349,12 +349,18 @@ int ps_freeze_adopt(struct ps_freeze *fz, const struct ps_ftask *t)
     return PS_OK;
 }
 
-/* From how many threads the first round is split: PS_FREEZE_SPLIT_MIN, or
- * PYSNAP_FREEZE_SPLIT_MIN (bench/scale.py measures both ways on the same process). */
-static size_t split_min(void)
+/* Whether the first round over N listed threads is split between two tracer threads.
+ * Measured on the 2-CPU VM (bench/scale.py, serial and split columns): never faster there,
+ * up to twice as slow at 200-1000 threads; two real-time tracer threads leave no CPU to
+ * the target's threads, which must run to reach their stops. So only where at least two
+ * CPUs stay for them, and with enough threads to share; PYSNAP_FREEZE_SPLIT_MIN (a thread
+ * count) forces the choice either way, for the benchmark and the tests. */
+static int split_first_round(size_t n)
 {
     const char *e = getenv("PYSNAP_FREEZE_SPLIT_MIN");
-    return e && *e ? (size_t)strtoul(e, NULL, 10) : PS_FREEZE_SPLIT_MIN;
+    if (e && *e)
+        return n >= (size_t)strtoul(e, NULL, 10);
+    return n >= PS_FREEZE_SPLIT_MIN && sysconf(_SC_NPROCESSORS_ONLN) >= PS_FREEZE_SPLIT_MIN_CPUS;
 }
 
 /* The first round by this thread alone: seize every listed thread, interrupt them, wait. */
@@ -397,15 +403,13 @@ int ps_freeze(pid_t pid, unsigned timeout_ms, struct ps_freeze *fz)
      * proves the set complete: so list, seize and interrupt, wait for the stops, and list
      * again until a listing finds no new thread. In the usual case the thread count of
      * /proc/PID/status stands in for that second listing (all_stopped_by_count). The first
-     * round, which stops nearly every thread, is shared by two tracer threads from
-     * PS_FREEZE_SPLIT_MIN threads up (freeze_split.c): each stops, and later resumes, half
-     * of them. */
+     * round, which stops nearly every thread, may be shared by two tracer threads
+     * (freeze_split.c, split_first_round): each stops, and later resumes, half of them. */
     pid_t *tids;
     size_t n;
     int rc = ps_proc_list_tasks(pid, &tids, &n, MAX_TASKS), complete = 0;
     if (!rc) {
-        rc = n >= split_min() && sysconf(_SC_NPROCESSORS_ONLN) > 1
-                 ? ps_freeze_split(fz, tids, n, ms_left(&deadline))
+        rc = split_first_round(n) ? ps_freeze_split(fz, tids, n, ms_left(&deadline))
                  : first_round_serial(fz, tids, n, ms_left(&deadline));
         free(tids);
     }

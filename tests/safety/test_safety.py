@@ -152,8 +152,9 @@ MANY_THREADS = 2000
 def test_many_threads_capture_kill_and_signal(pysnap_bin, target_python, spawn, tmp_path):
     """A target with 2000 more threads parked in time.sleep (a large thread pool): a capture
     stops and resumes every thread and keeps them all; SIGKILL of pysnap while it holds all
-    of them frozen resumes every one (whichever of pysnap's threads stopped it); so does
-    SIGTERM, which pysnap acts on after the thaw."""
+    of them frozen resumes every one; so does SIGTERM, which pysnap acts on after the thaw.
+    Each with the freeze made by one tracer thread and by two (snap/freeze_split.c, forced
+    with PYSNAP_FREEZE_SPLIT_MIN=0: a tracee belongs to the thread that seized it)."""
     target = Target(spawn, target_python, tmp_path / "target",
                     modes=("sleepers=%d" % MANY_THREADS,))
     nthreads = len(thread_states(target.pid))
@@ -161,31 +162,44 @@ def test_many_threads_capture_kill_and_signal(pysnap_bin, target_python, spawn, 
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     output = out_dir / "many.snap"
-    capture = start_capture(pysnap_bin, target.pid, output, tmp_path)
-    rc = wait_exit(capture, CAPTURE_TIMEOUT, "capture of %d threads" % nthreads)
-    out, err = capture_output(tmp_path)
-    assert rc == 0, "capture of %d threads: exit %s, stderr %r" % (nthreads, rc, err)
-    summary = out.decode(errors="replace")
-    assert (", %d threads," % nthreads) in summary and "PARTIAL" not in summary, summary
-    res = subprocess.run([pysnap_bin, "analyze", str(output), "--json"],
-                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         timeout=ANALYZE_TIMEOUT * 3)
-    assert res.returncode == 0, describe(res)
-    tids = [th["tid"] for it in json.loads(res.stdout)["interpreters"] for th in it["threads"]]
-    assert len(tids) == nthreads, "the snapshot has %d Python threads of %d" % (
-        len(tids), nthreads)
-    target.assert_not_stopped("after the capture of %d threads" % nthreads)
-    assert tracer_pid(target.pid) == 0, "the target is still traced after the capture"
-    target.assert_progress("after the capture of %d threads" % nthreads)
-    output.unlink()
-    for i, sig in enumerate((signal.SIGKILL, signal.SIGKILL, signal.SIGTERM)):
-        what = "%d threads, %s while frozen (%d)" % (nthreads, sig.name, i)
+    strategies = (("serial", "1000000000"), ("split", "0"))
+    for name, split_min in strategies:
+        what = "capture of %d threads (%s)" % (nthreads, name)
+        work = tmp_path / name
+        work.mkdir()
+        capture = start_capture(pysnap_bin, target.pid, output, work,
+                                env={"PYSNAP_FREEZE_SPLIT_MIN": split_min})
+        rc = wait_exit(capture, CAPTURE_TIMEOUT, what)
+        out, err = capture_output(work)
+        assert rc == 0, "%s: exit %s, stderr %r" % (what, rc, err)
+        summary = out.decode(errors="replace")
+        assert (", %d threads," % nthreads) in summary and "PARTIAL" not in summary, summary
+        res = subprocess.run([pysnap_bin, "analyze", str(output), "--json"],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, timeout=ANALYZE_TIMEOUT * 3)
+        assert res.returncode == 0, describe(res)
+        tids = [th["tid"] for it in json.loads(res.stdout)["interpreters"]
+                for th in it["threads"]]
+        assert len(tids) == nthreads, "%s: the snapshot has %d Python threads of %d" % (
+            what, len(tids), nthreads)
+        target.assert_not_stopped(what)
+        assert tracer_pid(target.pid) == 0, "%s: the target is still traced" % what
+        target.assert_progress(what)
+        output.unlink()
+    rounds = [(sig, s) for s in strategies for sig in (signal.SIGKILL, signal.SIGTERM)]
+    for i, (sig, (name, split_min)) in enumerate(rounds):
+        what = "%d threads, %s while frozen (%s)" % (nthreads, sig.name, name)
         work = tmp_path / ("k%d" % i)
         work.mkdir()
-        capture = start_capture(pysnap_bin, target.pid, output, work, hold_ms=HOLD_MS)
+        capture = start_capture(pysnap_bin, target.pid, output, work, hold_ms=HOLD_MS,
+                                env={"PYSNAP_FREEZE_SPLIT_MIN": split_min})
         try:
             freeze_or_fail(target, capture, work, what)
             before = target.count()
+            # One tracer thread of pysnap holds every thread, or two hold half each.
+            tracers = set(tracer_pid(t) for t in thread_states(target.pid))
+            assert len(tracers) == (2 if name == "split" else 1) and 0 not in tracers, (
+                "%s: the threads' tracers are %s" % (what, sorted(tracers)))
             time.sleep(0.2)
             assert target.count() == before, "%s: the counter moved while frozen" % what
             capture.send_signal(sig)

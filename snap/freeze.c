@@ -350,9 +350,10 @@ int ps_freeze_adopt(struct ps_freeze *fz, const struct ps_ftask *t)
 }
 
 /* Whether the first round over N listed threads is split between two tracer threads.
- * Measured on the 2-CPU VM, loaded (bench/scale.py and 21 alternated captures of each kind
- * on one target): the same pause at 200 threads (the helper's start and hand-offs cost what
- * the halved work saves), 8% shorter at 1000, 12% at 2000, mostly in the resume. Two
+ * Measured on the 2-CPU VM, loaded (two batches of 21 alternated captures of each kind on
+ * one target): the same pause at 200 threads (the helper's start and hand-offs cost what
+ * the halved work saves), 8% shorter at 500, 8% at 1000, 8-12% at 2000, mostly in the
+ * resume. Two
  * real-time tracer threads leave a 2-CPU machine's target threads no CPU while both run, so
  * the stop gains nothing there. PYSNAP_FREEZE_SPLIT_MIN (a thread count) forces the choice
  * either way, for the benchmark and the tests. */

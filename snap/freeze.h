@@ -1,7 +1,9 @@
 /* Freezing a process without SIGSTOP: PTRACE_SEIZE every thread (with PTRACE_O_TRACECLONE,
  * so a thread they create is attached at birth), PTRACE_INTERRUPT them all, collect the
- * stops (bounded by a deadline), list /proc/PID/task again once all have stopped, read
- * registers; thaw with PTRACE_DETACH, re-injecting any signal that arrived meanwhile. Because the threads are SEIZEd, if pysnap
+ * stops (bounded by a deadline) and each one's registers as it stops, then prove the set
+ * complete (the thread count of /proc/PID/status, else a new listing); thaw with
+ * PTRACE_DETACH, re-injecting any signal that arrived meanwhile. With many threads two
+ * tracer threads share the work (freeze_split.h). Because the threads are SEIZEd, if pysnap
  * dies for any reason the kernel detaches them and they run on. */
 #ifndef PYSNAP_SNAP_FREEZE_H
 #define PYSNAP_SNAP_FREEZE_H

@@ -7,9 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
-#include <sys/time.h>
-#include <time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pysnap/error.h"
@@ -353,9 +352,8 @@ int ps_freeze_adopt(struct ps_freeze *fz, const struct ps_ftask *t)
  * Measured on the 2-CPU VM, loaded (two batches of 21 alternated captures of each kind on
  * one target): the same pause at 200 threads (the helper's start and hand-offs cost what
  * the halved work saves), 8% shorter at 500, 8% at 1000, 8-12% at 2000, mostly in the
- * resume. Two
- * real-time tracer threads leave a 2-CPU machine's target threads no CPU while both run, so
- * the stop gains nothing there. PYSNAP_FREEZE_SPLIT_MIN (a thread count) forces the choice
+ * resume. Two real-time tracer threads leave a 2-CPU machine's target threads no CPU while
+ * both run, so the stop gains little there. PYSNAP_FREEZE_SPLIT_MIN (a thread count) forces the choice
  * either way, for the benchmark and the tests. */
 static int split_first_round(size_t n)
 {

@@ -147,6 +147,7 @@ def test_signal_while_frozen(pysnap_bin, target_python, spawn, tmp_path, sig):
 # --- (b2) the same at scale: 2000 threads ---------------------------------------------
 
 MANY_THREADS = 2000
+MANY_HOLD_MS = 4000  # room for reading 2000 threads' states twice while it is frozen
 
 
 def test_many_threads_capture_kill_and_signal(pysnap_bin, target_python, spawn, tmp_path):
@@ -191,7 +192,7 @@ def test_many_threads_capture_kill_and_signal(pysnap_bin, target_python, spawn, 
         what = "%d threads, %s while frozen (%s)" % (nthreads, sig.name, name)
         work = tmp_path / ("k%d" % i)
         work.mkdir()
-        capture = start_capture(pysnap_bin, target.pid, output, work, hold_ms=HOLD_MS,
+        capture = start_capture(pysnap_bin, target.pid, output, work, hold_ms=MANY_HOLD_MS,
                                 env={"PYSNAP_FREEZE_SPLIT_MIN": split_min})
         try:
             freeze_or_fail(target, capture, work, what)
@@ -203,7 +204,7 @@ def test_many_threads_capture_kill_and_signal(pysnap_bin, target_python, spawn, 
             time.sleep(0.2)
             assert target.count() == before, "%s: the counter moved while frozen" % what
             capture.send_signal(sig)
-            rc = wait_exit(capture, HOLD_MS / 1000.0 + 10, what)
+            rc = wait_exit(capture, MANY_HOLD_MS / 1000.0 + 10, what)
         finally:
             if capture.poll() is None:
                 capture.kill()

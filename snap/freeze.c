@@ -350,13 +350,14 @@ int ps_freeze_adopt(struct ps_freeze *fz, const struct ps_ftask *t)
 
 /* Whether the first round over N listed threads is split between two tracer threads.
  * Measured on the 2-CPU VM, loaded, in batches of 11-21 alternated captures of each kind
- * on one target (medians): at 100 threads 3.5 ms against 2.0 (the helper's start and
- * hand-offs cost more than the halved work saves); at 200 shorter in four batches of six
- * (2.7 against 4.9 ms, 4.8 against 6.7; one even, one slower under a load average of
- * 13-28), 8% shorter at 500 and 1000, 8-12% at 2000. Two
- * real-time tracer threads leave a 2-CPU machine's target threads no CPU while both run, so
- * most of the gain is in the resume. PYSNAP_FREEZE_SPLIT_MIN (a thread count) forces the
- * choice either way, for the benchmark and the tests. */
+ * on one target (medians, split against serial): at 100 threads 3.5 ms against 2.0 (the
+ * helper's start and hand-offs cost more than the halved work saves); at 200 a coin toss
+ * (eight batches: four shorter, two even, two longer, the quietest run among them: 2.76
+ * against 2.48 ms); 8% shorter at 500; at 1000 5-21% shorter in six batches of seven, the
+ * seventh under a load average of 13-28; at 2000 0-12% shorter. Two real-time tracer
+ * threads leave a 2-CPU machine's target threads no CPU while both run, so most of the
+ * gain is in the resume. PYSNAP_FREEZE_SPLIT_MIN (a thread count) forces the choice
+ * either way, for the benchmark and the tests. */
 static int split_first_round(size_t n)
 {
     const char *e = getenv("PYSNAP_FREEZE_SPLIT_MIN");

@@ -6,8 +6,10 @@ For each N in --threads (default 20,200,1000,2000) a target is started whose N t
 parked in time.sleep; pysnap captures it --runs times (`capture -v`: the pause and its phases)
 and the floor (../shared/bench/freeze_floor.c: PTRACE_INTERRUPT + waitpid of every thread, one
 1 MB process_vm_readv, detach of every thread) is measured --runs times on the same process,
-interleaved with the captures so that both see the same machine. Prints one table: medians
-of both, the ratio, and pysnap's phases. Not a pass/fail test.
+interleaved with the captures so that both see the same machine; so are captures with the
+freeze forced to one tracer thread (serial) and to two (split, snap/freeze_split.c), through
+PYSNAP_FREEZE_SPLIT_MIN. Prints one table: medians, the ratios to the floor, and pysnap's
+phases, then the load average seen. Not a pass/fail test.
 
     bench/scale.py [--python PY] [--pysnap BIN] [--threads 20,200,1000,2000] [--runs 5]
 """
@@ -47,9 +49,14 @@ def default_python():
     sys.exit("bench/scale.py: no python found; give --python")
 
 
-def capture(pysnap, pid, out):
+# The freeze's two strategies (snap/freeze.c, snap/freeze_split.c), forced either way.
+STRATEGIES = (("serial", "1000000000"), ("split", "0"))
+
+
+def capture(pysnap, pid, out, split_min):
+    env = dict(os.environ, PYSNAP_FREEZE_SPLIT_MIN=split_min)
     r = subprocess.run([pysnap, "capture", "--pid", str(pid), "-o", out, "--force", "-v"],
-                       capture_output=True, text=True, timeout=120)
+                       capture_output=True, text=True, timeout=120, env=env)
     if r.returncode != 0:
         raise RuntimeError("capture failed: " + r.stderr.strip())
     m = re.search(r"pause ([\d.]+) ms = (.*?);", r.stderr)
@@ -58,14 +65,16 @@ def capture(pysnap, pid, out):
 
 
 def floor(floor_bin, pid):
+    """(cold, warm): the floor's first run, on threads that slept as long as a capture's do,
+    and its third, the first two dropped as warm-up (as the instrument's README says): just
+    stopped and resumed, they stop faster (2.2 against 3.4-3.8 ms at 200 threads here)."""
     heap = next(l.split("-")[0] for l in open("/proc/%d/maps" % pid) if "[heap]" in l)
-    # three runs, the first two dropped as warm-up (as the instrument's README says)
     r = subprocess.run([floor_bin, str(pid), "1048576", heap, "3"], capture_output=True,
                        text=True, timeout=120)
     pauses = [int(x) / 1000.0 for x in re.findall(r"pause=(\d+)us", r.stdout)]
     if not pauses:
         raise RuntimeError("freeze_floor printed nothing: " + r.stderr.strip())
-    return pauses[-1]
+    return pauses[0], pauses[-1]
 
 
 def main():
@@ -85,30 +94,48 @@ def main():
     open(tpath, "w").write(TARGET)
     print("python %s, pysnap %s, %d runs each, load average %s" % (
         python, a.pysnap, a.runs, open("/proc/loadavg").read().split()[0]))
-    hdr = "%7s | %11s | %11s | %6s | %s" % ("threads", "pysnap ms", "floor ms", "ratio",
-                                            " + ".join("%s" % p for p in PHASES) + " (ms)")
+    print("pysnap: as it chooses (split from PS_FREEZE_SPLIT_MIN threads); serial / split: "
+          "the freeze forced to one or two tracer threads; phases of the default capture")
+    print("floor: warm (the instrument's third run in a row), cold (its first); ratios to "
+          "the warm floor, and pysnap's to the cold one (p/cold)")
+    hdr = "%7s | %9s | %9s | %9s | %9s | %9s | %6s | %6s | %6s | %6s | %s" % (
+        "threads", "pysnap", "serial", "split", "floor", "cold", "p/fl", "se/fl", "sp/fl",
+        "p/cold", " + ".join(PHASES) + " (ms)")
     print(hdr)
     print("-" * len(hdr))
+    loads = []
     for n in [int(x) for x in a.threads.split(",")]:
         p = subprocess.Popen([python, tpath, str(n)], stdout=subprocess.PIPE, text=True)
         try:
             if p.stdout.readline().strip() != "ready":
                 raise RuntimeError("target did not start")
-            time.sleep(0.5)
-            pauses, floors, phases = [], [], {k: [] for k in PHASES}
+            time.sleep(0.5 + n / 1000.0)
+            out = os.path.join(work, "c.snap")
+            pauses = {"pysnap": [], "serial": [], "split": []}
+            floors, colds, phases = [], [], {k: [] for k in PHASES}
             for _ in range(a.runs):
-                pz, ph = capture(a.pysnap, p.pid, os.path.join(work, "c.snap"))
-                pauses.append(pz)
+                pz, ph = capture(a.pysnap, p.pid, out, "")
+                pauses["pysnap"].append(pz)
                 for k in PHASES:
                     phases[k].append(ph.get(k, 0.0))
-                floors.append(floor(floor_bin, p.pid))
-            mp, mf = statistics.median(pauses), statistics.median(floors)
-            print("%7d | %11.3f | %11.3f | %6.2f | %s" % (
-                n, mp, mf, mp / mf, " + ".join("%.2f" % statistics.median(phases[k]) for k in PHASES)))
+                cold, warm = floor(floor_bin, p.pid)
+                colds.append(cold)
+                floors.append(warm)
+                for name, split_min in STRATEGIES:
+                    pauses[name].append(capture(a.pysnap, p.pid, out, split_min)[0])
+                loads.append(float(open("/proc/loadavg").read().split()[0]))
+            med = dict((k, statistics.median(v)) for k, v in pauses.items())
+            mf, mc = statistics.median(floors), statistics.median(colds)
+            print("%7d | %9.3f | %9.3f | %9.3f | %9.3f | %9.3f | %6.2f | %6.2f | %6.2f | %6.2f | %s" % (
+                n, med["pysnap"], med["serial"], med["split"], mf, mc, med["pysnap"] / mf,
+                med["serial"] / mf, med["split"] / mf, med["pysnap"] / mc,
+                " + ".join("%.2f" % statistics.median(phases[k]) for k in PHASES)))
             sys.stdout.flush()
         finally:
             p.kill()
             p.wait()
+    print("load average during the runs: %.1f to %.1f (median %.1f)" % (
+        min(loads), max(loads), statistics.median(loads)))
 
 
 if __name__ == "__main__":

@@ -384,6 +384,7 @@ static int capture_encode(const struct ps_capture_opts *o, struct ps_capture_res
         int last = freezes + 1 >= PS_CAPTURE_MAX_FREEZES;
         if ((rc = ps_live_plan(live)))
             break;
+        ps_unwind_reserve(uw, live);
         if (fz.tasks)
             ps_freeze_free(&fz);
         freezes++;

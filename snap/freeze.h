@@ -1,7 +1,9 @@
 /* Freezing a process without SIGSTOP: PTRACE_SEIZE every thread (with PTRACE_O_TRACECLONE,
  * so a thread they create is attached at birth), PTRACE_INTERRUPT them all, collect the
- * stops (bounded by a deadline), list /proc/PID/task again once all have stopped, read
- * registers; thaw with PTRACE_DETACH, re-injecting any signal that arrived meanwhile. Because the threads are SEIZEd, if pysnap
+ * stops (bounded by a deadline) and each one's registers as it stops, then prove the set
+ * complete (the thread count of /proc/PID/status, else a new listing); thaw with
+ * PTRACE_DETACH, re-injecting any signal that arrived meanwhile. With many threads two
+ * tracer threads share the work (freeze_split.h). Because the threads are SEIZEd, if pysnap
  * dies for any reason the kernel detaches them and they run on. */
 #ifndef PYSNAP_SNAP_FREEZE_H
 #define PYSNAP_SNAP_FREEZE_H
@@ -20,6 +22,8 @@ struct ps_ftask {
     uint8_t seized, interrupted, stopped, gone;
     uint8_t to_interrupt;  /* seized in this listing round, interrupt pending */
     uint8_t other_process; /* a clone child outside the thread group: held, not captured */
+    uint8_t foreign;       /* stopped by the other tracer thread of a split freeze: only it
+                              may wait for, read or detach it; this is a copy */
     int pending_sig;/* signal to re-inject on detach */
     int has_regs;
     struct user_regs_struct regs;
@@ -38,6 +42,7 @@ struct ps_freeze {
     struct timespec t_thaw;  /* before the first detach */
     struct timespec t_end;   /* after the last detach */
     int64_t realtime_start_ns;
+    struct ps_freeze_split *split; /* the other tracer thread, until the thaw */
     int boosted;             /* pysnap runs SCHED_FIFO until the thaw; old policy below */
     int old_policy;
     int old_priority;

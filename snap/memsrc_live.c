@@ -58,6 +58,8 @@ struct ps_live {
     size_t nplan;
     uint8_t *plan_ok;
     struct iovec *iov, *iov2; /* IOV_BATCH remote iovecs each, for two readers */
+    struct slab *reserve;   /* pages faulted in before a freeze for the copies made during
+                               it that no plan foresaw (the native stacks) */
     long ncpus;
 };
 
@@ -439,16 +441,23 @@ int ps_live_record_spans(struct ps_live *l, const struct ps_live_span *spans, si
             want[u++] = want[i];
     int rc = PS_OK;
     if (u && !l->offline && l->npages + u <= MAX_PAGES) {
-        unsigned char *buf = slab_new(l, u);
+        /* The reserve first, fresh memory for what it cannot hold. */
+        struct slab *r = l->reserve;
+        size_t from_reserve = r ? (r->cap - r->used < u ? r->cap - r->used : u) : 0;
+        unsigned char *buf = u > from_reserve ? slab_new(l, u - from_reserve) : NULL;
         uint8_t *ok = malloc(u);
         unsigned char **dst = malloc(u * sizeof *dst);
-        if (buf && ok && dst) {
-            l->slabs->used = u;
+        if ((buf || u == from_reserve) && ok && dst) {
             for (size_t i = 0; i < u; i++)
-                dst[i] = buf + i * PAGE;
+                dst[i] = i < from_reserve ? r->data + PAGE * (r->used + i)
+                                          : buf + PAGE * (i - from_reserve);
+            if (r)
+                r->used += from_reserve;
+            if (buf)
+                l->slabs->used = u - from_reserve;
             copy_pages(l, want, u, dst, ok);
             for (size_t i = 0; i < u && !rc; i++)
-                rc = cache_put(l, want[i], ok[i] ? buf + i * PAGE : UNREADABLE);
+                rc = cache_put(l, want[i], ok[i] ? dst[i] : UNREADABLE);
         }
         free(ok);
         free(dst);
@@ -479,6 +488,70 @@ int ps_live_record(struct ps_live *l, uint64_t addr, size_t len)
     return ps_live_record_spans(l, &one, 1);
 }
 
+
+/* A reserve partly used by an earlier freeze joins the slabs (its pages are cached); an
+ * unused one is freed. */
+static void drop_reserve(struct ps_live *l)
+{
+    struct slab *r = l->reserve;
+    l->reserve = NULL;
+    if (r && r->used) {
+        r->next = l->slabs;
+        l->slabs = r;
+    } else if (r) {
+        free(r->data);
+        free(r);
+    }
+}
+
+int ps_live_reserve(struct ps_live *l, const struct ps_live_span *spans, size_t nspans,
+                    size_t max_pages)
+{
+    drop_reserve(l);
+    size_t n = 0;
+    for (size_t i = 0; i < nspans; i++) {
+        uint64_t a = spans[i].addr, len = spans[i].len;
+        if (len && a + len > a)
+            n += (size_t)(((a + len + PAGE - 1) / PAGE) - a / PAGE);
+    }
+    if (n > max_pages)
+        n = max_pages;
+    if (n == 0)
+        return PS_OK;
+    struct slab *s = calloc(1, sizeof *s);
+    unsigned char *data = malloc(n * PAGE);
+    uint64_t *pages = malloc(n * sizeof *pages);
+    unsigned char **dst = malloc(n * sizeof *dst);
+    uint8_t *ok = malloc(n);
+    if (!s || !data || !pages || !dst || !ok) {
+        free(s);
+        free(data);
+        free(pages);
+        free(dst);
+        free(ok);
+        return PS_NOMEM;
+    }
+    memset(data, 0, n * PAGE); /* fault every page in now, not inside the freeze */
+    size_t k = 0;
+    for (size_t i = 0; i < nspans && k < n; i++) {
+        uint64_t a = spans[i].addr, len = spans[i].len;
+        if (!len || a + len < a)
+            continue;
+        for (uint64_t p = a & ~(uint64_t)(PAGE - 1); p < a + len && k < n; p += PAGE, k++) {
+            pages[k] = p;
+            dst[k] = data + PAGE * k;
+        }
+    }
+    /* The rehearsal: the same copy, into the same memory, with the target running. */
+    copy_pages(l, pages, k, dst, ok);
+    free(pages);
+    free(dst);
+    free(ok);
+    s->data = data;
+    s->cap = n;
+    l->reserve = s;
+    return PS_OK;
+}
 
 /* Forget which pages are cached and every recorded range; the slabs stay. */
 static void forget_pages(struct ps_live *l)
@@ -672,6 +745,7 @@ void ps_live_close(struct ps_live *l)
         return;
     if (l->memfd >= 0)
         close(l->memfd);
+    drop_reserve(l);
     drop_cache(l);
     free(l->plan);
     free(l->plan_ok);

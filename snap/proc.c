@@ -192,6 +192,15 @@ static int pid_status_field(pid_t pid, const char *name, char *out, size_t size)
     return status_field(path, name, out, size);
 }
 
+long ps_proc_thread_count(pid_t pid)
+{
+    char v[32], *end;
+    if (pid_status_field(pid, "Threads", v, sizeof v) != 0)
+        return -1;
+    long n = strtol(v, &end, 10);
+    return end != v && n >= 0 ? n : -1;
+}
+
 pid_t ps_proc_ns_tid(pid_t pid, pid_t tid)
 {
     char path[96], v[256];

@@ -28,6 +28,9 @@ void ps_proc_maps_free(struct ps_maps *m);
 int ps_proc_list_tasks(pid_t pid, pid_t **tids, size_t *n, size_t max);
 /* State letter and comm of one thread; 0 / "" when gone. */
 void ps_proc_task_info(pid_t pid, pid_t tid, char *state, char comm[16]);
+/* The number of threads of PID (the Threads: line of /proc/PID/status: one small read, where
+ * a listing of /proc/PID/task costs a directory entry per thread); -1 when unknown. */
+long ps_proc_thread_count(pid_t pid);
 /* The id of thread TID (as this /proc names it) in the innermost pid namespace of PID: the
  * last field of NSpid in /proc/PID/task/TID/status. Equal to TID when the target shares our
  * pid namespace; 0 when unknown (thread gone, a kernel before 4.1). */

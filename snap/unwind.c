@@ -128,6 +128,35 @@ static const struct ps_mapping *mapping_of(const struct ps_unwind *u, uint64_t a
     return NULL;
 }
 
+/* The pages of a thread's stack that a freeze copies, as the maps foresee them: a glibc
+ * thread's stack is an anonymous rw-p mapping right above its guard page (---p), with its
+ * thread pointer near the top and its stack pointer just below (5.5 KB below the top for a
+ * 3.11 thread parked in time.sleep): its top pages. A mapping mistaken for a stack costs a
+ * rehearsed copy before the freeze, nothing during it. The cap keeps a process with tens of
+ * thousands of threads from costing more than 64 MB before anything is known. */
+#define RESERVE_PAGES_PER_STACK 3
+#define RESERVE_MAX_PAGES 16384
+
+void ps_unwind_reserve(struct ps_unwind *u, struct ps_live *live)
+{
+    if (!u || !u->max_stack || !u->have_maps)
+        return;
+    struct ps_live_span *spans = malloc(u->maps.n * sizeof *spans);
+    if (!spans)
+        return;
+    size_t n = 0;
+    const uint64_t top = RESERVE_PAGES_PER_STACK * 4096u;
+    for (size_t i = 1; i < u->maps.n; i++) {
+        const struct ps_mapping *guard = &u->maps.v[i - 1], *m = &u->maps.v[i];
+        if (!m->path && strcmp(m->perms, "rw-p") == 0 && strcmp(guard->perms, "---p") == 0 &&
+            guard->end == m->start && m->end - m->start > top)
+            spans[n++] = (struct ps_live_span){m->end - top, top};
+    }
+    (void)ps_live_reserve(live, spans, n, RESERVE_MAX_PAGES); /* out of memory: the copies
+                                                                allocate as they go */
+    free(spans);
+}
+
 void ps_unwind_record(struct ps_unwind *u, struct ps_live *live, const struct ps_freeze *fz)
 {
     if (!u || !u->max_stack)

@@ -35,6 +35,11 @@ struct ps_unwind;
  * not an error (stacks are then copied up to MAX_STACK from SP). */
 int ps_unwind_open(pid_t pid, size_t max_stack, struct ps_unwind **out);
 
+/* Before each freeze: reserve memory for the stack copies ps_unwind_record will make and
+ * rehearse them (the stacks' top pages, found in the maps), so that the copy inside the
+ * pause neither faults memory in nor reads a stack page for the first time. */
+void ps_unwind_reserve(struct ps_unwind *u, struct ps_live *live);
+
 /* While FZ holds the target stopped: record every stopped thread's stack and the code around
  * its PC in LIVE. Only reads memory; errors leave that thread's copy short. */
 void ps_unwind_record(struct ps_unwind *u, struct ps_live *live, const struct ps_freeze *fz);

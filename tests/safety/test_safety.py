@@ -6,6 +6,8 @@ Contract tested (README, DESIGN "Hard rules"):
     (neither the final name nor a temporary .NAME.tmp.XXXXXX: the file is written after the
     thaw);
   * SIGINT/SIGTERM/SIGHUP while frozen: the target resumes, pysnap exits non-zero, no file;
+  * the same with 2000 threads: a capture keeps every thread, SIGKILL or SIGTERM while all
+    are frozen resumes every one;
     the same signals while the file is written (after the thaw) remove the temporary file;
   * a target that exits (or churns threads) during capture gives a snapshot or one clear error
     line, never a hang; a target killed after the freeze, before the walk, gets "process N
@@ -140,6 +142,79 @@ def test_signal_while_frozen(pysnap_bin, target_python, spawn, tmp_path, sig):
     target.assert_progress(sig.name)
     assert listing(out_dir) == [], "%s: files left in the output dir: %s" % (
         sig.name, listing(out_dir))
+
+
+# --- (b2) the same at scale: 2000 threads ---------------------------------------------
+
+MANY_THREADS = 2000
+MANY_HOLD_MS = 4000  # room for reading 2000 threads' states twice while it is frozen
+
+
+def test_many_threads_capture_kill_and_signal(pysnap_bin, target_python, spawn, tmp_path):
+    """A target with 2000 more threads parked in time.sleep (a large thread pool): a capture
+    stops and resumes every thread and keeps them all; SIGKILL of pysnap while it holds all
+    of them frozen resumes every one; so does SIGTERM, which pysnap acts on after the thaw.
+    Each with the freeze made by one tracer thread and by two (snap/freeze_split.c, forced
+    with PYSNAP_FREEZE_SPLIT_MIN=0: a tracee belongs to the thread that seized it)."""
+    target = Target(spawn, target_python, tmp_path / "target",
+                    modes=("sleepers=%d" % MANY_THREADS,))
+    nthreads = len(thread_states(target.pid))
+    assert nthreads >= MANY_THREADS + 3, "the target has %d threads" % nthreads
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    output = out_dir / "many.snap"
+    strategies = (("serial", "1000000000"), ("split", "0"))
+    for name, split_min in strategies:
+        what = "capture of %d threads (%s)" % (nthreads, name)
+        work = tmp_path / name
+        work.mkdir()
+        capture = start_capture(pysnap_bin, target.pid, output, work,
+                                env={"PYSNAP_FREEZE_SPLIT_MIN": split_min})
+        rc = wait_exit(capture, CAPTURE_TIMEOUT, what)
+        out, err = capture_output(work)
+        assert rc == 0, "%s: exit %s, stderr %r" % (what, rc, err)
+        summary = out.decode(errors="replace")
+        assert (", %d threads," % nthreads) in summary and "PARTIAL" not in summary, summary
+        res = subprocess.run([pysnap_bin, "analyze", str(output), "--json"],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, timeout=ANALYZE_TIMEOUT * 3)
+        assert res.returncode == 0, describe(res)
+        tids = [th["tid"] for it in json.loads(res.stdout)["interpreters"]
+                for th in it["threads"]]
+        assert len(tids) == nthreads, "%s: the snapshot has %d Python threads of %d" % (
+            what, len(tids), nthreads)
+        target.assert_not_stopped(what)
+        assert tracer_pid(target.pid) == 0, "%s: the target is still traced" % what
+        target.assert_progress(what)
+        output.unlink()
+    rounds = [(sig, s) for s in strategies for sig in (signal.SIGKILL, signal.SIGTERM)]
+    for i, (sig, (name, split_min)) in enumerate(rounds):
+        what = "%d threads, %s while frozen (%s)" % (nthreads, sig.name, name)
+        work = tmp_path / ("k%d" % i)
+        work.mkdir()
+        capture = start_capture(pysnap_bin, target.pid, output, work, hold_ms=MANY_HOLD_MS,
+                                env={"PYSNAP_FREEZE_SPLIT_MIN": split_min})
+        try:
+            freeze_or_fail(target, capture, work, what)
+            before = target.count()
+            # One tracer thread of pysnap holds every thread, or two hold half each.
+            tracers = set(tracer_pid(t) for t in thread_states(target.pid))
+            assert len(tracers) == (2 if name == "split" else 1) and 0 not in tracers, (
+                "%s: the threads' tracers are %s" % (what, sorted(tracers)))
+            time.sleep(0.2)
+            assert target.count() == before, "%s: the counter moved while frozen" % what
+            capture.send_signal(sig)
+            rc = wait_exit(capture, MANY_HOLD_MS / 1000.0 + 10, what)
+        finally:
+            if capture.poll() is None:
+                capture.kill()
+                capture.wait()
+        assert rc == -sig, "%s: pysnap exit %s, want killed by %s" % (what, rc, sig.name)
+        target.assert_not_stopped(what, timeout=10.0)
+        target.assert_progress(what)
+        for tid in [t for t in thread_states(target.pid)][:50] + [target.pid]:
+            assert tracer_pid(tid) == 0, "%s: thread %d is still traced" % (what, tid)
+        assert listing(out_dir) == [], "%s: files left: %s" % (what, listing(out_dir))
 
 
 def strace_or_skip():

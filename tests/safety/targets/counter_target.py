@@ -1,12 +1,13 @@
 """Target for the safety tests: proves it is alive by counting.
 
-usage: counter_target.py READY_FILE COUNTER_FILE [churn] [vfork-hold=LIB.so]
+usage: counter_target.py READY_FILE COUNTER_FILE [churn] [sleepers=N] [vfork-hold=LIB.so]
                          [native-churn=LIB.so] [LIFETIME_SECONDS]
 
 The main thread increments a counter every 5 ms and writes it (fixed width, at offset 0)
 into COUNTER_FILE, so a test can tell whether the process makes progress. Two more threads
 park in the kernel (a sleeper and one blocked on a lock) so that a freeze has several
-threads to stop and to resume. With "churn", a fourth thread keeps starting short-lived
+threads to stop and to resume; "sleepers=N" adds N threads parked in time.sleep (a large
+thread pool, 256 KiB stacks each). With "churn", a fourth thread keeps starting short-lived
 threads, so the set of threads changes while pysnap freezes it. Writes its pid to
 READY_FILE (atomically) once the counter runs;
 with "vfork-hold=LIB.so" (vfork_hold.c, built by the test) a native thread first vforks a
@@ -50,6 +51,10 @@ def main(argv):
     churning = bool(rest) and rest[0] == "churn"
     if churning:
         rest = rest[1:]
+    sleepers = 0
+    if rest and rest[0].startswith("sleepers="):
+        sleepers = int(rest[0].partition("=")[2])
+        rest = rest[1:]
     if rest and rest[0].startswith("vfork-hold="):
         import ctypes
         lib = ctypes.CDLL(rest[0].partition("=")[2])
@@ -70,6 +75,10 @@ def main(argv):
     lock.acquire()
     for fn, args in ((sleeper, ()), (blocked, (lock,))) + (((churn, ()),) if churning else ()):
         threading.Thread(target=fn, args=args, daemon=True).start()
+    if sleepers:
+        threading.stack_size(256 * 1024)
+        for _ in range(sleepers):
+            threading.Thread(target=sleeper, daemon=True).start()
     fd = os.open(counter_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     deadline = time.monotonic() + lifetime
     n = 0

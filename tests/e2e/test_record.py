@@ -48,12 +48,16 @@ def summary(res):
     return int(samples), int(rounds), int(torn), bool(shown), int(late), int(nominal)
 
 
-def check_stacks(stacks, truth):
+def check_stacks(stacks, truth, max_mixed=0):
     """Every frame is one of the target's functions, in a shape its code can have:
     <module>, main, churn, then descend... and leaf innermost (or churn itself; or ready,
-    still closing the FIFO when the first sample comes)."""
+    still closing the FIFO when the first sample comes). At most MAX_MIXED samples may have
+    a leaf frame above descend frames: a walk that read a frame slot after the thread had
+    returned and called again into the same slot (3.11+ reuses the data stack's slots; no
+    structure tells such a chain from a real one). Every other shape error fails."""
     allowed = set("%s (%s)" % (f, truth["file"]) for f in truth["functions"] + ["ready"])
     label = lambda f: "%s (%s)" % (f, truth["file"])  # noqa: E731
+    mixed = []
     for stack, count in stacks:
         assert count > 0
         if stack == [TORN]:
@@ -63,8 +67,12 @@ def check_stacks(stacks, truth):
         middle = stack[3:]
         if middle == [label("ready")]:
             continue
-        assert all(f == label("descend") for f in middle[:-1]), [f.split()[0] for f in stack]
+        if not all(f == label("descend") for f in middle[:-1]):
+            assert set(middle) <= {label("descend"), label("leaf")}, stack
+            mixed += [[f.split()[0] for f in stack]] * count
         assert len(middle) <= 62, stack
+    assert len(mixed) <= max_mixed, "%d mixed stacks (at most %d): %s" % (
+        len(mixed), max_mixed, mixed[:3])
 
 
 def record(pysnap_bin, pid, out, mode, seconds="1", rate="200"):
@@ -100,7 +108,9 @@ def measure_split(pysnap_bin, proc, truth, out):
     # loaded); the thread is counted in the rounds after it ran: about the share f of the
     # time it had a CPU (all of them on an idle machine), at least half that
     f = work["cpu_fraction"]
-    assert rounds >= 0.8 * 2000 and samples + torn <= rounds, describe(res)
+    # (the main thread runs too for a moment, handling SIGUSR1 and SIGUSR2: a round may count
+    # two threads)
+    assert rounds >= 0.8 * 2000 and samples + torn <= rounds + 20, describe(res)
     assert samples + torn >= 0.5 * f * rounds, (f, describe(res))
     counts = {}
     for stack, count in stacks:
@@ -172,7 +182,9 @@ def test_record_churning_stack(python, pysnap_bin, run_target, tmp_path):
         samples, torn, rounds = samples + more[0], torn + more[2], rounds + more[1]
         stacks += more[3]
     assert samples >= 50 and samples + torn <= rounds and torn <= samples // 10, describe(res)
-    check_stacks(stacks, truth)
+    # a stack that changes every few microseconds, read while it runs: at most 2% of the
+    # samples may be torn in a way no check sees (doc/sampling.md, Limits)
+    check_stacks(stacks, truth, max_mixed=samples // 50)
     # the leaf is where the time goes, at varied depths
     assert len(set(len(s) for s, _ in stacks)) > 3, stacks
 

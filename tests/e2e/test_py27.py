@@ -121,7 +121,11 @@ def test_gil_holder_from_the_current_thread_state(run):
     # caught it in the instant of its periodic release (then nobody does).
     assert gil["holder_tid"] in (run.truth["spinner_tid"], None), gil
     assert gil["locked"] == (gil["holder_tid"] is not None)
-    assert spinner["state"] == "running"
+    if gil["holder_tid"] is not None:
+        assert spinner["state"] == "running", spinner["state"]
+    else:
+        # in the release: it may be taking the semaphore again (a futex wait for a moment)
+        assert spinner["state"] in ("running", "sleeping", "waiting_for_gil"), spinner["state"]
     others = [t for t in all_threads(run.analysis) if t["holds_gil"] and t["tid"] != spinner["tid"]]
     assert not others
 

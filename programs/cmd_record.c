@@ -150,10 +150,11 @@ int cmd_record(int argc, char **argv)
         ps_profile_free(prof);
         return 1;
     }
-    char title[256];
-    snprintf(title, sizeof title, "pysnap record --pid %d%s: %llu samples in %.1f s at %u Hz",
-             (int)o.pid, o.children ? " --children" : "",
-             (unsigned long long)st.thread_samples, st.elapsed, o.rate);
+    char title[512], gil[160];
+    ps_record_gil_text(&st, gil, sizeof gil);
+    snprintf(title, sizeof title, "pysnap record --pid %d%s%s: %llu samples in %.1f s at %u Hz%s%s",
+             (int)o.pid, o.children ? " --children" : "", o.gil_only ? " --gil" : "",
+             (unsigned long long)st.thread_samples, st.elapsed, o.rate, *gil ? "; " : "", gil);
     rc = fmt == FMT_SVG          ? ps_profile_write_svg(out, prof, title)
          : fmt == FMT_HTML       ? ps_html_write_profile(out, prof, title)
          : fmt == FMT_SPEEDSCOPE ? ps_profile_write_speedscope(out, prof, title)
@@ -173,6 +174,9 @@ int cmd_record(int argc, char **argv)
            (unsigned long long)st.late, (unsigned long long)st.nominal, st.elapsed,
            st.interrupted ? " (interrupted)" : "", st.cpu,
            st.elapsed > 0 ? 100 * st.cpu / st.elapsed : 0.0);
+    if (*gil)
+        printf("%s%s\n", gil,
+               o.gil_only && st.no_gil && !st.gil_held ? ": --gil has no thread to record" : "");
     if (st.pauses)
         printf("blocking: the target stood still %.3f ms per sample on average (max %.3f ms, "
                "%llu samples, %.2f%% of its time)\n",

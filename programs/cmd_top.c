@@ -169,6 +169,7 @@ static void sync_processes(struct top_run *r, struct ps_sampler *s)
         int held = 0;
         for (size_t k = 0; k < r->ngil && !held; k++)
             held = r->gil[k] == p.pid;
+        ps_top_set_no_gil(r->top, (uint64_t)p.pid, p.no_gil);
         ps_top_end_round(r->top, (uint64_t)p.pid, held);
     }
     r->ngil = 0;
@@ -207,6 +208,28 @@ static void refresh_view(struct top_run *r, struct ps_sampler *s, int64_t now)
     r->done++;
 }
 
+/* The keys typed so far; 1: quit. */
+static int keys(struct top_run *r, int64_t now)
+{
+    if (!r->tty)
+        return 0;
+    switch (top_screen_keys(&r->v)) {
+    case TOP_QUIT: r->quit = 1; return 1;
+    case TOP_RESET: ps_top_reset(r->top, now); draw(r); break;
+    case TOP_REDRAW: draw(r); break;
+    case TOP_NONE: break;
+    }
+    return 0;
+}
+
+/* A key arrived between rounds: acted on at once, not at the next round (at --rate 1 that
+ * would be up to a second later). */
+static int on_input(void *arg, struct ps_sampler *s)
+{
+    (void)s;
+    return keys(arg, now_ns());
+}
+
 static int on_round(void *arg, struct ps_sampler *s)
 {
     struct top_run *r = arg;
@@ -218,14 +241,8 @@ static int on_round(void *arg, struct ps_sampler *s)
     if (stop_flag || r->err)
         return 1;
     int64_t now = now_ns();
-    if (r->tty) {
-        switch (top_screen_keys(&r->v)) {
-        case TOP_QUIT: r->quit = 1; return 1;
-        case TOP_RESET: ps_top_reset(r->top, now); draw(r); break;
-        case TOP_REDRAW: draw(r); break;
-        case TOP_NONE: break;
-        }
-    }
+    if (keys(r, now))
+        return 1;
     if (now < r->next_refresh)
         return 0;
     r->next_refresh += r->delay_ns;
@@ -348,7 +365,7 @@ int cmd_top(int argc, char **argv)
     r.next_refresh = now_ns() + r.delay_ns;
     sync_processes(&r, s);
     draw(&r);
-    struct ps_sampler_run run = {rate, 0, &stop_flag};
+    struct ps_sampler_run run = {rate, 0, &stop_flag, r.tty ? on_input : NULL, STDIN_FILENO};
     struct ps_sampler_sink sink = {on_sample, on_round, &r};
     rc = ps_sampler_run(s, &run, &sink);
     top_screen_close();

@@ -152,8 +152,25 @@ int ps_record(const struct ps_record_opts *o, struct ps_profile *prof, struct ps
         .cpu = ss.cpu,
         .elapsed = ss.elapsed,
         .interrupted = ss.interrupted,
+        .gil_held = ss.gil_held,
+        .no_gil = ss.no_gil,
     };
     if (r.err)
         return r.err;
     return rc;
+}
+
+void ps_record_gil_text(const struct ps_record_stats *st, char *buf, size_t size)
+{
+    /* Process samples of processes with a GIL: the torn ones (tid 0) included, whose GIL was
+     * not read, so the share is a lower bound when many are torn. */
+    uint64_t with_gil = st->process_samples > st->no_gil ? st->process_samples - st->no_gil : 0;
+    if (!st->process_samples)
+        snprintf(buf, size, "%s", "");
+    else if (!with_gil)
+        snprintf(buf, size, "no GIL (free-threaded build)");
+    else
+        snprintf(buf, size, "GIL held in %.1f%% of the process samples%s",
+                 100.0 * (double)st->gil_held / (double)with_gil,
+                 st->no_gil ? " of the processes that have one (others: no GIL)" : "");
 }

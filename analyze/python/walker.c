@@ -745,43 +745,72 @@ out:
     return rc;
 }
 
-static void read_gil_and_gc(struct ps_walker *w, uint64_t runtime, uint64_t interp,
-                            struct ps_interp *in)
+static int field_u64(const struct ps_memsrc *mem, uint64_t base, ps_off off, uint64_t *out)
 {
-    const struct ps_pyoffsets *o = &w->off;
+    return off == PS_OFF_NONE ? PS_CORRUPT : ps_mem_u64(mem, base + (uint64_t)(int64_t)off, out);
+}
+
+static int field_i32(const struct ps_memsrc *mem, uint64_t base, ps_off off, int32_t *out)
+{
+    return off == PS_OFF_NONE ? PS_CORRUPT : ps_mem_i32(mem, base + (uint64_t)(int64_t)off, out);
+}
+
+int ps_walk_gil(const struct ps_memsrc *mem, const struct ps_pyoffsets *o,
+                const uint64_t roots[PS_ROOT_COUNT], uint64_t runtime, uint64_t interp,
+                struct ps_gil_state *out)
+{
     uint64_t gil = 0, holder = 0;
-    int32_t locked = 0, collecting = 0;
+    int32_t locked = 0;
+    memset(out, 0, sizeof *out);
     if (o->runtime.gil != PS_OFF_NONE)
         gil = runtime + (uint64_t)o->runtime.gil;
-    else if (o->interp.gil_ptr != PS_OFF_NONE && ps_w_field_u64(w, interp, o->interp.gil_ptr, &gil))
+    else if (o->interp.gil_ptr != PS_OFF_NONE && field_u64(mem, interp, o->interp.gil_ptr, &gil))
         gil = 0;
     /* A free-threaded build runs without its GIL unless something enabled it. */
     int32_t enabled = 0;
     if (gil && o->free_threaded && o->gil.enabled != PS_OFF_NONE &&
-        ps_w_field_i32(w, gil, o->gil.enabled, &enabled) == PS_OK && enabled == 0) {
-        in->free_threaded = 1;
-        gil = 0;
+        field_i32(mem, gil, o->gil.enabled, &enabled) == PS_OK && enabled == 0) {
+        out->none = 1;
+        return PS_OK;
     }
     /* Before 3.7 the GIL is two statics, each its own root (0 when not captured). */
-    uint64_t locked_at = gil ? gil : w->roots[PS_ROOT_GIL_LOCKED];
-    uint64_t holder_at = gil ? gil : w->roots[PS_ROOT_GIL_HOLDER];
+    uint64_t locked_at = gil ? gil : roots[PS_ROOT_GIL_LOCKED];
+    uint64_t holder_at = gil ? gil : roots[PS_ROOT_GIL_HOLDER];
     /* 2.7's GIL is a semaphore without a "locked" word: the current thread state (set while
      * a thread holds it, NULL once released) says both who holds it and whether it is held. */
     int holder_only = o->gil.locked == PS_OFF_NONE;
-    if (!in->free_threaded && holder_at && (locked_at || holder_only) &&
-        ps_w_field_u64(w, holder_at, o->gil.last_holder, &holder) == PS_OK &&
-        (holder_only ? (locked = holder != 0, 1)
-                     : ps_w_field_i32(w, locked_at, o->gil.locked, &locked) == PS_OK)) {
-        in->gil_known = 1;
-        /* -1: the GIL was never created (3.6 creates it when a second thread starts) */
-        if (locked < 0)
-            locked = 0;
-        in->gil_locked = locked != 0;
-        in->gil_addr = gil ? gil : holder_at;
-        in->gil_holder = locked ? holder : 0;
-        for (size_t i = 0; i < in->nthreads; i++) {
+    if (!holder_at || !(locked_at || holder_only))
+        return PS_UNSUPPORTED;
+    int rc = field_u64(mem, holder_at, o->gil.last_holder, &holder);
+    if (!rc && !holder_only)
+        rc = field_i32(mem, locked_at, o->gil.locked, &locked);
+    if (rc)
+        return rc;
+    if (holder_only)
+        locked = holder != 0;
+    /* -1: the GIL was never created (3.6 creates it when a second thread starts) */
+    out->known = 1;
+    out->locked = locked > 0;
+    out->holder = out->locked ? holder : 0;
+    out->addr = gil ? gil : holder_at;
+    return PS_OK;
+}
+
+static void read_gil_and_gc(struct ps_walker *w, uint64_t runtime, uint64_t interp,
+                            struct ps_interp *in)
+{
+    const struct ps_pyoffsets *o = &w->off;
+    int32_t collecting = 0;
+    struct ps_gil_state g;
+    if (ps_walk_gil(w->mem, o, w->roots, runtime, interp, &g) == PS_OK) {
+        in->free_threaded = g.none;
+        in->gil_known = g.known;
+        in->gil_locked = g.locked;
+        in->gil_addr = g.addr;
+        in->gil_holder = g.holder;
+        for (size_t i = 0; i < in->nthreads && g.known; i++) {
             struct ps_thread *t = &in->threads[i];
-            t->holds_gil = locked && holder && t->tstate == holder;
+            t->holds_gil = g.holder && t->tstate == g.holder;
         }
     }
     /* 3.9+ keep the GC state in each interpreter, 3.7-3.8 once in _PyRuntime, 3.6 in statics. */

@@ -47,7 +47,15 @@ struct ps_record_stats {
     double cpu;              /* seconds of CPU the sampling used */
     double elapsed;          /* seconds */
     int interrupted;         /* ended by *stop */
+    uint64_t gil_held;       /* process samples in which one of its threads held the GIL */
+    uint64_t no_gil;         /* process samples of a process without a GIL (free-threaded) */
 };
+
+/* What a record says of the GIL, into BUF: "GIL held in 97.0% of the process
+ * samples", "no GIL
+ * (free-threaded build)", or for a mix of both (--children) the share among the processes
+ * that have one. Empty when there was no process sample. */
+void ps_record_gil_text(const struct ps_record_stats *st, char *buf, size_t size);
 
 /* Returns PS_OK when at least one process could be sampled (a process that exits meanwhile
  * just stops being sampled), else the error of the first one (PS_NOPROC, PS_NOTPYTHON,

@@ -176,6 +176,45 @@ def interpreter_params(with_old=False):
     return params
 
 
+GIL_TARGET = TARGETS / "gil_target.py"
+BULLSEYE27 = os.path.join(os.environ.get("PYSNAP_CACHE") or os.path.expanduser("~/.cache/pysnap"),
+                          "bullseye27")
+
+
+def gil_params():
+    """The interpreters whose GIL record and top must report rightly, each with the reason it
+    is skipped when absent: 2.7 (pyenv's, and Debian bullseye's static stripped one: the GIL
+    holder is the _PyThreadState_Current static), 3.6 (the gil_locked / gil_last_holder
+    statics), 3.12 (the GIL in the interpreter state) and every free-threaded extra of
+    PYSNAP_EXTRA_PYTHONS (a label ending in "t": no GIL at all)."""
+    out = []
+
+    def add(label, it, why):
+        missing = it.missing() if it else why
+        if it and missing:
+            missing = "%s: interpreter not found: %s" % (label, missing)
+        marks = [pytest.mark.skip(reason=missing)] if missing else []
+        out.append(pytest.param(it, id=label, marks=marks))
+
+    for v in ("2.7.18", "3.6.15", "3.12.1"):
+        add("pyenv-" + v, Interpreter("pyenv-" + v, ["%s/versions/%s/bin/python" % (PYENV_ROOT, v)],
+                                      kind="pyenv"), None)
+    bullseye = None
+    if os.path.exists(os.path.join(BULLSEYE27, "ok")):
+        (bullseye,) = parse_extra_pythons("debian-2.7=PYTHONHOME=%s/root/usr %s/root/usr/bin/python2.7"
+                                          % (BULLSEYE27, BULLSEYE27))
+    add("debian-bullseye-2.7", bullseye, "Debian bullseye's python2.7 not fetched "
+        "(tools/fetch-bullseye-python27.sh; scripts/test.sh runs it)")
+    ft = [it for it in parse_extra_pythons(os.environ.get("PYSNAP_EXTRA_PYTHONS", ""))
+          if it.label.endswith("t")]
+    for it in ft:
+        add(it.label, it, None)
+    if not ft:
+        add("3.13t", None, "no free-threaded interpreter in PYSNAP_EXTRA_PYTHONS "
+            "(tools/build-freethreaded.sh builds 3.13t; scripts/test.sh passes it)")
+    return out
+
+
 # --- /proc -------------------------------------------------------------------------------
 
 def free_threaded(interp):

@@ -20,7 +20,7 @@ enum mode { TEXT, UTF8, ASCII };
  * or continuation byte, an overlong form, a surrogate, past U+10FFFF, or a C1 control. */
 static size_t utf8_len(const unsigned char *p)
 {
-    size_t n = p[0] >= 0xf0 && p[0] < 0xf5 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
+    size_t n = p[0] >= 0xf5 ? 0 : p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
     uint32_t cp = p[0] & (n == 4 ? 0x07 : n == 3 ? 0x0f : 0x1f);
     for (size_t k = 1; k < n; k++) {
         if ((p[k] & 0xc0) != 0x80)

@@ -32,6 +32,7 @@ static const struct {
     {"\xed\xa0\x80", "\xed\xa0\x80", "\\xed\\xa0\\x80", "\\xed\\xa0\\x80"}, /* a surrogate */
     {"\xf4\x90\x80\x80", "\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80",
      "\\xf4\\x90\\x80\\x80"},                                              /* past U+10FFFF */
+    {"\xf8\x88\x80", "\xf8\x88\x80", "\\xf8\\x88\\x80", "\\xf8\\x88\\x80"}, /* no lead byte */
     {"\xe2\x82", "\xe2\x82", "\\xe2\\x82", "\\xe2\\x82"},                   /* cut short */
     {"", "", "", ""},
 };

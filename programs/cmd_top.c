@@ -246,60 +246,42 @@ static void restore(void)
     top_screen_close();
 }
 
+/* top's own options: how often to refresh, how many times. */
+struct top_args {
+    double delay;
+    unsigned long iterations;
+};
+
+static int top_arg(int c, const char *arg, void *ctx)
+{
+    struct top_args *a = ctx;
+    if (c == 'd') {
+        if (parse_seconds(arg, 3600, &a->delay) || a->delay < 0.1)
+            return usage_error("--delay takes seconds (0.1 to 3600), not '%s'", arg);
+    } else if (parse_uint(arg, 1000000000, &a->iterations) || a->iterations == 0) { /* 'n' */
+        return usage_error("-n takes a number of refreshes, not '%s'", arg);
+    }
+    return 0;
+}
+
 int cmd_top(int argc, char **argv)
 {
-    enum { OPT_CHILDREN = 300, OPT_BLOCKING, OPT_GIL, OPT_IDLE, OPT_NATIVE };
-    static const struct option opts[] = {
-        {"pid", required_argument, NULL, 'p'},     {"rate", required_argument, NULL, 'r'},
-        {"delay", required_argument, NULL, 'd'},   {"iterations", required_argument, NULL, 'n'},
-        {"children", no_argument, NULL, OPT_CHILDREN},
-        {"blocking", no_argument, NULL, OPT_BLOCKING},
-        {"gil", no_argument, NULL, OPT_GIL},       {"idle", no_argument, NULL, OPT_IDLE},
-        {"native", no_argument, NULL, OPT_NATIVE}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option own[] = {{"delay", required_argument, NULL, 'd'},
+                                         {"iterations", required_argument, NULL, 'n'},
+                                         {NULL, 0, NULL, 0}};
+    struct top_args a = {1.0, 0};
+    const struct sampler_cmd cmd = {"top", "d:n:", own, top_arg, usage_top, &a};
     struct ps_sampler_opts o;
-    ps_sampler_opts_default(&o);
-    unsigned rate = 100;
-    double delay = 1.0;
-    unsigned long iterations = 0, v;
-    int c;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "+p:r:d:n:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'p':
-            if (parse_pid_arg(optarg, &o.pid))
-                return 2;
-            break;
-        case 'r':
-            if (parse_uint(optarg, 10000, &v) || v == 0)
-                return usage_error("--rate takes samples per second (1-10000), not '%s'", optarg);
-            rate = (unsigned)v;
-            break;
-        case 'd':
-            if (parse_seconds(optarg, 3600, &delay) || delay < 0.1)
-                return usage_error("--delay takes seconds (0.1 to 3600), not '%s'", optarg);
-            break;
-        case 'n':
-            if (parse_uint(optarg, 1000000000, &iterations) || iterations == 0)
-                return usage_error("-n takes a number of refreshes, not '%s'", optarg);
-            break;
-        case OPT_CHILDREN: o.children = 1; break;
-        case OPT_BLOCKING: o.blocking = 1; break;
-        case OPT_GIL: o.gil_only = 1; break;
-        case OPT_IDLE: o.idle = 1; break;
-        case OPT_NATIVE: o.native = o.blocking = 1; break;
-        case 'h': usage_top(stdout); return 0;
-        default: return usage_error("top: unknown or incomplete option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        return usage_error("top: unexpected argument '%s'", argv[optind]);
-    if (!o.pid)
-        return usage_error("%s", "top needs --pid PID");
+    unsigned rate;
+    int rc = parse_sampler_args(&cmd, argc, argv, &o, &rate);
+    if (rc >= 0)
+        return rc;
+    double delay = a.delay;
+    unsigned long iterations = a.iterations;
     o.lines = 1; /* the per-line table, the hottest line of a function, the thread view */
 
     struct ps_sampler *s;
-    int rc = ps_sampler_open(&o, &s);
+    rc = ps_sampler_open(&o, &s);
     if (rc)
         return fail(rc);
     struct top_run r;

@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "pysnap/clock.h"
 #include "pysnap/error.h"
 #include "pysnap/procinfo.h"
 #include "pysnap/sampler.h"
@@ -52,20 +52,6 @@ static void on_signal(int sig)
     stop_flag = 1;
 }
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static int64_t wall_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 struct top_run {
     struct ps_top *top;
     struct ps_sampler *view;  /* every thread, once per refresh: the thread view and counts */
@@ -100,7 +86,7 @@ static int add(struct top_run *r, const struct ps_sample_thread *st, int counted
                                           : ps_procinfo_thread_state(st->pid, (pid_t)st->tid);
     th.holds_gil = st->holds_gil;
     th.state = state_of(th.holds_gil, th.os_state);
-    if (ps_top_add_thread(r->top, (uint64_t)st->pid, &th, counted, now_ns()) != PS_OK) {
+    if (ps_top_add_thread(r->top, (uint64_t)st->pid, &th, counted, ps_mono_ns()) != PS_OK) {
         r->err = PS_NOMEM;
         return 1;
     }
@@ -200,7 +186,7 @@ static void refresh_view(struct top_run *r, struct ps_sampler *s, int64_t now)
     if (r->tty) {
         draw(r);
     } else {
-        ps_top_write_text(stdout, r->top, r->v.group, r->v.span, r->v.sort, 0, wall_ns());
+        ps_top_write_text(stdout, r->top, r->v.group, r->v.span, r->v.sort, 0, ps_wall_ns());
         if (fflush(stdout) != 0 || ferror(stdout)) /* the reader went away (| head) */
             r->err = ps_error_set(PS_IO, "cannot write the output");
     }
@@ -217,7 +203,7 @@ static int on_round(void *arg, struct ps_sampler *s)
     ps_top_counters(r->top, st.late, st.torn);
     if (stop_flag || r->err)
         return 1;
-    int64_t now = now_ns();
+    int64_t now = ps_mono_ns();
     if (r->tty) {
         switch (top_screen_keys(&r->v)) {
         case TOP_QUIT: r->quit = 1; return 1;
@@ -302,7 +288,7 @@ int cmd_top(int argc, char **argv)
     r.h.rate = rate;
     r.h.mode = o.native ? "--native" : o.blocking ? "--blocking" : o.gil_only ? "--gil"
                : o.idle ? "--idle" : "";
-    rc = ps_top_new(now_ns(), &r.top);
+    rc = ps_top_new(ps_mono_ns(), &r.top);
     if (rc) {
         ps_sampler_close(s);
         ps_sampler_close(r.view);
@@ -327,7 +313,7 @@ int cmd_top(int argc, char **argv)
                     getenv("TERM") ? getenv("TERM") : "");
         }
     }
-    r.next_refresh = now_ns() + r.delay_ns;
+    r.next_refresh = ps_mono_ns() + r.delay_ns;
     sync_processes(&r, s);
     draw(&r);
     struct ps_sampler_run run = {rate, 0, &stop_flag};

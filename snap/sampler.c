@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "pysnap/capture.h"
+#include "pysnap/clock.h"
 #include "pysnap/error.h"
 #include "pysnap/report.h"
 #include "pysnap/sampler.h"
@@ -51,13 +52,6 @@ struct ps_sampler {
     double cpu0;              /* this thread's CPU time at open */
     int first_err;
 };
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static double thread_cpu(void)
 {
@@ -177,7 +171,7 @@ int ps_sampler_open(const struct ps_sampler_opts *o, struct ps_sampler **out)
         return rc;
     }
     ps_error_clear();
-    s->start = s->last_list = now_ns();
+    s->start = s->last_list = ps_mono_ns();
     s->cpu0 = thread_cpu();
     *out = s;
     return PS_OK;
@@ -391,7 +385,7 @@ static int sample_python(struct ps_sampler *s, struct proc *p, const struct ps_s
 
 int ps_sampler_tick(struct ps_sampler *s, const struct ps_sampler_sink *sink)
 {
-    int64_t now = now_ns();
+    int64_t now = ps_mono_ns();
     if (s->o.children && now - s->last_list >= RELIST_NS) {
         list_processes(s); /* new workers (a respawn) join; errors just skip them */
         s->last_list = now;
@@ -405,7 +399,7 @@ int ps_sampler_tick(struct ps_sampler *s, const struct ps_sampler_sink *sink)
         alive += p->state == PS_SAMPLER_SAMPLING;
     }
     s->st.ticks++;
-    s->st.elapsed = (double)(now_ns() - s->start) / 1e9;
+    s->st.elapsed = (double)(ps_mono_ns() - s->start) / 1e9;
     if (stop)
         return PS_INTERRUPTED;
     return alive || s->o.children ? PS_OK : PS_NOPROC;
@@ -430,7 +424,7 @@ static int wait_until(int64_t due, const struct ps_sampler_run *run, int *watch,
     for (;;) {
         if (run->stop && *run->stop)
             return 0;
-        int64_t left = due - now_ns();
+        int64_t left = due - ps_mono_ns();
         if (left <= 0)
             return 0;
         if (!*watch) {
@@ -459,7 +453,7 @@ int ps_sampler_run(struct ps_sampler *s, const struct ps_sampler_run *run,
     if (!run->rate)
         return ps_error_set(PS_USAGE, "sampling needs a rate");
     int64_t period = 1000000000LL / run->rate;
-    int64_t start = now_ns();
+    int64_t start = ps_mono_ns();
     int64_t end = run->duration > 0 ? start + (int64_t)(run->duration * 1e9) : INT64_MAX;
     uint64_t rnd = (uint64_t)start | 1;
     if (!s->st.ticks)
@@ -486,7 +480,7 @@ int ps_sampler_run(struct ps_sampler *s, const struct ps_sampler_run *run,
             s->st.interrupted = 1;
             break;
         }
-        int64_t now = now_ns();
+        int64_t now = ps_mono_ns();
         if (now >= end)
             break;
         if (now >= slot + period) { /* fell behind (a slow round, a busy machine): skip */
@@ -505,7 +499,7 @@ int ps_sampler_run(struct ps_sampler *s, const struct ps_sampler_run *run,
     }
     if (boosted)
         sched_setscheduler(0, old_policy, &old_param);
-    s->st.elapsed = (double)(now_ns() - s->start) / 1e9;
+    s->st.elapsed = (double)(ps_mono_ns() - s->start) / 1e9;
     return PS_OK;
 }
 

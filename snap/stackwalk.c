@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "pysnap/clock.h"
 #include "pysnap/error.h"
 #include "pysnap/model.h"
 #include "proc.h"
@@ -99,13 +99,6 @@ struct ps_stackwalk {
     struct tinfo *ti;                /* the thread states of the round */
     size_t ti_cap;
 };
-
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static int grow(void **p, size_t *cap, size_t want, size_t size)
 {
@@ -363,7 +356,7 @@ static char read_state(struct ps_stackwalk *w, struct tstate_entry *t)
  * changed: names are not worth a walk of sys.modules per sample). */
 static void refresh_names(struct ps_stackwalk *w)
 {
-    int64_t now = mono_ns();
+    int64_t now = ps_mono_ns();
     if (!w->names_wanted || (w->names_at && now - w->names_at < NAMES_EVERY_NS))
         return;
     if (!w->nts)

@@ -138,18 +138,6 @@ fail:
     return rc;
 }
 
-static int fill_python_frame(struct ps_frame *f, const struct code_info *ci, int line);
-
-static int add_python_frame(struct ps_thread *t, const struct code_info *ci, int line,
-                            struct ps_frame **out)
-{
-    struct ps_frame *f = ps_thread_add_frame(t);
-    *out = f;
-    if (!f)
-        return PS_NOMEM;
-    return fill_python_frame(f, ci, line);
-}
-
 static int fill_python_frame(struct ps_frame *f, const struct code_info *ci, int line)
 {
     f->kind = PS_FRAME_PYTHON;
@@ -464,6 +452,43 @@ int ps_w_frame_local(struct ps_walker *w, uint64_t frame, int frameobj, const ch
     return frameobj ? frameobj_local(w, frame, name, value) : iframe_local(w, frame, name, value);
 }
 
+/* The instruction offset of a frame object's f_lasti, in the line table's units: f_lasti counts
+ * bytes before 3.10 and code units in 3.10, which is also when the line table changed. */
+static int64_t lasti_offset(const struct ps_pyoffsets *o, int32_t lasti)
+{
+    return o->linetable_model == PS_LINES_310 ? (int64_t)lasti * 2 : lasti;
+}
+
+/* The tail every era's frame reader shares, once it has read the frame's CODE (CI) and its
+ * instruction offset ADDRQ (in the line table's units): F named and numbered from the code,
+ * then its locals when asked (those that cannot be read are left out: only running out of
+ * memory fails). Reads target memory only through the locals, after the caller's reads. */
+static int finish_frame(struct ps_walker *w, uint64_t frame, int frameobj, uint64_t code,
+                        const struct code_info *ci, int64_t addrq, struct ps_frame *f)
+{
+    int line = ps_line_for_offset(w->off.linetable_model, ci->lines, ci->nlines,
+                                  ci->firstlineno, addrq);
+    int rc = fill_python_frame(f, ci, line);
+    if (rc || !w->lim.locals)
+        return rc;
+    rc = frameobj ? frameobj_locals(w, frame, code, f) : interp_frame_locals(w, frame, code, f);
+    return rc == PS_NOMEM ? rc : PS_OK;
+}
+
+/* A thread's frame in a walk: a new frame of T through the tail above, then the request it
+ * may belong to (RF). */
+static int walk_frame(struct ps_walker *w, struct ps_thread *t, struct ps_request_find *rf,
+                      uint64_t frame, int frameobj, uint64_t code, const struct code_info *ci,
+                      int64_t addrq)
+{
+    struct ps_frame *f = ps_thread_add_frame(t);
+    if (!f)
+        return PS_NOMEM;
+    f->addr = frameobj ? 0 : frame; /* model.h: the _PyInterpreterFrame's, 3.11+ */
+    int rc = finish_frame(w, frame, frameobj, code, ci, addrq, f);
+    return rc ? rc : ps_request_frame(w, rf, frame, frameobj, f);
+}
+
 /* 3.11+: the _PyInterpreterFrame chain. Shim frames (owned by the C stack; 3.14+ also those
  * owned by the interpreter: eval-loop entry frames and 3.15's base frame inside the thread
  * state) and frames that have not reached their first traceable instruction are skipped, as
@@ -493,27 +518,16 @@ static int walk_interp_frames(struct ps_walker *w, uint64_t frame, struct ps_thr
                 return rc;
             uint64_t first = ci->code_start + 2 * (uint64_t)(uint32_t)ci->firsttraceable;
             int incomplete = (int32_t)owner != o->iframe.owner_generator && instr < first;
-            if (!incomplete) {
-                int64_t addrq = (int64_t)(instr - ci->code_start);
-                int line = ps_line_for_offset(o->linetable_model, ci->lines, ci->nlines,
-                                              ci->firstlineno, addrq);
-                struct ps_frame *f;
-                if ((rc = add_python_frame(t, ci, line, &f)))
-                    return rc;
-                f->addr = frame;
-                if (w->lim.locals && (rc = interp_frame_locals(w, frame, code, f)) == PS_NOMEM)
-                    return rc;
-                if ((rc = ps_request_frame(w, rf, frame, 0, f)))
-                    return rc;
-            }
+            if (!incomplete &&
+                (rc = walk_frame(w, t, rf, frame, 0, code, ci, (int64_t)(instr - ci->code_start))))
+                return rc;
         }
         frame = previous;
     }
     return PS_OK;
 }
 
-/* 3.8-3.10: the PyFrameObject chain through f_back. f_lasti counts bytes before 3.10 and
- * code units in 3.10, which is also when the line table changed; the table model says. */
+/* 3.8-3.10: the PyFrameObject chain through f_back. */
 static int walk_frame_objects(struct ps_walker *w, uint64_t frame, struct ps_thread *t,
                               struct ps_request_find *rf)
 {
@@ -530,17 +544,8 @@ static int walk_frame_objects(struct ps_walker *w, uint64_t frame, struct ps_thr
         if ((rc = ps_w_field_u64(w, frame, o->frameobj.back, &back)) ||
             (rc = ps_w_field_u64(w, frame, o->frameobj.code, &code)) ||
             (rc = ps_w_field_i32(w, frame, o->frameobj.lasti, &lasti)) ||
-            (rc = load_code(w, code, &ci)))
-            return rc;
-        int64_t addrq = o->linetable_model == PS_LINES_310 ? (int64_t)lasti * 2 : lasti;
-        int line = ps_line_for_offset(o->linetable_model, ci->lines, ci->nlines,
-                                      ci->firstlineno, addrq);
-        struct ps_frame *f;
-        if ((rc = add_python_frame(t, ci, line, &f)))
-            return rc;
-        if (w->lim.locals && (rc = frameobj_locals(w, frame, code, f)) == PS_NOMEM)
-            return rc;
-        if ((rc = ps_request_frame(w, rf, frame, 1, f)))
+            (rc = load_code(w, code, &ci)) ||
+            (rc = walk_frame(w, t, rf, frame, 1, code, ci, lasti_offset(o, lasti))))
             return rc;
         frame = back;
     }
@@ -559,13 +564,7 @@ int ps_w_fill_iframe(struct ps_walker *w, uint64_t frame, struct ps_frame *f)
     code &= ~(uint64_t)(uint32_t)o->iframe.stackref_mask;
     if ((rc = load_code(w, code, &ci)))
         return rc;
-    int line = ps_line_for_offset(o->linetable_model, ci->lines, ci->nlines, ci->firstlineno,
-                                  (int64_t)(instr - ci->code_start));
-    if ((rc = fill_python_frame(f, ci, line)))
-        return rc;
-    if (w->lim.locals && (rc = interp_frame_locals(w, frame, code, f)) == PS_NOMEM)
-        return rc;
-    return PS_OK;
+    return finish_frame(w, frame, 0, code, ci, (int64_t)(instr - ci->code_start), f);
 }
 
 int ps_w_fill_frameobj(struct ps_walker *w, uint64_t frame, struct ps_frame *f)
@@ -579,14 +578,7 @@ int ps_w_fill_frameobj(struct ps_walker *w, uint64_t frame, struct ps_frame *f)
         (rc = ps_w_field_i32(w, frame, o->frameobj.lasti, &lasti)) ||
         (rc = load_code(w, code, &ci)))
         return rc;
-    int64_t addrq = o->linetable_model == PS_LINES_310 ? (int64_t)lasti * 2 : lasti;
-    int line = ps_line_for_offset(o->linetable_model, ci->lines, ci->nlines, ci->firstlineno,
-                                  addrq);
-    if ((rc = fill_python_frame(f, ci, line)))
-        return rc;
-    if (w->lim.locals && (rc = frameobj_locals(w, frame, code, f)) == PS_NOMEM)
-        return rc;
-    return PS_OK;
+    return finish_frame(w, frame, 1, code, ci, lasti_offset(o, lasti), f);
 }
 
 /* The exception TSTATE is handling and its traceback (values: read only with the locals). */
@@ -1002,8 +994,7 @@ int ps_walk_code_line(const struct ps_pyoffsets *off, const struct ps_code_names
         return -1;
     int64_t addrq = off->frame_model == PS_FRAMES_INTERP
                         ? (int64_t)(instr - (code + (uint64_t)off->code.code_adaptive))
-                    : off->linetable_model == PS_LINES_310 ? (int64_t)lasti * 2
-                                                            : lasti;
+                        : lasti_offset(off, lasti);
     return ps_line_for_offset(off->linetable_model, c->lines, c->nlines, c->firstlineno, addrq);
 }
 

@@ -642,49 +642,6 @@ void ps_top_thread_at(struct ps_top *t, size_t i, enum ps_top_span span,
 
 /* --- text ------------------------------------------------------------------------------ */
 
-char *ps_term_escape(const char *s, char *buf, size_t size, int ascii)
-{
-    if (!size)
-        return buf;
-    size_t o = 0;
-    if (!s)
-        s = "?";
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        char tmp[8];
-        size_t len = 0, n = 1;
-        uint32_t cp = *p;
-        if (cp >= 0x80) { /* a valid UTF-8 sequence, or one byte shown as \xNN */
-            n = cp >= 0xf0 && cp < 0xf5 ? 4 : cp >= 0xe0 ? 3 : cp >= 0xc2 && cp < 0xe0 ? 2 : 0;
-            cp &= n == 4 ? 0x07 : n == 3 ? 0x0f : 0x1f;
-            for (size_t k = 1; k < n; k++) {
-                if ((p[k] & 0xc0) != 0x80) {
-                    n = 0;
-                    break;
-                }
-                cp = cp << 6 | (p[k] & 0x3f);
-            }
-            if (n && ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp < 0xe000))) ||
-                      (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0x80 && cp < 0xa0)))
-                n = 0; /* overlong, surrogate, out of range, or a C1 control */
-        }
-        if (n == 0 || (n == 1 && (cp < 0x20 || cp == 0x7f)) || (ascii && n > 1)) {
-            len = (size_t)snprintf(tmp, sizeof tmp, "\\x%02x", *p);
-            n = 1;
-        } else {
-            memcpy(tmp, p, n);
-            len = n;
-        }
-        if (o + len >= size)
-            break;
-        memcpy(buf + o, tmp, len);
-        o += len;
-        p += n;
-    }
-    buf[o] = 0;
-    return buf;
-}
-
 static void where(char *buf, size_t size, const char *file, int line)
 {
     char f[1024];

@@ -13,20 +13,15 @@
 #include <sys/types.h>
 
 #include "pysnap/profile.h"
+#include "pysnap/sampler.h"
 
 #define PS_RECORD_TORN_SHOWN 0.001 /* torn samples shown as `<torn>` above this share */
 #define PS_RECORD_TORN_FRAME "<torn>"
 
 struct ps_record_opts {
-    pid_t pid;
-    int children;      /* also every descendant (re-listed once a second) */
+    struct ps_sampler_opts sampler; /* which process, which threads, how (sampler.h) */
     double duration;   /* seconds */
     unsigned rate;     /* samples per second */
-    int blocking;      /* freeze each process for each sample */
-    int gil_only;      /* only the thread holding the GIL */
-    int idle;          /* also threads that are neither on CPU nor holding the GIL */
-    int native;        /* native frames too: each sample is a whole in-memory capture
-                          (frozen, stacks copied and unwound), so this implies blocking */
     int progress;      /* a progress line on stderr, rewritten in place */
     volatile sig_atomic_t *stop; /* set (by a signal handler) to end early; may be NULL */
 };

@@ -19,6 +19,7 @@
 #include <stdio.h>
 
 #include "pysnap/model.h"
+#include "pysnap/textsafe.h"
 
 struct ps_top;
 
@@ -142,11 +143,5 @@ void ps_top_thread_at(struct ps_top *t, size_t i, enum ps_top_span span,
 int ps_top_write_text(FILE *out, struct ps_top *t, enum ps_top_group group,
                       enum ps_top_span span, enum ps_top_sort sort, size_t max_rows,
                       int64_t wall_ns);
-
-/* S (from the target: any bytes) made safe to show on a terminal into BUF (always
- * NUL-terminated): control characters (C0, DEL, C1) as \xNN, invalid UTF-8 bytes as \xNN,
- * a backslash as is; valid printable UTF-8 kept, unless ASCII (a terminal whose locale is not
- * UTF-8): then every byte past 0x7f is \\xNN too. NULL prints as "?". Returns BUF. */
-char *ps_term_escape(const char *s, char *buf, size_t size, int ascii);
 
 #endif

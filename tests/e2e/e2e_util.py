@@ -10,15 +10,18 @@ import os
 import select
 import shutil
 import signal
+import socket
 import subprocess
+import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 # conftest.py put tests/common on sys.path; the tests import these from here.
 from proc_util import (PYSNAP_TIMEOUT, REPO, clean_env, describe, extra_pythons, kill_all,  # noqa: F401
-                       proc_tids, pysnap_path, run_pysnap, run_pysnap_json, thread_states)
+                       ok, proc_tids, pysnap_path, run_pysnap, run_pysnap_json, thread_states)
 
 HERE = Path(__file__).resolve().parent
 TARGETS = HERE / "targets"
@@ -379,7 +382,14 @@ def stack_problems(analysis, truth):
     return bad
 
 
-# --- web servers (test_requests.py; test_web.py keeps its own) -----------------------------
+# --- web servers (test_requests.py, test_web.py) -------------------------------------------
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
 
 def children_of(pid):
     """Pids whose parent is PID, from /proc."""
@@ -427,3 +437,76 @@ def wait_until(ready, what, proc, details, timeout=30.0):
         if time.monotonic() > deadline or proc.poll() is not None:
             pytest.fail("%s: %s" % (what, details()), pytrace=False)
         time.sleep(0.05)
+
+
+class AppServer(object):
+    """A web application server (started in its own session, its state directory in
+    WEBAPP_STATE_DIR) with one request stuck in HANG_PATH and a client thread keeping a worker
+    busy in CPU_PATH, so that a capture finds both. A subclass names the server (NAME), its
+    command line (argv(port)) and its STATE_FILES (the cpu one, then the hang one: the app
+    writes each when it takes that route), and reads them in took()."""
+    name = "the server"
+    log_name = "server.log"
+    hang_path = "/hang"
+    cpu_path = "/cpu"
+    state_files = ("cpu", "hang")
+    ready_timeout = 30.0
+    load_seconds = 120  # the client thread stops with the module, or after this
+
+    def __init__(self, tmp):
+        self.tmp = Path(tmp)
+        self.state = self.tmp / "state"
+        self.state.mkdir()
+        self.port = free_port()
+        self.log = open(str(self.tmp / self.log_name), "wb")
+        self.proc = subprocess.Popen(self.argv(self.port), stdin=subprocess.DEVNULL,
+                                     stdout=self.log, stderr=self.log,
+                                     env=clean_env({"WEBAPP_STATE_DIR": self.state}),
+                                     start_new_session=True)
+        self.stop = threading.Event()
+        self.client = None
+
+    def argv(self, port):
+        raise NotImplementedError
+
+    def took(self, cpu, hang):
+        """The contents of the state files."""
+
+    def get(self, path, timeout):
+        return urllib.request.urlopen("http://127.0.0.1:%d%s" % (self.port, path),
+                                      timeout=timeout).read()
+
+    def start(self):
+        wait_until(lambda: self.get("/", 1) is not None, "%s did not answer" % self.name,
+                   self.proc, self.logtext, timeout=self.ready_timeout)
+        try:
+            self.get(self.hang_path, 0.5)
+        except OSError:
+            pass  # it never answers: that worker (thread, task) is now stuck
+        self.client = threading.Thread(target=self._load, daemon=True)
+        self.client.start()
+        files = [self.state / f for f in self.state_files]
+        wait_until(lambda: all(f.exists() for f in files), "the app never took /cpu and /hang",
+                   self.proc, self.logtext, timeout=self.ready_timeout)
+        self.took(*[f.read_text() for f in files])
+        time.sleep(0.3)  # well inside cpu_intensive_task
+
+    def _load(self):
+        # Bounded: stops with the module, and no request waits longer than 60 s.
+        end = time.monotonic() + self.load_seconds
+        while not self.stop.is_set() and time.monotonic() < end:
+            try:
+                self.get(self.cpu_path, 60)
+            except OSError:
+                time.sleep(0.1)
+
+    def logtext(self):
+        self.log.flush()
+        return (self.tmp / self.log_name).read_bytes()[-3000:].decode("utf-8", "replace")
+
+    def close(self, sig=signal.SIGQUIT):
+        self.stop.set()
+        stop_server(self.proc, sig)
+        self.log.close()
+        if self.client:
+            self.client.join(timeout=1)

@@ -169,21 +169,6 @@ static void test_counts(void)
     ps_top_free(t);
 }
 
-static void test_escape(void)
-{
-    char buf[64];
-    CHECK(!strcmp(ps_term_escape("plain", buf, sizeof buf, 0), "plain"));
-    CHECK(!strcmp(ps_term_escape("\x1b[2Jx", buf, sizeof buf, 0), "\\x1b[2Jx"));
-    CHECK(!strcmp(ps_term_escape("a\nb\tc\x7f", buf, sizeof buf, 0), "a\\x0ab\\x09c\\x7f"));
-    CHECK(!strcmp(ps_term_escape("\xc2\x9b" "31m", buf, sizeof buf, 0), "\\xc2\\x9b31m")); /* C1 CSI */
-    CHECK(!strcmp(ps_term_escape("caf\xc3\xa9", buf, sizeof buf, 0), "caf\xc3\xa9"));
-    CHECK(!strcmp(ps_term_escape("caf\xc3\xa9", buf, sizeof buf, 1), "caf\\xc3\\xa9"));
-    CHECK(!strcmp(ps_term_escape("\xff\xc3", buf, sizeof buf, 0), "\\xff\\xc3"));
-    CHECK(!strcmp(ps_term_escape("\xe0\x80\xaf", buf, sizeof buf, 0), "\\xe0\\x80\\xaf")); /* overlong */
-    CHECK(!strcmp(ps_term_escape(NULL, buf, sizeof buf, 0), "?"));
-    CHECK(!strcmp(ps_term_escape("\x01\x02\x03", buf, 9, 0), "\\x01\\x02")); /* never half */
-}
-
 static void test_text(void)
 {
     struct ps_top *t;
@@ -265,7 +250,6 @@ static void test_no_gil(void)
 int main(void)
 {
     test_counts();
-    test_escape();
     test_text();
     test_no_gil();
     return CHECK_DONE();

@@ -10,10 +10,12 @@
 
 #include "render_common.h"
 
-/* How unit() reads bytes past 0x7f. TEXT (the text renderers): they pass, except a C1 control
- * in UTF-8 (0xc2 0x80-0x9f), escaped as the one \xNN of its code point. UTF8 (top): only a valid,
- * shortest, printable UTF-8 sequence passes; any other byte is escaped alone, so a C1 control is
- * \xc2\xNN. ASCII (top on a terminal whose locale is not UTF-8): every byte past 0x7f escaped. */
+/* How unit() reads bytes past 0x7f. UTF8 (top): only a valid, shortest, printable UTF-8
+ * sequence passes; any other byte is escaped alone, so a C1 control is \xc2\xNN. TEXT (the
+ * text renderers): the same, except that a C1 control in UTF-8 (0xc2 0x80-0x9f) is escaped as
+ * the one \xNN of its code point. Either way a byte that is not part of valid UTF-8 (a lone
+ * 0x9b is CSI on an 8-bit terminal) never reaches the terminal as it is. ASCII (top on a
+ * terminal whose locale is not UTF-8): every byte past 0x7f escaped. */
 enum mode { TEXT, UTF8, ASCII };
 
 /* The length of the valid UTF-8 sequence at P (P[0] >= 0x80), 0 when it is not one: a bad lead
@@ -45,14 +47,11 @@ static size_t unit(const unsigned char *p, enum mode mode, int *esc)
     }
     if (*p < 0x80)
         return 1;
-    if (mode == TEXT) {
-        if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
-            *esc = p[1];
-            return 2;
-        }
-        return 1;
+    if (mode == TEXT && *p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+        *esc = p[1];
+        return 2;
     }
-    size_t n = mode == UTF8 ? utf8_len(p) : 0;
+    size_t n = mode != ASCII ? utf8_len(p) : 0;
     if (!n) {
         *esc = *p;
         return 1;

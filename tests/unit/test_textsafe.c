@@ -24,16 +24,16 @@ static const struct {
     {"caf\xc3\xa9", "caf\xc3\xa9", "caf\xc3\xa9", "caf\\xc3\\xa9"},
     {"\xe2\x82\xac\xf0\x9f\x90\x8d", "\xe2\x82\xac\xf0\x9f\x90\x8d", "\xe2\x82\xac\xf0\x9f\x90\x8d",
      "\\xe2\\x82\\xac\\xf0\\x9f\\x90\\x8d"},
-    /* invalid UTF-8: the text renderers pass it, top escapes it byte by byte */
-    {"\xff\xc3", "\xff\xc3", "\\xff\\xc3", "\\xff\\xc3"},
-    {"\x9b", "\x9b", "\\x9b", "\\x9b"},                                    /* a lone 8-bit CSI */
-    {"\xe0\x80\xaf", "\xe0\x80\xaf", "\\xe0\\x80\\xaf", "\\xe0\\x80\\xaf"}, /* overlong '/' */
-    {"\xc0\xaf", "\xc0\xaf", "\\xc0\\xaf", "\\xc0\\xaf"},                   /* overlong '/' */
-    {"\xed\xa0\x80", "\xed\xa0\x80", "\\xed\\xa0\\x80", "\\xed\\xa0\\x80"}, /* a surrogate */
-    {"\xf4\x90\x80\x80", "\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80",
+    /* invalid UTF-8: every byte escaped alone, by both */
+    {"\xff\xc3", "\\xff\\xc3", "\\xff\\xc3", "\\xff\\xc3"},
+    {"\x9b", "\\x9b", "\\x9b", "\\x9b"},                                    /* a lone 8-bit CSI */
+    {"\xe0\x80\xaf", "\\xe0\\x80\\xaf", "\\xe0\\x80\\xaf", "\\xe0\\x80\\xaf"}, /* overlong '/' */
+    {"\xc0\xaf", "\\xc0\\xaf", "\\xc0\\xaf", "\\xc0\\xaf"},                   /* overlong '/' */
+    {"\xed\xa0\x80", "\\xed\\xa0\\x80", "\\xed\\xa0\\x80", "\\xed\\xa0\\x80"}, /* a surrogate */
+    {"\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80", "\\xf4\\x90\\x80\\x80",
      "\\xf4\\x90\\x80\\x80"},                                              /* past U+10FFFF */
-    {"\xf8\x88\x80", "\xf8\x88\x80", "\\xf8\\x88\\x80", "\\xf8\\x88\\x80"}, /* no lead byte */
-    {"\xe2\x82", "\xe2\x82", "\\xe2\\x82", "\\xe2\\x82"},                   /* cut short */
+    {"\xf8\x88\x80", "\\xf8\\x88\\x80", "\\xf8\\x88\\x80", "\\xf8\\x88\\x80"}, /* no lead byte */
+    {"\xe2\x82", "\\xe2\\x82", "\\xe2\\x82", "\\xe2\\x82"},                   /* cut short */
     {"", "", "", ""},
 };
 

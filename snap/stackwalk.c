@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "../analyze/grow.h"
 #include "pysnap/clock.h"
 #include "pysnap/error.h"
 #include "pysnap/model.h"
@@ -100,21 +101,6 @@ struct ps_stackwalk {
     size_t ti_cap;
 };
 
-static int grow(void **p, size_t *cap, size_t want, size_t size)
-{
-    if (want <= *cap)
-        return PS_OK;
-    size_t n = *cap ? *cap : 16;
-    while (n < want)
-        n *= 2;
-    void *q = realloc(*p, n * size);
-    if (!q)
-        return PS_NOMEM;
-    *p = q;
-    *cap = n;
-    return PS_OK;
-}
-
 static uint32_t max_off(uint32_t a, ps_off b)
 {
     return b != PS_OFF_NONE && (uint32_t)b + 8 > a ? (uint32_t)b + 8 : a;
@@ -183,8 +169,8 @@ static uint32_t host_tid(struct ps_stackwalk *w, uint32_t ns)
 
 static int scratch_room(struct ps_stackwalk *w, size_t n)
 {
-    return grow((void **)&w->scratch, &w->scratch_cap, n, sizeof *w->scratch) ||
-                   grow((void **)&w->scratch_len, &w->scratch_len_cap, n, sizeof *w->scratch_len)
+    return ps_grow((void **)&w->scratch, &w->scratch_cap, n, sizeof *w->scratch) ||
+                   ps_grow((void **)&w->scratch_len, &w->scratch_len_cap, n, sizeof *w->scratch_len)
                ? PS_NOMEM
                : PS_OK;
 }
@@ -459,7 +445,7 @@ static int read_chain(struct ps_stackwalk *w, uint64_t frame, size_t *np)
          * Python's: frame.f_back skips them too. */
         if (interp && (p.owner == o->iframe.owner_cstack || p.owner == o->iframe.owner_interpreter))
             continue;
-        if (grow((void **)&w->pend, &w->pend_cap, n + 1, sizeof *w->pend))
+        if (ps_grow((void **)&w->pend, &w->pend_cap, n + 1, sizeof *w->pend))
             return PS_NOMEM;
         w->pend[n++] = p;
     }
@@ -484,7 +470,7 @@ static int resolve_frames(struct ps_stackwalk *w, size_t n, size_t *first)
     }
     if (k > 1)
         ps_direct_prefetch(w->d, w->scratch, w->scratch_len, k);
-    if (grow((void **)&w->frames, &w->frames_cap, w->nframes + n, sizeof *w->frames))
+    if (ps_grow((void **)&w->frames, &w->frames_cap, w->nframes + n, sizeof *w->frames))
         return PS_NOMEM;
     *first = w->nframes;
     for (size_t i = 0; i < n; i++) {
@@ -618,7 +604,7 @@ int ps_stackwalk_round(struct ps_stackwalk *w, ps_sw_want want, void *want_arg,
                 rc = PS_CORRUPT; /* a loop in the list, or not a list */
                 break;
             }
-            if (grow((void **)&w->ti, &w->ti_cap, nti + 1, sizeof *w->ti)) {
+            if (ps_grow((void **)&w->ti, &w->ti_cap, nti + 1, sizeof *w->ti)) {
                 rc = PS_NOMEM;
                 break;
             }
@@ -637,7 +623,7 @@ int ps_stackwalk_round(struct ps_stackwalk *w, ps_sw_want want, void *want_arg,
             w->gil_held |= w->ti[i].holds_gil;
         rc = sync_threads(w, w->ti, nti);
     }
-    if (!rc && grow((void **)&w->out, &w->out_cap, nti, sizeof *w->out))
+    if (!rc && ps_grow((void **)&w->out, &w->out_cap, nti, sizeof *w->out))
         rc = PS_NOMEM;
     for (size_t i = 0; !rc && i < nti; i++)
         w->ts[i].frame = w->ti[i].frame;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../grow.h"
 #include "pysnap/error.h"
 #include "pysnap/topview.h"
 #include "render_common.h"
@@ -118,21 +119,6 @@ void ps_top_free(struct ps_top *t)
     free(t);
 }
 
-static int grow(void *pp, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return PS_OK;
-    size_t n = *cap ? *cap * 2 : 16;
-    while (n < need)
-        n *= 2;
-    void *p = realloc(*(void **)pp, n * size);
-    if (!p)
-        return PS_NOMEM;
-    *(void **)pp = p;
-    *cap = n;
-    return PS_OK;
-}
-
 static int set_str(char **dst, const char *s)
 {
     if (*dst && s && !strcmp(*dst, s))
@@ -246,7 +232,7 @@ static int64_t intern(struct ps_top *t, uint8_t kind, const char *function, cons
             return t->index[h] - 1;
     }
     if (t->nentries >= MAX_ENTRIES ||
-        grow(&t->entries, &t->entries_cap, t->nentries + 1, sizeof *t->entries))
+        ps_grow(&t->entries, &t->entries_cap, t->nentries + 1, sizeof *t->entries))
         return -1;
     struct entry *e = &t->entries[t->nentries];
     memset(e, 0, sizeof *e);
@@ -284,7 +270,7 @@ static struct thread *find_thread(struct ps_top *t, uint64_t pid, uint32_t tid, 
         if (t->threads[i].pid == pid && t->threads[i].tid == tid)
             return &t->threads[i];
     if (!add || t->nthreads >= MAX_THREADS ||
-        grow(&t->threads, &t->threads_cap, t->nthreads + 1, sizeof *t->threads))
+        ps_grow(&t->threads, &t->threads_cap, t->nthreads + 1, sizeof *t->threads))
         return NULL;
     struct thread *th = &t->threads[t->nthreads++];
     memset(th, 0, sizeof *th);
@@ -322,7 +308,7 @@ int ps_top_add_thread(struct ps_top *t, uint64_t pid, const struct ps_thread *th
     if (set_str(&v->name, th->name))
         return PS_NOMEM;
     size_t n = th->nframes < MAX_DEPTH ? th->nframes : MAX_DEPTH;
-    if (grow(&v->stack, &v->cap, n ? n : 1, sizeof *v->stack))
+    if (ps_grow(&v->stack, &v->cap, n ? n : 1, sizeof *v->stack))
         return PS_NOMEM;
     v->depth = 0;
     for (size_t i = 0; i < n; i++) {
@@ -487,7 +473,7 @@ int ps_top_rows(struct ps_top *t, enum ps_top_group group, enum ps_top_span span
 {
     *rows = NULL;
     *n = 0;
-    if (grow(&t->rows, &t->rows_cap, t->nentries + 1, sizeof *t->rows))
+    if (ps_grow(&t->rows, &t->rows_cap, t->nentries + 1, sizeof *t->rows))
         return PS_NOMEM;
     uint64_t rounds = span_of(&t->rounds, span);
     double per_round = round_seconds(t);
@@ -614,7 +600,7 @@ void ps_top_thread_at(struct ps_top *t, size_t i, enum ps_top_span span,
     if (i >= t->nthreads)
         return;
     if (i == 0 || t->order_cap < t->nthreads) { /* sorted once per pass over the threads */
-        if (grow(&t->order, &t->order_cap, t->nthreads, sizeof *t->order))
+        if (ps_grow(&t->order, &t->order_cap, t->nthreads, sizeof *t->order))
             return;
         for (size_t k = 0; k < t->nthreads; k++)
             t->order[k] = k;
@@ -630,7 +616,7 @@ void ps_top_thread_at(struct ps_top *t, size_t i, enum ps_top_span span,
     out->os_state = th->os_state;
     out->holds_gil = th->holds_gil;
     out->samples = span_of(&th->samples, span);
-    if (grow(&t->frames, &t->frames_cap, th->depth + 1, sizeof *t->frames))
+    if (ps_grow(&t->frames, &t->frames_cap, th->depth + 1, sizeof *t->frames))
         return;
     for (size_t k = 0; k < th->depth; k++) {
         const struct entry *e = &t->entries[th->stack[k]];

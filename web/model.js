@@ -239,8 +239,9 @@ var pysnapModel = (function () {
             try {
                 re = new RegExp(m[1], "i");
             } catch (e) {
-                return { active: false, error: "invalid regular expression: " + e.message,
-                         test: none.test };
+                var why = String(e.message);
+                return { active: false, test: none.test,
+                         error: /^invalid regular expression/i.test(why) ? why : "invalid regular expression: " + why };
             }
         }
         var needle = q.trim().toLowerCase();

@@ -339,6 +339,87 @@ def test_record_profile_page(pysnap_bin, tmp_path):
     assert f["resetBoxes"] == f["boxes"]
     assert seen["noscriptText"].startswith("Folded stacks")
     assert "<module> (<string>);loop (<string>)" in seen["noscriptText"]
+    assert seen["flameThreads"] is None  # one thread: no thread selector
+
+
+MATCHED = re.compile(r"^matched: (\d+) of (\d+) samples? \((\d+\.\d)%\)$")
+
+
+def matched_share(state):
+    """(N, M, P) of the flame graph's "matched: N of M samples (P%)" line."""
+    m = MATCHED.match(state["matched"] or "")
+    assert m, state["matched"]
+    return int(m.group(1)), int(m.group(2)), float(m.group(3))
+
+
+def title_function(title):
+    """The function of a box's title "function (file): N samples (P%), self M"."""
+    return re.sub(r"( \(.*\))?: \d+ samples? \(.*$", "", title)
+
+
+def test_record_flame_search_and_threads(pysnap_bin, run_target, tmp_path):
+    """record --idle -o profile.html of flame_target.py: thread "alpha" spends 3/4 of its
+    time under a recursive rec_hot() and 1/4 in cold(); a thread with a hostile name sleeps in
+    a function with a hostile name; main joins. Searching rec_hot highlights its boxes (all
+    four levels of the recursion) and says a share within a few points of the truth, counting
+    each sample once; zoom keeps the search, Escape clears it; an invalid /regexp/ is said
+    next to the box; picking alpha shows alpha's frames only."""
+    proc, truth = run_target(debian_python(), HERE / "targets" / "flame_target.py")
+    page = tmp_path / "profile.html"
+    ok(run_pysnap(pysnap_bin, "record", "--pid", proc.pid, "--idle", "-d", "3", "-o", page, timeout=120))
+    [(kind, _, doc)] = page_data(page.read_text())
+    assert kind == "profile"
+    frames = doc["shared"]["frames"]
+    alpha_tid = truth["threads"]["alpha"]
+    beta = [n for n in truth["threads"] if n != "alpha"][0]
+    by_name = {p["name"]: p for p in doc["profiles"]}
+    alpha = by_name["pid %d thread %d alpha" % (proc.pid, alpha_tid)]
+    total = sum(sum(p["weights"]) for p in doc["profiles"])
+    alpha_total = sum(alpha["weights"])
+
+    def under(p, fn):  # the samples of P with FN anywhere on the stack, once each
+        return sum(w for s, w in zip(p["samples"], p["weights"]) if any(frames[i]["name"] == fn for i in s))
+
+    assert alpha_total >= 100, alpha_total
+    seen = drive(page, "--flame-search", "rec_hot", "--flame-thread", "thread %d alpha" % alpha_tid)
+    check_clean(seen)
+    share = 100 * truth["rec_hot_share_of_alpha"]
+    s = seen["flameSearch"]["all"]
+    # every rec_hot box (4 levels deep) highlighted, every other box dimmed
+    assert [title_function(t) for t in s["matches"]] == ["rec_hot"] * 4, s["matches"]
+    assert s["dimmed"] == s["boxes"] - 4 and s["boxes"] == seen["flame"]["boxes"]
+    n, m, pct = matched_share(s)
+    assert m == total
+    assert n == sum(under(p, "rec_hot") for p in doc["profiles"]), (n, s["matched"])
+    # all threads: alpha's samples are one in three with --idle, rec_hot 3/4 of them
+    assert abs(pct - share * alpha_total / total) <= 8, (s["matched"], alpha_total, total)
+    # zoomed into a rec_hot box: the search stays, the share is still of the whole graph
+    z = seen["flameSearch"]["zoomed"]
+    assert title_function(z["zoomed"]) == "rec_hot" and z["matched"] == s["matched"] and z["matches"]
+    # Escape in the search box: the search cleared, the zoom reset, every box as before
+    e = seen["flameSearch"]["escaped"]
+    assert e["search"] == "" and e["matched"] is None and e["matches"] == [] and e["dimmed"] == 0
+    assert e["titles"] == seen["flameSearch"]["cleared"]["titles"] and e["boxes"] == seen["flame"]["boxes"]
+    assert e["status"] == "%d thread-samples; click a box to zoom, hover for counts" % total
+    bad = seen["flameSearch"]["invalid"]
+    assert re.match(r"(?i)invalid regular expression", bad["note"]), bad["note"]
+    assert bad["matched"] is None and bad["dimmed"] == 0
+    # the selector: all threads, then each thread with its samples; names stay text
+    opts = seen["flameThreads"]
+    assert opts[0] == "all threads (%d samples)" % total
+    assert sorted(opts[1:]) == sorted("%s (%d samples)" % (p["name"], sum(p["weights"])) for p in doc["profiles"])
+    assert any(beta in o for o in opts)
+    assert truth["hostile_function"] in [title_function(t) for t in e["titles"]]
+    # alpha alone: alpha's frames only, its samples, and the share of rec_hot in it
+    t = seen["flameThread"]
+    shown = set(title_function(x) for x in t["shown"]["titles"])
+    assert {"alpha_loop", "rec_hot", "cold", "spin"} <= shown, shown
+    assert shown <= {"all", "<torn>", "_bootstrap", "_bootstrap_inner", "run"} | set(truth["alpha_functions"]), shown
+    assert t["shown"]["status"] == "%d thread-samples; click a box to zoom, hover for counts" % alpha_total
+    n, m, pct = matched_share(t["search"])
+    assert (n, m) == (under(alpha, "rec_hot"), alpha_total)
+    assert abs(pct - share) <= 8, t["search"]["matched"]
+    assert t["back"]["titles"] == e["titles"]
 
 
 def test_many_threads_page_renders_fast(pysnap_bin, run_target, tmp_path, record_property):

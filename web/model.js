@@ -1,6 +1,7 @@
 /* The page's logic, without the DOM: which frames a thread shows, which threads have the same
  * stack (one card "x40"), what the filter keeps, the asyncio task tree, and the flame graph
- * (tree from a speedscope document, layout of a zoomed view). Plain functions over the --json
+ * (tree from a speedscope document, all threads or one, its search and the share it matches,
+ * layout of a zoomed view). Plain functions over the --json
  * documents (doc/schema.json), so node's test runner checks them (web/test/) and any host
  * (the report page, a viewer that makes the JSON in the browser) uses them as they are. */
 "use strict";
@@ -170,13 +171,17 @@ var pysnapModel = (function () {
         return cycles;
     }
 
-    /* The flame graph tree of a speedscope document (what `record` writes): every sampled
-     * profile (thread) merged. A node: {name, file, total, self, children, parent}. */
-    function flameTree(speedscope) {
+    /* The flame graph tree of a speedscope document (what `record` writes: one profile per
+     * thread, "pid P thread T NAME"). ONLY: the index of the one profile to take, or
+     * null/undefined for every profile merged. A node: {name, file, total, self, children,
+     * parent}. */
+    function flameTree(speedscope, only) {
         var frames = (speedscope && speedscope.shared && speedscope.shared.frames) || [];
         var root = { name: "all", file: null, total: 0, self: 0, children: [], parent: null,
                      index: new Map() };
-        ((speedscope && speedscope.profiles) || []).forEach(function (p) {
+        ((speedscope && speedscope.profiles) || []).forEach(function (p, pi) {
+            if (only !== null && only !== undefined && pi !== only)
+                return;
             var samples = p.samples || [], weights = p.weights || [];
             for (var s = 0; s < samples.length; s++) {
                 var w = Number(weights[s]) || 0, node = root;
@@ -205,6 +210,75 @@ var pysnapModel = (function () {
             n.children.forEach(sort);
         })(root);
         return root;
+    }
+
+    /* The profiles (threads) of a speedscope document, for a selector: [{index, name,
+     * samples}], most samples first (document order among equals). A profile without a name
+     * is "profile N". */
+    function flameThreads(speedscope) {
+        var out = ((speedscope && speedscope.profiles) || []).map(function (p, i) {
+            var n = 0;
+            (p.weights || []).forEach(function (w) { n += Number(w) || 0; });
+            return { index: i, name: p.name ? String(p.name) : "profile " + (i + 1), samples: n };
+        });
+        return out.sort(function (a, b) { return b.samples - a.samples || a.index - b.index; });
+    }
+
+    /* The search of a flame graph: QUERY as a case-insensitive substring of a frame's function
+     * or file, or, written /like this/, a regular expression (case-insensitive too).
+     * {test(node) -> bool, error: why a /regexp/ is invalid or null, active: a search is on}.
+     * The root ("all") never matches. */
+    function flameMatcher(query) {
+        var q = String(query || "");
+        var none = { active: false, error: null, test: function () { return false; } };
+        if (!q.trim())
+            return none;
+        var re = null;
+        var m = /^\/(.*)\/$/.exec(q.trim());
+        if (m && m[1]) {
+            try {
+                re = new RegExp(m[1], "i");
+            } catch (e) {
+                var why = String(e.message);
+                return { active: false, test: none.test,
+                         error: /^invalid regular expression/i.test(why) ? why : "invalid regular expression: " + why };
+            }
+        }
+        var needle = q.trim().toLowerCase();
+        function hit(s) {
+            if (s === null || s === undefined)
+                return false;
+            s = String(s);
+            return re ? re.test(s) : s.toLowerCase().indexOf(needle) >= 0;
+        }
+        return { active: true, error: null,
+                 test: function (node) { return !!node.parent && (hit(node.name) || hit(node.file)); } };
+    }
+
+    /* What MATCHER finds in TREE: {nodes: the Set of matching nodes, matched: the samples
+     * under a matching frame, total: the root's samples}. A sample counts once however many
+     * of its frames match (a recursive function: flamegraph.pl's rule): only the outermost
+     * match on each path adds its samples. */
+    function flameMatch(tree, matcher) {
+        var nodes = new Set(), matched = 0;
+        if (matcher && matcher.active)
+            (function walk(n, inside) {
+                var hit = matcher.test(n);
+                if (hit) {
+                    nodes.add(n);
+                    if (!inside)
+                        matched += n.total;
+                }
+                n.children.forEach(function (c) { walk(c, inside || hit); });
+            })(tree, false);
+        return { nodes: nodes, matched: matched, total: tree.total };
+    }
+
+    /* "matched: N of M samples (P%)". */
+    function flameMatchLine(r) {
+        var pct = r.total ? (100 * r.matched / r.total).toFixed(1) : "0.0";
+        return "matched: " + r.matched + " of " + r.total + " sample" + (r.total === 1 ? "" : "s") +
+               " (" + pct + "%)";
     }
 
     /* Boxes to draw with ZOOM (a node of the tree) filling WIDTH: its ancestors as full-width
@@ -269,7 +343,8 @@ var pysnapModel = (function () {
     return {
         displayFrames: displayFrames, localsVariants: localsVariants, pythonFrameCount: pythonFrameCount, groupThreads: groupThreads,
         groupMatches: groupMatches, taskForest: taskForest, deadlockCycles: deadlockCycles,
-        flameTree: flameTree, flameLayout: flameLayout, flameLabel: flameLabel,
+        flameTree: flameTree, flameThreads: flameThreads, flameMatcher: flameMatcher,
+        flameMatch: flameMatch, flameMatchLine: flameMatchLine, flameLayout: flameLayout, flameLabel: flameLabel,
         flameTitle: flameTitle, threadAnchor: threadAnchor, requestLine: requestLine
     };
 })();

@@ -443,25 +443,57 @@ var pysnapReport = (function (M) {
     }
 
     /* An interactive flame graph of a speedscope document: click a box to zoom into it (the
-     * top rows go back out), hover for counts. */
+     * top rows go back out), hover for counts; a search box highlights the frames that match
+     * and says the share of samples under them; with several threads, a selector draws one
+     * thread's samples only. Escape in the search box clears it and resets the zoom. */
     function flameGraph(profile) {
-        var tree = M.flameTree(profile);
+        var trees = new Map(); /* by profile index ("all": every thread), built when chosen */
+        function treeOf(which) {
+            if (!trees.has(which))
+                trees.set(which, M.flameTree(profile, which === "all" ? null : which));
+            return trees.get(which);
+        }
+        var tree = treeOf("all"), zoom = tree;
         var wrap = h("div", { className: "flame" });
         var status = h("p", { className: "flame-status" }, "");
         var reset = h("button", { type: "button", className: "flame-reset" }, "reset zoom");
+        var search = h("input", { type: "search", className: "flame-search", placeholder: "search: function or file, /regexp/",
+                                  "aria-label": "search the flame graph" });
+        var searchNote = h("span", { className: "flame-search-note" }, "");
+        var matchedLine = h("p", { className: "flame-matched", hidden: true }, "");
+        var threads = M.flameThreads(profile);
+        var select = null;
+        if (threads.length > 1) {
+            select = h("select", { className: "flame-thread", "aria-label": "thread" },
+                       h("option", { value: "all" }, "all threads (" + tree.total + " samples)"));
+            threads.forEach(function (t) {
+                select.appendChild(h("option", { value: String(t.index) },
+                                     t.name + " (" + t.samples + " sample" + (t.samples === 1 ? "" : "s") + ")"));
+            });
+        }
         var picture = svg("svg", { width: "100%", preserveAspectRatio: "none", role: "img" });
-        function draw(zoom) {
+        function draw(z) {
+            zoom = z;
             picture.textContent = "";
+            var matcher = M.flameMatcher(search.value);
+            searchNote.textContent = matcher.error || "";
+            searchNote.className = "flame-search-note" + (matcher.error ? " warning" : "");
+            var found = M.flameMatch(tree, matcher);
+            matchedLine.hidden = !matcher.active;
+            matchedLine.textContent = matcher.active ? M.flameMatchLine(found) : "";
             var boxes = M.flameLayout(zoom, FLAME_WIDTH, 0.5);
             var depth = 0;
             boxes.forEach(function (b) { depth = Math.max(depth, b.depth + 1); });
             picture.setAttribute("viewBox", "0 0 " + FLAME_WIDTH + " " + Math.max(depth, 1) * ROW);
             picture.setAttribute("height", String(Math.max(depth, 1) * ROW));
             boxes.forEach(function (b) {
-                var g = svg("g", { "class": "box" + (b.node === zoom ? " zoomed" : "") + (b.node.parent ? "" : " root") });
+                var hit = found.nodes.has(b.node);
+                var g = svg("g", { "class": "box" + (b.node === zoom ? " zoomed" : "") + (b.node.parent ? "" : " root") +
+                                            (matcher.active ? (hit ? " match" : " dim") : "") });
                 var hue = b.node.parent ? 20 + (hash(b.node.name) % 40) : 0;
                 var r = svg("rect", { x: b.x.toFixed(2), y: b.depth * ROW, width: Math.max(b.width - 0.5, 0.3).toFixed(2),
-                                      height: ROW - 1, fill: b.node.parent ? "hsl(" + hue + ",85%,62%)" : "#bbb" });
+                                      height: ROW - 1,
+                                      fill: hit ? "hsl(300,80%,55%)" : b.node.parent ? "hsl(" + hue + ",85%,62%)" : "#bbb" });
                 var tip = svg("title");
                 tip.textContent = M.flameTitle(b.node, tree.total);
                 g.appendChild(tip);
@@ -475,19 +507,32 @@ var pysnapReport = (function (M) {
                 }
                 g.addEventListener("click", function () { draw(b.node); });
                 g.addEventListener("mouseenter", function () { status.textContent = M.flameTitle(b.node, tree.total); });
-                g.__node = b.node;
                 picture.appendChild(g);
             });
             status.textContent = zoom.parent ? "zoomed: " + M.flameTitle(zoom, tree.total)
                                              : tree.total + " thread-samples; click a box to zoom, hover for counts";
         }
         reset.addEventListener("click", function () { draw(tree); });
+        search.addEventListener("input", function () { draw(zoom); });
+        search.addEventListener("keydown", function (e) {
+            if (e.key !== "Escape")
+                return;
+            e.preventDefault(); /* ours, not the search field's own clearing: one redraw */
+            search.value = "";
+            draw(tree);
+        });
+        if (select)
+            select.addEventListener("change", function () {
+                tree = treeOf(select.value === "all" ? "all" : Number(select.value));
+                draw(tree); /* a zoomed node belongs to the tree drawn before */
+            });
         if (!tree.total) {
             wrap.appendChild(h("p", { className: "none" }, "(no thread-samples on CPU)"));
             return wrap;
         }
         draw(tree);
-        append(wrap, [h("div", { className: "flame-bar" }, reset, " ", status), picture]);
+        append(wrap, [h("div", { className: "flame-bar" }, select, select ? " " : null, search, " ", searchNote, " ", reset, " ", status),
+                      matchedLine, picture]);
         return wrap;
     }
 

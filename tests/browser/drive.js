@@ -3,13 +3,17 @@
  * test (test_html_report.py) to check against the truth.
  *
  *   node drive.js PAGE.html [--filter QUERY] [--width W] [--height H]
+ *                 [--flame-search QUERY] [--flame-thread TEXT]
  *                 [--screenshot PNG [--unfold FUNCTION] [--scroll SELECTOR]]
  *
  * Output: {console: [...errors], pageErrors, requests (every URL but the page's own),
  * dialogs, imgs, text (innerText with scripts), noscriptText (scripts off), timing
  * {domContentLoaded, firstContentfulPaint, render}, cards [{tids, names, functions, requests}],
  * locals {frame, rows}, filter {query, shownThreads, cardsShown, cardsTotal, count},
- * flame {boxes, zoomedBoxes, status, zoomedLabel}} */
+ * flame {boxes, zoomedBoxes, status, zoomedLabel}, flameSearch {all, zoomed, escaped, invalid,
+ * cleared}, flameThreads [option labels], flameThread {label, shown, search, back}: each a
+ * state of the flame graph {boxes, titles, matches, dimmed, matched, note, search, zoomed,
+ * status}} */
 "use strict";
 const path = require("path");
 const { chromium } = require("playwright-core");
@@ -181,6 +185,59 @@ async function main() {
             out.flame.hover = hover;
             await page.click("button.flame-reset");
             out.flame.resetBoxes = await page.evaluate(() => document.querySelectorAll(".flame g.box").length);
+        }
+        /* The flame graph's search and thread selector, as a person uses them: type into the
+         * search box, zoom while it is on, Escape in it; pick one thread (and search there). */
+        if (await page.$(".flame g.box")) {
+            const flameState = () => page.evaluate(() => {
+                const gs = Array.from(document.querySelectorAll(".flame g.box"));
+                const title = (g) => g.querySelector("title").textContent;
+                const matched = document.querySelector(".flame-matched");
+                return { boxes: gs.length, titles: gs.map(title),
+                         matches: gs.filter((g) => g.classList.contains("match")).map(title),
+                         dimmed: gs.filter((g) => g.classList.contains("dim")).length,
+                         matchFills: gs.filter((g) => g.classList.contains("match")).map((g) => g.querySelector("rect").getAttribute("fill")),
+                         matched: matched && !matched.hidden ? matched.textContent : null,
+                         note: document.querySelector(".flame-search-note").textContent,
+                         search: document.querySelector(".flame-search").value,
+                         zoomed: document.querySelector(".flame g.box.zoomed title").textContent,
+                         status: document.querySelector(".flame-status").textContent };
+            });
+            const q = arg("--flame-search", null);
+            out.flameSearch = {};
+            if (q !== null) {
+                await page.fill(".flame-search", q);
+                out.flameSearch.all = await flameState();
+                /* zoom into the first matching box that is not the widest: the search stays */
+                await page.evaluate(() => {
+                    const g = document.querySelector(".flame g.box.match");
+                    if (g)
+                        g.dispatchEvent(new MouseEvent("click", { bubbles: true }));
+                });
+                out.flameSearch.zoomed = await flameState();
+                await page.focus(".flame-search");
+                await page.keyboard.press("Escape");
+                out.flameSearch.escaped = await flameState();
+                await page.fill(".flame-search", "/(unclosed/");
+                out.flameSearch.invalid = await flameState();
+                await page.fill(".flame-search", "");
+                out.flameSearch.cleared = await flameState();
+            }
+            const sel = await page.$("select.flame-thread");
+            out.flameThreads = sel ? await page.evaluate(() => Array.from(document.querySelectorAll("select.flame-thread option")).map((o) => o.textContent)) : null;
+            const which = arg("--flame-thread", null);
+            if (sel && which !== null) {
+                const label = out.flameThreads.find((t) => t.includes(which));
+                await page.selectOption("select.flame-thread", { label: label });
+                out.flameThread = { label: label, shown: await flameState() };
+                if (q !== null) {
+                    await page.fill(".flame-search", q);
+                    out.flameThread.search = await flameState();
+                    await page.fill(".flame-search", "");
+                }
+                await page.selectOption("select.flame-thread", { index: 0 });
+                out.flameThread.back = await flameState();
+            }
         }
         const shot = arg("--screenshot", null);
         if (shot) {

@@ -251,6 +251,29 @@ def test_asyncio_deadlock_page(pysnap_bin, run_target, tmp_path):
             assert "#thread-%d" % t["thread_tid"] in seen["links"]
 
 
+MATCHED = re.compile(r"^matched: (\d+) of (\d+) samples? \((\d+\.\d)%\)$")
+
+
+def matched_share(state):
+    """(N, M, P) of the flame graph's "matched: N of M samples (P%)" line."""
+    m = MATCHED.match(state["matched"] or "")
+    assert m, state["matched"]
+    return int(m.group(1)), int(m.group(2)), float(m.group(3))
+
+
+def samples_under(doc, fn, profiles=None):
+    """The samples of a speedscope DOC (of PROFILES of it) with FN anywhere on the stack,
+    each once."""
+    frames = doc["shared"]["frames"]
+    return sum(w for p in (doc["profiles"] if profiles is None else profiles)
+               for s, w in zip(p["samples"], p["weights"]) if any(frames[i]["name"] == fn for i in s))
+
+
+def title_function(title):
+    """The function of a box's title "function (file): N samples (P%), self M"."""
+    return re.sub(r"( \(.*\))?: \d+ samples? \(.*$", "", title)
+
+
 def test_gunicorn_set_page(pysnap_bin, tmp_path):
     """The web workflow: gunicorn with one worker stuck and one on CPU, captured twice with
     --children; the set page names every thread, the hot function, the stuck one, and its
@@ -269,7 +292,8 @@ def test_gunicorn_set_page(pysnap_bin, tmp_path):
         app.close()
     docs = analyze_json(pysnap_bin, out)
     page = write_page(pysnap_bin, tmp_path / "gunicorn.html", out)
-    seen = drive(page, "--filter", "wait_for_lock", "--screenshot", tmp_path / "set.png")
+    seen = drive(page, "--filter", "wait_for_lock", "--flame-search", "cpu_intensive",
+                 "--screenshot", tmp_path / "set.png")
     check_clean(seen)
     check_threads(seen, docs)
     assert seen["hot"][0][2] == "cpu_intensive_task", seen["hot"][:3]
@@ -289,6 +313,12 @@ def test_gunicorn_set_page(pysnap_bin, tmp_path):
     assert f["status"] == "zoomed: " + seen["flameTarget"]["title"]
     assert f["resetBoxes"] == f["boxes"]
     assert "cpu_intensive_task" in seen["text"]
+    # the search in a capture directory's flame graph: the hot function's boxes, its share
+    [profile] = [d for k, _, d in page_data(page.read_text()) if k == "profile"]
+    s = seen["flameSearch"]["all"]
+    assert s["matches"] and all(title_function(t) == "cpu_intensive_task" for t in s["matches"]), s["matches"]
+    assert matched_share(s)[:2] == (samples_under(profile, "cpu_intensive_task"),
+                                    sum(sum(p["weights"]) for p in profile["profiles"]))
 
 
 HOT_TARGET = """
@@ -339,6 +369,68 @@ def test_record_profile_page(pysnap_bin, tmp_path):
     assert f["resetBoxes"] == f["boxes"]
     assert seen["noscriptText"].startswith("Folded stacks")
     assert "<module> (<string>);loop (<string>)" in seen["noscriptText"]
+    assert seen["flameThreads"] is None  # one thread: no thread selector
+
+
+def test_record_flame_search_and_threads(pysnap_bin, run_target, tmp_path):
+    """record --idle -o profile.html of flame_target.py: thread "alpha" spends 3/4 of its
+    time under a recursive rec_hot() and 1/4 in cold(); a thread with a hostile name sleeps in
+    a function with a hostile name; main joins. Searching rec_hot highlights its boxes (all
+    four levels of the recursion) and says a share within a few points of the truth, counting
+    each sample once; zoom keeps the search, Escape clears it; an invalid /regexp/ is said
+    next to the box; picking alpha shows alpha's frames only."""
+    proc, truth = run_target(debian_python(), HERE / "targets" / "flame_target.py")
+    page = tmp_path / "profile.html"
+    ok(run_pysnap(pysnap_bin, "record", "--pid", proc.pid, "--idle", "-d", "3", "-o", page, timeout=120))
+    [(kind, _, doc)] = page_data(page.read_text())
+    assert kind == "profile"
+    alpha_tid = truth["threads"]["alpha"]
+    beta = [n for n in truth["threads"] if n != "alpha"][0]
+    by_name = {p["name"]: p for p in doc["profiles"]}
+    alpha = by_name["pid %d thread %d alpha" % (proc.pid, alpha_tid)]
+    total = sum(sum(p["weights"]) for p in doc["profiles"])
+    alpha_total = sum(alpha["weights"])
+
+    assert alpha_total >= 100, alpha_total
+    seen = drive(page, "--flame-search", "rec_hot", "--flame-thread", "thread %d alpha" % alpha_tid)
+    check_clean(seen)
+    share = 100 * truth["rec_hot_share_of_alpha"]
+    s = seen["flameSearch"]["all"]
+    # every rec_hot box (4 levels deep) highlighted, every other box dimmed
+    assert [title_function(t) for t in s["matches"]] == ["rec_hot"] * 4, s["matches"]
+    assert s["dimmed"] == s["boxes"] - 4 and s["boxes"] == seen["flame"]["boxes"]
+    n, m, pct = matched_share(s)
+    assert m == total
+    assert n == samples_under(doc, "rec_hot"), (n, s["matched"])
+    # all threads: alpha's samples are one in three with --idle, rec_hot 3/4 of them
+    assert abs(pct - share * alpha_total / total) <= 8, (s["matched"], alpha_total, total)
+    # zoomed into a rec_hot box: the search stays, the share is still of the whole graph
+    z = seen["flameSearch"]["zoomed"]
+    assert title_function(z["zoomed"]) == "rec_hot" and z["matched"] == s["matched"] and z["matches"]
+    # Escape in the search box: the search cleared, the zoom reset, every box as before
+    e = seen["flameSearch"]["escaped"]
+    assert e["search"] == "" and e["matched"] is None and e["matches"] == [] and e["dimmed"] == 0
+    assert e["titles"] == seen["flameSearch"]["cleared"]["titles"] and e["boxes"] == seen["flame"]["boxes"]
+    assert e["status"] == "%d thread-samples; click a box to zoom, hover for counts" % total
+    bad = seen["flameSearch"]["invalid"]
+    assert re.match(r"(?i)invalid regular expression", bad["note"]), bad["note"]
+    assert bad["matched"] is None and bad["dimmed"] == 0
+    # the selector: all threads, then each thread with its samples; names stay text
+    opts = seen["flameThreads"]
+    assert opts[0] == "all threads (%d samples)" % total
+    assert sorted(opts[1:]) == sorted("%s (%d samples)" % (p["name"], sum(p["weights"])) for p in doc["profiles"])
+    assert any(beta in o for o in opts)
+    assert truth["hostile_function"] in [title_function(t) for t in e["titles"]]
+    # alpha alone: alpha's frames only, its samples, and the share of rec_hot in it
+    t = seen["flameThread"]
+    shown = set(title_function(x) for x in t["shown"]["titles"])
+    assert {"alpha_loop", "rec_hot", "cold", "spin"} <= shown, shown
+    assert shown <= {"all", "<torn>", "_bootstrap", "_bootstrap_inner", "run"} | set(truth["alpha_functions"]), shown
+    assert t["shown"]["status"] == "%d thread-samples; click a box to zoom, hover for counts" % alpha_total
+    n, m, pct = matched_share(t["search"])
+    assert (n, m) == (samples_under(doc, "rec_hot", [alpha]), alpha_total)
+    assert abs(pct - share) <= 8, t["search"]["matched"]
+    assert t["back"]["titles"] == e["titles"]
 
 
 def test_many_threads_page_renders_fast(pysnap_bin, run_target, tmp_path, record_property):

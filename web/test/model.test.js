@@ -127,3 +127,78 @@ test("a request reads as the text output's line; none gives null", () => {
     assert.equal(M.requestLine(null), null);
     assert.equal(M.requestLine(undefined), null);
 });
+
+/* Two threads; "rec" recurses (rec -> rec -> leaf) in thread 1. */
+const threaded = {
+    shared: { frames: [{ name: "main", file: "app.py" }, { name: "rec", file: "app.py" }, { name: "leaf", file: "lib.py" },
+                       { name: "other", file: "w.py" }, { name: "<img src=x onerror=alert(1)>", file: "evil.py" }] },
+    profiles: [
+        { type: "sampled", name: "pid 7 thread 70 main", samples: [[0, 1, 1, 2], [0, 1], [0]], weights: [5, 1, 2] },
+        { type: "sampled", name: "pid 7 thread 71 worker", samples: [[3, 4], [3]], weights: [3, 9] },
+    ],
+};
+
+test("the flame tree of one thread takes that profile's samples only", () => {
+    const all = M.flameTree(threaded);
+    assert.equal(all.total, 20);
+    assert.deepEqual(all.children.map((c) => [c.name, c.total]), [["other", 12], ["main", 8]]);
+    const one = M.flameTree(threaded, 1);
+    assert.equal(one.total, 12);
+    assert.deepEqual(one.children.map((c) => c.name), ["other"]);
+    assert.deepEqual(one.children[0].children.map((c) => [c.name, c.total, c.self]), [["<img src=x onerror=alert(1)>", 3, 3]]);
+    const zero = M.flameTree(threaded, 0);
+    assert.equal(zero.total, 8);
+    assert.deepEqual(zero.children.map((c) => c.name), ["main"]);
+    /* index 0 is a thread, not "all": null and undefined are all */
+    assert.equal(M.flameTree(threaded, null).total, 20);
+});
+
+test("the thread list: name and samples, most samples first", () => {
+    assert.deepEqual(M.flameThreads(threaded), [{ index: 1, name: "pid 7 thread 71 worker", samples: 12 },
+                                                { index: 0, name: "pid 7 thread 70 main", samples: 8 }]);
+    assert.deepEqual(M.flameThreads({ profiles: [{ samples: [[0]], weights: [2] }] }), [{ index: 0, name: "profile 1", samples: 2 }]);
+    assert.deepEqual(M.flameThreads(null), []);
+});
+
+test("search: case-insensitive substring of function or file; /regexp/; an invalid one says why", () => {
+    const tree = M.flameTree(threaded);
+    const names = (q) => [...M.flameMatch(tree, M.flameMatcher(q)).nodes].map((n) => n.name).sort();
+    assert.deepEqual(names("LEA"), ["leaf"]);
+    assert.deepEqual(names("lib.py"), ["leaf"]);
+    assert.deepEqual(names(" leaf "), ["leaf"]);
+    assert.deepEqual(names("/^(rec|other)$/"), ["other", "rec", "rec"]);
+    assert.deepEqual(names("/^REC$/"), ["rec", "rec"]);
+    assert.deepEqual(names("<img"), ["<img src=x onerror=alert(1)>"]);
+    /* the root is no function: "all" matches nothing */
+    assert.deepEqual(names("all"), []);
+    assert.deepEqual(names("nosuch"), []);
+    const bad = M.flameMatcher("/(unclosed/");
+    assert.equal(bad.active, false);
+    assert.match(bad.error, /^invalid regular expression/i);
+    assert.equal(M.flameMatch(tree, bad).nodes.size, 0);
+    for (const q of ["", "   ", null, undefined]) {
+        const m = M.flameMatcher(q);
+        assert.equal(m.active, false);
+        assert.equal(m.error, null);
+    }
+    /* a lone slash or "//" is text, not an empty regexp matching everything */
+    assert.deepEqual(names("//"), []);
+});
+
+test("the matched share counts each sample once, however deep a recursive function nests", () => {
+    const tree = M.flameTree(threaded);
+    /* rec: 5 samples rec->rec->leaf and 1 in rec: 6, not 5 + 6 = 11 */
+    const r = M.flameMatch(tree, M.flameMatcher("rec"));
+    assert.equal(r.matched, 6);
+    assert.equal(r.total, 20);
+    assert.equal(M.flameMatchLine(r), "matched: 6 of 20 samples (30.0%)");
+    /* matches on separate paths add up: leaf (5) + other (12) */
+    assert.equal(M.flameMatch(tree, M.flameMatcher("/leaf|other/")).matched, 17);
+    /* a match inside another match counts once: app.py holds main, which holds everything of thread 70 */
+    assert.equal(M.flameMatch(tree, M.flameMatcher("app.py")).matched, 8);
+    /* in one thread's tree the share is of that thread's samples */
+    const one = M.flameMatch(M.flameTree(threaded, 0), M.flameMatcher("rec"));
+    assert.equal(M.flameMatchLine(one), "matched: 6 of 8 samples (75.0%)");
+    assert.equal(M.flameMatchLine(M.flameMatch(M.flameTree(threaded), M.flameMatcher("nosuch"))), "matched: 0 of 20 samples (0.0%)");
+    assert.equal(M.flameMatch(tree, M.flameMatcher("")).matched, 0);
+});

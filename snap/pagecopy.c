@@ -10,8 +10,7 @@
 
 #include "pagecopy.h"
 
-#define IOV_MAX_CALL 1024u /* iovecs a side per process_vm_readv (the kernel's UIO_MAXIOV) */
-#define CHUNK 64u          /* pages a reader takes at a time */
+#define CHUNK 64u /* pages a reader takes at a time: a call each (iovecs a side, at most) */
 
 /* One copy, shared by the readers: each takes CHUNK pages at a time from NEXT. */
 struct job {
@@ -29,7 +28,7 @@ struct job {
 
 struct ps_pagecopy {
     pid_t pid;
-    struct iovec *iov;     /* the calling thread's iovecs: IOV_MAX_CALL remote, then local */
+    struct iovec *iov;     /* the calling thread's iovecs: CHUNK remote, then CHUNK local */
     int started;           /* the second reader runs */
     pthread_t thread;
     pthread_mutex_t mu;
@@ -38,26 +37,32 @@ struct ps_pagecopy {
     int quit;
 };
 
-/* Copy pages [0, K) of the arrays with as few calls as the iovec limit allows. */
+/* Copy pages [0, K) of the arrays (K <= CHUNK): one call, unless a page cannot be read;
+ * then again from the page after it. Adjacent pages whose spans meet make one remote
+ * iovec: the kernel then looks the mapping up once and pins up to 16 pages at a time. */
 static void read_chunk(struct job *j, struct iovec *iov, const uint64_t *pages,
                        const uint32_t *spans, size_t k, unsigned char *const *dst, uint8_t *ok)
 {
-    struct iovec *remote = iov, *local = iov + IOV_MAX_CALL;
+    struct iovec *remote = iov, *local = iov + CHUNK;
     size_t i = 0;
     while (i < k && !atomic_load_explicit(&j->refused, memory_order_relaxed)) {
-        size_t m = k - i < IOV_MAX_CALL ? k - i : IOV_MAX_CALL, nl = 0;
-        for (size_t x = 0; x < m; x++) {
-            uint32_t sp = spans ? spans[i + x] : PS_SPAN_FULL;
-            unsigned char *to = dst[i + x] + ps_span_lo(sp);
+        size_t nr = 0, nl = 0;
+        for (size_t x = i; x < k; x++) {
+            uint32_t sp = spans ? spans[x] : PS_SPAN_FULL;
+            unsigned char *to = dst[x] + ps_span_lo(sp);
+            uint64_t from = pages[x] + ps_span_lo(sp);
             size_t len = ps_span_hi(sp) - ps_span_lo(sp);
-            remote[x] = (struct iovec){(void *)(uintptr_t)(pages[i + x] + ps_span_lo(sp)), len};
+            if (nr && (uint64_t)(uintptr_t)remote[nr - 1].iov_base + remote[nr - 1].iov_len == from)
+                remote[nr - 1].iov_len += len;
+            else
+                remote[nr++] = (struct iovec){(void *)(uintptr_t)from, len};
             /* Consecutive local bytes make one local iovec. */
             if (nl && (unsigned char *)local[nl - 1].iov_base + local[nl - 1].iov_len == to)
                 local[nl - 1].iov_len += len;
             else
                 local[nl++] = (struct iovec){to, len};
         }
-        ssize_t r = process_vm_readv(j->pid, local, (unsigned long)nl, remote, (unsigned long)m, 0);
+        ssize_t r = process_vm_readv(j->pid, local, (unsigned long)nl, remote, (unsigned long)nr, 0);
         atomic_fetch_add_explicit(&j->calls, 1, memory_order_relaxed);
         if (r < 0 && (errno == ENOSYS || errno == EPERM)) {
             atomic_store(&j->refused, 1);
@@ -65,14 +70,18 @@ static void read_chunk(struct job *j, struct iovec *iov, const uint64_t *pages,
         }
         if (r < 0 && errno == ESRCH)
             return; /* the target is gone: nothing more to read */
-        /* A partial copy stops at the first page that cannot be read. */
-        size_t got = r > 0 ? (size_t)r : 0, full = 0;
-        while (full < m && remote[full].iov_len <= got)
-            got -= remote[full++].iov_len;
-        memset(ok + i, 1, full);
-        i += full;
-        if (full < m)
-            i++; /* that page is unreadable; go on after it */
+        /* A partial copy stops at the first page that cannot be read: the pages before it
+         * were copied whole. */
+        size_t got = r > 0 ? (size_t)r : 0;
+        for (; i < k; i++) {
+            uint32_t sp = spans ? spans[i] : PS_SPAN_FULL;
+            size_t len = ps_span_hi(sp) - ps_span_lo(sp);
+            if (len > got)
+                break;
+            got -= len;
+            ok[i] = 1;
+        }
+        i++; /* that page is unreadable (or all were read); go on after it */
     }
 }
 
@@ -90,7 +99,7 @@ static void work(struct job *j, struct iovec *iov)
 static void *second_reader(void *arg)
 {
     struct ps_pagecopy *pc = arg;
-    struct iovec *iov = malloc(2 * IOV_MAX_CALL * sizeof *iov);
+    struct iovec *iov = malloc(2 * CHUNK * sizeof *iov);
     /* Real-time where allowed (CAP_SYS_NICE), always: woken inside a freeze, where the
      * calling thread runs real-time on one CPU, a normal thread could be queued behind it
      * (woken on its CPU) or behind other work on the other one until the copy is over. It
@@ -121,7 +130,7 @@ static void *second_reader(void *arg)
 struct ps_pagecopy *ps_pagecopy_open(pid_t pid)
 {
     struct ps_pagecopy *pc = calloc(1, sizeof *pc);
-    if (!pc || !(pc->iov = malloc(2 * IOV_MAX_CALL * sizeof *pc->iov))) {
+    if (!pc || !(pc->iov = malloc(2 * CHUNK * sizeof *pc->iov))) {
         free(pc);
         return NULL;
     }

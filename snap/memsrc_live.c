@@ -472,17 +472,15 @@ static int wants_collect(struct ps_live *l, const struct ps_live_span *spans, si
     return PS_OK;
 }
 
-/* After the copy of W: the pages it read are cached whole, the others unreadable. */
+/* After the copy of W, and of the plan: the pages it read are cached whole, the others
+ * unreadable. */
 static int wants_finish(struct ps_live *l, const struct wants *w)
 {
     int rc = PS_OK;
     for (size_t i = 0; i < w->n && !rc; i++) {
         if (w->had[i] && w->ok[i])
             rc = span_set(l, w->page[i], PS_SPAN_FULL);
-        else if (w->had[i]) { /* unmapped since the plan */
-            l->npages--;
-            rc = ps_u64map_put(&l->pages, w->page[i] + 1, UNREADABLE) ? PS_NOMEM : PS_OK;
-        } else
+        else if (!w->had[i]) /* a page cached in part is the plan's: unreadable with it */
             rc = cache_put(l, w->page[i], w->ok[i] ? w->dst[i] : UNREADABLE);
     }
     l->last_data = NULL;

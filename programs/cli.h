@@ -50,6 +50,24 @@ int parse_seconds(const char *s, double max, double *out);
 int capture_set(struct ps_capture_opts *o, int children, unsigned long count, double interval,
                 const char *dir, int verbose);
 
+/* sampler_args.c: the options record and top share (-p/--pid, -r/--rate, --children,
+ * --blocking, --gil, --idle, --native, -h/--help) into O (ps_sampler_opts_default first) and
+ * *RATE (default 100), beside the command's own: SHORTOPTS ("o:d:") and LONGOPTS (NULL-ended,
+ * at most 8), each handed to OWN(c, optarg, CTX), which returns 0 or an exit code. Returns -1
+ * to go on, else the exit code (0 after --help, 2 on a usage error, with the message). */
+struct option;
+struct ps_sampler_opts;
+struct sampler_cmd {
+    const char *name; /* "record": the messages name it */
+    const char *shortopts;
+    const struct option *longopts;
+    int (*own)(int c, const char *arg, void *ctx);
+    void (*usage)(FILE *out);
+    void *ctx;
+};
+int parse_sampler_args(const struct sampler_cmd *cmd, int argc, char **argv,
+                       struct ps_sampler_opts *o, unsigned *rate);
+
 /* cmd_dump.c, cmd_record.c, cmd_top.c, cmd_viewer.c */
 int cmd_dump(int argc, char **argv);
 int cmd_record(int argc, char **argv);

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,53 +51,36 @@ static void on_stop(int sig)
     signal(SIGINT, SIG_DFL); /* a second Ctrl-C ends pysnap at once */
 }
 
+/* record's own options: where to write, for how long. */
+struct record_args {
+    const char *output;
+    double duration;
+};
+
+static int record_arg(int c, const char *arg, void *ctx)
+{
+    struct record_args *a = ctx;
+    if (c == 'o') {
+        a->output = arg;
+    } else if (parse_seconds(arg, 86400, &a->duration)) { /* 'd' */
+        return usage_error("--duration takes seconds, not '%s'", arg);
+    }
+    return 0;
+}
+
 int cmd_record(int argc, char **argv)
 {
-    enum { OPT_CHILDREN = 300, OPT_BLOCKING, OPT_GIL, OPT_IDLE, OPT_NATIVE };
-    static const struct option opts[] = {
-        {"pid", required_argument, NULL, 'p'},      {"output", required_argument, NULL, 'o'},
-        {"duration", required_argument, NULL, 'd'}, {"rate", required_argument, NULL, 'r'},
-        {"children", no_argument, NULL, OPT_CHILDREN},
-        {"blocking", no_argument, NULL, OPT_BLOCKING},
-        {"gil", no_argument, NULL, OPT_GIL},        {"idle", no_argument, NULL, OPT_IDLE},
-        {"native", no_argument, NULL, OPT_NATIVE},  {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option own[] = {{"output", required_argument, NULL, 'o'},
+                                         {"duration", required_argument, NULL, 'd'},
+                                         {NULL, 0, NULL, 0}};
+    struct record_args a = {NULL, 10};
+    const struct sampler_cmd cmd = {"record", "o:d:", own, record_arg, usage_record, &a};
     struct ps_record_opts o = {0};
-    o.duration = 10;
-    o.rate = 100;
-    const char *output = NULL;
-    unsigned long v;
-    int c;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "+p:o:d:r:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'p':
-            if (parse_pid_arg(optarg, &o.pid))
-                return 2;
-            break;
-        case 'o': output = optarg; break;
-        case 'd':
-            if (parse_seconds(optarg, 86400, &o.duration))
-                return usage_error("--duration takes seconds, not '%s'", optarg);
-            break;
-        case 'r':
-            if (parse_uint(optarg, 10000, &v) || v == 0)
-                return usage_error("--rate takes samples per second (1-10000), not '%s'", optarg);
-            o.rate = (unsigned)v;
-            break;
-        case OPT_CHILDREN: o.children = 1; break;
-        case OPT_BLOCKING: o.blocking = 1; break;
-        case OPT_GIL: o.gil_only = 1; break;
-        case OPT_IDLE: o.idle = 1; break;
-        case OPT_NATIVE: o.native = o.blocking = 1; break;
-        case 'h': usage_record(stdout); return 0;
-        default: return usage_error("record: unknown or incomplete option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        return usage_error("record: unexpected argument '%s'", argv[optind]);
-    if (!o.pid)
-        return usage_error("%s", "record needs --pid PID");
+    int rc = parse_sampler_args(&cmd, argc, argv, &o.sampler, &o.rate);
+    if (rc >= 0)
+        return rc;
+    o.duration = a.duration;
+    const char *output = a.output;
     if (!output)
         return usage_error("%s", "record needs -o FILE (.svg, .html, .speedscope.json, .txt)");
     int fmt = ends_with(output, ".svg")    ? FMT_SVG
@@ -130,7 +112,7 @@ int cmd_record(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
 
     struct ps_profile *prof;
-    int rc = ps_profile_new(&prof);
+    rc = ps_profile_new(&prof);
     struct ps_record_stats st;
     if (!rc)
         rc = ps_record(&o, prof, &st);
@@ -150,10 +132,11 @@ int cmd_record(int argc, char **argv)
         ps_profile_free(prof);
         return 1;
     }
-    char title[256];
-    snprintf(title, sizeof title, "pysnap record --pid %d%s: %llu samples in %.1f s at %u Hz",
-             (int)o.pid, o.children ? " --children" : "",
-             (unsigned long long)st.thread_samples, st.elapsed, o.rate);
+    char title[512], gil[160];
+    ps_record_gil_text(&st, gil, sizeof gil);
+    snprintf(title, sizeof title, "pysnap record --pid %d%s%s: %llu samples in %.1f s at %u Hz%s%s",
+             (int)o.sampler.pid, o.sampler.children ? " --children" : "", o.sampler.gil_only ? " --gil" : "",
+             (unsigned long long)st.thread_samples, st.elapsed, o.rate, *gil ? "; " : "", gil);
     rc = fmt == FMT_SVG          ? ps_profile_write_svg(out, prof, title)
          : fmt == FMT_HTML       ? ps_html_write_profile(out, prof, title)
          : fmt == FMT_SPEEDSCOPE ? ps_profile_write_speedscope(out, prof, title)
@@ -173,6 +156,9 @@ int cmd_record(int argc, char **argv)
            (unsigned long long)st.late, (unsigned long long)st.nominal, st.elapsed,
            st.interrupted ? " (interrupted)" : "", st.cpu,
            st.elapsed > 0 ? 100 * st.cpu / st.elapsed : 0.0);
+    if (*gil)
+        printf("%s%s\n", gil,
+               o.sampler.gil_only && st.no_gil && !st.gil_held ? ": --gil has no thread to record" : "");
     if (st.pauses)
         printf("blocking: the target stood still %.3f ms per sample on average (max %.3f ms, "
                "%llu samples, %.2f%% of its time)\n",

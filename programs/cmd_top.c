@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "pysnap/clock.h"
 #include "pysnap/error.h"
 #include "pysnap/procinfo.h"
 #include "pysnap/sampler.h"
@@ -52,20 +52,6 @@ static void on_signal(int sig)
     stop_flag = 1;
 }
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static int64_t wall_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 struct top_run {
     struct ps_top *top;
     struct ps_sampler *view;  /* every thread, once per refresh: the thread view and counts */
@@ -100,7 +86,7 @@ static int add(struct top_run *r, const struct ps_sample_thread *st, int counted
                                           : ps_procinfo_thread_state(st->pid, (pid_t)st->tid);
     th.holds_gil = st->holds_gil;
     th.state = state_of(th.holds_gil, th.os_state);
-    if (ps_top_add_thread(r->top, (uint64_t)st->pid, &th, counted, now_ns()) != PS_OK) {
+    if (ps_top_add_thread(r->top, (uint64_t)st->pid, &th, counted, ps_mono_ns()) != PS_OK) {
         r->err = PS_NOMEM;
         return 1;
     }
@@ -169,6 +155,7 @@ static void sync_processes(struct top_run *r, struct ps_sampler *s)
         int held = 0;
         for (size_t k = 0; k < r->ngil && !held; k++)
             held = r->gil[k] == p.pid;
+        ps_top_set_no_gil(r->top, (uint64_t)p.pid, p.no_gil);
         ps_top_end_round(r->top, (uint64_t)p.pid, held);
     }
     r->ngil = 0;
@@ -200,11 +187,33 @@ static void refresh_view(struct top_run *r, struct ps_sampler *s, int64_t now)
     if (r->tty) {
         draw(r);
     } else {
-        ps_top_write_text(stdout, r->top, r->v.group, r->v.span, r->v.sort, 0, wall_ns());
+        ps_top_write_text(stdout, r->top, r->v.group, r->v.span, r->v.sort, 0, ps_wall_ns());
         if (fflush(stdout) != 0 || ferror(stdout)) /* the reader went away (| head) */
             r->err = ps_error_set(PS_IO, "cannot write the output");
     }
     r->done++;
+}
+
+/* The keys typed so far; 1: quit. */
+static int keys(struct top_run *r, int64_t now)
+{
+    if (!r->tty)
+        return 0;
+    switch (top_screen_keys(&r->v)) {
+    case TOP_QUIT: r->quit = 1; return 1;
+    case TOP_RESET: ps_top_reset(r->top, now); draw(r); break;
+    case TOP_REDRAW: draw(r); break;
+    case TOP_NONE: break;
+    }
+    return 0;
+}
+
+/* A key arrived between rounds: acted on at once, not at the next round (at --rate 1 that
+ * would be up to a second later). */
+static int on_input(void *arg, struct ps_sampler *s)
+{
+    (void)s;
+    return keys(arg, ps_mono_ns());
 }
 
 static int on_round(void *arg, struct ps_sampler *s)
@@ -217,15 +226,9 @@ static int on_round(void *arg, struct ps_sampler *s)
     ps_top_counters(r->top, st.late, st.torn);
     if (stop_flag || r->err)
         return 1;
-    int64_t now = now_ns();
-    if (r->tty) {
-        switch (top_screen_keys(&r->v)) {
-        case TOP_QUIT: r->quit = 1; return 1;
-        case TOP_RESET: ps_top_reset(r->top, now); draw(r); break;
-        case TOP_REDRAW: draw(r); break;
-        case TOP_NONE: break;
-        }
-    }
+    int64_t now = ps_mono_ns();
+    if (keys(r, now))
+        return 1;
     if (now < r->next_refresh)
         return 0;
     r->next_refresh += r->delay_ns;
@@ -246,60 +249,42 @@ static void restore(void)
     top_screen_close();
 }
 
+/* top's own options: how often to refresh, how many times. */
+struct top_args {
+    double delay;
+    unsigned long iterations;
+};
+
+static int top_arg(int c, const char *arg, void *ctx)
+{
+    struct top_args *a = ctx;
+    if (c == 'd') {
+        if (parse_seconds(arg, 3600, &a->delay) || a->delay < 0.1)
+            return usage_error("--delay takes seconds (0.1 to 3600), not '%s'", arg);
+    } else if (parse_uint(arg, 1000000000, &a->iterations) || a->iterations == 0) { /* 'n' */
+        return usage_error("-n takes a number of refreshes, not '%s'", arg);
+    }
+    return 0;
+}
+
 int cmd_top(int argc, char **argv)
 {
-    enum { OPT_CHILDREN = 300, OPT_BLOCKING, OPT_GIL, OPT_IDLE, OPT_NATIVE };
-    static const struct option opts[] = {
-        {"pid", required_argument, NULL, 'p'},     {"rate", required_argument, NULL, 'r'},
-        {"delay", required_argument, NULL, 'd'},   {"iterations", required_argument, NULL, 'n'},
-        {"children", no_argument, NULL, OPT_CHILDREN},
-        {"blocking", no_argument, NULL, OPT_BLOCKING},
-        {"gil", no_argument, NULL, OPT_GIL},       {"idle", no_argument, NULL, OPT_IDLE},
-        {"native", no_argument, NULL, OPT_NATIVE}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option own[] = {{"delay", required_argument, NULL, 'd'},
+                                         {"iterations", required_argument, NULL, 'n'},
+                                         {NULL, 0, NULL, 0}};
+    struct top_args a = {1.0, 0};
+    const struct sampler_cmd cmd = {"top", "d:n:", own, top_arg, usage_top, &a};
     struct ps_sampler_opts o;
-    ps_sampler_opts_default(&o);
-    unsigned rate = 100;
-    double delay = 1.0;
-    unsigned long iterations = 0, v;
-    int c;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "+p:r:d:n:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'p':
-            if (parse_pid_arg(optarg, &o.pid))
-                return 2;
-            break;
-        case 'r':
-            if (parse_uint(optarg, 10000, &v) || v == 0)
-                return usage_error("--rate takes samples per second (1-10000), not '%s'", optarg);
-            rate = (unsigned)v;
-            break;
-        case 'd':
-            if (parse_seconds(optarg, 3600, &delay) || delay < 0.1)
-                return usage_error("--delay takes seconds (0.1 to 3600), not '%s'", optarg);
-            break;
-        case 'n':
-            if (parse_uint(optarg, 1000000000, &iterations) || iterations == 0)
-                return usage_error("-n takes a number of refreshes, not '%s'", optarg);
-            break;
-        case OPT_CHILDREN: o.children = 1; break;
-        case OPT_BLOCKING: o.blocking = 1; break;
-        case OPT_GIL: o.gil_only = 1; break;
-        case OPT_IDLE: o.idle = 1; break;
-        case OPT_NATIVE: o.native = o.blocking = 1; break;
-        case 'h': usage_top(stdout); return 0;
-        default: return usage_error("top: unknown or incomplete option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        return usage_error("top: unexpected argument '%s'", argv[optind]);
-    if (!o.pid)
-        return usage_error("%s", "top needs --pid PID");
+    unsigned rate;
+    int rc = parse_sampler_args(&cmd, argc, argv, &o, &rate);
+    if (rc >= 0)
+        return rc;
+    double delay = a.delay;
+    unsigned long iterations = a.iterations;
     o.lines = 1; /* the per-line table, the hottest line of a function, the thread view */
 
     struct ps_sampler *s;
-    int rc = ps_sampler_open(&o, &s);
+    rc = ps_sampler_open(&o, &s);
     if (rc)
         return fail(rc);
     struct top_run r;
@@ -320,7 +305,7 @@ int cmd_top(int argc, char **argv)
     r.h.rate = rate;
     r.h.mode = o.native ? "--native" : o.blocking ? "--blocking" : o.gil_only ? "--gil"
                : o.idle ? "--idle" : "";
-    rc = ps_top_new(now_ns(), &r.top);
+    rc = ps_top_new(ps_mono_ns(), &r.top);
     if (rc) {
         ps_sampler_close(s);
         ps_sampler_close(r.view);
@@ -345,10 +330,10 @@ int cmd_top(int argc, char **argv)
                     getenv("TERM") ? getenv("TERM") : "");
         }
     }
-    r.next_refresh = now_ns() + r.delay_ns;
+    r.next_refresh = ps_mono_ns() + r.delay_ns;
     sync_processes(&r, s);
     draw(&r);
-    struct ps_sampler_run run = {rate, 0, &stop_flag};
+    struct ps_sampler_run run = {rate, 0, &stop_flag, r.tty ? on_input : NULL, STDIN_FILENO};
     struct ps_sampler_sink sink = {on_sample, on_round, &r};
     rc = ps_sampler_run(s, &run, &sink);
     top_screen_close();

@@ -141,10 +141,22 @@ static int cmp_share(const void *pa, const void *pb)
     return (a->pid > b->pid) - (a->pid < b->pid);
 }
 
+/* The GIL share, PREFIX first ("GIL 97.0%"); where there is no GIL (a free-threaded build)
+ * "no GIL", never a 0%. */
+static const char *gil_cell(int no_gil, double pct_held, const char *prefix, char *buf,
+                            size_t size)
+{
+    if (no_gil)
+        snprintf(buf, size, "%s", *prefix ? "no GIL (free-threaded)" : "no GIL");
+    else
+        snprintf(buf, size, "%s%.1f%%", prefix, pct_held);
+    return buf;
+}
+
 /* The header: the target, the sampling, (--children) the processes. Returns the next line. */
 static int draw_header(struct ps_top *t, const struct top_view *v, const struct top_header *h)
 {
-    char buf[1024], cmd[600], py[64];
+    char buf[1024], cmd[600], py[64], gil[64];
     size_t np = ps_top_nprocesses(t);
     struct ps_top_process root = {0}, p;
     const char *python = NULL;
@@ -168,17 +180,18 @@ static int draw_header(struct ps_top *t, const struct top_view *v, const struct 
     if (COLS - w > 60)
         put(0, COLS - w, buf, v->paused ? A_REVERSE : A_NORMAL);
     snprintf(buf, sizeof buf,
-             "Rate %.1f/s (asked %u)  Samples %llu  Torn %llu (%.1f%%)  Late %llu  GIL %.1f%%  "
+             "Rate %.1f/s (asked %u)  Samples %llu  Torn %llu (%.1f%%)  Late %llu  %s  "
              "Threads on CPU %u/%u",
              s.rate, h->rate, (unsigned long long)s.samples, (unsigned long long)s.torn,
              s.samples + s.torn ? 100.0 * (double)s.torn / (double)(s.samples + s.torn) : 0.0,
-             (unsigned long long)s.late, s.gil_pct, s.on_cpu, s.threads);
+             (unsigned long long)s.late, gil_cell(s.no_gil, s.gil_pct, "GIL ", gil, sizeof gil),
+             s.on_cpu, s.threads);
     int y = 1;
-    char *gil = strstr(buf, "  GIL ");
-    if ((int)strlen(buf) > COLS && gil) { /* a narrow terminal: the GIL and threads below */
-        *gil = 0;
+    char *below = strstr(buf, s.no_gil ? "  no GIL" : "  GIL ");
+    if ((int)strlen(buf) > COLS && below) { /* a narrow terminal: the GIL and threads below */
+        *below = 0;
         put(y++, 0, buf, A_NORMAL);
-        put(y++, 0, gil + 2, A_NORMAL);
+        put(y++, 0, below + 2, A_NORMAL);
     } else {
         put(y++, 0, buf, A_NORMAL);
     }
@@ -198,8 +211,9 @@ static int draw_header(struct ps_top *t, const struct top_view *v, const struct 
         show = room > 1 ? (size_t)room : 1;
     put(y++, 0, "    PID   Share    GIL  Threads  Python   Command", A_UNDERLINE);
     for (size_t i = 0; i < show; i++) {
-        snprintf(buf, sizeof buf, "%7llu  %5.1f%%  %5.1f%%  %3u/%-3u  %-7s  %s%s",
-                 (unsigned long long)ps[i].pid, ps[i].share_pct, ps[i].gil_pct, ps[i].on_cpu,
+        snprintf(buf, sizeof buf, "%7llu  %5.1f%%  %6s  %3u/%-3u  %-7s  %s%s",
+                 (unsigned long long)ps[i].pid, ps[i].share_pct,
+                 gil_cell(ps[i].no_gil, ps[i].gil_pct, "", gil, sizeof gil), ps[i].on_cpu,
                  ps[i].threads, esc(ps[i].python ? ps[i].python : "?", py, sizeof py),
                  ps[i].exited ? "(exited) " : "", esc(ps[i].cmdline ? ps[i].cmdline : "", cmd, sizeof cmd));
         put(y++, 0, buf, i == 0 && ps[i].samples ? A_BOLD : A_NORMAL);

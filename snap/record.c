@@ -50,7 +50,7 @@ static int on_thread(void *arg, const struct ps_sample_thread *t)
         return 0;
     }
     int rc = ps_profile_add_thread(r->prof, (uint64_t)t->pid, t->cmdline, t->thread,
-                                   r->o->native);
+                                   r->o->sampler.native);
     if (rc)
         r->err = rc;
     return rc;
@@ -111,18 +111,10 @@ static int add_torn(struct recorder *r, uint64_t torn, uint64_t kept)
 int ps_record(const struct ps_record_opts *o, struct ps_profile *prof, struct ps_record_stats *st)
 {
     memset(st, 0, sizeof *st);
-    if (o->pid <= 0 || o->rate == 0 || !(o->duration > 0))
+    if (o->sampler.pid <= 0 || o->rate == 0 || !(o->duration > 0))
         return ps_error_set(PS_USAGE, "record needs a pid, a rate and a duration");
-    struct ps_sampler_opts so;
-    ps_sampler_opts_default(&so);
-    so.pid = o->pid;
-    so.children = o->children;
-    so.blocking = o->blocking;
-    so.native = o->native;
-    so.gil_only = o->gil_only;
-    so.idle = o->idle;
     struct ps_sampler *s;
-    int rc = ps_sampler_open(&so, &s);
+    int rc = ps_sampler_open(&o->sampler, &s);
     if (rc)
         return rc;
     struct recorder r = {o, prof, NULL, 0, -1, 0};
@@ -152,8 +144,25 @@ int ps_record(const struct ps_record_opts *o, struct ps_profile *prof, struct ps
         .cpu = ss.cpu,
         .elapsed = ss.elapsed,
         .interrupted = ss.interrupted,
+        .gil_held = ss.gil_held,
+        .no_gil = ss.no_gil,
     };
     if (r.err)
         return r.err;
     return rc;
+}
+
+void ps_record_gil_text(const struct ps_record_stats *st, char *buf, size_t size)
+{
+    /* Process samples of processes with a GIL: the torn ones (tid 0) included, whose GIL was
+     * not read, so the share is a lower bound when many are torn. */
+    uint64_t with_gil = st->process_samples > st->no_gil ? st->process_samples - st->no_gil : 0;
+    if (!st->process_samples)
+        snprintf(buf, size, "%s", "");
+    else if (!with_gil)
+        snprintf(buf, size, "no GIL (free-threaded build)");
+    else
+        snprintf(buf, size, "GIL held in %.1f%% of the process samples%s",
+                 100.0 * (double)st->gil_held / (double)with_gil,
+                 st->no_gil ? " of the processes that have one (others: no GIL)" : "");
 }

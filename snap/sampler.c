@@ -1,5 +1,6 @@
 /* The sampler: see include/pysnap/sampler.h and doc/sampling.md. */
 #include <errno.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <time.h>
 
 #include "pysnap/capture.h"
+#include "pysnap/clock.h"
 #include "pysnap/error.h"
 #include "pysnap/report.h"
 #include "pysnap/sampler.h"
@@ -36,6 +38,7 @@ struct proc {
     int has_cpu_clock;
     int64_t last_cpu;         /* its value at the last round, -1 before the first */
     int ran;                  /* this round: the process used CPU since the last one */
+    int no_gil;               /* its last round found no GIL (free-threaded build) */
     uint64_t thread_samples, torn;
 };
 
@@ -49,13 +52,6 @@ struct ps_sampler {
     double cpu0;              /* this thread's CPU time at open */
     int first_err;
 };
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static double thread_cpu(void)
 {
@@ -175,7 +171,7 @@ int ps_sampler_open(const struct ps_sampler_opts *o, struct ps_sampler **out)
         return rc;
     }
     ps_error_clear();
-    s->start = s->last_list = now_ns();
+    s->start = s->last_list = ps_mono_ns();
     s->cpu0 = thread_cpu();
     *out = s;
     return PS_OK;
@@ -191,7 +187,7 @@ static int report(struct ps_sampler *s, struct proc *p, const struct ps_thread *
                   char os_state, int holds_gil, const struct ps_sampler_sink *sink)
 {
     struct ps_sample_thread st = {p->pid, p->cmdline, tid, os_state, (uint8_t)holds_gil,
-                                  (uint8_t)!th, th, s->st.ticks};
+                                  (uint8_t)!th, th, s->st.ticks, (uint8_t)p->no_gil};
     if (th) {
         s->st.thread_samples++;
         p->thread_samples++;
@@ -209,6 +205,16 @@ static void add_pause(struct ps_sampler *s, uint64_t ns)
     s->st.pause_total += pause;
     if (pause > s->st.pause_max)
         s->st.pause_max = pause;
+}
+
+/* A process sample's GIL (ps_stackwalk_gil's values), before any thread is reported. */
+static void count_gil(struct ps_sampler *s, struct proc *p, int gil)
+{
+    p->no_gil = gil < 0;
+    if (gil < 0)
+        s->st.no_gil++;
+    else if (gil > 0)
+        s->st.gil_held++;
 }
 
 /* --native: one capture in memory per sample, analyzed at once, so that native frames are
@@ -257,6 +263,14 @@ static int sample_native(struct ps_sampler *s, struct proc *p, const struct ps_s
             return report(s, p, NULL, 0, 0, 0, sink);
         return 0;
     }
+    size_t nogil = 0;
+    int held = 0;
+    for (size_t i = 0; i < rep.model.ninterps; i++) {
+        nogil += rep.model.interps[i].free_threaded != 0;
+        for (size_t j = 0; j < rep.model.interps[i].nthreads; j++)
+            held |= rep.model.interps[i].threads[j].holds_gil;
+    }
+    count_gil(s, p, rep.model.ninterps && nogil == rep.model.ninterps ? -1 : held);
     int stop = 0;
     for (size_t i = 0; i < rep.model.ninterps && !stop; i++)
         for (size_t j = 0; j < rep.model.interps[i].nthreads && !stop; j++) {
@@ -358,6 +372,7 @@ static int sample_python(struct ps_sampler *s, struct proc *p, const struct ps_s
         return report(s, p, NULL, 0, 0, 0, sink); /* torn at the thread list */
     }
     s->st.process_samples++;
+    count_gil(s, p, ps_stackwalk_gil(p->sw));
     int stop = 0;
     for (size_t i = 0; i < n && !stop; i++) {
         if (!th[i].torn && !th[i].th.nframes)
@@ -370,7 +385,7 @@ static int sample_python(struct ps_sampler *s, struct proc *p, const struct ps_s
 
 int ps_sampler_tick(struct ps_sampler *s, const struct ps_sampler_sink *sink)
 {
-    int64_t now = now_ns();
+    int64_t now = ps_mono_ns();
     if (s->o.children && now - s->last_list >= RELIST_NS) {
         list_processes(s); /* new workers (a respawn) join; errors just skip them */
         s->last_list = now;
@@ -384,7 +399,7 @@ int ps_sampler_tick(struct ps_sampler *s, const struct ps_sampler_sink *sink)
         alive += p->state == PS_SAMPLER_SAMPLING;
     }
     s->st.ticks++;
-    s->st.elapsed = (double)(now_ns() - s->start) / 1e9;
+    s->st.elapsed = (double)(ps_mono_ns() - s->start) / 1e9;
     if (stop)
         return PS_INTERRUPTED;
     return alive || s->o.children ? PS_OK : PS_NOPROC;
@@ -399,13 +414,46 @@ static uint64_t next_random(uint64_t *x)
     return *x * 0x2545F4914F6CDD1DULL;
 }
 
+/* Sleep until DUE (CLOCK_MONOTONIC), or until *stop. While *WATCH, the run's input descriptor
+ * is polled meanwhile and its callback called as soon as it is readable. 1: the input asked
+ * to stop. */
+static int wait_until(int64_t due, const struct ps_sampler_run *run, int *watch,
+                      struct ps_sampler *s, const struct ps_sampler_sink *sink)
+{
+    struct timespec ts = {(time_t)(due / 1000000000LL), (long)(due % 1000000000LL)};
+    for (;;) {
+        if (run->stop && *run->stop)
+            return 0;
+        int64_t left = due - ps_mono_ns();
+        if (left <= 0)
+            return 0;
+        if (!*watch) {
+            /* EINTR (Ctrl-C) returns at once: *stop is checked next. */
+            if (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == 0)
+                return 0;
+            continue;
+        }
+        struct pollfd pfd = {run->input_fd, POLLIN, 0};
+        struct timespec rel = {(time_t)(left / 1000000000LL), (long)(left % 1000000000LL)};
+        int n = ppoll(&pfd, 1, &rel, NULL);
+        if (n <= 0) /* timed out, or a signal: both checked above */
+            continue;
+        if (pfd.revents & (POLLERR | POLLHUP | POLLNVAL)) {
+            *watch = 0; /* the terminal went away: plain sleeps from now on */
+            continue;
+        }
+        if ((pfd.revents & POLLIN) && run->input(sink ? sink->arg : NULL, s))
+            return 1;
+    }
+}
+
 int ps_sampler_run(struct ps_sampler *s, const struct ps_sampler_run *run,
                    const struct ps_sampler_sink *sink)
 {
     if (!run->rate)
         return ps_error_set(PS_USAGE, "sampling needs a rate");
     int64_t period = 1000000000LL / run->rate;
-    int64_t start = now_ns();
+    int64_t start = ps_mono_ns();
     int64_t end = run->duration > 0 ? start + (int64_t)(run->duration * 1e9) : INT64_MAX;
     uint64_t rnd = (uint64_t)start | 1;
     if (!s->st.ticks)
@@ -420,21 +468,19 @@ int ps_sampler_run(struct ps_sampler *s, const struct ps_sampler_run *run,
     sched_getparam(0, &old_param);
     int boosted = !s->o.native && old_policy == SCHED_OTHER &&
                   sched_setscheduler(0, SCHED_FIFO, &rt) == 0;
+    int watch = run->input != NULL && run->input_fd >= 0;
     for (int64_t k = 0;; k++) {
         int64_t slot = start + k * period;
         if (slot >= end)
             break;
         int64_t due = slot + (int64_t)(next_random(&rnd) % (uint64_t)period);
-        struct timespec ts = {(time_t)(due / 1000000000LL), (long)(due % 1000000000LL)};
-        /* EINTR (Ctrl-C) returns at once: *stop is checked next. */
-        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR &&
-               !(run->stop && *run->stop))
-            ;
+        if (wait_until(due, run, &watch, s, sink))
+            break;
         if (run->stop && *run->stop) {
             s->st.interrupted = 1;
             break;
         }
-        int64_t now = now_ns();
+        int64_t now = ps_mono_ns();
         if (now >= end)
             break;
         if (now >= slot + period) { /* fell behind (a slow round, a busy machine): skip */
@@ -453,7 +499,7 @@ int ps_sampler_run(struct ps_sampler *s, const struct ps_sampler_run *run,
     }
     if (boosted)
         sched_setscheduler(0, old_policy, &old_param);
-    s->st.elapsed = (double)(now_ns() - s->start) / 1e9;
+    s->st.elapsed = (double)(ps_mono_ns() - s->start) / 1e9;
     return PS_OK;
 }
 
@@ -474,7 +520,7 @@ int ps_sampler_process_at(const struct ps_sampler *s, size_t i, struct ps_sample
         return PS_LIMIT;
     const struct proc *p = &s->p[i];
     *out = (struct ps_sampler_process){p->pid, p->cmdline, p->state, p->error,
-                                       p->thread_samples, p->torn};
+                                       p->thread_samples, p->torn, p->no_gil};
     return PS_OK;
 }
 

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "pysnap/clock.h"
 #include "pysnap/error.h"
 #include "pysnap/model.h"
 #include "proc.h"
@@ -74,8 +74,10 @@ struct ps_stackwalk {
     struct tstate_entry *ts;
     size_t nts;
     uint64_t interps[MAX_INTERPS_SEEN]; /* the last round's interpreters and GILs */
-    uint64_t gils[MAX_INTERPS_SEEN];
+    uint64_t gils[MAX_INTERPS_SEEN]; /* where each GIL's state is (its holder root before 3.7) */
     size_t ninterps;
+    int no_gil;                      /* the last round found no interpreter with a GIL */
+    int gil_held;                    /* the last round: one of its threads held a GIL */
     int64_t names_at;
     int names_wanted;
     /* a target in a pid namespace of its own (a container seen from outside): its thread
@@ -97,13 +99,6 @@ struct ps_stackwalk {
     struct tinfo *ti;                /* the thread states of the round */
     size_t ti_cap;
 };
-
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static int grow(void **p, size_t *cap, size_t want, size_t size)
 {
@@ -361,7 +356,7 @@ static char read_state(struct ps_stackwalk *w, struct tstate_entry *t)
  * changed: names are not worth a walk of sys.modules per sample). */
 static void refresh_names(struct ps_stackwalk *w)
 {
-    int64_t now = mono_ns();
+    int64_t now = ps_mono_ns();
     if (!w->names_wanted || (w->names_at && now - w->names_at < NAMES_EVERY_NS))
         return;
     if (!w->nts)
@@ -566,11 +561,15 @@ int ps_stackwalk_round(struct ps_stackwalk *w, ps_sw_want want, void *want_arg,
      * their GILs, the thread states, each thread's first frame (or _PyCFrame). Usually
      * nothing of it moved, and the walk below finds it all cached; what did move is read
      * as it is met. */
-    if (scratch_room(w, 1 + 2 * w->ninterps + 2 * w->nts))
+    if (scratch_room(w, 2 + 2 * w->ninterps + 2 * w->nts))
         return PS_NOMEM;
     size_t k = 0;
     w->scratch[k] = w->target.runtime_addr + (uint64_t)o->runtime.interpreters_head;
     w->scratch_len[k++] = 8;
+    if (w->target.roots[PS_ROOT_GIL_LOCKED]) { /* 3.6: the GIL's other static */
+        w->scratch[k] = w->target.roots[PS_ROOT_GIL_LOCKED];
+        w->scratch_len[k++] = 8;
+    }
     for (size_t i = 0; i < w->ninterps; i++) {
         w->scratch[k] = w->interps[i];
         w->scratch_len[k++] = 8;
@@ -592,9 +591,9 @@ int ps_stackwalk_round(struct ps_stackwalk *w, ps_sw_want want, void *want_arg,
     if (rc)
         return rc;
     size_t nti = 0;
-    for (unsigned ni = 0; interp && !rc; ni++) {
-        uint64_t tstate, gil = 0, holder = 0;
-        int32_t locked = 0;
+    unsigned ni, nogil = 0;
+    for (ni = 0; interp && !rc; ni++) {
+        uint64_t tstate;
         if (ni >= MAX_INTERPS || (interp & 7)) {
             rc = PS_CORRUPT;
             break;
@@ -605,16 +604,14 @@ int ps_stackwalk_round(struct ps_stackwalk *w, ps_sw_want want, void *want_arg,
         }
         if ((rc = ps_mem_u64(&w->mem, interp + (uint64_t)o->interp.threads_head, &tstate)))
             break;
-        if (o->runtime.gil != PS_OFF_NONE)
-            gil = w->target.runtime_addr + (uint64_t)o->runtime.gil;
-        else if (o->interp.gil_ptr != PS_OFF_NONE &&
-                 ps_mem_u64(&w->mem, interp + (uint64_t)o->interp.gil_ptr, &gil))
-            gil = 0;
+        /* The walker's own reading of the GIL (3.6's statics, 2.7's current thread state,
+         * a free-threaded build's absent one); a failed read is a round without a holder. */
+        struct ps_gil_state gil;
+        if (ps_walk_gil(&w->mem, o, w->target.roots, w->target.runtime_addr, interp, &gil))
+            memset(&gil, 0, sizeof gil);
         if (ni < MAX_INTERPS_SEEN)
-            w->gils[ni] = gil;
-        if (gil && (ps_mem_i32(&w->mem, gil + (uint64_t)o->gil.locked, &locked) ||
-                    ps_mem_u64(&w->mem, gil + (uint64_t)o->gil.last_holder, &holder)))
-            locked = 0;
+            w->gils[ni] = gil.addr;
+        nogil += gil.none;
         for (unsigned n = 0; tstate; n++) {
             uint64_t next;
             if (n >= MAX_THREADS || (tstate & 7)) {
@@ -627,14 +624,19 @@ int ps_stackwalk_round(struct ps_stackwalk *w, ps_sw_want want, void *want_arg,
             }
             if ((rc = read_tstate(w, tstate, &next, &w->ti[nti])))
                 break;
-            w->ti[nti++].holds_gil = locked && holder == tstate;
+            w->ti[nti++].holds_gil = gil.holder && gil.holder == tstate;
             tstate = next;
         }
         if (!rc)
             rc = ps_mem_u64(&w->mem, interp + (uint64_t)o->interp.next, &interp);
     }
-    if (!rc)
+    if (!rc) {
+        w->no_gil = ni && nogil == ni;
+        w->gil_held = 0;
+        for (size_t i = 0; i < nti; i++)
+            w->gil_held |= w->ti[i].holds_gil;
         rc = sync_threads(w, w->ti, nti);
+    }
     if (!rc && grow((void **)&w->out, &w->out_cap, nti, sizeof *w->out))
         rc = PS_NOMEM;
     for (size_t i = 0; !rc && i < nti; i++)
@@ -679,6 +681,11 @@ int ps_stackwalk_round(struct ps_stackwalk *w, ps_sw_want want, void *want_arg,
     *threads = w->out;
     *nthreads = w->nout;
     return PS_OK;
+}
+
+int ps_stackwalk_gil(const struct ps_stackwalk *w)
+{
+    return w->no_gil ? -1 : w->gil_held;
 }
 
 void ps_stackwalk_close(struct ps_stackwalk *w)

@@ -48,6 +48,11 @@ int ps_stackwalk_round(struct ps_stackwalk *w, ps_sw_want want, void *want_arg,
                        ps_sw_state_lookup lookup, void *lookup_arg,
                        const struct ps_sw_thread **threads, size_t *n);
 
+/* The GIL in the last round: 1 one of its threads (of any interpreter) held it, 0 none did
+ * (or it could not be read), -1 the process has no GIL (a free-threaded build running without
+ * one): no thread ever holds it, and holds_gil is 0 for that reason, not because it is free. */
+int ps_stackwalk_gil(const struct ps_stackwalk *w);
+
 void ps_stackwalk_close(struct ps_stackwalk *w);
 
 #endif

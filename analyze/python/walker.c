@@ -138,18 +138,6 @@ fail:
     return rc;
 }
 
-static int fill_python_frame(struct ps_frame *f, const struct code_info *ci, int line);
-
-static int add_python_frame(struct ps_thread *t, const struct code_info *ci, int line,
-                            struct ps_frame **out)
-{
-    struct ps_frame *f = ps_thread_add_frame(t);
-    *out = f;
-    if (!f)
-        return PS_NOMEM;
-    return fill_python_frame(f, ci, line);
-}
-
 static int fill_python_frame(struct ps_frame *f, const struct code_info *ci, int line)
 {
     f->kind = PS_FRAME_PYTHON;
@@ -464,6 +452,43 @@ int ps_w_frame_local(struct ps_walker *w, uint64_t frame, int frameobj, const ch
     return frameobj ? frameobj_local(w, frame, name, value) : iframe_local(w, frame, name, value);
 }
 
+/* The instruction offset of a frame object's f_lasti, in the line table's units: f_lasti counts
+ * bytes before 3.10 and code units in 3.10, which is also when the line table changed. */
+static int64_t lasti_offset(const struct ps_pyoffsets *o, int32_t lasti)
+{
+    return o->linetable_model == PS_LINES_310 ? (int64_t)lasti * 2 : lasti;
+}
+
+/* The tail every era's frame reader shares, once it has read the frame's CODE (CI) and its
+ * instruction offset ADDRQ (in the line table's units): F named and numbered from the code,
+ * then its locals when asked (those that cannot be read are left out: only running out of
+ * memory fails). Reads target memory only through the locals, after the caller's reads. */
+static int finish_frame(struct ps_walker *w, uint64_t frame, int frameobj, uint64_t code,
+                        const struct code_info *ci, int64_t addrq, struct ps_frame *f)
+{
+    int line = ps_line_for_offset(w->off.linetable_model, ci->lines, ci->nlines,
+                                  ci->firstlineno, addrq);
+    int rc = fill_python_frame(f, ci, line);
+    if (rc || !w->lim.locals)
+        return rc;
+    rc = frameobj ? frameobj_locals(w, frame, code, f) : interp_frame_locals(w, frame, code, f);
+    return rc == PS_NOMEM ? rc : PS_OK;
+}
+
+/* A thread's frame in a walk: a new frame of T through the tail above, then the request it
+ * may belong to (RF). */
+static int walk_frame(struct ps_walker *w, struct ps_thread *t, struct ps_request_find *rf,
+                      uint64_t frame, int frameobj, uint64_t code, const struct code_info *ci,
+                      int64_t addrq)
+{
+    struct ps_frame *f = ps_thread_add_frame(t);
+    if (!f)
+        return PS_NOMEM;
+    f->addr = frameobj ? 0 : frame; /* model.h: the _PyInterpreterFrame's, 3.11+ */
+    int rc = finish_frame(w, frame, frameobj, code, ci, addrq, f);
+    return rc ? rc : ps_request_frame(w, rf, frame, frameobj, f);
+}
+
 /* 3.11+: the _PyInterpreterFrame chain. Shim frames (owned by the C stack; 3.14+ also those
  * owned by the interpreter: eval-loop entry frames and 3.15's base frame inside the thread
  * state) and frames that have not reached their first traceable instruction are skipped, as
@@ -493,27 +518,16 @@ static int walk_interp_frames(struct ps_walker *w, uint64_t frame, struct ps_thr
                 return rc;
             uint64_t first = ci->code_start + 2 * (uint64_t)(uint32_t)ci->firsttraceable;
             int incomplete = (int32_t)owner != o->iframe.owner_generator && instr < first;
-            if (!incomplete) {
-                int64_t addrq = (int64_t)(instr - ci->code_start);
-                int line = ps_line_for_offset(o->linetable_model, ci->lines, ci->nlines,
-                                              ci->firstlineno, addrq);
-                struct ps_frame *f;
-                if ((rc = add_python_frame(t, ci, line, &f)))
-                    return rc;
-                f->addr = frame;
-                if (w->lim.locals && (rc = interp_frame_locals(w, frame, code, f)) == PS_NOMEM)
-                    return rc;
-                if ((rc = ps_request_frame(w, rf, frame, 0, f)))
-                    return rc;
-            }
+            if (!incomplete &&
+                (rc = walk_frame(w, t, rf, frame, 0, code, ci, (int64_t)(instr - ci->code_start))))
+                return rc;
         }
         frame = previous;
     }
     return PS_OK;
 }
 
-/* 3.8-3.10: the PyFrameObject chain through f_back. f_lasti counts bytes before 3.10 and
- * code units in 3.10, which is also when the line table changed; the table model says. */
+/* 3.8-3.10: the PyFrameObject chain through f_back. */
 static int walk_frame_objects(struct ps_walker *w, uint64_t frame, struct ps_thread *t,
                               struct ps_request_find *rf)
 {
@@ -530,17 +544,8 @@ static int walk_frame_objects(struct ps_walker *w, uint64_t frame, struct ps_thr
         if ((rc = ps_w_field_u64(w, frame, o->frameobj.back, &back)) ||
             (rc = ps_w_field_u64(w, frame, o->frameobj.code, &code)) ||
             (rc = ps_w_field_i32(w, frame, o->frameobj.lasti, &lasti)) ||
-            (rc = load_code(w, code, &ci)))
-            return rc;
-        int64_t addrq = o->linetable_model == PS_LINES_310 ? (int64_t)lasti * 2 : lasti;
-        int line = ps_line_for_offset(o->linetable_model, ci->lines, ci->nlines,
-                                      ci->firstlineno, addrq);
-        struct ps_frame *f;
-        if ((rc = add_python_frame(t, ci, line, &f)))
-            return rc;
-        if (w->lim.locals && (rc = frameobj_locals(w, frame, code, f)) == PS_NOMEM)
-            return rc;
-        if ((rc = ps_request_frame(w, rf, frame, 1, f)))
+            (rc = load_code(w, code, &ci)) ||
+            (rc = walk_frame(w, t, rf, frame, 1, code, ci, lasti_offset(o, lasti))))
             return rc;
         frame = back;
     }
@@ -559,13 +564,7 @@ int ps_w_fill_iframe(struct ps_walker *w, uint64_t frame, struct ps_frame *f)
     code &= ~(uint64_t)(uint32_t)o->iframe.stackref_mask;
     if ((rc = load_code(w, code, &ci)))
         return rc;
-    int line = ps_line_for_offset(o->linetable_model, ci->lines, ci->nlines, ci->firstlineno,
-                                  (int64_t)(instr - ci->code_start));
-    if ((rc = fill_python_frame(f, ci, line)))
-        return rc;
-    if (w->lim.locals && (rc = interp_frame_locals(w, frame, code, f)) == PS_NOMEM)
-        return rc;
-    return PS_OK;
+    return finish_frame(w, frame, 0, code, ci, (int64_t)(instr - ci->code_start), f);
 }
 
 int ps_w_fill_frameobj(struct ps_walker *w, uint64_t frame, struct ps_frame *f)
@@ -579,14 +578,7 @@ int ps_w_fill_frameobj(struct ps_walker *w, uint64_t frame, struct ps_frame *f)
         (rc = ps_w_field_i32(w, frame, o->frameobj.lasti, &lasti)) ||
         (rc = load_code(w, code, &ci)))
         return rc;
-    int64_t addrq = o->linetable_model == PS_LINES_310 ? (int64_t)lasti * 2 : lasti;
-    int line = ps_line_for_offset(o->linetable_model, ci->lines, ci->nlines, ci->firstlineno,
-                                  addrq);
-    if ((rc = fill_python_frame(f, ci, line)))
-        return rc;
-    if (w->lim.locals && (rc = frameobj_locals(w, frame, code, f)) == PS_NOMEM)
-        return rc;
-    return PS_OK;
+    return finish_frame(w, frame, 1, code, ci, lasti_offset(o, lasti), f);
 }
 
 /* The exception TSTATE is handling and its traceback (values: read only with the locals). */
@@ -745,43 +737,72 @@ out:
     return rc;
 }
 
-static void read_gil_and_gc(struct ps_walker *w, uint64_t runtime, uint64_t interp,
-                            struct ps_interp *in)
+static int field_u64(const struct ps_memsrc *mem, uint64_t base, ps_off off, uint64_t *out)
 {
-    const struct ps_pyoffsets *o = &w->off;
+    return off == PS_OFF_NONE ? PS_CORRUPT : ps_mem_u64(mem, base + (uint64_t)(int64_t)off, out);
+}
+
+static int field_i32(const struct ps_memsrc *mem, uint64_t base, ps_off off, int32_t *out)
+{
+    return off == PS_OFF_NONE ? PS_CORRUPT : ps_mem_i32(mem, base + (uint64_t)(int64_t)off, out);
+}
+
+int ps_walk_gil(const struct ps_memsrc *mem, const struct ps_pyoffsets *o,
+                const uint64_t roots[PS_ROOT_COUNT], uint64_t runtime, uint64_t interp,
+                struct ps_gil_state *out)
+{
     uint64_t gil = 0, holder = 0;
-    int32_t locked = 0, collecting = 0;
+    int32_t locked = 0;
+    memset(out, 0, sizeof *out);
     if (o->runtime.gil != PS_OFF_NONE)
         gil = runtime + (uint64_t)o->runtime.gil;
-    else if (o->interp.gil_ptr != PS_OFF_NONE && ps_w_field_u64(w, interp, o->interp.gil_ptr, &gil))
+    else if (o->interp.gil_ptr != PS_OFF_NONE && field_u64(mem, interp, o->interp.gil_ptr, &gil))
         gil = 0;
     /* A free-threaded build runs without its GIL unless something enabled it. */
     int32_t enabled = 0;
     if (gil && o->free_threaded && o->gil.enabled != PS_OFF_NONE &&
-        ps_w_field_i32(w, gil, o->gil.enabled, &enabled) == PS_OK && enabled == 0) {
-        in->free_threaded = 1;
-        gil = 0;
+        field_i32(mem, gil, o->gil.enabled, &enabled) == PS_OK && enabled == 0) {
+        out->none = 1;
+        return PS_OK;
     }
     /* Before 3.7 the GIL is two statics, each its own root (0 when not captured). */
-    uint64_t locked_at = gil ? gil : w->roots[PS_ROOT_GIL_LOCKED];
-    uint64_t holder_at = gil ? gil : w->roots[PS_ROOT_GIL_HOLDER];
+    uint64_t locked_at = gil ? gil : roots[PS_ROOT_GIL_LOCKED];
+    uint64_t holder_at = gil ? gil : roots[PS_ROOT_GIL_HOLDER];
     /* 2.7's GIL is a semaphore without a "locked" word: the current thread state (set while
      * a thread holds it, NULL once released) says both who holds it and whether it is held. */
     int holder_only = o->gil.locked == PS_OFF_NONE;
-    if (!in->free_threaded && holder_at && (locked_at || holder_only) &&
-        ps_w_field_u64(w, holder_at, o->gil.last_holder, &holder) == PS_OK &&
-        (holder_only ? (locked = holder != 0, 1)
-                     : ps_w_field_i32(w, locked_at, o->gil.locked, &locked) == PS_OK)) {
-        in->gil_known = 1;
-        /* -1: the GIL was never created (3.6 creates it when a second thread starts) */
-        if (locked < 0)
-            locked = 0;
-        in->gil_locked = locked != 0;
-        in->gil_addr = gil ? gil : holder_at;
-        in->gil_holder = locked ? holder : 0;
-        for (size_t i = 0; i < in->nthreads; i++) {
+    if (!holder_at || !(locked_at || holder_only))
+        return PS_UNSUPPORTED;
+    int rc = field_u64(mem, holder_at, o->gil.last_holder, &holder);
+    if (!rc && !holder_only)
+        rc = field_i32(mem, locked_at, o->gil.locked, &locked);
+    if (rc)
+        return rc;
+    if (holder_only)
+        locked = holder != 0;
+    /* -1: the GIL was never created (3.6 creates it when a second thread starts) */
+    out->known = 1;
+    out->locked = locked > 0;
+    out->holder = out->locked ? holder : 0;
+    out->addr = gil ? gil : holder_at;
+    return PS_OK;
+}
+
+static void read_gil_and_gc(struct ps_walker *w, uint64_t runtime, uint64_t interp,
+                            struct ps_interp *in)
+{
+    const struct ps_pyoffsets *o = &w->off;
+    int32_t collecting = 0;
+    struct ps_gil_state g;
+    if (ps_walk_gil(w->mem, o, w->roots, runtime, interp, &g) == PS_OK) {
+        in->free_threaded = g.none;
+        in->gil_known = g.known;
+        in->gil_locked = g.locked;
+        in->gil_addr = g.addr;
+        in->gil_holder = g.holder;
+        for (size_t i = 0; i < in->nthreads && g.known; i++) {
             struct ps_thread *t = &in->threads[i];
-            t->holds_gil = locked && holder && t->tstate == holder;
+            t->holds_gil = g.holder && t->tstate == g.holder;
         }
     }
     /* 3.9+ keep the GC state in each interpreter, 3.7-3.8 once in _PyRuntime, 3.6 in statics. */
@@ -973,8 +994,7 @@ int ps_walk_code_line(const struct ps_pyoffsets *off, const struct ps_code_names
         return -1;
     int64_t addrq = off->frame_model == PS_FRAMES_INTERP
                         ? (int64_t)(instr - (code + (uint64_t)off->code.code_adaptive))
-                    : off->linetable_model == PS_LINES_310 ? (int64_t)lasti * 2
-                                                            : lasti;
+                        : lasti_offset(off, lasti);
     return ps_line_for_offset(off->linetable_model, c->lines, c->nlines, c->firstlineno, addrq);
 }
 

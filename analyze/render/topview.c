@@ -42,6 +42,7 @@ struct process {
     uint64_t pid;
     char *cmdline, *python;
     int exited;
+    int no_gil;                           /* ps_top_set_no_gil */
     struct counts samples, rounds, gil_rounds;
     unsigned threads, on_cpu;             /* ps_top_set_threads */
 };
@@ -354,6 +355,13 @@ void ps_top_end_round(struct ps_top *t, uint64_t pid, int gil_held)
     }
 }
 
+void ps_top_set_no_gil(struct ps_top *t, uint64_t pid, int no_gil)
+{
+    struct process *p = find_process(t, pid);
+    if (p)
+        p->no_gil = no_gil != 0;
+}
+
 void ps_top_set_threads(struct ps_top *t, uint64_t pid, unsigned on_cpu, unsigned nthreads)
 {
     struct process *p = find_process(t, pid);
@@ -540,14 +548,19 @@ void ps_top_totals(const struct ps_top *t, enum ps_top_span span, struct ps_top_
                                                   : t->shown_ns - t->start_ns) / 1e9;
     out->rate = out->seconds > 0 ? (double)out->rounds / out->seconds : 0;
     uint64_t rounds = 0, gil = 0;
+    size_t with_gil = 0;
     for (size_t i = 0; i < t->nprocs; i++) {
         const struct process *p = &t->procs[i];
-        rounds += span_of(&p->rounds, span);
-        gil += span_of(&p->gil_rounds, span);
+        if (!p->no_gil) { /* a process without a GIL has no share of it to count */
+            rounds += span_of(&p->rounds, span);
+            gil += span_of(&p->gil_rounds, span);
+            with_gil++;
+        }
         out->on_cpu += p->on_cpu;
         out->threads += p->threads;
     }
     out->gil_pct = pct(gil, rounds);
+    out->no_gil = t->nprocs && !with_gil;
 }
 
 size_t ps_top_nprocesses(const struct ps_top *t)
@@ -566,6 +579,7 @@ void ps_top_process_at(const struct ps_top *t, size_t i, enum ps_top_span span,
     out->samples = span_of(&p->samples, span);
     out->share_pct = pct(out->samples, span_of(&t->samples, span));
     out->gil_pct = pct(span_of(&p->gil_rounds, span), span_of(&p->rounds, span));
+    out->no_gil = p->no_gil;
     out->on_cpu = p->on_cpu;
     out->threads = p->threads;
 }
@@ -628,49 +642,6 @@ void ps_top_thread_at(struct ps_top *t, size_t i, enum ps_top_span span,
 
 /* --- text ------------------------------------------------------------------------------ */
 
-char *ps_term_escape(const char *s, char *buf, size_t size, int ascii)
-{
-    if (!size)
-        return buf;
-    size_t o = 0;
-    if (!s)
-        s = "?";
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        char tmp[8];
-        size_t len = 0, n = 1;
-        uint32_t cp = *p;
-        if (cp >= 0x80) { /* a valid UTF-8 sequence, or one byte shown as \xNN */
-            n = cp >= 0xf0 && cp < 0xf5 ? 4 : cp >= 0xe0 ? 3 : cp >= 0xc2 && cp < 0xe0 ? 2 : 0;
-            cp &= n == 4 ? 0x07 : n == 3 ? 0x0f : 0x1f;
-            for (size_t k = 1; k < n; k++) {
-                if ((p[k] & 0xc0) != 0x80) {
-                    n = 0;
-                    break;
-                }
-                cp = cp << 6 | (p[k] & 0x3f);
-            }
-            if (n && ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp < 0xe000))) ||
-                      (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0x80 && cp < 0xa0)))
-                n = 0; /* overlong, surrogate, out of range, or a C1 control */
-        }
-        if (n == 0 || (n == 1 && (cp < 0x20 || cp == 0x7f)) || (ascii && n > 1)) {
-            len = (size_t)snprintf(tmp, sizeof tmp, "\\x%02x", *p);
-            n = 1;
-        } else {
-            memcpy(tmp, p, n);
-            len = n;
-        }
-        if (o + len >= size)
-            break;
-        memcpy(buf + o, tmp, len);
-        o += len;
-        p += n;
-    }
-    buf[o] = 0;
-    return buf;
-}
-
 static void where(char *buf, size_t size, const char *file, int line)
 {
     char f[1024];
@@ -679,6 +650,15 @@ static void where(char *buf, size_t size, const char *file, int line)
         snprintf(buf, size, "%s:%d", f, line);
     else
         snprintf(buf, size, "%s", f);
+}
+
+/* "97.0%", or "none" where there is no GIL (a free-threaded build): never a 0% for it. */
+static void gil_text(int no_gil, double pct_held, char *buf, size_t size)
+{
+    if (no_gil)
+        snprintf(buf, size, "none");
+    else
+        snprintf(buf, size, "%.1f%%", pct_held);
 }
 
 int ps_top_write_text(FILE *out, struct ps_top *t, enum ps_top_group group,
@@ -698,16 +678,19 @@ int ps_top_write_text(FILE *out, struct ps_top *t, enum ps_top_group group,
     ps_format_time(wall_ns, when, sizeof when);
     fprintf(out, "pysnap top %s window %.2f s, since start %.1f s\n", when, w.seconds,
             all.seconds);
-    fprintf(out, "rounds %llu rate %.1f/s samples %llu torn %llu late %llu gil %.1f%% "
+    char gil[32];
+    gil_text(s->no_gil, s->gil_pct, gil, sizeof gil);
+    fprintf(out, "rounds %llu rate %.1f/s samples %llu torn %llu late %llu gil %s "
             "threads %u/%u (%s)\n",
             (unsigned long long)s->rounds, s->rate, (unsigned long long)s->samples,
-            (unsigned long long)s->torn, (unsigned long long)s->late, s->gil_pct, s->on_cpu,
+            (unsigned long long)s->torn, (unsigned long long)s->late, gil, s->on_cpu,
             s->threads, span == PS_TOP_WINDOW ? "window" : "since start");
     for (size_t i = 0; i < t->nprocs; i++) {
         struct ps_top_process p;
         ps_top_process_at(t, i, span, &p);
-        fprintf(out, "process %llu share %.1f%% gil %.1f%% threads %u/%u python %s%s cmd %s\n",
-                (unsigned long long)p.pid, p.share_pct, p.gil_pct, p.on_cpu, p.threads,
+        gil_text(p.no_gil, p.gil_pct, gil, sizeof gil);
+        fprintf(out, "process %llu share %.1f%% gil %s threads %u/%u python %s%s cmd %s\n",
+                (unsigned long long)p.pid, p.share_pct, gil, p.on_cpu, p.threads,
                 p.python ? ps_term_escape(p.python, b, 32, 0) : "?", p.exited ? " exited" : "",
                 ps_term_escape(p.cmdline ? p.cmdline : "", a, 200, 0));
     }

@@ -13,20 +13,15 @@
 #include <sys/types.h>
 
 #include "pysnap/profile.h"
+#include "pysnap/sampler.h"
 
 #define PS_RECORD_TORN_SHOWN 0.001 /* torn samples shown as `<torn>` above this share */
 #define PS_RECORD_TORN_FRAME "<torn>"
 
 struct ps_record_opts {
-    pid_t pid;
-    int children;      /* also every descendant (re-listed once a second) */
+    struct ps_sampler_opts sampler; /* which process, which threads, how (sampler.h) */
     double duration;   /* seconds */
     unsigned rate;     /* samples per second */
-    int blocking;      /* freeze each process for each sample */
-    int gil_only;      /* only the thread holding the GIL */
-    int idle;          /* also threads that are neither on CPU nor holding the GIL */
-    int native;        /* native frames too: each sample is a whole in-memory capture
-                          (frozen, stacks copied and unwound), so this implies blocking */
     int progress;      /* a progress line on stderr, rewritten in place */
     volatile sig_atomic_t *stop; /* set (by a signal handler) to end early; may be NULL */
 };
@@ -47,7 +42,15 @@ struct ps_record_stats {
     double cpu;              /* seconds of CPU the sampling used */
     double elapsed;          /* seconds */
     int interrupted;         /* ended by *stop */
+    uint64_t gil_held;       /* process samples in which one of its threads held the GIL */
+    uint64_t no_gil;         /* process samples of a process without a GIL (free-threaded) */
 };
+
+/* What a record says of the GIL, into BUF: "GIL held in 97.0% of the process
+ * samples", "no GIL
+ * (free-threaded build)", or for a mix of both (--children) the share among the processes
+ * that have one. Empty when there was no process sample. */
+void ps_record_gil_text(const struct ps_record_stats *st, char *buf, size_t size);
 
 /* Returns PS_OK when at least one process could be sampled (a process that exits meanwhile
  * just stops being sampled), else the error of the first one (PS_NOPROC, PS_NOTPYTHON,

@@ -23,7 +23,10 @@
  * analyzed with native frames merged (implies BLOCKING).
  *
  * Stable API: additions only; callers: snap/record.c, top.
- * Since the first version: opts.lines (line numbers; --native frames always have them). */
+ * Since the first version: opts.lines (line numbers; --native frames always have them);
+ * sample_thread.no_gil, process.no_gil, stats.gil_held and stats.no_gil (the GIL share, and
+ * a free-threaded target that has none);
+ * run.input (a descriptor watched while waiting for the next round). */
 #ifndef PYSNAP_SAMPLER_H
 #define PYSNAP_SAMPLER_H
 
@@ -58,6 +61,8 @@ struct ps_sample_thread {
     uint8_t torn;          /* no stack: the walk failed validation */
     const struct ps_thread *thread; /* NULL when torn; frames innermost first */
     uint64_t round;        /* index of the round (tick) */
+    uint8_t no_gil;        /* the process has no GIL (a free-threaded build running without
+                              one): holds_gil is 0 because there is nothing to hold */
 };
 
 struct ps_sampler_sink {
@@ -81,6 +86,11 @@ struct ps_sampler_run {
     unsigned rate;      /* rounds per second */
     double duration;    /* seconds; <= 0: until *stop or the processes are gone */
     volatile sig_atomic_t *stop; /* set (by a signal handler) to end early; may be NULL */
+    /* May be NULL. Between rounds the run also waits on INPUT_FD (a terminal): when it is
+     * readable INPUT is called at once (with the sink's arg), whatever the rate; non-zero
+     * stops the run. On a hang-up or error of the descriptor it is no longer watched. */
+    int (*input)(void *arg, struct ps_sampler *s);
+    int input_fd;
 };
 
 /* Rounds at RATE for DURATION: round k is due at a random moment (uniform, independent of
@@ -102,6 +112,9 @@ struct ps_sampler_stats {
     double elapsed;           /* seconds since the first round */
     double cpu;               /* seconds of CPU this thread used since the sampler opened */
     int interrupted;          /* ps_sampler_run ended by *stop */
+    uint64_t gil_held;        /* process samples (not torn) in which a thread held the GIL,
+                                 whichever threads were reported */
+    uint64_t no_gil;          /* process samples of a process that has no GIL (free-threaded) */
 };
 
 void ps_sampler_stats(const struct ps_sampler *s, struct ps_sampler_stats *st);
@@ -115,6 +128,7 @@ struct ps_sampler_process {
     int error;                /* SKIPPED: why (PS_NOTPYTHON, PS_PERM, ...) */
     uint64_t thread_samples;  /* threads reported with a stack */
     uint64_t torn;
+    int no_gil;               /* its last round found no GIL (free-threaded build) */
 };
 size_t ps_sampler_nprocesses(const struct ps_sampler *s);
 int ps_sampler_process_at(const struct ps_sampler *s, size_t i, struct ps_sampler_process *out);

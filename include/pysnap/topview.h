@@ -19,6 +19,7 @@
 #include <stdio.h>
 
 #include "pysnap/model.h"
+#include "pysnap/textsafe.h"
 
 struct ps_top;
 
@@ -48,6 +49,9 @@ int ps_top_add_thread(struct ps_top *t, uint64_t pid, const struct ps_thread *th
                       int64_t now_ns);
 /* PID's round is over: GIL_HELD says whether one of its threads held the GIL (torn or not). */
 void ps_top_end_round(struct ps_top *t, uint64_t pid, int gil_held);
+/* PID has no GIL (a free-threaded build running without one): its GIL share is not a
+ * figure (ps_top_process.no_gil), and the totals' GIL share leaves its rounds out. */
+void ps_top_set_no_gil(struct ps_top *t, uint64_t pid, int no_gil);
 /* PID's threads right now: ON_CPU of NTHREADS are running (the header's threads column). */
 void ps_top_set_threads(struct ps_top *t, uint64_t pid, unsigned on_cpu, unsigned nthreads);
 /* One sampling round over every process is done. */
@@ -80,7 +84,9 @@ struct ps_top_totals {
     uint64_t rounds, samples, torn, late;
     double seconds;     /* the span's length */
     double rate;        /* rounds per second reached */
-    double gil_pct;     /* of process rounds, one of its threads held the GIL */
+    double gil_pct;     /* of process rounds, one of its threads held the GIL (processes
+                           with a GIL only) */
+    int no_gil;         /* no process sampled has a GIL: gil_pct means nothing */
     unsigned on_cpu, threads; /* latest round, all processes: threads running / threads */
 };
 void ps_top_totals(const struct ps_top *t, enum ps_top_span span, struct ps_top_totals *out);
@@ -92,6 +98,7 @@ struct ps_top_process {
     uint64_t samples;             /* in the span */
     double share_pct;             /* of the span's samples, over every process */
     double gil_pct;               /* of its rounds in the span */
+    int no_gil;                   /* it has no GIL (free-threaded): gil_pct means nothing */
     unsigned on_cpu, threads;     /* latest round */
 };
 size_t ps_top_nprocesses(const struct ps_top *t);
@@ -127,6 +134,7 @@ void ps_top_thread_at(struct ps_top *t, size_t i, enum ps_top_span span,
  *   pysnap top 2026-12-05T12:00:01Z window 1.00 s, since start 12.0 s
  *   rounds 100 rate 99.8/s samples 98 torn 0 late 0 gil 98.0% threads 1/3
  *   process 124 share 98.0% gil 97.0% threads 1/1 python 3.11.2 cmd gunicorn: worker
+ * (`gil none` where there is no GIL: a free-threaded build)
  *     %Own  %Total  OwnTime  TotalTime  Function (file:line)
  *    98.0%   98.0%    9.80s      9.80s  cpu_intensive_task (/app/webapp.py:41)
  *   (end)
@@ -135,11 +143,5 @@ void ps_top_thread_at(struct ps_top *t, size_t i, enum ps_top_span span,
 int ps_top_write_text(FILE *out, struct ps_top *t, enum ps_top_group group,
                       enum ps_top_span span, enum ps_top_sort sort, size_t max_rows,
                       int64_t wall_ns);
-
-/* S (from the target: any bytes) made safe to show on a terminal into BUF (always
- * NUL-terminated): control characters (C0, DEL, C1) as \xNN, invalid UTF-8 bytes as \xNN,
- * a backslash as is; valid printable UTF-8 kept, unless ASCII (a terminal whose locale is not
- * UTF-8): then every byte past 0x7f is \\xNN too. NULL prints as "?". Returns BUF. */
-char *ps_term_escape(const char *s, char *buf, size_t size, int ascii);
 
 #endif

@@ -84,4 +84,21 @@ int ps_walk_code_line(const struct ps_pyoffsets *off, const struct ps_code_names
                       uint64_t code, uint64_t instr, int32_t lasti);
 void ps_code_names_free(struct ps_code_names *c);
 
+/* The GIL of the interpreter at INTERP, as ps_walk reports it (for samplers): from the
+ * runtime's or the interpreter's GIL state (3.7+), or from the static ROOTS of
+ * ps_walk_target (3.6: gil_locked, gil_last_holder; 2.7: _PyThreadState_Current, NULL while
+ * no thread holds it). NONE: a free-threaded build running without its GIL (no holder, ever).
+ * Returns PS_OK (KNOWN or NONE set), PS_UNSUPPORTED when the roots it needs were not found,
+ * or the read error. */
+struct ps_gil_state {
+    int known;       /* locked and holder were read */
+    int none;        /* there is no GIL */
+    int locked;
+    uint64_t holder; /* the PyThreadState holding it, 0 when it is free */
+    uint64_t addr;   /* where its state is (the holder root before 3.7) */
+};
+int ps_walk_gil(const struct ps_memsrc *mem, const struct ps_pyoffsets *off,
+                const uint64_t roots[PS_ROOT_COUNT], uint64_t runtime, uint64_t interp,
+                struct ps_gil_state *out);
+
 #endif

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from html_util import page_data
-from e2e_util import DEBIAN_PYTHON, Interpreter, TargetRunner, all_threads, describe, run_pysnap
+from e2e_util import DEBIAN_PYTHON, Interpreter, TargetRunner, all_threads, describe, ok, run_pysnap
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -53,11 +53,6 @@ def drive(page, *args):
                          timeout=DRIVE_TIMEOUT)
     assert res.returncode == 0, describe(res)
     return json.loads(res.stdout)
-
-
-def ok(res):
-    assert res.returncode == 0, describe(res)
-    return res.stdout.decode()
 
 
 def analyze_json(pysnap_bin, *paths):

@@ -15,16 +15,11 @@ import pytest
 
 from cli_util import run_pysnap
 from html_util import page_data, strip_data
-from proc_util import describe
+from proc_util import describe, ok
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "tests" / "fuzz" / "corpus" / "snapshot"
 SNAPSHOTS = sorted(p.name for p in CORPUS.iterdir())
-
-
-def ok(res):
-    assert res.returncode == 0, describe(res)
-    return res.stdout.decode()
 
 
 def sha256(text):

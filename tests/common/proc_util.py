@@ -111,6 +111,12 @@ def describe(res, tail=4000):
         err.decode("utf-8", "replace")[-tail:])
 
 
+def ok(res):
+    """RES's stdout as text; fails the test, with describe(RES), unless pysnap exited 0."""
+    assert res.returncode == 0, describe(res)
+    return res.stdout.decode()
+
+
 # --- /proc -------------------------------------------------------------------------------
 
 def proc_tids(pid):

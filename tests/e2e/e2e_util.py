@@ -10,15 +10,18 @@ import os
 import select
 import shutil
 import signal
+import socket
 import subprocess
+import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 # conftest.py put tests/common on sys.path; the tests import these from here.
 from proc_util import (PYSNAP_TIMEOUT, REPO, clean_env, describe, extra_pythons, kill_all,  # noqa: F401
-                       proc_tids, pysnap_path, run_pysnap, run_pysnap_json, thread_states)
+                       ok, proc_tids, pysnap_path, run_pysnap, run_pysnap_json, thread_states)
 
 HERE = Path(__file__).resolve().parent
 TARGETS = HERE / "targets"
@@ -174,6 +177,45 @@ def interpreter_params(with_old=False):
             marks.append(pytest.mark.skip(reason="%s: interpreter not found: %s" % (it.label, missing)))
         params.append(pytest.param(it, id=it.label, marks=marks))
     return params
+
+
+GIL_TARGET = TARGETS / "gil_target.py"
+BULLSEYE27 = os.path.join(os.environ.get("PYSNAP_CACHE") or os.path.expanduser("~/.cache/pysnap"),
+                          "bullseye27")
+
+
+def gil_params():
+    """The interpreters whose GIL record and top must report rightly, each with the reason it
+    is skipped when absent: 2.7 (pyenv's, and Debian bullseye's static stripped one: the GIL
+    holder is the _PyThreadState_Current static), 3.6 (the gil_locked / gil_last_holder
+    statics), 3.12 (the GIL in the interpreter state) and every free-threaded extra of
+    PYSNAP_EXTRA_PYTHONS (a label ending in "t": no GIL at all)."""
+    out = []
+
+    def add(label, it, why):
+        missing = it.missing() if it else why
+        if it and missing:
+            missing = "%s: interpreter not found: %s" % (label, missing)
+        marks = [pytest.mark.skip(reason=missing)] if missing else []
+        out.append(pytest.param(it, id=label, marks=marks))
+
+    for v in ("2.7.18", "3.6.15", "3.12.1"):
+        add("pyenv-" + v, Interpreter("pyenv-" + v, ["%s/versions/%s/bin/python" % (PYENV_ROOT, v)],
+                                      kind="pyenv"), None)
+    bullseye = None
+    if os.path.exists(os.path.join(BULLSEYE27, "ok")):
+        (bullseye,) = parse_extra_pythons("debian-2.7=PYTHONHOME=%s/root/usr %s/root/usr/bin/python2.7"
+                                          % (BULLSEYE27, BULLSEYE27))
+    add("debian-bullseye-2.7", bullseye, "Debian bullseye's python2.7 not fetched "
+        "(tools/fetch-bullseye-python27.sh; scripts/test.sh runs it)")
+    ft = [it for it in parse_extra_pythons(os.environ.get("PYSNAP_EXTRA_PYTHONS", ""))
+          if it.label.endswith("t")]
+    for it in ft:
+        add(it.label, it, None)
+    if not ft:
+        add("3.13t", None, "no free-threaded interpreter in PYSNAP_EXTRA_PYTHONS "
+            "(tools/build-freethreaded.sh builds 3.13t; scripts/test.sh passes it)")
+    return out
 
 
 # --- /proc -------------------------------------------------------------------------------
@@ -340,7 +382,14 @@ def stack_problems(analysis, truth):
     return bad
 
 
-# --- web servers (test_requests.py; test_web.py keeps its own) -----------------------------
+# --- web servers (test_requests.py, test_web.py) -------------------------------------------
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
 
 def children_of(pid):
     """Pids whose parent is PID, from /proc."""
@@ -388,3 +437,76 @@ def wait_until(ready, what, proc, details, timeout=30.0):
         if time.monotonic() > deadline or proc.poll() is not None:
             pytest.fail("%s: %s" % (what, details()), pytrace=False)
         time.sleep(0.05)
+
+
+class AppServer(object):
+    """A web application server (started in its own session, its state directory in
+    WEBAPP_STATE_DIR) with one request stuck in HANG_PATH and a client thread keeping a worker
+    busy in CPU_PATH, so that a capture finds both. A subclass names the server (NAME), its
+    command line (argv(port)) and its STATE_FILES (the cpu one, then the hang one: the app
+    writes each when it takes that route), and reads them in took()."""
+    name = "the server"
+    log_name = "server.log"
+    hang_path = "/hang"
+    cpu_path = "/cpu"
+    state_files = ("cpu", "hang")
+    ready_timeout = 30.0
+    load_seconds = 120  # the client thread stops with the module, or after this
+
+    def __init__(self, tmp):
+        self.tmp = Path(tmp)
+        self.state = self.tmp / "state"
+        self.state.mkdir()
+        self.port = free_port()
+        self.log = open(str(self.tmp / self.log_name), "wb")
+        self.proc = subprocess.Popen(self.argv(self.port), stdin=subprocess.DEVNULL,
+                                     stdout=self.log, stderr=self.log,
+                                     env=clean_env({"WEBAPP_STATE_DIR": self.state}),
+                                     start_new_session=True)
+        self.stop = threading.Event()
+        self.client = None
+
+    def argv(self, port):
+        raise NotImplementedError
+
+    def took(self, cpu, hang):
+        """The contents of the state files."""
+
+    def get(self, path, timeout):
+        return urllib.request.urlopen("http://127.0.0.1:%d%s" % (self.port, path),
+                                      timeout=timeout).read()
+
+    def start(self):
+        wait_until(lambda: self.get("/", 1) is not None, "%s did not answer" % self.name,
+                   self.proc, self.logtext, timeout=self.ready_timeout)
+        try:
+            self.get(self.hang_path, 0.5)
+        except OSError:
+            pass  # it never answers: that worker (thread, task) is now stuck
+        self.client = threading.Thread(target=self._load, daemon=True)
+        self.client.start()
+        files = [self.state / f for f in self.state_files]
+        wait_until(lambda: all(f.exists() for f in files), "the app never took /cpu and /hang",
+                   self.proc, self.logtext, timeout=self.ready_timeout)
+        self.took(*[f.read_text() for f in files])
+        time.sleep(0.3)  # well inside cpu_intensive_task
+
+    def _load(self):
+        # Bounded: stops with the module, and no request waits longer than 60 s.
+        end = time.monotonic() + self.load_seconds
+        while not self.stop.is_set() and time.monotonic() < end:
+            try:
+                self.get(self.cpu_path, 60)
+            except OSError:
+                time.sleep(0.1)
+
+    def logtext(self):
+        self.log.flush()
+        return (self.tmp / self.log_name).read_bytes()[-3000:].decode("utf-8", "replace")
+
+    def close(self, sig=signal.SIGQUIT):
+        self.stop.set()
+        stop_server(self.proc, sig)
+        self.log.close()
+        if self.client:
+            self.client.join(timeout=1)

@@ -8,7 +8,9 @@ Checked against the target's own truth: every thread's exact stack (function, fi
 and threading name; each local of the parked frame with exactly 2.7's type name and repr()
 (u'...' escaping non-ASCII, 5L, set([3]), <type 'int'>, old-style <__main__.C instance at
 0x...>); the GIL: 2.7's is a semaphore without a holder field, and pysnap reads its holder from
-_PyThreadState_Current (doc/versions.md); the GC state.
+_PyThreadState_Current (doc/versions.md); the GC state. What record and top say of 2.7's GIL
+(its share, from the same reading) is checked by test_record.py and test_top.py
+(`test_*gil_share`, on both 2.7s).
 """
 
 import json
@@ -16,12 +18,10 @@ import os
 
 import pytest
 
-from e2e_util import (PYENV_ROOT, TARGETS, Interpreter, TargetRunner, all_threads,
-                      parse_extra_pythons, python_frames, run_pysnap)
+from e2e_util import (BULLSEYE27 as BULLSEYE, PYENV_ROOT, TARGETS, Interpreter, TargetRunner,
+                      all_threads, parse_extra_pythons, python_frames, run_pysnap)
 
 TARGET = TARGETS / "py27_target.py"
-BULLSEYE = os.path.join(os.environ.get("PYSNAP_CACHE") or os.path.expanduser("~/.cache/pysnap"),
-                        "bullseye27")
 
 
 def interpreters():

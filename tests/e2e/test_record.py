@@ -10,6 +10,11 @@
   is one the target's code can have), and shown as `<torn>` when not negligible.
 - --blocking: every sample exact, and what it cost the target reported.
 - --native: native frames merged with the Python ones.
+- The GIL (targets/gil_target.py: one thread spinning in pure Python, the others asleep) on
+  2.7, 3.6, 3.12 and a free-threaded build: with --gil the spinner is the holder in at least
+  80% of the rounds (it holds the GIL but for the interpreter's hand-offs of a few
+  microseconds a millisecond), and the summary line and the flame graph's title say the
+  share; on a free-threaded build they say "no GIL" and --gil records nothing.
 """
 
 import json
@@ -21,7 +26,7 @@ import time
 
 import pytest
 
-from e2e_util import TARGETS, describe, run_pysnap
+from e2e_util import GIL_TARGET, TARGETS, describe, gil_params, run_pysnap
 
 # 3.8-3.10 too: the sampler walks frame objects there (snap/stackwalk.c), not interpreter frames
 E2E_WITH_OLD_PYENV = True
@@ -218,3 +223,48 @@ def test_record_native(python, pysnap_bin, run_target, tmp_path):
         native = [f for f in stack if f.endswith("]")]
         assert native and stack[0].endswith("]"), stack  # the process starts in C
         check_stacks([([f for f in stack if not f.endswith("]")], 1)], truth)
+
+
+GIL_LINE = re.compile(r"^GIL held in ([\d.]+)% of the process samples$", re.M)
+NO_GIL = "no GIL (free-threaded build)"
+
+
+def svg_title(path):
+    m = re.search(r"pysnap record --pid [^<]*", path.read_text())
+    assert m, path.read_text()[:2000]
+    return m.group(0)
+
+
+@pytest.mark.parametrize("gil_python", gil_params())
+def test_record_gil_share(gil_python, pysnap_bin, run_target, tmp_path):
+    proc, truth = run_target(gil_python, GIL_TARGET)
+    out = tmp_path / "gil.txt"
+    samples, rounds, torn, stacks, res = record(pysnap_bin, proc.pid, out, ["--gil"], "2", "100")
+    text = res.stdout.decode()
+    svg = tmp_path / "all.svg"
+    res_svg = run_pysnap(pysnap_bin, "record", "--pid", proc.pid, "--duration", "1", "-o", svg)
+    assert res_svg.returncode == 0, describe(res_svg)
+    if truth["free_threaded"]:
+        # No thread holds a GIL that is not there: said so, never a 0% share.
+        assert samples == 0 and torn == 0, describe(res)
+        assert NO_GIL + ": --gil has no thread to record" in text, describe(res)
+        assert "GIL held" not in text and "GIL held" not in res_svg.stdout.decode()
+        assert NO_GIL in res_svg.stdout.decode(), describe(res_svg)
+        assert svg_title(svg).endswith("; " + NO_GIL), svg_title(svg)
+        return
+    assert rounds >= 100, describe(res)  # 2 s at 100 Hz, a few late on a loaded machine
+    spin = "spin (%s)" % truth["file"]
+    held = sum(c for st, c in stacks if st[-1] == spin)
+    others = [(st, c) for st, c in stacks if st[-1] != spin and st != [TORN]]
+    # The spinner holds the GIL but for hand-offs of microseconds; a sleeper never does, and
+    # the main thread only while it wakes from writing the truth (a sample or two at most).
+    assert held >= 0.8 * rounds, (held, rounds, stacks)
+    assert sum(c for _, c in others) <= 2, others
+    m = GIL_LINE.search(text)
+    assert m, describe(res)
+    share = float(m.group(1))
+    assert share >= 80, describe(res)
+    # every holder the line counts was recorded (or torn): the line is the samples' truth
+    assert held <= share * rounds / 100 + 1, (held, share, rounds)
+    m = re.search(r"; GIL held in ([\d.]+)% of the process samples$", svg_title(svg))
+    assert m and float(m.group(1)) >= 80, svg_title(svg)

@@ -14,18 +14,14 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
-import threading
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 import schema_util
-from e2e_util import (TARGETS, all_threads, describe, python_frames, run_pysnap, stop_server,
-                      wait_until)
+from e2e_util import TARGETS, AppServer, all_threads, ok, python_frames, run_pysnap
 
 GUNICORN = "/usr/bin/gunicorn"
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -65,76 +61,39 @@ def missing(server):
     return None
 
 
-class Server(object):
+class Server(AppServer):
     def __init__(self, kind, tmp):
-        self.kind = kind
-        self.tmp = Path(tmp)
-        self.state = self.tmp / "state"
-        self.state.mkdir()
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        self.port = s.getsockname()[1]
-        s.close()
-        self.host = "127.0.0.1:%d" % self.port
+        self.kind = self.name = kind
         # the secrets of this run: none may reach a snapshot or an output
         self.cookie = "sid=COOKIE%s" % secrets.token_hex(12)
         self.auth = "Bearer AUTH%s" % secrets.token_hex(12)
         self.token = "TOKEN%s" % secrets.token_hex(12)
         self.hang_query = "id=42&token=%s" % self.token
         self.cpu_query = "n=%d&token=%s" % (CPU_N, self.token)
-        env = dict((k, v) for k, v in os.environ.items() if not k.startswith("PYTHON"))
-        env["WEBAPP_STATE_DIR"] = str(self.state)
-        self.log = open(str(self.tmp / "server.log"), "wb")
-        self.proc = subprocess.Popen(SERVERS[kind][1](self.port), stdin=subprocess.DEVNULL,
-                                     stdout=self.log, stderr=self.log, env=env,
-                                     start_new_session=True)
-        self.stop = threading.Event()
-        self.client = None
+        self.hang_path = "/hang?" + self.hang_query
+        self.cpu_path = "/cpu?" + self.cpu_query
+        AppServer.__init__(self, tmp)
+        self.host = "127.0.0.1:%d" % self.port
+
+    def argv(self, port):
+        return SERVERS[self.kind][1](port)
 
     def get(self, path, timeout):
         req = urllib.request.Request("http://%s%s" % (self.host, path),
                                      headers={"Cookie": self.cookie, "Authorization": self.auth})
         return urllib.request.urlopen(req, timeout=timeout).read()
 
-    def start(self):
-        wait_until(lambda: self.get("/", 1) is not None, "%s did not answer" % self.kind,
-                   self.proc, self.logtext)
-        try:
-            self.get("/hang?" + self.hang_query, 0.5)
-        except OSError:
-            pass  # it never answers: that worker (thread, task) is now stuck
-        self.client = threading.Thread(target=self._load, daemon=True)
-        self.client.start()
-        wait_until(lambda: (self.state / "cpu").exists() and (self.state / "hang").exists(),
-                   "the app never took /cpu and /hang", self.proc, self.logtext)
-        self.hang_pid, self.hang_tid = map(int, (self.state / "hang").read_text().split())
-        self.cpu_pid, self.cpu_tid = map(int, (self.state / "cpu").read_text().split())
-        time.sleep(0.3)  # well inside cpu_intensive_task
-
-    def _load(self):
-        # Bounded: stops with the module, and no request waits longer than 60 s.
-        end = time.monotonic() + 120
-        while not self.stop.is_set() and time.monotonic() < end:
-            try:
-                self.get("/cpu?" + self.cpu_query, 60)
-            except OSError:
-                time.sleep(0.1)
-
-    def logtext(self):
-        self.log.flush()
-        return (self.tmp / "server.log").read_bytes()[-3000:].decode("utf-8", "replace")
+    def took(self, cpu, hang):
+        self.hang_pid, self.hang_tid = map(int, hang.split())
+        self.cpu_pid, self.cpu_tid = map(int, cpu.split())
 
     def secrets(self):
         return [self.cookie.split("=", 1)[1].encode(), self.auth.split(" ", 1)[1].encode(),
                 self.token.encode()]
 
     def close(self):
-        self.stop.set()
-        stop_server(self.proc, signal.SIGQUIT if SERVERS[self.kind][1](0)[0] == GUNICORN
-                    else signal.SIGTERM)
-        self.log.close()
-        if self.client:
-            self.client.join(timeout=1)
+        AppServer.close(self, signal.SIGQUIT if SERVERS[self.kind][1](0)[0] == GUNICORN
+                        else signal.SIGTERM)
 
 
 @pytest.fixture(scope="module", params=sorted(SERVERS))
@@ -148,11 +107,6 @@ def server(request, tmp_path_factory):
         yield srv
     finally:
         srv.close()
-
-
-def ok(res):
-    assert res.returncode == 0, describe(res)
-    return res.stdout.decode()
 
 
 def thread_by_tid(doc, tid):

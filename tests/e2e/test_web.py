@@ -14,17 +14,15 @@ import pty
 import re
 import select
 import signal
-import socket
 import stat
 import subprocess
-import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from e2e_util import REPO, describe, python_frames, all_threads, run_pysnap
+from e2e_util import (REPO, AppServer, all_threads, children_of, describe, ok, python_frames,
+                      run_pysnap)
 
 GUNICORN = "/usr/bin/gunicorn"
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -60,99 +58,25 @@ def source_lines():
             "cpu_intensive_task": (body.lineno, body.end_lineno)}
 
 
-class WebApp(object):
-    def __init__(self, tmp):
-        self.tmp = Path(tmp)
-        self.state = self.tmp / "state"
-        self.state.mkdir()
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        self.port = s.getsockname()[1]
-        s.close()
-        self.url = "http://127.0.0.1:%d" % self.port
-        env = dict((k, v) for k, v in os.environ.items() if not k.startswith("PYTHON"))
-        env["WEBAPP_STATE_DIR"] = str(self.state)
-        self.log = open(str(self.tmp / "gunicorn.log"), "wb")
-        self.proc = subprocess.Popen(
-            [GUNICORN, "--workers", "2", "--timeout", "0", "--graceful-timeout", "1",
-             "--bind", "127.0.0.1:%d" % self.port, "--chdir", str(WEBAPP.parent), "webapp:app"],
-            stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log, env=env,
-            start_new_session=True)
-        self.stop = threading.Event()
-        self.client = None
+class WebApp(AppServer):
+    name = "gunicorn"
+    log_name = "gunicorn.log"
+    cpu_path = "/cpu?n=%d" % CPU_N
+    state_files = ("cpu.pid", "hang.pid")
+    ready_timeout = 20.0
+    load_seconds = 90
 
-    def get(self, path, timeout):
-        return urllib.request.urlopen(self.url + path, timeout=timeout).read()
+    def argv(self, port):
+        return [GUNICORN, "--workers", "2", "--timeout", "0", "--graceful-timeout", "1",
+                "--bind", "127.0.0.1:%d" % port, "--chdir", str(WEBAPP.parent), "webapp:app"]
 
-    def start(self):
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                self.get("/", 1)
-                break
-            except OSError:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    pytest.fail("gunicorn did not answer: %s" % self.logtext(), pytrace=False)
-                time.sleep(0.1)
-        try:
-            self.get("/hang", 0.5)
-        except OSError:
-            pass  # it never answers: that worker is now stuck
-        self.client = threading.Thread(target=self._load, daemon=True)
-        self.client.start()
-        deadline = time.monotonic() + 20
-        while not ((self.state / "cpu.pid").exists() and (self.state / "hang.pid").exists()):
-            if time.monotonic() > deadline:
-                pytest.fail("the app never took /cpu and /hang: %s" % self.logtext(), pytrace=False)
-            time.sleep(0.05)
-        self.hang_pid = int((self.state / "hang.pid").read_text())
-        self.cpu_pid = int((self.state / "cpu.pid").read_text())
+    def took(self, cpu, hang):
+        self.hang_pid = int(hang)
+        self.cpu_pid = int(cpu)
         assert self.hang_pid != self.cpu_pid
-        time.sleep(0.3)  # the worker is well inside cpu_intensive_task
-
-    def _load(self):
-        # Bounded: stops with the module, and no request waits longer than 60 s.
-        end = time.monotonic() + 90
-        while not self.stop.is_set() and time.monotonic() < end:
-            try:
-                self.get("/cpu?n=%d" % CPU_N, 60)
-            except OSError:
-                time.sleep(0.1)
-
-    def logtext(self):
-        self.log.flush()
-        return (self.tmp / "gunicorn.log").read_bytes()[-3000:].decode("utf-8", "replace")
 
     def workers(self):
-        out = set()
-        for p in os.listdir("/proc"):
-            if p.isdigit():
-                try:
-                    st = open("/proc/%s/stat" % p).read()
-                except OSError:
-                    continue
-                if int(st[st.rindex(")") + 2:].split()[1]) == self.proc.pid:
-                    out.add(int(p))
-        return out
-
-    def close(self):
-        self.stop.set()
-        workers = self.workers()
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGQUIT)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-        for w in workers:
-            try:
-                os.kill(w, signal.SIGKILL)
-            except OSError:
-                pass
-        self.log.close()
-        if self.client:
-            self.client.join(timeout=1)
+        return children_of(self.proc.pid)
 
 
 @pytest.fixture(scope="module")
@@ -163,11 +87,6 @@ def webapp(tmp_path_factory):
         yield app
     finally:
         app.close()
-
-
-def ok(res):
-    assert res.returncode == 0, describe(res)
-    return res.stdout.decode()
 
 
 def innermost_python(thread):

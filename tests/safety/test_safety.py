@@ -457,6 +457,27 @@ def test_native_thread_churn_freeze_is_whole(pysnap_bin, target_python, spawn, t
 
 # --- (d) already traced ----------------------------------------------------------------
 
+def refused_capture(pysnap_bin, pid, output, what):
+    """A capture of PID into OUTPUT that must fail: exit 1, one error line, no file. Returns
+    (the line, the seconds it took)."""
+    start = time.monotonic()
+    res = subprocess.run([pysnap_bin, "capture", "--pid", str(pid), "-o", str(output)],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         timeout=CAPTURE_TIMEOUT)
+    took = time.monotonic() - start
+    assert res.returncode == 1, describe(res)
+    line = check_one_error_line(res.stderr, what)
+    assert not output.exists(), "%s: %s was written" % (what, output)
+    return line, took
+
+
+def check_refused_as_traced(pysnap_bin, target, tracer, tmp_path, what):
+    """A capture of TARGET, which TRACER traces, is refused naming the tracer's pid."""
+    line, _ = refused_capture(pysnap_bin, target.pid, tmp_path / "traced.snap", what)
+    assert str(tracer.pid) in line, "%s: the message does not name the tracer %d: %s" % (
+        what, tracer.pid, line)
+
+
 def test_already_traced_by_strace(pysnap_bin, target_python, spawn, tmp_path):
     strace = shutil.which("strace")
     if not strace:
@@ -469,15 +490,7 @@ def test_already_traced_by_strace(pysnap_bin, target_python, spawn, tmp_path):
         if tracer.poll() is not None or time.monotonic() > deadline:
             pytest.skip("strace could not attach (exit %s)" % tracer.poll())
         time.sleep(0.01)
-    output = tmp_path / "traced.snap"
-    res = subprocess.run([pysnap_bin, "capture", "--pid", str(target.pid), "-o", str(output)],
-                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         timeout=CAPTURE_TIMEOUT)
-    assert res.returncode == 1, describe(res)
-    line = check_one_error_line(res.stderr, "traced target")
-    assert str(tracer.pid) in line, "the message does not name the tracer %d: %s" % (
-        tracer.pid, line)
-    assert not output.exists()
+    check_refused_as_traced(pysnap_bin, target, tracer, tmp_path, "traced by strace")
     tracer.terminate()
     tracer.wait(timeout=10)
     target.assert_not_stopped("after strace detached")
@@ -867,17 +880,9 @@ def test_zombie_target(pysnap_bin, target_python, spawn, tmp_path):
             break
         assert time.monotonic() < deadline, "the process never became a zombie: %s" % st
         time.sleep(0.01)
-    output = tmp_path / "z.snap"
-    start = time.monotonic()
-    res = subprocess.run([pysnap_bin, "capture", "--pid", str(proc.pid), "-o", str(output)],
-                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         timeout=CAPTURE_TIMEOUT)
-    took = time.monotonic() - start
-    assert res.returncode == 1, describe(res)
-    line = check_one_error_line(res.stderr, "zombie")
+    line, took = refused_capture(pysnap_bin, proc.pid, tmp_path / "z.snap", "zombie")
     assert "zombie" in line and str(proc.pid) in line, line
     assert took < 5, "capture of a zombie took %.1f s" % took
-    assert not output.exists()
     assert not [n for n in listing(tmp_path) if ".tmp." in n]
     assert thread_states(proc.pid), "the zombie was reaped by someone"  # still a zombie
 
@@ -906,17 +911,11 @@ def test_main_thread_exited(pysnap_bin, target_python, spawn, tmp_path):
         assert proc.poll() is None and time.monotonic() < deadline, (
             "the main thread never exited alone: %s (exit %s)" % (st, proc.poll()))
         time.sleep(0.01)
-    output = tmp_path / "leader.snap"
-    start = time.monotonic()
-    res = subprocess.run([pysnap_bin, "capture", "--pid", str(proc.pid), "-o", str(output)],
-                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         timeout=CAPTURE_TIMEOUT)
-    took = time.monotonic() - start
-    assert res.returncode == 1, describe(res)
-    line = check_one_error_line(res.stderr, "main thread exited")
+    line, took = refused_capture(pysnap_bin, proc.pid, tmp_path / "leader.snap",
+                                 "main thread exited")
     assert ("process %d's main thread has exited" % proc.pid) in line, line
     assert took < 5 * SLOWDOWN, "capture took %.1f s" % took
-    assert not output.exists() and not [n for n in listing(tmp_path) if ".tmp." in n]
+    assert not [n for n in listing(tmp_path) if ".tmp." in n]
     st = thread_states(proc.pid)
     assert not [s for s in st.values() if s in "tT"], "threads left stopped: %s" % st
     assert tracer_pid(proc.pid) == 0
@@ -941,15 +940,7 @@ def test_already_traced_by_gdb(pysnap_bin, target_python, spawn, tmp_path):
         time.sleep(0.01)
     # gdb stops every thread while it attaches; wait until it has let the target run.
     target.assert_progress("running under gdb", timeout=30)
-    output = tmp_path / "traced.snap"
-    res = subprocess.run([pysnap_bin, "capture", "--pid", str(target.pid), "-o", str(output)],
-                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         timeout=CAPTURE_TIMEOUT)
-    assert res.returncode == 1, describe(res)
-    line = check_one_error_line(res.stderr, "target traced by gdb")
-    assert str(tracer.pid) in line, "the message does not name gdb's pid %d: %s" % (
-        tracer.pid, line)
-    assert not output.exists()
+    check_refused_as_traced(pysnap_bin, target, tracer, tmp_path, "traced by gdb")
     target.assert_progress("still running under gdb")
 
 

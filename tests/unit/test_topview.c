@@ -169,21 +169,6 @@ static void test_counts(void)
     ps_top_free(t);
 }
 
-static void test_escape(void)
-{
-    char buf[64];
-    CHECK(!strcmp(ps_term_escape("plain", buf, sizeof buf, 0), "plain"));
-    CHECK(!strcmp(ps_term_escape("\x1b[2Jx", buf, sizeof buf, 0), "\\x1b[2Jx"));
-    CHECK(!strcmp(ps_term_escape("a\nb\tc\x7f", buf, sizeof buf, 0), "a\\x0ab\\x09c\\x7f"));
-    CHECK(!strcmp(ps_term_escape("\xc2\x9b" "31m", buf, sizeof buf, 0), "\\xc2\\x9b31m")); /* C1 CSI */
-    CHECK(!strcmp(ps_term_escape("caf\xc3\xa9", buf, sizeof buf, 0), "caf\xc3\xa9"));
-    CHECK(!strcmp(ps_term_escape("caf\xc3\xa9", buf, sizeof buf, 1), "caf\\xc3\\xa9"));
-    CHECK(!strcmp(ps_term_escape("\xff\xc3", buf, sizeof buf, 0), "\\xff\\xc3"));
-    CHECK(!strcmp(ps_term_escape("\xe0\x80\xaf", buf, sizeof buf, 0), "\\xe0\\x80\\xaf")); /* overlong */
-    CHECK(!strcmp(ps_term_escape(NULL, buf, sizeof buf, 0), "?"));
-    CHECK(!strcmp(ps_term_escape("\x01\x02\x03", buf, 9, 0), "\\x01\\x02")); /* never half */
-}
-
 static void test_text(void)
 {
     struct ps_top *t;
@@ -219,10 +204,53 @@ static void test_text(void)
     ps_top_free(t);
 }
 
+/* A process without a GIL (free-threaded): "none", never 0%; the totals' share counts only
+ * the processes that have one. */
+static void test_no_gil(void)
+{
+    struct ps_top *t;
+    CHECK(ps_top_new(0, &t) == PS_OK);
+    CHECK(ps_top_set_process(t, 7, "ft", "3.13.5") == PS_OK);
+    CHECK(ps_top_set_process(t, 8, "gil", "3.12.1") == PS_OK);
+    static const char *const st[] = {"f:x.py:3", NULL};
+    struct ps_frame fr[2];
+    for (int i = 0; i < 4; i++) {
+        struct ps_thread a = thread(1, NULL, 0, 'R', st, fr);
+        CHECK(ps_top_add_thread(t, 7, &a, 1, i * S / 2) == PS_OK);
+        ps_top_set_no_gil(t, 7, 1);
+        ps_top_end_round(t, 7, 0);
+        ps_top_end_round(t, 8, i < 3);
+        ps_top_tick(t);
+    }
+    ps_top_roll(t, 2 * S, 10 * S);
+    struct ps_top_totals tot;
+    ps_top_totals(t, PS_TOP_WINDOW, &tot);
+    CHECK(!tot.no_gil && tot.gil_pct == 75.0); /* pid 8's rounds only */
+    struct ps_top_process p;
+    ps_top_process_at(t, 0, PS_TOP_WINDOW, &p);
+    CHECK(p.pid == 7 && p.no_gil);
+    ps_top_process_at(t, 1, PS_TOP_WINDOW, &p);
+    CHECK(p.pid == 8 && !p.no_gil && p.gil_pct == 75.0);
+    ps_top_process_exited(t, 8);
+    ps_top_set_no_gil(t, 8, 1); /* both without: the totals say none */
+    ps_top_totals(t, PS_TOP_WINDOW, &tot);
+    CHECK(tot.no_gil);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    CHECK(ps_top_write_text(f, t, PS_TOP_FUNCTION, PS_TOP_WINDOW, PS_TOP_SORT_OWN, 0, 0) == PS_OK);
+    fclose(f);
+    CHECK(text && strstr(text, " late 0 gil none threads "));
+    CHECK(text && strstr(text, "process 7 share 100.0% gil none threads "));
+    CHECK(text && !strstr(text, "gil 0.0%"));
+    free(text);
+    ps_top_free(t);
+}
+
 int main(void)
 {
     test_counts();
-    test_escape();
     test_text();
+    test_no_gil();
     return CHECK_DONE();
 }

@@ -11,7 +11,11 @@ freeze forced to one tracer thread (serial) and to two (split, snap/freeze_split
 PYSNAP_FREEZE_SPLIT_MIN. Prints one table: medians, the ratios to the floor, and pysnap's
 phases, then the load average seen. Not a pass/fail test.
 
-    bench/scale.py [--python PY] [--pysnap BIN] [--threads 20,200,1000,2000] [--runs 5]
+--compare BIN adds another pysnap build (say the one before a change), captured the same way
+in the same rounds, as one more column.
+
+    bench/scale.py [--python PY] [--pysnap BIN] [--compare BIN] [--threads 20,200,1000,2000]
+                   [--runs 5]
 """
 import argparse
 import os
@@ -81,6 +85,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--python", default=None)
     ap.add_argument("--pysnap", default=os.path.join(REPO, "build", "programs", "pysnap"))
+    ap.add_argument("--compare", default=None, help="another pysnap build, one more column")
     ap.add_argument("--threads", default="20,200,1000,2000")
     ap.add_argument("--runs", type=int, default=5)
     a = ap.parse_args()
@@ -98,9 +103,12 @@ def main():
           "the freeze forced to one or two tracer threads; phases of the default capture")
     print("floor: warm (the instrument's third run in a row), cold (its first); ratios to "
           "the warm floor, and pysnap's to the cold one (p/cold)")
-    hdr = "%7s | %9s | %9s | %9s | %9s | %9s | %6s | %6s | %6s | %6s | %s" % (
+    if a.compare:
+        print("compare: %s (c/fl: its ratio to the warm floor)" % a.compare)
+    hdr = "%7s | %9s | %9s | %9s | %9s | %9s | %6s | %6s | %6s | %6s |%s %s" % (
         "threads", "pysnap", "serial", "split", "floor", "cold", "p/fl", "se/fl", "sp/fl",
-        "p/cold", " + ".join(PHASES) + " (ms)")
+        "p/cold", " %9s | %6s |" % ("compare", "c/fl") if a.compare else "",
+        " + ".join(PHASES) + " (ms)")
     print(hdr)
     print("-" * len(hdr))
     loads = []
@@ -111,7 +119,7 @@ def main():
                 raise RuntimeError("target did not start")
             time.sleep(0.5 + n / 1000.0)
             out = os.path.join(work, "c.snap")
-            pauses = {"pysnap": [], "serial": [], "split": []}
+            pauses = {"pysnap": [], "serial": [], "split": [], "compare": []}
             floors, colds, phases = [], [], {k: [] for k in PHASES}
             for _ in range(a.runs):
                 pz, ph = capture(a.pysnap, p.pid, out, "")
@@ -123,12 +131,15 @@ def main():
                 floors.append(warm)
                 for name, split_min in STRATEGIES:
                     pauses[name].append(capture(a.pysnap, p.pid, out, split_min)[0])
+                if a.compare:
+                    pauses["compare"].append(capture(a.compare, p.pid, out, "")[0])
                 loads.append(float(open("/proc/loadavg").read().split()[0]))
-            med = dict((k, statistics.median(v)) for k, v in pauses.items())
+            med = dict((k, statistics.median(v)) for k, v in pauses.items() if v)
             mf, mc = statistics.median(floors), statistics.median(colds)
-            print("%7d | %9.3f | %9.3f | %9.3f | %9.3f | %9.3f | %6.2f | %6.2f | %6.2f | %6.2f | %s" % (
+            print("%7d | %9.3f | %9.3f | %9.3f | %9.3f | %9.3f | %6.2f | %6.2f | %6.2f | %6.2f |%s %s" % (
                 n, med["pysnap"], med["serial"], med["split"], mf, mc, med["pysnap"] / mf,
                 med["serial"] / mf, med["split"] / mf, med["pysnap"] / mc,
+                " %9.3f | %6.2f |" % (med["compare"], med["compare"] / mf) if a.compare else "",
                 " + ".join("%.2f" % statistics.median(phases[k]) for k in PHASES)))
             sys.stdout.flush()
         finally:

@@ -234,11 +234,12 @@ static int cmd_capture(int argc, char **argv)
     if (verbose)
         fprintf(stderr,
                 "pysnap: pause %.3f ms = stop %.3f ms + copy %.3f ms + walk %.3f ms + stacks %.3f ms + "
-                "resume %.3f ms; %u freeze%s; %zu pages read in %zu calls, %zu bytes in %zu ranges "
-                "kept; capture %.3f ms\n",
+                "resume %.3f ms; %u freeze%s; %zu pages read in %zu calls (planned: %zu, %zu KiB "
+                "of them copied), %zu bytes in %zu ranges kept; capture %.3f ms\n",
                 (double)r.pause_ns / 1e6, (double)r.stop_ns / 1e6, (double)r.copy_ns / 1e6,
                 (double)r.walk_ns / 1e6, (double)r.stacks_ns / 1e6, (double)r.resume_ns / 1e6,
-                r.freezes, r.freezes == 1 ? "" : "s", r.pages_read, r.read_calls, r.bytes_captured, r.ranges, (double)r.capture_ns / 1e6);
+                r.freezes, r.freezes == 1 ? "" : "s", r.pages_read, r.read_calls, r.plan_pages,
+                r.plan_bytes / 1024, r.bytes_captured, r.ranges, (double)r.capture_ns / 1e6);
     return 0;
 }
 

@@ -393,7 +393,13 @@ static int capture_encode(const struct ps_capture_opts *o, struct ps_capture_res
         calls_before = ps_live_read_calls(live);
         clock_gettime(CLOCK_MONOTONIC, &t_stopped);
         sleep_ms(o->hold_before_walk_ms);
-        ps_live_copy_plan(live);
+        /* Native stacks and the code at each PC (for unwinding after the thaw) are copied
+         * with the planned memory, in one copy. */
+        size_t nspans;
+        struct ps_live_span *spans = ps_unwind_spans(uw, &fz, &nspans);
+        clock_gettime(CLOCK_MONOTONIC, &t_stacks);
+        (void)ps_live_copy_frozen(live, spans, nspans); /* out of memory: no native stacks */
+        free(spans);
         clock_gettime(CLOCK_MONOTONIC, &t_copied);
         if (last) {
             rc = walk_frozen(o, live, &py, &version_hex);
@@ -401,9 +407,6 @@ static int capture_encode(const struct ps_capture_opts *o, struct ps_capture_res
                 rc = explain_exit(o->pid, rc);
         }
         clock_gettime(CLOCK_MONOTONIC, &t_walked);
-        if (!rc) /* native stacks and the code at each PC, for unwinding after the thaw */
-            ps_unwind_record(uw, live, &fz);
-        clock_gettime(CLOCK_MONOTONIC, &t_stacks);
         calls_frozen = ps_live_read_calls(live) - calls_before;
         sleep_ms(o->hold_ms);
         ps_thaw(&fz);
@@ -457,11 +460,13 @@ static int capture_encode(const struct ps_capture_opts *o, struct ps_capture_res
         r->ranges = nranges;
         r->partial = fz.partial;
         r->stop_ns = ns_between(&fz.t_start, &t_stopped);
-        r->copy_ns = ns_between(&t_stopped, &t_copied);
+        r->stacks_ns = ns_between(&t_stopped, &t_stacks);
+        r->copy_ns = ns_between(&t_stacks, &t_copied);
         r->walk_ns = ns_between(&t_copied, &t_walked);
-        r->stacks_ns = ns_between(&t_walked, &t_stacks);
         r->resume_ns = ns_between(&fz.t_thaw, &fz.t_end);
         r->pages_read = ps_live_pages_read(live);
+        r->plan_pages = ps_live_plan_pages(live);
+        r->plan_bytes = ps_live_plan_bytes(live);
         r->read_calls = calls_frozen;
         r->freezes = freezes;
     }

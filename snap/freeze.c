@@ -349,14 +349,13 @@ int ps_freeze_adopt(struct ps_freeze *fz, const struct ps_ftask *t)
 }
 
 /* Whether the first round over N listed threads is split between two tracer threads.
- * Measured on the 2-CPU VM, loaded, in batches of 11-21 alternated captures of each kind
- * on one target (medians, split against serial): at 100 threads 3.5 ms against 2.0 (the
- * helper's start and hand-offs cost more than the halved work saves); at 200 a coin toss
- * (eight batches: four shorter, two even, two longer, the quietest run among them: 2.76
- * against 2.48 ms); 8% shorter at 500; at 1000 5-21% shorter in six batches of seven, the
- * seventh under a load average of 13-28; at 2000 0-12% shorter. Two real-time tracer
- * threads leave a 2-CPU machine's target threads no CPU while both run, so most of the
- * gain is in the resume. PYSNAP_FREEZE_SPLIT_MIN (a thread count) forces the choice
+ * Measured on the 2-CPU VM, idle (bench/scale.py, medians of 7-9 alternated captures of
+ * each kind on one target, split against serial, with the page copy shared by two readers):
+ * 30 threads 0.56 against 0.51 ms, 50: 1.10 / 0.98, 75: 1.13 / 1.17, 100: 1.10 / 1.31,
+ * 150: 1.66 / 1.98, 200: 2.02-2.32 / 2.62-2.65, 300: 3.25 / 3.99, 1000: 10.1 / 13.3, 2000:
+ * 23.4 / 29.9. Below ~75 threads starting the helper and handing over cost more than the
+ * halved work saves. (Before the copy was shared, on the loaded VM, 200 threads was a coin
+ * toss and the threshold 500.) PYSNAP_FREEZE_SPLIT_MIN (a thread count) forces the choice
  * either way, for the benchmark and the tests. */
 static int split_first_round(size_t n)
 {

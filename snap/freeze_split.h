@@ -14,7 +14,7 @@
 
 /* The first round is split from this many threads up, on a machine of more than one CPU
  * (freeze.c, split_first_round; doc/how-it-works.md, "The pause at scale"). */
-#define PS_FREEZE_SPLIT_MIN 500
+#define PS_FREEZE_SPLIT_MIN 100
 
 /* The first round of FZ's freeze over the listed TIDS: this thread and a helper each seize
  * half, both interrupt once all are seized, each waits for its own (TIMEOUT_MS); the

@@ -1,26 +1,32 @@
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../analyze/u64map.h"
 #include "pysnap/error.h"
 #include "memsrc_live.h"
+#include "pagecopy.h"
 
-#define PAGE 4096u
+#define PAGE PS_PAGE
 /* Gaps smaller than this between recorded ranges are filled in, trading a few bytes for
  * fewer segments (each costs a 56-byte program header). */
 #define MERGE_GAP 64
 #define MAX_PAGES (1u << 20) /* 4 GiB of cache: far beyond any walk */
-#define IOV_BATCH 1024u      /* remote iovecs per process_vm_readv (the kernel's UIO_MAXIOV) */
 #define SLAB_PAGES 64u       /* pages per slab for pages read one at a time */
-/* Below this many pages a second reader costs more than it saves (430 pages: 0.44 ms alone,
- * 0.53 ms with a thread started for it). */
-#define PARALLEL_MIN_PAGES 1024u
+/* A planned page is copied only across the bytes the walk before read there: the span
+ * from their first to their last byte, widened to SPAN_ALIGN and then by SPAN_PAD on each
+ * side, so that a walk inside the freeze that reads a little further (a frame pushed, a
+ * longer string) still finds its bytes. A page's copy costs a fixed part (the kernel's
+ * page-table walk and pin, ~0.35 us here) and a part per byte (~0.1 us a KiB, the source
+ * mostly out of the CPU's caches): the ~950 pages of a 200-thread walk hold ~860 KiB of
+ * reads in 3.8 MiB. SPAN_PAD is at least MERGE_GAP, and both are multiples of SPAN_ALIGN. */
+#define SPAN_ALIGN 64u
+#define SPAN_PAD 256u
 
 struct rec {
     uint64_t addr, len;
@@ -51,16 +57,20 @@ struct ps_live {
     int held_lost;          /* a withheld range could not be noted */
     struct ps_range *merged;
     unsigned char *merged_data;
-    uint64_t *misses;       /* pages an offline walk wanted and the copy did not hold */
+    struct ps_u64map spans; /* page address + 1 -> the part of it a freeze copied (span_of);
+                               a cached page without an entry is whole */
+    uint64_t last_span;     /* the lookaside page's span */
+    struct rec *misses;     /* bytes an offline walk wanted and the copy did not hold */
     size_t nmisses, misses_cap;
+    int misses_lost;        /* a miss could not be noted: the next plan takes whole pages */
     uint64_t *plan;         /* pages the next freeze copies, sorted */
+    uint32_t *plan_span;    /* the part of each one to copy (span_make) */
     unsigned char **plan_dst; /* where each one's copy goes (the cache's buffers) */
     size_t nplan;
     uint8_t *plan_ok;
-    struct iovec *iov, *iov2; /* IOV_BATCH remote iovecs each, for two readers */
+    struct ps_pagecopy *copier;
     struct slab *reserve;   /* pages faulted in before a freeze for the copies made during
                                it that no plan foresaw (the native stacks) */
-    long ncpus;
 };
 
 static unsigned char unreadable_marker;
@@ -103,73 +113,29 @@ static int open_memfd(struct ps_live *l)
     return l->memfd >= 0 ? PS_OK : PS_READ;
 }
 
-/* One reader of pages: its own iovec array and counters, so that two can run at once. */
-struct reader {
-    pid_t pid;
-    struct iovec *iov; /* IOV_BATCH remote iovecs */
-    size_t calls;
-    int no_vm_readv;   /* process_vm_readv refused (ENOSYS, EPERM): use /proc/PID/mem */
-};
-
-/* Copy the N remote pages PAGES[] to the local pages DST[i] with process_vm_readv, many
- * iovecs per call (one per page, so a failure stops at a page boundary; the pages after an
- * unreadable one go in the next call). OK[i] says which were read. */
-static void vm_read_pages(struct reader *rd, const uint64_t *pages, size_t n,
-                          unsigned char *const *dst, uint8_t *ok)
+/* Copy the N pages PAGES[] to DST[0..N) (a page each; only the span SPANS[i] of each when
+ * SPANS is not NULL); OK[i] says which were read: process_vm_readv (pagecopy.h), else
+ * /proc/PID/mem. */
+static void copy_pages(struct ps_live *l, const uint64_t *pages, const uint32_t *spans,
+                       size_t n, unsigned char *const *dst, uint8_t *ok)
 {
-    struct iovec local[64];
-    memset(ok, 0, n);
-    size_t i = 0;
-    while (i < n && !rd->no_vm_readv) {
-        size_t k = n - i < IOV_BATCH ? n - i : IOV_BATCH;
-        /* Consecutive local pages make one local iovec. */
-        size_t nl = 0;
-        for (size_t j = 0; j < k; j++) {
-            rd->iov[j].iov_base = (void *)(uintptr_t)pages[i + j];
-            rd->iov[j].iov_len = PAGE;
-            if (nl && (unsigned char *)local[nl - 1].iov_base + local[nl - 1].iov_len == dst[i + j])
-                local[nl - 1].iov_len += PAGE;
-            else if (nl < sizeof local / sizeof *local) {
-                local[nl].iov_base = dst[i + j];
-                local[nl].iov_len = PAGE;
-                nl++;
-            } else {
-                k = j; /* out of local iovecs: the rest in the next call */
-                break;
-            }
-        }
-        ssize_t r = process_vm_readv(rd->pid, local, (unsigned long)nl, rd->iov, (unsigned long)k, 0);
-        rd->calls++;
-        if (r < 0 && (errno == ENOSYS || errno == EPERM)) {
-            rd->no_vm_readv = 1;
-            break;
-        }
-        if (r < 0 && errno == ESRCH)
-            return; /* the target is gone: nothing more to read */
-        size_t full = r > 0 ? (size_t)r / PAGE : 0;
-        memset(ok + i, 1, full);
-        i += full;
-        if (full < k)
-            i++; /* that page is unreadable; go on after it */
-    }
-}
-
-/* vm_read_pages, then /proc/PID/mem for what it could not read because the call is not
- * allowed here. */
-static void read_pages(struct ps_live *l, const uint64_t *pages, size_t n,
-                       unsigned char *const *dst, uint8_t *ok)
-{
-    struct reader rd = {l->pid, l->iov, 0, l->use_memfd};
-    vm_read_pages(&rd, pages, n, dst, ok);
-    l->read_calls += rd.calls;
-    l->use_memfd = rd.no_vm_readv;
-    if (l->use_memfd && open_memfd(l) == PS_OK) {
-        for (size_t j = 0; j < n; j++) {
-            if (ok[j])
-                continue;
-            l->read_calls++;
-            ok[j] = pread(l->memfd, dst[j], PAGE, (off_t)pages[j]) == (ssize_t)PAGE;
-        }
+    int refused = l->use_memfd;
+    if (!refused)
+        l->read_calls += ps_pagecopy_run(l->copier, pages, spans, n, dst, ok, &refused);
+    else
+        memset(ok, 0, n);
+    if (refused) {
+        /* process_vm_readv not allowed here: the rest through /proc/PID/mem. */
+        l->use_memfd = 1;
+        if (open_memfd(l) == PS_OK)
+            for (size_t i = 0; i < n; i++)
+                if (!ok[i]) {
+                    uint32_t sp = spans ? spans[i] : PS_SPAN_FULL;
+                    size_t len = ps_span_hi(sp) - ps_span_lo(sp);
+                    l->read_calls++;
+                    ok[i] = pread(l->memfd, dst[i] + ps_span_lo(sp), len,
+                                  (off_t)(pages[i] + ps_span_lo(sp))) == (ssize_t)len;
+                }
     }
 }
 
@@ -182,51 +148,97 @@ static int cache_put(struct ps_live *l, uint64_t page, void *data)
     return PS_OK;
 }
 
-static void note_miss(struct ps_live *l, uint64_t page)
+/* The span of PAGE that the cache holds: all of it unless a freeze copied a part. */
+static uint32_t span_of(const struct ps_live *l, uint64_t page)
 {
-    if (l->nmisses && l->misses[l->nmisses - 1] == page)
-        return;
+    void *v = ps_u64map_get(&l->spans, page + 1);
+    return v ? (uint32_t)(uintptr_t)v : PS_SPAN_FULL;
+}
+
+static int span_set(struct ps_live *l, uint64_t page, uint32_t span)
+{
+    return ps_u64map_put(&l->spans, page + 1, (void *)(uintptr_t)span) ? PS_NOMEM : PS_OK;
+}
+
+/* LEN bytes at ADDR (within one page) that an offline walk wanted and the copy lacked. */
+static void note_miss(struct ps_live *l, uint64_t addr, size_t len)
+{
+    if (l->nmisses) {
+        struct rec *last = &l->misses[l->nmisses - 1];
+        if (last->addr == addr && last->len == len)
+            return;
+    }
     if (l->nmisses == l->misses_cap) {
         size_t ncap = l->misses_cap ? l->misses_cap * 2 : 64;
-        uint64_t *nm = realloc(l->misses, ncap * sizeof *nm);
+        struct rec *nm = realloc(l->misses, ncap * sizeof *nm);
         if (!nm) {
-            /* Still a miss: the count must not stay zero, or the walk would be taken. */
-            if (l->nmisses == 0)
-                l->nmisses = 1;
+            /* Still a miss: the walk must not be taken; the next plan copies whole pages. */
+            l->misses_lost = 1;
             return;
         }
         l->misses = nm;
         l->misses_cap = ncap;
     }
-    l->misses[l->nmisses++] = page;
+    l->misses[l->nmisses].addr = addr;
+    l->misses[l->nmisses].len = len;
+    l->nmisses++;
 }
 
-static const unsigned char *get_page(struct ps_live *l, uint64_t page)
+/* The cached copy of PAGE, for reading the bytes [OFF, OFF+LEN) of it; NULL when they
+ * cannot be read. Online, a page not cached, or cached only in part (a freeze's span that
+ * does not hold these bytes), is read whole now; offline, that is a miss. */
+static const unsigned char *get_page(struct ps_live *l, uint64_t page, size_t off, size_t len)
 {
-    if (l->last_data && l->last_page == page)
+    if (l->last_data && l->last_page == page && off >= ps_span_lo((uint32_t)l->last_span) &&
+        off + len <= ps_span_hi((uint32_t)l->last_span))
         return l->last_data;
     void *p = ps_u64map_get(&l->pages, page + 1);
     if (p == UNREADABLE)
         return NULL;
-    if (!p) {
+    uint32_t span = p ? span_of(l, page) : PS_SPAN_FULL;
+    if (!p || off < ps_span_lo(span) || off + len > ps_span_hi(span)) {
         if (l->offline) {
-            note_miss(l, page);
+            note_miss(l, page + off, len);
             return NULL;
         }
-        if (l->npages >= MAX_PAGES)
+        if (!p && l->npages >= MAX_PAGES)
             return NULL;
-        unsigned char *buf = page_alloc(l);
+        unsigned char *buf = p ? p : page_alloc(l);
         uint8_t ok;
         if (!buf)
             return NULL;
-        read_pages(l, &page, 1, &buf, &ok);
-        if (cache_put(l, page, ok ? buf : UNREADABLE) || !ok)
+        copy_pages(l, &page, NULL, 1, &buf, &ok);
+        if (!ok) { /* unmapped since a freeze copied part of it: as a live read would find */
+            if (p)
+                l->npages--;
+            ps_u64map_put(&l->pages, page + 1, UNREADABLE);
+            return NULL;
+        }
+        if ((!p && cache_put(l, page, buf)) || (p && span_set(l, page, PS_SPAN_FULL)))
             return NULL;
         p = buf;
+        span = PS_SPAN_FULL;
     }
     l->last_page = page;
     l->last_data = p;
+    l->last_span = span;
     return p;
+}
+
+/* Whether the bytes [ADDR, ADDR+LEN) are all in the cache (no read, no miss noted). */
+static int cached(const struct ps_live *l, uint64_t addr, uint64_t len)
+{
+    while (len > 0) {
+        uint64_t page = addr & ~(uint64_t)(PAGE - 1);
+        void *p = ps_u64map_get(&l->pages, page + 1);
+        size_t off = (size_t)(addr - page), n = PAGE - off < len ? PAGE - off : (size_t)len;
+        uint32_t span = span_of(l, page);
+        if (!p || p == UNREADABLE || off < ps_span_lo(span) || off + n > ps_span_hi(span))
+            return 0;
+        addr += n;
+        len -= n;
+    }
+    return 1;
 }
 
 static int copy_out(struct ps_live *l, uint64_t addr, void *out, size_t len)
@@ -234,12 +246,12 @@ static int copy_out(struct ps_live *l, uint64_t addr, void *out, size_t len)
     unsigned char *o = out;
     while (len > 0) {
         uint64_t page = addr & ~(uint64_t)(PAGE - 1);
-        const unsigned char *p = get_page(l, page);
+        size_t off = (size_t)(addr - page), in_page = PAGE - off;
+        size_t n = len < in_page ? len : in_page;
+        const unsigned char *p = get_page(l, page, off, n);
         if (!p)
             return PS_READ;
-        size_t in_page = PAGE - (size_t)(addr - page);
-        size_t n = len < in_page ? len : in_page;
-        memcpy(o, p + (addr - page), n);
+        memcpy(o, p + off, n);
         o += n;
         addr += n;
         len -= n;
@@ -333,12 +345,8 @@ int ps_live_open(pid_t pid, struct ps_live **out)
     struct ps_live *l = calloc(1, sizeof *l);
     if (!l)
         return PS_NOMEM;
-    l->iov = malloc(IOV_BATCH * sizeof *l->iov);
-    l->iov2 = malloc(IOV_BATCH * sizeof *l->iov2);
-    l->ncpus = sysconf(_SC_NPROCESSORS_ONLN);
-    if (!l->iov || !l->iov2) {
-        free(l->iov);
-        free(l->iov2);
+    l->copier = ps_pagecopy_open(pid);
+    if (!l->copier) {
         free(l);
         return PS_NOMEM;
     }
@@ -360,110 +368,129 @@ static int u64_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* A share of a copy: pages [from, to) of PAGES, into DATA (contiguous). */
-struct copy_job {
-    struct reader rd;
-    const uint64_t *pages;
-    unsigned char *const *dst;
-    uint8_t *ok;
-    size_t from, to;
+/* Part of a page the next freeze must copy. */
+struct piece {
+    uint64_t page;
+    unsigned lo, hi;
 };
 
-static void *copy_share(void *arg)
+static int piece_cmp(const void *a, const void *b)
 {
-    struct copy_job *j = arg;
-    for (size_t i = j->from; i < j->to; i += IOV_BATCH) {
-        size_t k = j->to - i < IOV_BATCH ? j->to - i : IOV_BATCH;
-        vm_read_pages(&j->rd, j->pages + i, k, j->dst + i, j->ok + i);
-    }
-    return NULL;
+    const struct piece *x = a, *y = b;
+    return x->page < y->page ? -1 : x->page > y->page;
 }
 
-/* Copy the N pages PAGES[] to DST[0..N) (a page each); OK[i] says which were read.
- * Two readers when there is enough to share and a second CPU: reading another process's
- * pages costs the kernel a page-table walk each, which parallelizes. The helper thread
- * inherits pysnap's scheduling (real-time during a freeze). */
-static void copy_pages(struct ps_live *l, const uint64_t *pages, size_t n,
-                       unsigned char *const *dst, uint8_t *ok)
+/* Append the pieces of [ADDR, ADDR+LEN), a piece a page, to V (room for them counted by
+ * count_pieces). */
+static size_t add_pieces(struct piece *v, size_t n, uint64_t addr, uint64_t len)
 {
-    struct copy_job main_job = {{l->pid, l->iov, 0, l->use_memfd}, pages, dst, ok, 0, n};
-    struct copy_job help_job = {{l->pid, l->iov2, 0, l->use_memfd}, pages, dst, ok, n, n};
-    memset(ok, 0, n);
-    pthread_t helper;
-    int helped = 0;
-    if (n >= PARALLEL_MIN_PAGES && l->ncpus > 1 && !l->use_memfd) {
-        main_job.to = help_job.from = n / 2;
-        helped = pthread_create(&helper, NULL, copy_share, &help_job) == 0;
-        if (!helped)
-            main_job.to = help_job.from = n;
+    while (len > 0) {
+        uint64_t page = addr & ~(uint64_t)(PAGE - 1);
+        unsigned off = (unsigned)(addr - page);
+        unsigned k = PAGE - off < len ? PAGE - off : (unsigned)len;
+        v[n++] = (struct piece){page, off, off + k};
+        addr += k;
+        len -= k;
     }
-    copy_share(&main_job);
-    if (helped)
-        pthread_join(helper, NULL);
-    l->read_calls += main_job.rd.calls + help_job.rd.calls;
-    if (main_job.rd.no_vm_readv || help_job.rd.no_vm_readv || l->use_memfd) {
-        /* process_vm_readv not allowed here: the rest through /proc/PID/mem. */
-        l->use_memfd = 1;
-        if (open_memfd(l) == PS_OK)
-            for (size_t i = 0; i < n; i++)
-                if (!ok[i]) {
-                    l->read_calls++;
-                    ok[i] = pread(l->memfd, dst[i], PAGE, (off_t)pages[i]) == (ssize_t)PAGE;
-                }
-    }
+    return n;
 }
 
-int ps_live_record_spans(struct ps_live *l, const struct ps_live_span *spans, size_t nspans)
+static size_t count_pieces(uint64_t addr, uint64_t len)
 {
-    /* Every page of every span not cached yet, read in one batch. */
+    return len && addr + len > addr ? (size_t)((addr + len - 1) / PAGE - addr / PAGE + 1) : 0;
+}
+
+/* The pages of a set of spans to read whole: not cached, or cached in part (a plan's
+ * page), with where each one's copy goes. */
+struct wants {
+    uint64_t *page;
+    unsigned char **dst;
+    uint8_t *ok;
+    uint8_t *had;  /* cached in part: its copy goes where it is */
+    size_t n;
+};
+
+static void wants_free(struct wants *w)
+{
+    free(w->page);
+    free(w->dst);
+    free(w->ok);
+    free(w->had);
+}
+
+static int wants_collect(struct ps_live *l, const struct ps_live_span *spans, size_t nspans,
+                         struct wants *w)
+{
+    memset(w, 0, sizeof *w);
     size_t total = 0;
-    for (size_t i = 0; i < nspans; i++) {
-        uint64_t a = spans[i].addr, len = spans[i].len;
-        if (len && a + len > a)
-            total += (size_t)(((a + len + PAGE - 1) / PAGE) - a / PAGE);
-    }
-    uint64_t *want = malloc((total ? total : 1) * sizeof *want);
-    if (!want)
+    for (size_t i = 0; i < nspans; i++)
+        total += count_pieces(spans[i].addr, spans[i].len);
+    w->page = malloc((total ? total : 1) * sizeof *w->page);
+    if (!w->page)
         return PS_NOMEM;
     size_t n = 0;
     for (size_t i = 0; i < nspans; i++) {
         uint64_t a = spans[i].addr, len = spans[i].len;
         if (!len || a + len < a)
             continue;
-        for (uint64_t p = a & ~(uint64_t)(PAGE - 1); p < a + len && n < total; p += PAGE)
-            if (!ps_u64map_get(&l->pages, p + 1))
-                want[n++] = p;
-    }
-    qsort(want, n, sizeof *want, u64_cmp);
-    size_t u = 0;
-    for (size_t i = 0; i < n; i++)
-        if (u == 0 || want[i] != want[u - 1])
-            want[u++] = want[i];
-    int rc = PS_OK;
-    if (u && !l->offline && l->npages + u <= MAX_PAGES) {
-        /* The reserve first, fresh memory for what it cannot hold. */
-        struct slab *r = l->reserve;
-        size_t from_reserve = r ? (r->cap - r->used < u ? r->cap - r->used : u) : 0;
-        unsigned char *buf = u > from_reserve ? slab_new(l, u - from_reserve) : NULL;
-        uint8_t *ok = malloc(u);
-        unsigned char **dst = malloc(u * sizeof *dst);
-        if ((buf || u == from_reserve) && ok && dst) {
-            for (size_t i = 0; i < u; i++)
-                dst[i] = i < from_reserve ? r->data + PAGE * (r->used + i)
-                                          : buf + PAGE * (i - from_reserve);
-            if (r)
-                r->used += from_reserve;
-            if (buf)
-                l->slabs->used = u - from_reserve;
-            copy_pages(l, want, u, dst, ok);
-            for (size_t i = 0; i < u && !rc; i++)
-                rc = cache_put(l, want[i], ok[i] ? dst[i] : UNREADABLE);
+        for (uint64_t p = a & ~(uint64_t)(PAGE - 1); p < a + len && n < total; p += PAGE) {
+            void *have = ps_u64map_get(&l->pages, p + 1);
+            if (!have || (have != UNREADABLE && span_of(l, p) != PS_SPAN_FULL))
+                w->page[n++] = p;
         }
-        free(ok);
-        free(dst);
     }
-    free(want);
-    /* Record only what can be read: a stack copy may run into a guard page. */
+    qsort(w->page, n, sizeof *w->page, u64_cmp);
+    size_t u = 0, fresh = 0;
+    for (size_t i = 0; i < n; i++)
+        if (u == 0 || w->page[i] != w->page[u - 1]) {
+            w->page[u++] = w->page[i];
+            fresh += !ps_u64map_get(&l->pages, w->page[i] + 1);
+        }
+    if (!u || l->offline || l->npages + fresh > MAX_PAGES)
+        return PS_OK; /* nothing to read (w->n stays 0) */
+    w->dst = malloc(u * sizeof *w->dst);
+    w->ok = malloc(u);
+    w->had = malloc(u);
+    /* The reserve first, fresh memory for what it cannot hold. */
+    struct slab *r = l->reserve;
+    size_t from_reserve = r ? (r->cap - r->used < fresh ? r->cap - r->used : fresh) : 0;
+    unsigned char *buf = fresh > from_reserve ? slab_new(l, fresh - from_reserve) : NULL;
+    if (!w->dst || !w->ok || !w->had || (!buf && fresh > from_reserve))
+        return PS_NOMEM;
+    for (size_t i = 0, k = 0; i < u; i++) {
+        unsigned char *have = ps_u64map_get(&l->pages, w->page[i] + 1);
+        w->had[i] = have != NULL;
+        w->dst[i] = have ? have
+                         : k < from_reserve ? r->data + PAGE * (r->used + k++)
+                                            : buf + PAGE * (k++ - from_reserve);
+    }
+    if (r)
+        r->used += from_reserve;
+    if (buf)
+        l->slabs->used = fresh - from_reserve;
+    w->n = u;
+    return PS_OK;
+}
+
+/* After the copy of W, and of the plan: the pages it read are cached whole, the others
+ * unreadable. */
+static int wants_finish(struct ps_live *l, const struct wants *w)
+{
+    int rc = PS_OK;
+    for (size_t i = 0; i < w->n && !rc; i++) {
+        if (w->had[i] && w->ok[i])
+            rc = span_set(l, w->page[i], PS_SPAN_FULL);
+        else if (!w->had[i]) /* a page cached in part is the plan's: unreadable with it */
+            rc = cache_put(l, w->page[i], w->ok[i] ? w->dst[i] : UNREADABLE);
+    }
+    l->last_data = NULL;
+    return rc;
+}
+
+/* Record the readable part of each span: a stack copy may run into a guard page. */
+static int record_ranges(struct ps_live *l, const struct ps_live_span *spans, size_t nspans)
+{
+    int rc = PS_OK;
     for (size_t i = 0; i < nspans && !rc; i++) {
         uint64_t addr = spans[i].addr, end = addr + spans[i].len;
         if (end < addr)
@@ -473,7 +500,7 @@ int ps_live_record_spans(struct ps_live *l, const struct ps_live_span *spans, si
             size_t k = PAGE - (size_t)(addr - page);
             if (k > end - addr)
                 k = (size_t)(end - addr);
-            if (!get_page(l, page))
+            if (!get_page(l, page, (size_t)(addr - page), k))
                 break;
             rc = add_rec(l, addr, k);
             addr += k;
@@ -482,12 +509,77 @@ int ps_live_record_spans(struct ps_live *l, const struct ps_live_span *spans, si
     return rc;
 }
 
-int ps_live_record(struct ps_live *l, uint64_t addr, size_t len)
+/* The index of PAGE in the (sorted) plan, or NPLAN. */
+static size_t plan_index(const struct ps_live *l, uint64_t page)
 {
-    struct ps_live_span one = {addr, len};
-    return ps_live_record_spans(l, &one, 1);
+    size_t lo = 0, hi = l->nplan;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (l->plan[mid] < page)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < l->nplan && l->plan[lo] == page ? lo : l->nplan;
 }
 
+int ps_live_copy_frozen(struct ps_live *l, const struct ps_live_span *spans, size_t nspans)
+{
+    /* One copy of the plan and of the spans' pages that it does not hold whole, shared by
+     * two readers (pagecopy.h): a plan's page that a span needs is copied whole. */
+    struct wants w;
+    int rc = wants_collect(l, spans, nspans, &w);
+    size_t n = l->nplan + w.n;
+    uint64_t *pages = malloc((n ? n : 1) * sizeof *pages);
+    uint32_t *span = malloc((n ? n : 1) * sizeof *span);
+    unsigned char **dst = malloc((n ? n : 1) * sizeof *dst);
+    uint8_t *ok = malloc(n ? n : 1);
+    if (!pages || !span || !dst || !ok) {
+        /* The plan at least (the walk must not read the rehearsal's copy); no stacks. */
+        copy_pages(l, l->plan, l->plan_span, l->nplan, l->plan_dst, l->plan_ok);
+        rc = PS_NOMEM;
+        n = 0;
+        w.n = 0;
+    }
+    if (n) {
+        memcpy(pages, l->plan, l->nplan * sizeof *pages);
+        memcpy(span, l->plan_span, l->nplan * sizeof *span);
+        memcpy(dst, l->plan_dst, l->nplan * sizeof *dst);
+        size_t m = l->nplan;
+        for (size_t i = 0; i < w.n; i++) {
+            size_t k = w.had[i] ? plan_index(l, w.page[i]) : l->nplan;
+            if (k < l->nplan) {
+                span[k] = PS_SPAN_FULL;
+                continue;
+            }
+            pages[m] = w.page[i];
+            span[m] = PS_SPAN_FULL;
+            dst[m++] = w.dst[i];
+        }
+        copy_pages(l, pages, span, m, dst, ok);
+        memcpy(l->plan_ok, ok, l->nplan);
+        for (size_t i = 0, j = l->nplan; i < w.n; i++) {
+            size_t k = w.had[i] ? plan_index(l, w.page[i]) : l->nplan;
+            w.ok[i] = k < l->nplan ? ok[k] : ok[j++];
+        }
+    }
+    for (size_t i = 0; i < l->nplan; i++)
+        if (!l->plan_ok[i]) { /* unmapped since the plan: as unreadable as in a live walk */
+            ps_u64map_put(&l->pages, l->plan[i] + 1, UNREADABLE);
+            l->npages--;
+        }
+    l->last_data = NULL;
+    if (!rc)
+        rc = wants_finish(l, &w);
+    if (!rc)
+        rc = record_ranges(l, spans, nspans);
+    free(pages);
+    free(span);
+    free(dst);
+    free(ok);
+    wants_free(&w);
+    return rc;
+}
 
 /* A reserve partly used by an earlier freeze joins the slabs (its pages are cached); an
  * unused one is freed. */
@@ -543,7 +635,7 @@ int ps_live_reserve(struct ps_live *l, const struct ps_live_span *spans, size_t 
         }
     }
     /* The rehearsal: the same copy, into the same memory, with the target running. */
-    copy_pages(l, pages, k, dst, ok);
+    copy_pages(l, pages, NULL, k, dst, ok);
     free(pages);
     free(dst);
     free(ok);
@@ -558,6 +650,8 @@ static void forget_pages(struct ps_live *l)
 {
     ps_u64map_free(&l->pages, NULL);
     memset(&l->pages, 0, sizeof l->pages);
+    ps_u64map_free(&l->spans, NULL);
+    memset(&l->spans, 0, sizeof l->spans);
     l->npages = 0;
     l->last_data = NULL;
     l->nrecs = 0;
@@ -579,37 +673,70 @@ static void drop_cache(struct ps_live *l)
 
 int ps_live_plan(struct ps_live *l)
 {
-    /* The readable pages cached so far, and the ones the last offline walk missed. */
-    size_t n = l->npages + l->nmisses, m = 0;
-    uint64_t *plan = malloc((n ? n : 1) * sizeof *plan);
-    if (!plan)
+    /* What the next freeze copies, page by page: the bytes read since the last plan (the
+     * walk's reads, the stacks), the bytes the last offline walk missed, and what the last
+     * plan copied of a page still cached. */
+    size_t n = l->nmisses + l->spans.len;
+    for (size_t i = 0; i < l->nrecs; i++)
+        n += count_pieces(l->recs[i].addr, l->recs[i].len);
+    struct piece *v = malloc((n ? n : 1) * sizeof *v);
+    if (!v)
         return PS_NOMEM;
-    for (size_t i = 0; i < l->pages.cap; i++)
-        if (l->pages.keys[i] && l->pages.values[i] != UNREADABLE && m < n)
-            plan[m++] = l->pages.keys[i] - 1;
-    for (size_t i = 0; i < l->nmisses && m < n; i++)
-        plan[m++] = l->misses[i];
-    qsort(plan, m, sizeof *plan, u64_cmp);
+    size_t m = 0;
+    for (size_t i = 0; i < l->nrecs; i++)
+        m = add_pieces(v, m, l->recs[i].addr, l->recs[i].len);
+    for (size_t i = 0; i < l->nmisses; i++)
+        m = add_pieces(v, m, l->misses[i].addr, l->misses[i].len);
+    for (size_t i = 0; i < l->spans.cap && m < n; i++) {
+        void *have = l->spans.keys[i] ? ps_u64map_get(&l->pages, l->spans.keys[i]) : NULL;
+        if (have && have != UNREADABLE) {
+            uint32_t sp = (uint32_t)(uintptr_t)l->spans.values[i];
+            v[m++] = (struct piece){l->spans.keys[i] - 1, ps_span_lo(sp), ps_span_hi(sp)};
+        }
+    }
+    qsort(v, m, sizeof *v, piece_cmp);
     size_t u = 0;
-    for (size_t i = 0; i < m; i++)
-        if (u == 0 || plan[i] != plan[u - 1])
-            plan[u++] = plan[i];
+    for (size_t i = 0; i < m; i++) {
+        if (ps_u64map_get(&l->pages, v[i].page + 1) == UNREADABLE)
+            continue; /* not in the plan: an offline walk that needs it misses, and the next
+                         plan has it */
+        if (u && v[u - 1].page == v[i].page) {
+            v[u - 1].lo = v[i].lo < v[u - 1].lo ? v[i].lo : v[u - 1].lo;
+            v[u - 1].hi = v[i].hi > v[u - 1].hi ? v[i].hi : v[u - 1].hi;
+        } else
+            v[u++] = v[i];
+    }
+    int whole = l->misses_lost;
     l->nmisses = 0;
+    l->misses_lost = 0;
     free(l->plan);
+    free(l->plan_span);
     free(l->plan_ok);
     free(l->plan_dst);
-    l->plan = plan;
     l->nplan = u;
+    l->plan = malloc((u ? u : 1) * sizeof *l->plan);
+    l->plan_span = malloc((u ? u : 1) * sizeof *l->plan_span);
     l->plan_ok = malloc(u ? u : 1);
     l->plan_dst = malloc((u ? u : 1) * sizeof *l->plan_dst);
-    if (!l->plan_ok || !l->plan_dst)
+    if (!l->plan || !l->plan_span || !l->plan_ok || !l->plan_dst) {
+        free(v);
+        l->nplan = 0;
         return PS_NOMEM;
+    }
+    for (size_t i = 0; i < u; i++) {
+        unsigned lo = v[i].lo & ~(SPAN_ALIGN - 1), hi = (v[i].hi + SPAN_ALIGN - 1) & ~(SPAN_ALIGN - 1);
+        lo = lo > SPAN_PAD ? lo - SPAN_PAD : 0;
+        hi = hi + SPAN_PAD < PAGE ? hi + SPAN_PAD : PAGE;
+        l->plan[i] = v[i].page;
+        l->plan_span[i] = whole ? PS_SPAN_FULL : ps_span_make(lo, hi);
+    }
+    free(v);
     /* Each page's copy goes where the walk before cached it: memory this process has already
      * faulted in and copied into (a new slab only for the misses). The page faults of fresh
      * memory cost 10-15 us each in a VM, and were most of a capture's page faults. */
     size_t fresh = 0;
     for (size_t i = 0; i < u; i++) {
-        unsigned char *old = ps_u64map_get(&l->pages, plan[i] + 1);
+        unsigned char *old = ps_u64map_get(&l->pages, l->plan[i] + 1);
         l->plan_dst[i] = old != UNREADABLE ? old : NULL;
         fresh += !l->plan_dst[i];
     }
@@ -621,11 +748,12 @@ int ps_live_plan(struct ps_live *l)
     for (size_t i = 0, k = 0; i < u; i++)
         if (!l->plan_dst[i])
             l->plan_dst[i] = data + PAGE * k++;
-    /* The map holds the plan's pages and nothing else (a page unreadable before is not in the
-     * plan: an offline walk that needs it misses, and the next plan has it). */
+    /* The map holds the plan's pages and nothing else, each with its span. */
     forget_pages(l);
     for (size_t i = 0; i < u; i++) {
-        int rc = cache_put(l, plan[i], l->plan_dst[i]);
+        int rc = cache_put(l, l->plan[i], l->plan_dst[i]);
+        if (!rc)
+            rc = span_set(l, l->plan[i], l->plan_span[i]);
         if (rc)
             return rc;
     }
@@ -634,21 +762,16 @@ int ps_live_plan(struct ps_live *l)
      * (430 pages): a first process_vm_readv into memory costs 6-9 us a page even when the
      * memory was written beforehand, a second 1-2 us; the freeze holds only the second. */
     if (u)
-        copy_pages(l, plan, u, l->plan_dst, l->plan_ok);
+        copy_pages(l, l->plan, l->plan_span, u, l->plan_dst, l->plan_ok);
     return PS_OK;
 }
 
-void ps_live_copy_plan(struct ps_live *l)
+size_t ps_live_plan_bytes(const struct ps_live *l)
 {
-    if (!l->nplan)
-        return;
-    copy_pages(l, l->plan, l->nplan, l->plan_dst, l->plan_ok);
+    size_t total = 0;
     for (size_t i = 0; i < l->nplan; i++)
-        if (!l->plan_ok[i]) { /* unmapped since the plan: as unreadable as in a live walk */
-            ps_u64map_put(&l->pages, l->plan[i] + 1, UNREADABLE);
-            l->npages--;
-        }
-    l->last_data = NULL;
+        total += ps_span_hi(l->plan_span[i]) - ps_span_lo(l->plan_span[i]);
+    return total;
 }
 
 void ps_live_set_offline(struct ps_live *l, int offline)
@@ -684,10 +807,11 @@ int ps_live_recorded(struct ps_live *l, struct ps_range **ranges, size_t *n, siz
         struct rec r = l->recs[i];
         if (m > 0) {
             struct rec *last = &l->recs[m - 1];
-            /* Both ends of a small gap lie in cached pages, so the gap bytes are cached too
-             * (the gap is shorter than a page). A gap holding withheld bytes stays a gap. */
+            /* A small gap is filled in when its bytes are cached (a freeze's copy of a page
+             * may hold only part of it). A gap holding withheld bytes stays a gap. */
             uint64_t end = last->addr + last->len;
-            if (r.addr <= end + MERGE_GAP && (r.addr <= end || !held_overlaps(l, end, r.addr))) {
+            if (r.addr <= end + MERGE_GAP &&
+                (r.addr <= end || (!held_overlaps(l, end, r.addr) && cached(l, end, r.addr - end)))) {
                 if (r.addr + r.len > last->addr + last->len)
                     last->len = r.addr + r.len - last->addr;
                 continue;
@@ -748,11 +872,11 @@ void ps_live_close(struct ps_live *l)
     drop_reserve(l);
     drop_cache(l);
     free(l->plan);
+    free(l->plan_span);
     free(l->plan_ok);
     free(l->plan_dst);
     free(l->misses);
-    free(l->iov);
-    free(l->iov2);
+    ps_pagecopy_close(l->copier);
     free(l->recs);
     free(l->held);
     free(l->merged);

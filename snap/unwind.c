@@ -157,14 +157,14 @@ void ps_unwind_reserve(struct ps_unwind *u, struct ps_live *live)
     free(spans);
 }
 
-void ps_unwind_record(struct ps_unwind *u, struct ps_live *live, const struct ps_freeze *fz)
+struct ps_live_span *ps_unwind_spans(struct ps_unwind *u, const struct ps_freeze *fz, size_t *nspans)
 {
+    *nspans = 0;
     if (!u || !u->max_stack)
-        return;
-    /* Every thread's stack and code around its PC, copied in one batch. */
+        return NULL;
     struct ps_live_span *spans = malloc((2 * fz->ntasks + 1) * sizeof *spans);
     if (!spans)
-        return;
+        return NULL;
     size_t n = 0;
     for (size_t i = 0; i < fz->ntasks; i++) {
         const struct ps_ftask *t = &fz->tasks[i];
@@ -196,8 +196,8 @@ void ps_unwind_record(struct ps_unwind *u, struct ps_live *live, const struct ps
             spans[n++] = (struct ps_live_span){pc - PS_UNWIND_CODE_BEFORE,
                                                PS_UNWIND_CODE_BEFORE + PS_UNWIND_CODE_AFTER};
     }
-    ps_live_record_spans(live, spans, n);
-    free(spans);
+    *nspans = n;
+    return spans;
 }
 
 /* --- after the thaw: libdwfl callbacks ---------------------------------------------------- */

@@ -1,9 +1,10 @@
 /* Native stacks of a captured process, in three steps around the freeze:
  *
  *   ps_unwind_open    before the freeze: read /proc/PID/maps (where the stacks are);
- *   ps_unwind_record  while frozen: copy each stopped thread's used stack (from SP minus the
+ *   ps_unwind_spans   while frozen: each stopped thread's used stack (from SP minus the
  *                     red zone up to the end of its stack mapping, capped) and the code
- *                     around its PC into the recording source, so both land in the snapshot;
+ *                     around its PC, for the recording source to copy with the rest
+ *                     (ps_live_copy_frozen), so both land in the snapshot;
  *   ps_unwind_run     after the thaw: unwind every thread with libdwfl over those copies only
  *                     (eh_frame / debug_frame CFI of the on-disk binaries, opened with
  *                     ps_mapped_open), symbolize each PC (.symtab where present, .dynsym on
@@ -35,14 +36,15 @@ struct ps_unwind;
  * not an error (stacks are then copied up to MAX_STACK from SP). */
 int ps_unwind_open(pid_t pid, size_t max_stack, struct ps_unwind **out);
 
-/* Before each freeze: reserve memory for the stack copies ps_unwind_record will make and
+/* Before each freeze: reserve memory for the stack copies of ps_unwind_spans' spans and
  * rehearse them (the stacks' top pages, found in the maps), so that the copy inside the
  * pause neither faults memory in nor reads a stack page for the first time. */
 void ps_unwind_reserve(struct ps_unwind *u, struct ps_live *live);
 
-/* While FZ holds the target stopped: record every stopped thread's stack and the code around
- * its PC in LIVE. Only reads memory; errors leave that thread's copy short. */
-void ps_unwind_record(struct ps_unwind *u, struct ps_live *live, const struct ps_freeze *fz);
+/* While FZ holds the target stopped: the spans to copy, every stopped thread's stack and
+ * the code around its PC (*NSPANS of them, malloc'd; NULL when native stacks are off or out
+ * of memory: the snapshot then has none). Reads only the registers FZ holds. */
+struct ps_live_span *ps_unwind_spans(struct ps_unwind *u, const struct ps_freeze *fz, size_t *nspans);
 
 /* After the thaw: unwind each thread of META that has registers, reading target memory only
  * from RANGES (sorted, non-overlapping: what the snapshot will hold), and fill the threads'

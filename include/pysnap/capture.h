@@ -41,12 +41,14 @@ struct ps_capture_result {
     uint64_t capture_ns;
     size_t bytes_captured, ranges;
     int partial;
-    /* Where the last freeze's pause went: interrupting and collecting the stops, the bulk
-     * copy of the planned pages, the walk (0 unless the last freeze had to walk frozen),
-     * copying the native stacks, detaching; the pages kept, the read calls made while frozen,
-     * and the number of freezes (1 unless the memory changed under the plan). */
+    /* Where the last freeze's pause went: interrupting and collecting the stops (with each
+     * thread's registers), listing the native stacks to copy (stacks), the one copy of the
+     * planned memory and the stacks (copy), the walk (0 unless the last freeze had to walk
+     * frozen), detaching (resume); the pages kept, the read calls made while frozen,
+     * and the number of freezes (1 unless the memory changed under the plan); the pages of
+     * the last freeze's plan and the bytes of them it copied. */
     uint64_t stop_ns, copy_ns, walk_ns, stacks_ns, resume_ns;
-    size_t pages_read, read_calls;
+    size_t pages_read, read_calls, plan_pages, plan_bytes;
     unsigned freezes;
 };
 

@@ -12,11 +12,12 @@ Truth JSON (FIFO + ".json", then "ready" on FIFO): {"pid", "version_info", "free
 "main_tid", "spinner_tid", "sleeper_tids", "file", "spin_line"}.
 """
 
-import json
 import os
 import sys
 import threading
 import time
+
+from fifo_truth import publish_truth
 
 READY = {}
 LOCK = threading.Lock()
@@ -68,12 +69,7 @@ def main():
              "spinner_tid": [tid for tid, role in ready.items() if role == "spinner"][0],
              "sleeper_tids": sorted(tid for tid, role in ready.items() if role == "sleeper"),
              "file": os.path.abspath(__file__), "spin_line": SPIN_LINE}
-    with open(fifo + ".json.tmp", "w") as fh:
-        json.dump(truth, fh)
-    os.rename(fifo + ".json.tmp", fifo + ".json")
-    fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-    os.write(fd, b"ready\n")
-    os.close(fd)
+    publish_truth(fifo, truth)
     while True:
         time.sleep(1000)
 

@@ -6,11 +6,12 @@ usage: old_stripped_target.py FIFO
 """
 
 import ctypes
-import json
 import os
 import sys
 import threading
 import time
+
+from fifo_truth import publish_truth
 
 _libc = ctypes.CDLL(None)
 PARKED = threading.Event()
@@ -51,12 +52,7 @@ def main():
         libs = sorted(set(l.split()[-1] for l in m if "libpython" in l))
     truth = {"pid": os.getpid(), "threads": threads, "libpython": libs, "main_tid": main_tid,
              "main_park_line": main_park_line()}
-    with open(fifo + ".json.tmp", "w") as fh:
-        json.dump(truth, fh)
-    os.rename(fifo + ".json.tmp", fifo + ".json")
-    fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-    os.write(fd, b"ready\n")
-    os.close(fd)
+    publish_truth(fifo, truth)
     STOP.wait(1000)  # main parks here
 
 

@@ -11,11 +11,12 @@ Truth JSON (FIFO + ".json", then "ready" on FIFO): {"pid", "python": {"version_i
 sys._current_frames(), locals of hold()'s frame with their type name and repr().
 """
 
-import json
 import os
 import sys
 import threading
 import time
+
+from fifo_truth import publish_truth
 
 
 def gettid():
@@ -109,12 +110,7 @@ def main():
     truth = {"pid": os.getpid(), "executable": sys.executable,
              "python": {"version_info": list(sys.version_info)},
              "main_tid": gettid(), "spinner_tid": spinner, "threads": out}
-    with open(fifo + ".json.tmp", "w") as fh:
-        json.dump(truth, fh)
-    os.rename(fifo + ".json.tmp", fifo + ".json")
-    fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-    os.write(fd, b"ready\n")
-    os.close(fd)
+    publish_truth(fifo, truth)
     while True:
         time.sleep(1000)
 

@@ -5,12 +5,13 @@ A target reports its truth as JSON in FIFO + ".json" (written atomically), then 
 on FIFO; on failure "error: <why>\\n" and exit 3. Python 3.6+ syntax only.
 """
 
-import json
 import os
 import platform
 import signal
 import sys
 import threading
+
+from fifo_truth import publish_truth, signal_fifo  # noqa: F401 (the targets use both)
 
 if not hasattr(threading, "get_native_id"):
     # 3.6/3.7: the kernel thread id through gettid(2) (SYS_gettid = 186 on x86-64), what
@@ -25,14 +26,6 @@ if not hasattr(threading, "get_native_id"):
     threading.get_native_id = _get_native_id
 
 
-def signal_fifo(fifo, line):
-    fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-    try:
-        os.write(fd, (line + "\n").encode("utf-8"))
-    finally:
-        os.close(fd)
-
-
 def write_truth(fifo, truth):
     """publish_truth() of TRUTH plus "pid" and "python" (version, version_info)."""
     truth = dict(truth)
@@ -40,15 +33,6 @@ def write_truth(fifo, truth):
     truth["python"] = {"version": platform.python_version(),
                        "version_info": list(sys.version_info)}
     publish_truth(fifo, truth)
-
-
-def publish_truth(fifo, truth):
-    """TRUTH as JSON in FIFO + ".json" (written atomically), then "ready" on FIFO."""
-    path = fifo + ".json"
-    with open(path + ".tmp", "w") as f:
-        json.dump(truth, f, indent=1, sort_keys=True)
-    os.rename(path + ".tmp", path)
-    signal_fifo(fifo, "ready")
 
 
 def fail(fifo, e):

@@ -229,7 +229,8 @@ static int draw_header(struct ps_top *t, const struct top_view *v, const struct 
 /* The numeric columns, right-aligned over the row format of draw_table. */
 static const char *const columns[] = {"   %Own", "   %Total", "   OwnTime", "  TotalTime"};
 
-static void draw_table(struct ps_top *t, const struct top_view *v, int y, int bottom)
+static void draw_table(struct ps_top *t, const struct top_view *v, const struct top_header *h,
+                       int y, int bottom)
 {
     int x = 0;
     for (int c = 0; c < 4; c++) {
@@ -247,7 +248,12 @@ static void draw_table(struct ps_top *t, const struct top_view *v, int y, int bo
         put(y, 0, "(out of memory)", A_BOLD);
         return;
     }
-    if (n == 0)
+    struct ps_top_totals tot;
+    ps_top_totals(t, v->span, &tot);
+    if (n == 0 && tot.no_gil && h->mode && strcmp(h->mode, "--gil") == 0)
+        put(y, 2, "(--gil: a free-threaded build has no GIL, so no thread holds it; run top without "
+                  "--gil)", A_NORMAL);
+    else if (n == 0)
         put(y, 2, "(no samples yet)", A_NORMAL);
     int lines = 0;
     for (size_t i = 0; i < n && !lines; i++)
@@ -369,7 +375,7 @@ void top_screen_draw(struct ps_top *t, const struct top_view *v, const struct to
     if (v->threads)
         draw_threads(t, v, y, bottom);
     else
-        draw_table(t, v, y, bottom);
+        draw_table(t, v, h, y, bottom);
     char keys[256];
     snprintf(keys, sizeof keys,
              " 1-6 sort (%s)  l %s  t %s  w %s  p pause  r reset  ? help  q quit ",

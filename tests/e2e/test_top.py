@@ -548,6 +548,12 @@ def test_gil_share(gil_python, pysnap_bin, term, run_target):
         assert last["stats"][5] == "none" and p[2] == "none", last
         assert "no GIL (free-threaded)" in screen, screen
         assert not re.search(r"GIL [\d.]+%", screen), screen
+        # --gil keeps no sample there: the table says why instead of staying empty
+        start_top(term, pysnap_bin, "--pid", proc.pid, "--gil")
+        screen = term.wait("the --gil note", lambda s: "no thread holds it" in s and s, 5)
+        assert "(no samples yet)" not in screen, screen
+        term.keys("q")
+        assert_restored(term)
         return
     # The spinner holds the GIL in every round but those that fall in a hand-off of
     # microseconds (and a walk torn now and then on a loaded machine).

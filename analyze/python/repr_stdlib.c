@@ -21,7 +21,7 @@
 #include "walker_internal.h"
 
 #define TPFLAGS_HEAPTYPE (1ull << 9)
-#define TP_REPR_BEFORE_TP_FLAGS 80 /* as in repr.c: PyTypeObject is the same in 3.8-3.15 */
+#define TP_REPR_BEFORE_TP_FLAGS 80 /* as in repr.c: PyTypeObject is the same in 3.6-3.15 */
 #define TP_BASE_BEFORE_TP_DICT 8
 #define MAX_BASES 32
 #define MAX_DEC_WORDS 4096        /* mpd_t coefficient words (19 digits each) read at most */

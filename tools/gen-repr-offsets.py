@@ -6,6 +6,10 @@ PyMemoryViewObject, the exception and traceback objects, the thread state's exc_
 live in no installed header, or in private ones, so instead of typing numbers off the struct
 definitions this finds known values inside live objects with ctypes: the address of a known
 object, a known integer, the byte that changes when a lock is taken. Every hit must be unique.
+Offsets are absolute in the build it runs on: it first finds where that build's header keeps
+ob_type (8, or 24 in a free-threaded build) and prints it in the row, with free_threaded. What
+changed in how repr() prints rather than in a layout (3.6's positional timedelta and
+one-argument exceptions) is measured too. Runs on 3.6+ (GIL or free-threaded).
 
 usage: PYTHON tools/gen-repr-offsets.py
 """

@@ -298,6 +298,10 @@ def query(conn_lock):
     rlock.acquire()
     code = hostile.__code__
     point = Point(1, y="b")
+    # an attribute named like a credential (every version; dataclasses below are 3.7+)
+    creds = types.SimpleNamespace(user="bob", password="ns-" + os.urandom(4).hex())
+    MARKERS.append(creds.password)
+    REDACTED["creds"] = "namespace(user='bob', password='<redacted>')"
     if dataclasses is not None:  # 3.7+
         item = Item("pen", decimal.Decimal("1.20"), ["a"])
         frozen = Frozen(7)

@@ -6,6 +6,10 @@ PyMemoryViewObject, the exception and traceback objects, the thread state's exc_
 live in no installed header, or in private ones, so instead of typing numbers off the struct
 definitions this finds known values inside live objects with ctypes: the address of a known
 object, a known integer, the byte that changes when a lock is taken. Every hit must be unique.
+Offsets are absolute in the build it runs on: it first finds where that build's header keeps
+ob_type (8, or 24 in a free-threaded build) and prints it in the row, with free_threaded. What
+changed in how repr() prints rather than in a layout (3.6's positional timedelta and
+one-argument exceptions) is measured too. Runs on 3.6+ (GIL or free-threaded).
 
 usage: PYTHON tools/gen-repr-offsets.py
 """
@@ -21,7 +25,23 @@ import threading
 import types
 
 WORD = 8
-HEAD = 16  # PyObject_HEAD of a release build; offsets below are printed relative to it
+
+
+def measure_ob_type():
+    """Where this build's object header keeps ob_type: 8 in a release build, 24 in a
+    free-threaded one (ob_tid, ob_mutex, ob_gc_bits, ob_ref_local, ob_ref_shared first). Every
+    offset below is absolute, from the start of an object of this build."""
+    x = 1.5
+    n = sys.getsizeof(x)
+    b = ctypes.string_at(id(x), n)
+    hits = [i for i in range(0, n - WORD + 1, WORD) if int.from_bytes(b[i:i + WORD], "little") == id(float)]
+    if len(hits) != 1:
+        sys.exit("ob_type: expected one hit, found %r" % hits)
+    return hits[0]
+
+
+OB_TYPE = measure_ob_type()
+HEAD = OB_TYPE + WORD  # the first field after PyObject_HEAD
 
 
 def raw(obj, n=None):
@@ -54,15 +74,9 @@ def find_bytes(obj, pattern, what, n=None):
     return one(hits, what)
 
 
-def head_shift():
-    """Bytes a Py_TRACE_REFS build puts before ob_refcnt (0 in release builds)."""
-    return 16 if hasattr(sys, "getobjects") else 0
-
-
 def measure():
-    out = {}
-    sh = head_shift()
-    if sh:
+    out = {"ob_type": OB_TYPE}
+    if hasattr(sys, "getobjects"):
         sys.exit("a Py_TRACE_REFS build: pysnap shifts the release offsets by its head")
     # datetime: the packed bytes follow the hash and hastzinfo.
     d = datetime.date(2024, 5, 17)
@@ -85,6 +99,8 @@ def measure():
              (-123456).to_bytes(4, "little", signed=True) + (7654).to_bytes(4, "little") +
              (321).to_bytes(4, "little")], "timedelta fields")
     out["delta_days"] = i
+    # before 3.7: datetime.timedelta(-1, 5, 7) (positional), since: keywords
+    out["delta_positional"] = int(repr(datetime.timedelta(1)) == "datetime.timedelta(1)")
     tz = datetime.timezone(datetime.timedelta(hours=5, minutes=30), "IST")
     out["tz_offset"] = find_word(tz, id(tz.utcoffset(None)), "timezone offset")
     out["tz_name"] = find_word(tz, id(tz.tzname(None)), "timezone name")
@@ -101,8 +117,11 @@ def measure():
     # _decimal: PyDecObject { HEAD; hash; mpd_t dec { uint8 flags; exp; digits; len; alloc;
     # data } }: the exponent, digit count and data pointer are found by value.
     x = decimal.Decimal("-12345678901234567890123.45")
-    if type(x).__module__ != "decimal" or not hasattr(decimal, "HAVE_CONTEXTVAR") or \
-            decimal.__file__.endswith("_pydecimal.py"):
+    try:
+        import _decimal
+    except ImportError:
+        _decimal = None
+    if _decimal is None or decimal.Decimal is not _decimal.Decimal:
         sys.exit("decimal is not the C _decimal module")
     n = sys.getsizeof(x)
     ws = words_at(id(x), n // WORD)
@@ -123,7 +142,7 @@ def measure():
     n = out["deque_maxlen"]
     ws = words_at(id(dq), n // WORD)
     # a small deque has one block: leftblock == rightblock, two equal pointers side by side
-    pair = one([i * 8 for i in range(3, len(ws) - 1) if ws[i] == ws[i + 1] and ws[i] > 4096],
+    pair = one([i * 8 for i in range(HEAD // 8, len(ws) - 1) if ws[i] == ws[i + 1] and ws[i] > 4096],
                "deque leftblock, rightblock")
     out["deque_leftblock"], out["deque_rightblock"] = pair, pair + 8
     idx = words_at(ws[pair // 8], 80).index(id(first))
@@ -168,24 +187,25 @@ def measure():
                                before[i:i + 4] != after[i:i + 4]], "memoryview flags")
     # _thread.lock: the word whose bytes change when it is taken
     lk = threading.Lock()
-    a = raw(lk, 48)
+    a = raw(lk, HEAD + 32)
     lk.acquire()
-    b = raw(lk, 48)
+    b = raw(lk, HEAD + 32)
     lk.release()
-    diff = [i for i in range(HEAD, 48) if a[i] != b[i]]
+    diff = [i for i in range(HEAD, HEAD + 32) if a[i] != b[i]]
     out["lock_locked"] = one(diff, "lock locked byte")
     out["lock_locked_bit"] = b[diff[0]] & ~a[diff[0]]
     rl = threading.RLock()
-    a = words_at(id(rl), 6)
+    fields = range(HEAD // 8, HEAD // 8 + 4)
+    a = words_at(id(rl), fields[-1] + 1)
     rl.acquire()
     rl.acquire()
-    b = words_at(id(rl), 6)
+    b = words_at(id(rl), fields[-1] + 1)
     rl.release()
     rl.release()
-    out["rlock_owner"] = one([i * 8 for i in range(2, 6) if b[i] == threading.get_ident()], "rlock owner")
+    out["rlock_owner"] = one([i * 8 for i in fields if b[i] == threading.get_ident()], "rlock owner")
     # 3.14+ keep the recursion level (count - 1) in a _PyRecursiveMutex
-    cnt = [i * 8 for i in range(2, 6) if b[i] == 2] or \
-        [i * 8 for i in range(2, 6) if b[i] == 1 and a[i] == 0 and i * 8 > out["rlock_owner"]]
+    cnt = [i * 8 for i in fields if b[i] == 2] or \
+        [i * 8 for i in fields if b[i] == 1 and a[i] == 0 and i * 8 > out["rlock_owner"]]
     out["rlock_count"] = one(cnt, "rlock count")
     out["rlock_count_bias"] = 2 - b[out["rlock_count"] // 8]
     # bound method, slice, SimpleNamespace, module
@@ -212,6 +232,8 @@ def measure():
     # exceptions and tracebacks
     e = ValueError("x", 1)
     out["exc_args"] = find_word(e, id(e.args), "exception args")
+    # before 3.7 one argument showed as a tuple's: ValueError('x',)
+    out["exc_one_comma"] = int(repr(ValueError("x")) == "ValueError('x',)")
     try:
         raise KeyError("k")
     except KeyError as err:
@@ -236,33 +258,41 @@ def measure():
     # f_back), whose first words hold the code object (3.14+ as a tagged stack ref)
     fr = sys._getframe()
     if sys.version_info >= (3, 11):
-        iframe = words_at(id(fr) + 24, 1)[0]
+        iframe = words_at(id(fr) + HEAD + 8, 1)[0]  # after f_back
         assert any(w & ~7 == id(fr.f_code) for w in words_at(iframe, 8)), "f_frame"
-        out["frameobj_iframe"] = 24
+        out["frameobj_iframe"] = HEAD + 8
     else:
         out["frameobj_iframe"] = -1
     # thread state: exc_info -> _PyErr_StackItem { [type,] value, [traceback,] previous }
+    # (3.7+); 3.6 keeps exc_type, exc_value, exc_traceback in the thread state itself
     get = ctypes.pythonapi.PyThreadState_Get
     get.restype = ctypes.c_void_p
     try:
         raise ValueError("handled")
     except ValueError as err:
         ts = get()
-        hits = word_hits(ts, 2048, id(err), 0)
-        vpos = one(hits, "tstate exc_state value")
-        item_value = 8 if sys.version_info < (3, 11) else 0
-        state = vpos - item_value
-        out["tstate_exc_info"] = one(word_hits(ts, 2048, ts + state, 0), "tstate exc_info")
+        vpos = one(word_hits(ts, 2048, id(err), 0), "tstate exc_state value")
+        typed = words_at(ts + vpos - 8, 1)[0] == id(ValueError)  # the type before the value
+        item_value = 8 if typed else 0
+        item = vpos - item_value
+        ptr = word_hits(ts, 2048, ts + item, 0)
     out["excitem_value"] = item_value
-    out["excitem_previous"] = 24 if sys.version_info < (3, 11) else 8
+    if ptr:
+        out["tstate_exc_info"] = one(ptr, "tstate exc_info")
+        out["tstate_exc_state"] = -1
+        out["excitem_previous"] = item_value + (16 if typed else 8)
+    else:
+        out["tstate_exc_info"] = -1
+        out["tstate_exc_state"] = item
+        out["excitem_previous"] = -1
     # types: tp_mro (after tp_bases); a member descriptor's PyMemberDef and its offset
     out["tp_mro"] = find_word(C, id(C.__mro__), "tp_mro", n=512, start=0)
     class S(object):
         __slots__ = ("a", "b")
     md = S.__dict__["b"]
     # PyDescr_COMMON (head, d_type, d_name, d_qualname), then the PyMemberDef pointer
-    out["memberdescr_def"] = 40
-    mdef = words_at(id(md) + 40, 1)[0]
+    out["memberdescr_def"] = HEAD + 24
+    mdef = words_at(id(md) + out["memberdescr_def"], 1)[0]
     assert ctypes.string_at(words_at(mdef, 1)[0], 2) == b"b\0", "PyMemberDef name"
     s = S()
     s.b = s
@@ -292,8 +322,10 @@ def main():
     v = sys.version_info
     sizes = out.pop("sizes")
     sizes["zoneinfo"] = out.pop("size_zoneinfo")
-    print("    /* %d.%d.%d */" % tuple(v[:3]))
-    fields = ["{.major = %d, .minor = %d" % (v[0], v[1])]
+    import sysconfig
+    free_threaded = int(bool(sysconfig.get_config_var("Py_GIL_DISABLED")))
+    print("    /* %d.%d.%d%s */" % (tuple(v[:3]) + ("t" if free_threaded else "",)))
+    fields = ["{.major = %d, .minor = %d, .free_threaded = %d" % (v[0], v[1], free_threaded)]
     fields += [".%s = %d" % (k, out[k]) for k in sorted(out)]
     fields += [".size_%s = %d" % (k, sizes[k]) for k in sorted(sizes)]
     line, lines = "    ", []

@@ -16,7 +16,7 @@
 #include "walker_internal.h"
 
 #define TPFLAGS_HEAPTYPE (1ull << 9)
-/* PyTypeObject, the same in every version 3.8-3.15 (Include/cpython/object.h): tp_repr is ten
+/* PyTypeObject, the same in every version 3.6-3.15 (Include/cpython/object.h): tp_repr is ten
  * pointers before tp_flags, tp_base the pointer before tp_dict. */
 #define TP_REPR_BEFORE_TP_FLAGS 80
 #define TP_BASE_BEFORE_TP_DICT 8

@@ -21,7 +21,7 @@
 #include "walker_internal.h"
 
 #define TPFLAGS_HEAPTYPE (1ull << 9)
-#define TP_REPR_BEFORE_TP_FLAGS 80 /* as in repr.c: PyTypeObject is the same in 3.8-3.15 */
+#define TP_REPR_BEFORE_TP_FLAGS 80 /* as in repr.c: PyTypeObject is the same in 3.6-3.15 */
 #define TP_BASE_BEFORE_TP_DICT 8
 #define MAX_BASES 32
 #define MAX_DEC_WORDS 4096        /* mpd_t coefficient words (19 digits each) read at most */
@@ -34,10 +34,24 @@ typedef void (*stdlib_fn)(struct repr_ctx *c, uint64_t obj, const struct ps_repr
 
 /* ---- reading ---- */
 
-/* Offsets in the rows are a release build's; a Py_TRACE_REFS head is longer. */
+/* The I-th offsets row of the target's version and build (GIL or free-threaded). */
+static const struct ps_repr_offsets *rows(struct ps_walker *w, unsigned i)
+{
+    return ps_repr_offsets(w->off.major, w->off.minor, w->off.free_threaded, i);
+}
+
+/* How much longer the target's object header is than that of the build the rows were
+ * measured on (a Py_TRACE_REFS build's; 0 otherwise: all rows of a version and build share
+ * their header). */
+static int64_t head_shift(struct ps_walker *w)
+{
+    const struct ps_repr_offsets *r = rows(w, 0);
+    return r ? (int64_t)w->off.object.ob_type - r->ob_type : 0;
+}
+
 static uint64_t at(struct ps_walker *w, uint64_t obj, ps_off off)
 {
-    return obj + (uint64_t)(int64_t)off + (uint64_t)(int64_t)(w->off.object.ob_type - 8);
+    return obj + (uint64_t)(int64_t)off + (uint64_t)head_shift(w);
 }
 
 static int rd(struct repr_ctx *c, uint64_t obj, ps_off off, void *buf, size_t len)
@@ -124,7 +138,7 @@ static int mro_lookup(struct ps_walker *w, uint64_t type, const struct ps_repr_o
 {
     uint64_t mro, n, k, dict;
     *v = 0;
-    if (ps_w_field_u64(w, type, r->tp_mro, &mro) || !ps_py_is(w, mro, "tuple") ||
+    if (w_u64(w, at(w, type, r->tp_mro), &mro) || !ps_py_is(w, mro, "tuple") ||
         ps_w_field_u64(w, mro, w->off.object.ob_size, &n))
         return PS_CORRUPT;
     for (uint64_t i = 0; i < n && i < MAX_BASES; i++) {
@@ -158,7 +172,8 @@ static int attr(struct repr_ctx *c, uint64_t obj, const char *name, uint64_t *v,
     if (!ps_py_is(w, desc, "member_descriptor") ||
         ps_repr_read(w, at(w, desc, r->memberdescr_def), &def, 8) ||
         ps_repr_read(w, def + (uint64_t)r->memberdef_offset, &off, 8) ||
-        ps_w_field_u64(w, type, w->off.object.tp_basicsize, &size) || off < 16 ||
+        ps_w_field_u64(w, type, w->off.object.tp_basicsize, &size) ||
+        off < w->off.object.ob_type + 8 ||
         (uint64_t)off + 8 > size)
         return PS_CORRUPT;
     return ps_repr_read(w, obj + (uint64_t)off, v, 8);
@@ -339,6 +354,13 @@ static void repr_timedelta(struct repr_ctx *c, uint64_t obj, const struct ps_rep
         return ps_sb_cut(c->sb);
     put_type_name(c, obj, 0);
     ps_sb_puts(c->sb, "(");
+    if (r->delta_positional) {
+        /* days, then seconds when they or microseconds are not 0, then microseconds */
+        int shown = v[2] ? 3 : v[1] ? 2 : 1;
+        for (int i = 0; i < shown; i++)
+            ps_sb_printf(c->sb, "%s%d", i ? ", " : "", v[i]);
+        return ps_sb_puts(c->sb, ")");
+    }
     int any = 0;
     for (int i = 0; i < 3; i++)
         if (v[i]) {
@@ -1069,7 +1091,8 @@ static void repr_dataclass(struct repr_ctx *c, uint64_t obj, const struct ps_rep
 
 /* ---- other C types ---- */
 
-/* BaseException.__repr__: Name(arg) for one argument, Name(a, b) or Name() otherwise. */
+/* BaseException.__repr__: Name(arg) for one argument (Name(arg,) before 3.7), Name(a, b) or
+ * Name() otherwise. */
 static void repr_exception(struct repr_ctx *c, uint64_t obj, const struct ps_repr_offsets *r)
 {
     uint64_t args, n, item;
@@ -1083,7 +1106,7 @@ static void repr_exception(struct repr_ctx *c, uint64_t obj, const struct ps_rep
         return ps_sb_cut(c->sb);
     ps_sb_puts(c->sb, "(");
     ps_repr_obj(c, item);
-    ps_sb_puts(c->sb, ")");
+    ps_sb_puts(c->sb, r->exc_one_comma ? ",)" : ")");
 }
 
 static void repr_method(struct repr_ctx *c, uint64_t obj, const struct ps_repr_offsets *r)
@@ -1402,6 +1425,7 @@ static const struct {
     {"collections.defaultdict", SIZE(size_defdict), repr_defaultdict},
     {"functools.partial", SIZE(size_partial), repr_partial},
     {"re.Pattern", SIZE(size_pattern), repr_pattern},
+    {"_sre.SRE_Pattern", SIZE(size_pattern), repr_pattern}, /* its name before 3.7 */
     {"memoryview", SIZE(size_memory), repr_memoryview},
     {"_thread.lock", SIZE(size_lock), repr_lock},
     {"_thread.RLock", SIZE(size_rlock), repr_rlock},
@@ -1450,8 +1474,8 @@ static int is_exact_only(const char *tp_name)
 static int row_for(struct ps_walker *w, size_t size_field, uint64_t basicsize)
 {
     const struct ps_repr_offsets *r;
-    uint64_t shift = (uint64_t)(int64_t)(w->off.object.ob_type - 8);
-    for (unsigned i = 0; (r = ps_repr_offsets(w->off.major, w->off.minor, i)); i++) {
+    uint64_t shift = (uint64_t)head_shift(w);
+    for (unsigned i = 0; (r = rows(w, i)); i++) {
         if (size_field == NO_SIZE)
             return (int)i;
         int32_t want;
@@ -1504,7 +1528,7 @@ static int is_dataclass_repr(struct ps_walker *w, uint64_t fn, uint64_t class_di
     uint64_t fields = 0, code, file, qn;
     char *f, *q;
     if (ps_py_dict_get(w, class_dict, "__dataclass_fields__", &fields) || !fields ||
-        ps_w_field_u64(w, fn, r->func_code, &code) || !ps_py_is(w, code, "code") ||
+        w_u64(w, at(w, fn, r->func_code), &code) || !ps_py_is(w, code, "code") ||
         ps_w_field_u64(w, code, w->off.code.filename, &file) || !(f = str_of(w, file, 4096)))
         return 0;
     int ok = str_ends(f, "/dataclasses.py") || str_ends(f, "/reprlib.py");
@@ -1520,10 +1544,10 @@ static int is_dataclass_repr(struct ps_walker *w, uint64_t fn, uint64_t class_di
 
 static void *find_pyclass(struct ps_walker *w, uint64_t type)
 {
-    const struct ps_repr_offsets *r = ps_repr_offsets(w->off.major, w->off.minor, 0);
+    const struct ps_repr_offsets *r = rows(w, 0);
     uint64_t flags, mro, n, k, dict, fn = 0, mod, qn;
     if (!r || ps_w_field_u64(w, type, w->off.object.tp_flags, &flags) ||
-        !(flags & TPFLAGS_HEAPTYPE) || ps_w_field_u64(w, type, r->tp_mro, &mro) ||
+        !(flags & TPFLAGS_HEAPTYPE) || w_u64(w, at(w, type, r->tp_mro), &mro) ||
         !ps_py_is(w, mro, "tuple") || ps_w_field_u64(w, mro, w->off.object.ob_size, &n))
         return NULL;
     for (uint64_t i = 0; i < n && i < MAX_BASES && !fn; i++) {
@@ -1537,7 +1561,7 @@ static void *find_pyclass(struct ps_walker *w, uint64_t type)
             return NULL;
     }
     if (!fn || !ps_py_is(w, fn, "function") || w->off.more.func_qualname == PS_OFF_NONE ||
-        ps_w_field_u64(w, fn, r->func_module, &mod) ||
+        w_u64(w, at(w, fn, r->func_module), &mod) ||
         ps_w_field_u64(w, fn, w->off.more.func_qualname, &qn))
         return NULL;
     char *m = str_of(w, mod, 256), *q = str_of(w, qn, 512);
@@ -1546,8 +1570,10 @@ static void *find_pyclass(struct ps_walker *w, uint64_t type)
         if (strcmp(m, pyclass_table[i].module) == 0 && strcmp(q, pyclass_table[i].qualname) == 0)
             hit = CACHE(KIND_PY, i, 0u);
     uint64_t fields = 0;
-    /* namedtuple sets the methods' __qualname__ to Typename.__repr__; __module__ stays */
-    if (!hit && m && q && strcmp(m, "collections") == 0 && str_ends(q, ".__repr__") &&
+    /* namedtuple sets the methods' __qualname__ to Typename.__repr__; __module__ stays
+     * "collections" (3.6 executes a class template in a namespace named namedtuple_Typename) */
+    if (!hit && m && q && (strcmp(m, "collections") == 0 || strncmp(m, "namedtuple_", 11) == 0) &&
+        str_ends(q, ".__repr__") &&
         ps_py_dict_get(w, dict, "_fields", &fields) == PS_OK && fields)
         hit = CACHE(KIND_NAMEDTUPLE, 0u, 0u);
     if (!hit && is_dataclass_repr(w, fn, dict, r))
@@ -1578,7 +1604,7 @@ int ps_stdlib_render(struct repr_ctx *c, uint64_t obj)
         return 0;
     uintptr_t v = (uintptr_t)hit;
     unsigned kind = v & 15, idx = (v >> 4) & 255, row = (v >> 12) & 255;
-    const struct ps_repr_offsets *r = ps_repr_offsets(w->off.major, w->off.minor, row);
+    const struct ps_repr_offsets *r = rows(w, row);
     if (!r)
         return 0;
     stdlib_fn fn = kind == KIND_C ? ctypes_table[idx].render
@@ -1595,10 +1621,14 @@ int ps_stdlib_render(struct repr_ctx *c, uint64_t obj)
 
 int ps_walk_handled_exception(struct ps_walker *w, uint64_t tstate, uint64_t *exc)
 {
-    const struct ps_repr_offsets *r = ps_repr_offsets(w->off.major, w->off.minor, 0);
+    const struct ps_repr_offsets *r = rows(w, 0);
     uint64_t item, value;
     *exc = 0;
-    if (!r || ps_w_field_u64(w, tstate, r->tstate_exc_info, &item))
+    if (!r)
+        return PS_CORRUPT;
+    if (r->tstate_exc_info == PS_OFF_NONE)
+        item = tstate + (uint64_t)(int64_t)r->tstate_exc_state; /* 3.6: in the thread state */
+    else if (ps_w_field_u64(w, tstate, r->tstate_exc_info, &item))
         return PS_CORRUPT;
     /* the innermost item that holds an exception (generators push empty ones) */
     for (unsigned n = 0; item && n < 64; n++) {
@@ -1608,6 +1638,8 @@ int ps_walk_handled_exception(struct ps_walker *w, uint64_t tstate, uint64_t *ex
             *exc = value;
             return PS_OK;
         }
+        if (r->excitem_previous == PS_OFF_NONE)
+            break;
         if (w_u64(w, item + (uint64_t)r->excitem_previous, &item))
             return PS_CORRUPT;
     }
@@ -1616,7 +1648,7 @@ int ps_walk_handled_exception(struct ps_walker *w, uint64_t tstate, uint64_t *ex
 
 int ps_exception_traceback(struct ps_walker *w, uint64_t exc, uint64_t *tb)
 {
-    const struct ps_repr_offsets *r = ps_repr_offsets(w->off.major, w->off.minor, 0);
+    const struct ps_repr_offsets *r = rows(w, 0);
     *tb = 0;
     if (!r)
         return PS_CORRUPT;
@@ -1626,7 +1658,7 @@ int ps_exception_traceback(struct ps_walker *w, uint64_t exc, uint64_t *tb)
 int ps_traceback_entry(struct ps_walker *w, uint64_t tb, uint64_t *next, uint64_t *code,
                        int32_t *lasti, int32_t *lineno)
 {
-    const struct ps_repr_offsets *r = ps_repr_offsets(w->off.major, w->off.minor, 0);
+    const struct ps_repr_offsets *r = rows(w, 0);
     uint64_t frame, iframe;
     int rc;
     if (!r || !ps_py_is(w, tb, "traceback"))

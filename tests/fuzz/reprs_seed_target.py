@@ -4,18 +4,23 @@ exponent, a deque whose blocks form a cycle, a namedtuple class with a bogus _fi
 thread inside an `except` block, so that fuzz_walker reaches every renderer and the handled
 exception walk. Made by hand: run it, wait for "ready", then
     pysnap capture --pid PID --no-compress --max-stack 0 -o RAW
-and write make_corpus.walker_seeds(open(RAW, "rb").read(), flat=False)["seg"]."""
-import collections, dataclasses, datetime, decimal, enum, fractions, functools, os, pathlib
+and write make_corpus.walker_seeds(open(RAW, "rb").read(), flat=False)["seg"].
+3.6+ (no dataclass values on 3.6)."""
+import collections, datetime, decimal, enum, fractions, functools, os, pathlib
 import re, sys, threading, time, types, uuid
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e", "targets"))
 from reprs_target import cyclic_deque  # noqa: E402  (the deque whose blocks form a cycle)
 Color = enum.Enum("Color", "RED GREEN")
 Bogus = collections.namedtuple("Bogus", "a b")
 Bogus._fields = 12345
-@dataclasses.dataclass
-class Item:
-    name: str
-    n: int = 0
+try:
+    import dataclasses
+    @dataclasses.dataclass
+    class Item:
+        name: str
+        n: int = 0
+except ImportError:  # 3.6
+    Item = types.SimpleNamespace
 def handler():
     try:
         raise ValueError("seed")
@@ -48,9 +53,9 @@ def hold():
     v22 = threading.Lock()
     v23 = threading.RLock()
     v24 = hold.__code__
-    v25 = Item("i")
+    v25 = Item(name="i")
     v26 = pathlib.PurePosixPath("/p")
-    v27 = Item("j").__repr__
+    v27 = Item(name="j").__repr__
     str(v26)
     dq_cycle, _ = cyclic_deque()
     print("ready", flush=True)

@@ -24,11 +24,11 @@ Truth JSON:
    "main_tid": N,
    "handler": {"tid": N, "type": "ValueError", "repr": "ValueError('bad input 42')",
                "traceback": [{"function": ..., "line": N}, ...]}}   # outermost first
-Python 3.8+ syntax.
+Python 3.6+ syntax. What a version lacks is left out: dataclasses (3.7+), ZoneInfo (3.9+, with
+a tz database).
 """
 
 import collections
-import dataclasses
 import datetime
 import decimal
 import enum
@@ -44,6 +44,11 @@ import threading
 import time
 import types
 import uuid
+
+try:
+    import dataclasses
+except ImportError:  # 3.6
+    dataclasses = None
 
 try:
     import zoneinfo
@@ -82,23 +87,22 @@ class Perm(enum.Flag):
 Point = collections.namedtuple("Point", "x y")
 
 
-@dataclasses.dataclass
-class Item:
-    name: str
-    price: decimal.Decimal
-    tags: list = dataclasses.field(default_factory=list)
-    secret: str = dataclasses.field(default="hidden", repr=False)
+if dataclasses is not None:
+    @dataclasses.dataclass
+    class Item:
+        name: str
+        price: decimal.Decimal
+        tags: list = dataclasses.field(default_factory=list)
+        secret: str = dataclasses.field(default="hidden", repr=False)
 
+    @dataclasses.dataclass
+    class Login:
+        user: str
+        password: str
 
-@dataclasses.dataclass
-class Login:
-    user: str
-    password: str
-
-
-@dataclasses.dataclass(frozen=True)
-class Frozen:
-    ident: int
+    @dataclasses.dataclass(frozen=True)
+    class Frozen:
+        ident: int
 
 
 class Widget(object):
@@ -143,28 +147,49 @@ def _bogus_namedtuple():
 Bogus = _bogus_namedtuple()
 
 
+def ob_type_offset():
+    """Where this build's object header keeps ob_type: 8, or 24 in a free-threaded build
+    (ob_tid, ob_mutex, ob_gc_bits, ob_ref_local, ob_ref_shared come first)."""
+    import ctypes
+    x = 1.5
+    words = [ctypes.c_size_t.from_address(id(x) + i).value for i in range(0, sys.getsizeof(x) - 7, 8)]
+    hits = [i * 8 for i, w in enumerate(words) if w == id(float)]
+    if len(hits) != 1:
+        raise RuntimeError("ob_type of a float: %r" % hits)
+    return hits[0]
+
+
 def cyclic_deque():
     """A deque whose first block's link to the next points back to itself (made with ctypes):
     the items past its first two are out of reach. Returns it and its repr() from before.
-    Layout (all of 3.8-3.15, measured by tools/gen-repr-offsets.py): leftblock at 24,
-    leftindex at 40, a block's rightlink after its leftlink and 64 items."""
+    Layout (all of 3.6-3.15 and 3.13t, measured by tools/gen-repr-offsets.py): after the
+    header's ob_type and ob_size, leftblock, rightblock, leftindex; a block's rightlink after
+    its leftlink and 64 items. The header is 16 bytes longer in a free-threaded build: found
+    here, not assumed (3.13t's first word is ob_tid, not the deque's leftblock)."""
     import ctypes
     dq = collections.deque(range(200))
     word = ctypes.c_ssize_t
-    while word.from_address(id(dq) + 40).value < 62:
+    leftblock = ob_type_offset() + 16
+    leftindex = leftblock + 16
+    while word.from_address(id(dq) + leftindex).value < 62:
         dq.popleft()
     truth = repr(dq)
-    block = word.from_address(id(dq) + 24).value
+    block = word.from_address(id(dq) + leftblock).value
+    index = word.from_address(id(dq) + leftindex).value
+    if word.from_address(block + 8 + 8 * index).value != id(dq[0]):
+        raise RuntimeError("deque layout: leftblock/leftindex not where expected")
     # the gc's traversal of a deque walks blocks until the right one: it must never see this
-    # one again (gc.freeze: the permanent generation is not collected)
+    # one again (gc.freeze: the permanent generation is not collected; 3.6 has no freeze: the
+    # gc stays disabled for the target's short life)
     gc.disable()
     # the block's unused slots now come into reach (the gc's traversal, a stray repr()):
     # make them valid (an int the interpreter keeps alive forever), then close the cycle
-    for i in range(word.from_address(id(dq) + 40).value):
+    for i in range(index):
         word.from_address(block + 8 + 8 * i).value = id(0)
     word.from_address(block + 8 + 64 * 8).value = block
-    gc.freeze()
-    gc.enable()
+    if hasattr(gc, "freeze"):
+        gc.freeze()
+        gc.enable()
     return dq, truth
 
 
@@ -272,13 +297,18 @@ def query(conn_lock):
     rlock.acquire()
     rlock.acquire()
     code = hostile.__code__
-    item = Item("pen", decimal.Decimal("1.20"), ["a"])
-    frozen = Frozen(7)
     point = Point(1, y="b")
-    # a field named like a credential: its value is never read (the default --redact)
-    login = Login("bob", "pw-" + os.urandom(4).hex())
-    MARKERS.append(login.password)
-    REDACTED["login"] = "Login(user='bob', password='<redacted>')"
+    # an attribute named like a credential (every version; dataclasses below are 3.7+)
+    creds = types.SimpleNamespace(user="bob", password="ns-" + os.urandom(4).hex())
+    MARKERS.append(creds.password)
+    REDACTED["creds"] = "namespace(user='bob', password='<redacted>')"
+    if dataclasses is not None:  # 3.7+
+        item = Item("pen", decimal.Decimal("1.20"), ["a"])
+        frozen = Frozen(7)
+        # a field named like a credential: its value is never read (the default --redact)
+        login = Login("bob", "pw-" + os.urandom(4).hex())
+        MARKERS.append(login.password)
+        REDACTED["login"] = "Login(user='bob', password='<redacted>')"
     record("query", frame_truth(locals()))
     return hostile(), conn_lock
 

@@ -4,9 +4,10 @@
 # one) and zlib 1.2.13 (libelf's elf_compress.c needs it), all from Debian 12's source
 # packages, compiled with Debian's emcc. Prints the prefix (lib/, include/, lib/pkgconfig/).
 #
-# Cached under ${PYSNAP_CACHE:-~/.cache/pysnap}/wasm: src/ (the source packages), prefix-KEY/
-# (the libraries; KEY changes with this script and with emcc's version, so a change rebuilds).
-# A second run costs nothing. Needs: emscripten, dpkg-dev, network once (deb.debian.org).
+# Cached under ${PYSNAP_CACHE:-~/.cache/pysnap}/wasm/prefix-KEY/ (the libraries; KEY changes with
+# this script and with emcc's version, so a change rebuilds); the source packages are
+# scripts/debian-source.sh's, shared with scripts/build-capstone.sh. A second run costs nothing.
+# Needs: emscripten, dpkg-dev, network once (deb.debian.org).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cache=${PYSNAP_CACHE:-$HOME/.cache/pysnap}/wasm
@@ -16,28 +17,13 @@ emcc_version=$(emcc --version) # whole: emcc dies of a broken pipe under `| head
 key=$( (cat "$0" "$here"/tools/wasm/patches/* 2>/dev/null; echo "${emcc_version%%$'\n'*}") | sha256sum | cut -c1-12)
 prefix=$cache/prefix-$key
 if [ -f "$prefix/.done" ]; then echo "$prefix"; exit 0; fi
-mkdir -p "$cache/src"
+mkdir -p "$cache"
 exec 9>"$cache/.lock"; flock 9 # several builds at once wait for one another
 if [ -f "$prefix/.done" ]; then echo "$prefix"; exit 0; fi
 
-# The source packages, by a private apt configuration (nothing on the system changes).
-src=$cache/src
-pkgs=(elfutils capstone libzstd zlib)
-if ! ls "$src"/elfutils_*.dsc "$src"/capstone_*.dsc "$src"/libzstd_*.dsc "$src"/zlib_*.dsc >/dev/null 2>&1; then
-  T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-  mkdir -p "$T/lists/partial" "$T/cache/archives"
-  echo 'deb-src http://deb.debian.org/debian bookworm main' > "$T/sources.list"
-  A=(-o Dir::Etc::SourceList="$T/sources.list" -o Dir::Etc::SourceParts=/dev/null
-     -o Dir::State::Lists="$T/lists" -o Dir::Cache="$T/cache" -o APT::Sandbox::User=root)
-  apt-get "${A[@]}" -qq update >&2
-  (cd "$src" && apt-get "${A[@]}" -qq source --download-only "${pkgs[@]}" >&2)
-fi
 work=$(mktemp -d "$cache/build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-for p in "${pkgs[@]}"; do
-  dsc=$(ls "$src/${p}"_*.dsc | head -1)
-  (cd "$work" && dpkg-source -x "$dsc" "$p" >"$work/$p.log" 2>&1) || { cat "$work/$p.log" >&2; exit 1; }
-done
+"$here"/scripts/debian-source.sh -x "$work" elfutils capstone libzstd zlib >/dev/null
 # Ours, if ever needed: tools/wasm/patches/PKG-WHAT.patch (-p1, its reason at its top). None is
 # today: the four build for wasm as Debian ships them.
 for f in "$here"/tools/wasm/patches/*.patch; do

@@ -3,10 +3,11 @@
 # nothing when everything is there. Run as root (or with sudo available).
 set -euo pipefail
 # the static build (scripts/build-static.sh) links the .a archives these -dev packages ship, and
-# those of zlib1g-dev, liblzma-dev, libbz2-dev (libdw's); scdoc makes the man page;
-# ncurses draws `pysnap top`
+# those of zlib1g-dev, liblzma-dev, libbz2-dev (libdw's), and a capstone with x86 only built from
+# Debian's source package (scripts/build-capstone.sh: cmake, dpkg-dev's dpkg-source);
+# scdoc makes the man page; ncurses draws `pysnap top`
 build_pkgs=(gcc meson ninja-build pkg-config libelf-dev libdw-dev libcapstone-dev libzstd-dev
-            zlib1g-dev liblzma-dev libbz2-dev scdoc
+            zlib1g-dev liblzma-dev libbz2-dev cmake dpkg-dev scdoc
             libncurses-dev)
 run_pkgs=(python3 python3.11)
 # tmux: tests/e2e/test_top.py drives `pysnap top` in it (send-keys, capture-pane)
@@ -25,7 +26,7 @@ browser_pkgs=(chromium nodejs)
 container_pkgs=(podman)
 # the WebAssembly build (scripts/build-wasm.sh: the Node command, the viewer page; release.sh
 # and tests/wasm): Debian's emscripten, dpkg-dev (dpkg-source unpacks the source packages of
-# libelf, capstone, zstd and zlib it builds), node and npm (npm pack)
+# libelf, capstone, zstd and zlib it builds; in build_pkgs too), node and npm (npm pack)
 wasm_pkgs=(emscripten dpkg-dev nodejs)
 want=("${build_pkgs[@]}" "${run_pkgs[@]}")
 if [ "${1:-}" = "--tests" ]; then

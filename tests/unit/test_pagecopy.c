@@ -31,15 +31,19 @@ int main(void)
     unsigned char *to[NPAGES];
     uint8_t ok[NPAGES];
     CHECK(src != MAP_FAILED && dst);
-    if (src == MAP_FAILED || !dst)
+    if (src == MAP_FAILED || !dst) {
+        free(dst);
         return CHECK_DONE();
+    }
     for (size_t i = 0; i < NPAGES * PS_PAGE; i++)
         src[i] = expect(i);
     CHECK(munmap(src + HOLE * PS_PAGE, PS_PAGE) == 0);
     struct ps_pagecopy *pc = ps_pagecopy_open(getpid());
     CHECK(pc != NULL);
-    if (!pc)
+    if (!pc) {
+        free(dst);
         return CHECK_DONE();
+    }
 
     for (int round = 0; round < 3; round++) {
         /* round 0: whole pages; 1: spans (every third page whole, so that runs of adjacent
@@ -74,5 +78,7 @@ int main(void)
     }
     ps_pagecopy_close(pc);
     ps_pagecopy_close(NULL);
+    free(dst);
+    munmap(src, NPAGES * PS_PAGE);
     return CHECK_DONE();
 }

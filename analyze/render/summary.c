@@ -5,6 +5,7 @@
 #include "pysnap/error.h"
 #include "pysnap/model.h"
 #include "pysnap/summary.h"
+#include "pysnap/tasks.h"
 #include "render_common.h"
 
 /* One thread in one snapshot, its Python frames outermost first. */
@@ -197,10 +198,11 @@ static struct ps_summary_route *route_of(struct ps_summary *s, const struct ps_r
 static int route_order(const void *a, const void *b)
 {
     const struct ps_summary_route *x = a, *y = b;
-    if (x->stuck_samples != y->stuck_samples)
-        return x->stuck_samples > y->stuck_samples ? -1 : 1;
-    if (x->samples != y->samples)
-        return x->samples > y->samples ? -1 : 1;
+    unsigned xs = x->stuck_samples + x->stuck_task_samples, ys = y->stuck_samples + y->stuck_task_samples;
+    if (xs != ys)
+        return xs > ys ? -1 : 1;
+    if (x->samples + x->task_samples != y->samples + y->task_samples)
+        return x->samples + x->task_samples > y->samples + y->task_samples ? -1 : 1;
     int c = strcmp(x->method ? x->method : "", y->method ? y->method : "");
     return c ? c : strcmp(x->path ? x->path : "", y->path ? y->path : "");
 }
@@ -232,6 +234,100 @@ static int count_routes(struct ps_summary *s, const struct sample *v, size_t i, 
             rt->at = v[i].py[v[i].npy - 1];
         rt->stuck_threads++;
         rt->stuck_samples += (unsigned)(j - i);
+    }
+    return PS_OK;
+}
+
+/* One asyncio task serving a request, in one snapshot. */
+struct task_sample {
+    uint64_t pid, addr;
+    size_t snap;
+    const struct ps_task *task;
+};
+
+static int task_sample_order(const void *a, const void *b)
+{
+    const struct task_sample *x = a, *y = b;
+    if (x->pid != y->pid)
+        return x->pid < y->pid ? -1 : 1;
+    if (x->addr != y->addr)
+        return x->addr < y->addr ? -1 : 1;
+    return x->snap < y->snap ? -1 : x->snap > y->snap;
+}
+
+/* The tasks of every snapshot that serve a request. */
+static int collect_tasks(const struct ps_report *const *reports, size_t n, struct task_sample **out,
+                         size_t *nout)
+{
+    size_t cnt = 0, k = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < reports[i]->model.ninterps; j++)
+            for (size_t t = 0; t < reports[i]->model.interps[j].ntasks; t++)
+                cnt += reports[i]->model.interps[j].tasks[t].request != NULL;
+    *out = NULL;
+    *nout = 0;
+    if (!cnt)
+        return PS_OK;
+    struct task_sample *v = malloc(cnt * sizeof *v);
+    if (!v)
+        return PS_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < reports[i]->model.ninterps; j++)
+            for (size_t t = 0; t < reports[i]->model.interps[j].ntasks; t++) {
+                const struct ps_task *tk = &reports[i]->model.interps[j].tasks[t];
+                if (tk->request)
+                    v[k++] = (struct task_sample){reports[i]->meta->meta.pid, tk->addr, i, tk};
+            }
+    qsort(v, k, sizeof *v, task_sample_order);
+    *out = v;
+    *nout = k;
+    return PS_OK;
+}
+
+static int same_chain(const struct ps_task *a, const struct ps_task *b)
+{
+    if (a->nframes != b->nframes)
+        return 0;
+    for (size_t i = 0; i < a->nframes; i++)
+        if (!same_frame(&a->frames[i], &b->frames[i]))
+            return 0;
+    return 1;
+}
+
+/* Routes over the tasks: runs of samples of the same task. A task is stuck when it was seen
+ * in two snapshots or more, serving the same route, with the same coroutine chain. */
+static int count_task_routes(struct ps_summary *s, const struct task_sample *v, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        int stuck = 1;
+        while (j < n && v[j].pid == v[i].pid && v[j].addr == v[i].addr) {
+            stuck &= same_route(v[j].task->request, v[i].task->request) &&
+                     same_chain(v[j].task, v[i].task);
+            j++;
+        }
+        for (size_t k = i; k < j; k++) {
+            struct ps_summary_route *rt = route_of(s, v[k].task->request);
+            if (!rt)
+                return PS_NOMEM;
+            rt->task_samples++;
+            int first = 1; /* a task counts once per route */
+            for (size_t m = i; m < k && first; m++)
+                first = !same_route(v[m].task->request, v[k].task->request);
+            rt->tasks += first;
+        }
+        if (stuck && j - i >= 2) {
+            struct ps_summary_route *rt = route_of(s, v[i].task->request);
+            if (!rt)
+                return PS_NOMEM;
+            if (!rt->stuck_tasks && v[i].task->nframes)
+                rt->task_at = &v[i].task->frames[v[i].task->nframes - 1];
+            if (!rt->stuck_threads && !rt->at)
+                rt->at = rt->task_at;
+            rt->stuck_tasks++;
+            rt->stuck_task_samples += (unsigned)(j - i);
+        }
+        i = j;
     }
     return PS_OK;
 }
@@ -311,6 +407,13 @@ int ps_summary_build(const struct ps_report *const *reports, size_t n,
         rc = count_routes(out, v, i, j, st);
         i = j;
     }
+    struct task_sample *tv = NULL;
+    size_t ntv = 0;
+    if (!rc)
+        rc = collect_tasks(reports, n, &tv, &ntv);
+    if (!rc)
+        rc = count_task_routes(out, tv, ntv);
+    free(tv);
     if (!rc && out->nroutes > 1)
         qsort(out->routes, out->nroutes, sizeof *out->routes, route_order);
     free_samples(v, nv);
@@ -358,13 +461,13 @@ int ps_summary_render_text(FILE *out, const struct ps_summary *s, size_t max_hot
                 s->hot[i].function ? s->hot[i].function : "?",
                 s->hot[i].file ? s->hot[i].file : "?");
     if (s->nroutes)
-        ps_tprintf(out, "\nRequests (per route: thread-samples serving it; threads stuck at the same "
-                     "frame in every snapshot)\n");
+        ps_tprintf(out, "\nRequests (per route: thread- and task-samples serving it; threads and asyncio "
+                     "tasks stuck at the same frame in every snapshot)\n");
     for (size_t i = 0; i < s->nroutes; i++) {
         const struct ps_summary_route *rt = &s->routes[i];
         struct ps_request route = {.method = (char *)rt->method, .path = (char *)rt->path};
-        fputs("  ", out);
         if (rt->stuck_threads) {
+            fputs("  ", out);
             ps_tprintf(out, "%u thread%s stuck in ", rt->stuck_threads,
                     rt->stuck_threads == 1 ? "" : "s");
             ps_request_route_text(out, &route);
@@ -374,10 +477,27 @@ int ps_summary_render_text(FILE *out, const struct ps_summary *s, size_t max_hot
             if (rt->threads > rt->stuck_threads)
                 ps_tprintf(out, " (%u thread%s served it)", rt->threads, rt->threads == 1 ? "" : "s");
             fputc('\n', out);
-        } else {
+        } else if (rt->samples) {
+            fputs("  ", out);
             ps_request_route_text(out, &route);
             ps_tprintf(out, ": %u thread-sample%s, %u thread%s, none stuck\n", rt->samples,
                     rt->samples == 1 ? "" : "s", rt->threads, rt->threads == 1 ? "" : "s");
+        }
+        if (rt->stuck_tasks) {
+            fputs("  ", out);
+            ps_tprintf(out, "%u task%s stuck in ", rt->stuck_tasks, rt->stuck_tasks == 1 ? "" : "s");
+            ps_request_route_text(out, &route);
+            fputs(" at ", out);
+            ps_text_safe(out, rt->task_at ? rt->task_at->function : "?");
+            ps_tprintf(out, ", samples %u/%u", rt->stuck_task_samples, rt->task_samples);
+            if (rt->tasks > rt->stuck_tasks)
+                ps_tprintf(out, " (%u task%s served it)", rt->tasks, rt->tasks == 1 ? "" : "s");
+            fputc('\n', out);
+        } else if (rt->task_samples) {
+            fputs("  ", out);
+            ps_request_route_text(out, &route);
+            ps_tprintf(out, ": %u task-sample%s, %u task%s, none stuck\n", rt->task_samples,
+                    rt->task_samples == 1 ? "" : "s", rt->tasks, rt->tasks == 1 ? "" : "s");
         }
     }
     ps_tprintf(out, "\nThreads (frames that stayed the same in every snapshot)\n");
@@ -461,8 +581,10 @@ int ps_summary_render_json(FILE *out, const struct ps_summary *s)
         fputs(", \"path\": ", out);
         ps_json_str(out, rt->path);
         fprintf(out, ", \"samples\": %u, \"threads\": %u, \"stuck_threads\": %u, "
-                     "\"stuck_samples\": %u, \"stuck_at\": ",
-                rt->samples, rt->threads, rt->stuck_threads, rt->stuck_samples);
+                     "\"stuck_samples\": %u, \"task_samples\": %u, \"tasks\": %u, "
+                     "\"stuck_tasks\": %u, \"stuck_task_samples\": %u, \"stuck_at\": ",
+                rt->samples, rt->threads, rt->stuck_threads, rt->stuck_samples, rt->task_samples,
+                rt->tasks, rt->stuck_tasks, rt->stuck_task_samples);
         if (rt->at) {
             fputs("{\"function\": ", out);
             ps_json_str(out, rt->at->function);

@@ -38,7 +38,15 @@ struct ps_summary_route {
     unsigned threads;            /* distinct threads (pid, tid) that served it */
     unsigned stuck_threads;      /* of which stuck (the whole stack unchanged) on it throughout */
     unsigned stuck_samples;      /* their thread-samples */
-    const struct ps_frame *at;   /* the innermost frame of the first stuck thread, or NULL */
+    const struct ps_frame *at;   /* the innermost frame of the first stuck thread (else of the
+                                    first stuck task), or NULL */
+    /* asyncio tasks serving it (an ASGI server: uvicorn), counted the same way, a task being
+     * the same Task object (pid, address) from one snapshot to the next */
+    unsigned task_samples;       /* task-samples serving it */
+    unsigned tasks;              /* distinct tasks that served it */
+    unsigned stuck_tasks;        /* of which stuck (the whole coroutine chain unchanged) on it */
+    unsigned stuck_task_samples; /* their task-samples */
+    const struct ps_frame *task_at; /* the innermost frame of the first stuck task, or NULL */
 };
 
 struct ps_summary {

@@ -198,44 +198,71 @@ static struct ps_summary_route *route_of(struct ps_summary *s, const struct ps_r
 static int route_order(const void *a, const void *b)
 {
     const struct ps_summary_route *x = a, *y = b;
-    unsigned xs = x->stuck_samples + x->stuck_task_samples, ys = y->stuck_samples + y->stuck_task_samples;
+    unsigned xs = x->threads.stuck_samples + x->tasks.stuck_samples;
+    unsigned ys = y->threads.stuck_samples + y->tasks.stuck_samples;
     if (xs != ys)
         return xs > ys ? -1 : 1;
-    if (x->samples + x->task_samples != y->samples + y->task_samples)
-        return x->samples + x->task_samples > y->samples + y->task_samples ? -1 : 1;
+    unsigned xn = x->threads.samples + x->tasks.samples, yn = y->threads.samples + y->tasks.samples;
+    if (xn != yn)
+        return xn > yn ? -1 : 1;
     int c = strcmp(x->method ? x->method : "", y->method ? y->method : "");
     return c ? c : strcmp(x->path ? x->path : "", y->path ? y->path : "");
 }
 
-/* Routes over the run V[I..J) of one thread's samples (ST its summary). */
-static int count_routes(struct ps_summary *s, const struct sample *v, size_t i, size_t j,
-                        const struct ps_summary_thread *st)
+/* One thread's (or task's) samples, oldest first: REQ[k] the request its k-th sample served
+ * (NULL: none). Each sample counts for its route, the thread once per route; when STUCK (its
+ * stack never changed) and serving one route throughout, it is stuck on that route, at
+ * INNERMOST. WHO: the route's threads or its tasks. */
+static int count_run(struct ps_summary *s, struct ps_summary_serving *(*who)(struct ps_summary_route *),
+                     const struct ps_request *const *req, size_t n, int stuck,
+                     const struct ps_frame *innermost)
 {
     int all_same = 1;
-    for (size_t k = i; k < j; k++) {
-        const struct ps_request *r = v[k].t->request;
-        all_same &= same_route(r, v[i].t->request);
-        if (!r)
+    for (size_t k = 0; k < n; k++) {
+        all_same &= same_route(req[k], req[0]);
+        if (!req[k])
             continue;
-        struct ps_summary_route *rt = route_of(s, r);
+        struct ps_summary_route *rt = route_of(s, req[k]);
         if (!rt)
             return PS_NOMEM;
-        rt->samples++;
+        struct ps_summary_serving *sv = who(rt);
+        sv->samples++;
         int first = 1; /* a thread counts once per route */
-        for (size_t m = i; m < k && first; m++)
-            first = !same_route(v[m].t->request, r);
-        rt->threads += first;
+        for (size_t m = 0; m < k && first; m++)
+            first = !same_route(req[m], req[k]);
+        sv->count += first;
     }
-    if (st->stuck && all_same) {
-        struct ps_summary_route *rt = route_of(s, v[i].t->request);
+    if (stuck && all_same) {
+        struct ps_summary_route *rt = route_of(s, req[0]);
         if (!rt)
             return PS_NOMEM;
-        if (!rt->stuck_threads && v[i].npy)
-            rt->at = v[i].py[v[i].npy - 1];
-        rt->stuck_threads++;
-        rt->stuck_samples += (unsigned)(j - i);
+        struct ps_summary_serving *sv = who(rt);
+        if (!sv->stuck)
+            sv->at = innermost;
+        sv->stuck++;
+        sv->stuck_samples += (unsigned)n;
     }
     return PS_OK;
+}
+
+static struct ps_summary_serving *threads_of(struct ps_summary_route *rt)
+{
+    return &rt->threads;
+}
+
+static struct ps_summary_serving *tasks_of(struct ps_summary_route *rt)
+{
+    return &rt->tasks;
+}
+
+/* Routes over the run V[I..J) of one thread's samples (ST its summary); REQ has room for
+ * them. */
+static int count_routes(struct ps_summary *s, const struct sample *v, size_t i, size_t j,
+                        const struct ps_summary_thread *st, const struct ps_request **req)
+{
+    for (size_t k = i; k < j; k++)
+        req[k - i] = v[k].t->request;
+    return count_run(s, threads_of, req, j - i, st->stuck, v[i].npy ? v[i].py[v[i].npy - 1] : NULL);
 }
 
 /* One asyncio task serving a request, in one snapshot. */
@@ -295,41 +322,25 @@ static int same_chain(const struct ps_task *a, const struct ps_task *b)
 }
 
 /* Routes over the tasks: runs of samples of the same task. A task is stuck when it was seen
- * in two snapshots or more, serving the same route, with the same coroutine chain. */
-static int count_task_routes(struct ps_summary *s, const struct task_sample *v, size_t n)
+ * in two snapshots or more with the same coroutine chain (count_run adds: serving the same
+ * route). REQ has room for N. */
+static int count_task_routes(struct ps_summary *s, const struct task_sample *v, size_t n,
+                             const struct ps_request **req)
 {
-    for (size_t i = 0; i < n;) {
+    int rc = PS_OK;
+    for (size_t i = 0; i < n && !rc;) {
         size_t j = i;
-        int stuck = 1;
-        while (j < n && v[j].pid == v[i].pid && v[j].addr == v[i].addr) {
-            stuck &= same_route(v[j].task->request, v[i].task->request) &&
-                     same_chain(v[j].task, v[i].task);
-            j++;
+        int same = 1;
+        for (; j < n && v[j].pid == v[i].pid && v[j].addr == v[i].addr; j++) {
+            same &= same_chain(v[j].task, v[i].task);
+            req[j - i] = v[j].task->request;
         }
-        for (size_t k = i; k < j; k++) {
-            struct ps_summary_route *rt = route_of(s, v[k].task->request);
-            if (!rt)
-                return PS_NOMEM;
-            rt->task_samples++;
-            int first = 1; /* a task counts once per route */
-            for (size_t m = i; m < k && first; m++)
-                first = !same_route(v[m].task->request, v[k].task->request);
-            rt->tasks += first;
-        }
-        if (stuck && j - i >= 2) {
-            struct ps_summary_route *rt = route_of(s, v[i].task->request);
-            if (!rt)
-                return PS_NOMEM;
-            if (!rt->stuck_tasks && v[i].task->nframes)
-                rt->task_at = &v[i].task->frames[v[i].task->nframes - 1];
-            if (!rt->stuck_threads && !rt->at)
-                rt->at = rt->task_at;
-            rt->stuck_tasks++;
-            rt->stuck_task_samples += (unsigned)(j - i);
-        }
+        const struct ps_task *t = v[i].task;
+        rc = count_run(s, tasks_of, req, j - i, same && j - i >= 2,
+                       t->nframes ? &t->frames[t->nframes - 1] : NULL);
         i = j;
     }
-    return PS_OK;
+    return rc;
 }
 
 int ps_summary_build(const struct ps_report *const *reports, size_t n,
@@ -339,12 +350,19 @@ int ps_summary_build(const struct ps_report *const *reports, size_t n,
     out->nsnapshots = n;
     out->has_baseline = baseline != NULL;
     struct sample *v = NULL, *base = NULL;
-    size_t nv = 0, cv = 0, nb = 0, cb = 0, hot_cap = 0;
+    struct task_sample *tv = NULL;
+    const struct ps_request **req = NULL; /* the requests of one run of samples */
+    size_t nv = 0, cv = 0, nb = 0, cb = 0, ntv = 0, hot_cap = 0;
     int rc = PS_OK;
     for (size_t i = 0; i < n && !rc; i++)
         rc = collect(reports[i], i, &v, &nv, &cv);
     if (!rc && baseline)
         rc = collect(baseline, 0, &base, &nb, &cb);
+    if (!rc)
+        rc = collect_tasks(reports, n, &tv, &ntv);
+    size_t nreq = nv > ntv ? nv : ntv; /* room for the longest run */
+    if (!rc && !(req = malloc((nreq ? nreq : 1) * sizeof *req)))
+        rc = PS_NOMEM;
     /* processes: distinct pids */
     for (size_t i = 0; i < n; i++) {
         int seen = 0;
@@ -404,16 +422,13 @@ int ps_summary_build(const struct ps_report *const *reports, size_t n,
                 st->as_baseline = 0;
         }
         st->stuck = st->samples >= 2 && st->same == st->min_depth && st->min_depth == st->max_depth;
-        rc = count_routes(out, v, i, j, st);
+        rc = count_routes(out, v, i, j, st, req);
         i = j;
     }
-    struct task_sample *tv = NULL;
-    size_t ntv = 0;
     if (!rc)
-        rc = collect_tasks(reports, n, &tv, &ntv);
-    if (!rc)
-        rc = count_task_routes(out, tv, ntv);
+        rc = count_task_routes(out, tv, ntv, req);
     free(tv);
+    free(req);
     if (!rc && out->nroutes > 1)
         qsort(out->routes, out->nroutes, sizeof *out->routes, route_order);
     free_samples(v, nv);
@@ -441,6 +456,28 @@ static const struct ps_frame *py_frame_at(const struct ps_thread *t, unsigned de
     return NULL;
 }
 
+/* What a route's threads (NOUN "thread") or tasks did: "N threads stuck in ROUTE at F, samples
+ * S/T", else "ROUTE: T thread-samples, N threads, none stuck"; nothing when none served it. */
+static void route_line(FILE *out, const struct ps_request *route, const struct ps_summary_serving *sv,
+                       const char *noun)
+{
+    fputs("  ", out);
+    if (sv->stuck) {
+        ps_tprintf(out, "%u %s%s stuck in ", sv->stuck, noun, sv->stuck == 1 ? "" : "s");
+        ps_request_route_text(out, route);
+        fputs(" at ", out);
+        ps_text_safe(out, sv->at ? sv->at->function : "?");
+        ps_tprintf(out, ", samples %u/%u", sv->stuck_samples, sv->samples);
+        if (sv->count > sv->stuck)
+            ps_tprintf(out, " (%u %s%s served it)", sv->count, noun, sv->count == 1 ? "" : "s");
+        fputc('\n', out);
+    } else {
+        ps_request_route_text(out, route);
+        ps_tprintf(out, ": %u %s-sample%s, %u %s%s, none stuck\n", sv->samples, noun,
+                   sv->samples == 1 ? "" : "s", sv->count, noun, sv->count == 1 ? "" : "s");
+    }
+}
+
 int ps_summary_render_text(FILE *out, const struct ps_summary *s, size_t max_hot)
 {
     ps_tprintf(out, "Summary of %zu snapshot%s of %zu process%s: %u thread-samples with Python "
@@ -466,39 +503,10 @@ int ps_summary_render_text(FILE *out, const struct ps_summary *s, size_t max_hot
     for (size_t i = 0; i < s->nroutes; i++) {
         const struct ps_summary_route *rt = &s->routes[i];
         struct ps_request route = {.method = (char *)rt->method, .path = (char *)rt->path};
-        if (rt->stuck_threads) {
-            fputs("  ", out);
-            ps_tprintf(out, "%u thread%s stuck in ", rt->stuck_threads,
-                    rt->stuck_threads == 1 ? "" : "s");
-            ps_request_route_text(out, &route);
-            fputs(" at ", out);
-            ps_text_safe(out, rt->at ? rt->at->function : "?");
-            ps_tprintf(out, ", samples %u/%u", rt->stuck_samples, rt->samples);
-            if (rt->threads > rt->stuck_threads)
-                ps_tprintf(out, " (%u thread%s served it)", rt->threads, rt->threads == 1 ? "" : "s");
-            fputc('\n', out);
-        } else if (rt->samples) {
-            fputs("  ", out);
-            ps_request_route_text(out, &route);
-            ps_tprintf(out, ": %u thread-sample%s, %u thread%s, none stuck\n", rt->samples,
-                    rt->samples == 1 ? "" : "s", rt->threads, rt->threads == 1 ? "" : "s");
-        }
-        if (rt->stuck_tasks) {
-            fputs("  ", out);
-            ps_tprintf(out, "%u task%s stuck in ", rt->stuck_tasks, rt->stuck_tasks == 1 ? "" : "s");
-            ps_request_route_text(out, &route);
-            fputs(" at ", out);
-            ps_text_safe(out, rt->task_at ? rt->task_at->function : "?");
-            ps_tprintf(out, ", samples %u/%u", rt->stuck_task_samples, rt->task_samples);
-            if (rt->tasks > rt->stuck_tasks)
-                ps_tprintf(out, " (%u task%s served it)", rt->tasks, rt->tasks == 1 ? "" : "s");
-            fputc('\n', out);
-        } else if (rt->task_samples) {
-            fputs("  ", out);
-            ps_request_route_text(out, &route);
-            ps_tprintf(out, ": %u task-sample%s, %u task%s, none stuck\n", rt->task_samples,
-                    rt->task_samples == 1 ? "" : "s", rt->tasks, rt->tasks == 1 ? "" : "s");
-        }
+        if (rt->threads.samples)
+            route_line(out, &route, &rt->threads, "thread");
+        if (rt->tasks.samples)
+            route_line(out, &route, &rt->tasks, "task");
     }
     ps_tprintf(out, "\nThreads (frames that stayed the same in every snapshot)\n");
     for (size_t i = 0; i < s->nthreads; i++) {
@@ -583,14 +591,15 @@ int ps_summary_render_json(FILE *out, const struct ps_summary *s)
         fprintf(out, ", \"samples\": %u, \"threads\": %u, \"stuck_threads\": %u, "
                      "\"stuck_samples\": %u, \"task_samples\": %u, \"tasks\": %u, "
                      "\"stuck_tasks\": %u, \"stuck_task_samples\": %u, \"stuck_at\": ",
-                rt->samples, rt->threads, rt->stuck_threads, rt->stuck_samples, rt->task_samples,
-                rt->tasks, rt->stuck_tasks, rt->stuck_task_samples);
-        if (rt->at) {
+                rt->threads.samples, rt->threads.count, rt->threads.stuck, rt->threads.stuck_samples,
+                rt->tasks.samples, rt->tasks.count, rt->tasks.stuck, rt->tasks.stuck_samples);
+        const struct ps_frame *at = rt->threads.at ? rt->threads.at : rt->tasks.at;
+        if (at) {
             fputs("{\"function\": ", out);
-            ps_json_str(out, rt->at->function);
+            ps_json_str(out, at->function);
             fputs(", \"file\": ", out);
-            ps_json_str(out, rt->at->file);
-            fprintf(out, ", \"line\": %d}}", rt->at->line);
+            ps_json_str(out, at->file);
+            fprintf(out, ", \"line\": %d}}", at->line);
         } else {
             fputs("null}", out);
         }

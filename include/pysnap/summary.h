@@ -31,22 +31,23 @@ struct ps_summary_thread {
     const struct ps_thread *first; /* the thread in its first sample (frames innermost first) */
 };
 
-/* One route (method + path) of the HTTP requests threads were serving (model.h ps_request). */
+/* Who served a route, of one kind: threads, or asyncio tasks (an ASGI server such as uvicorn
+ * serves each request in a task; a task is the same Task object, pid and address, from one
+ * snapshot to the next). */
+struct ps_summary_serving {
+    unsigned samples;            /* thread- (task-) samples serving it */
+    unsigned count;              /* distinct threads (pid, tid) or tasks that served it */
+    unsigned stuck;              /* of which stuck on it throughout (the whole stack, or
+                                    coroutine chain, unchanged in every snapshot) */
+    unsigned stuck_samples;      /* their samples */
+    const struct ps_frame *at;   /* the innermost frame of the first stuck one, or NULL */
+};
+
+/* One route (method + path) of the HTTP requests threads and tasks were serving (model.h
+ * ps_request). */
 struct ps_summary_route {
     const char *method, *path;   /* owned by the reports */
-    unsigned samples;            /* thread-samples serving it */
-    unsigned threads;            /* distinct threads (pid, tid) that served it */
-    unsigned stuck_threads;      /* of which stuck (the whole stack unchanged) on it throughout */
-    unsigned stuck_samples;      /* their thread-samples */
-    const struct ps_frame *at;   /* the innermost frame of the first stuck thread (else of the
-                                    first stuck task), or NULL */
-    /* asyncio tasks serving it (an ASGI server: uvicorn), counted the same way, a task being
-     * the same Task object (pid, address) from one snapshot to the next */
-    unsigned task_samples;       /* task-samples serving it */
-    unsigned tasks;              /* distinct tasks that served it */
-    unsigned stuck_tasks;        /* of which stuck (the whole coroutine chain unchanged) on it */
-    unsigned stuck_task_samples; /* their task-samples */
-    const struct ps_frame *task_at; /* the innermost frame of the first stuck task, or NULL */
+    struct ps_summary_serving threads, tasks;
 };
 
 struct ps_summary {

@@ -59,7 +59,7 @@ struct ps_live {
     unsigned char *merged_data;
     struct ps_u64map spans; /* page address + 1 -> the part of it a freeze copied (span_of);
                                a cached page without an entry is whole */
-    uint64_t last_span;     /* the lookaside page's span */
+    uint32_t last_span;     /* the lookaside page's span */
     struct rec *misses;     /* bytes an offline walk wanted and the copy did not hold */
     size_t nmisses, misses_cap;
     int misses_lost;        /* a miss could not be noted: the next plan takes whole pages */
@@ -131,7 +131,7 @@ static void copy_pages(struct ps_live *l, const uint64_t *pages, const uint32_t 
             for (size_t i = 0; i < n; i++)
                 if (!ok[i]) {
                     uint32_t sp = spans ? spans[i] : PS_SPAN_FULL;
-                    size_t len = ps_span_hi(sp) - ps_span_lo(sp);
+                    size_t len = ps_span_len(sp);
                     l->read_calls++;
                     ok[i] = pread(l->memfd, dst[i] + ps_span_lo(sp), len,
                                   (off_t)(pages[i] + ps_span_lo(sp))) == (ssize_t)len;
@@ -189,14 +189,13 @@ static void note_miss(struct ps_live *l, uint64_t addr, size_t len)
  * does not hold these bytes), is read whole now; offline, that is a miss. */
 static const unsigned char *get_page(struct ps_live *l, uint64_t page, size_t off, size_t len)
 {
-    if (l->last_data && l->last_page == page && off >= ps_span_lo((uint32_t)l->last_span) &&
-        off + len <= ps_span_hi((uint32_t)l->last_span))
+    if (l->last_data && l->last_page == page && ps_span_covers(l->last_span, off, len))
         return l->last_data;
     void *p = ps_u64map_get(&l->pages, page + 1);
     if (p == UNREADABLE)
         return NULL;
     uint32_t span = p ? span_of(l, page) : PS_SPAN_FULL;
-    if (!p || off < ps_span_lo(span) || off + len > ps_span_hi(span)) {
+    if (!p || !ps_span_covers(span, off, len)) {
         if (l->offline) {
             note_miss(l, page + off, len);
             return NULL;
@@ -233,7 +232,7 @@ static int cached(const struct ps_live *l, uint64_t addr, uint64_t len)
         void *p = ps_u64map_get(&l->pages, page + 1);
         size_t off = (size_t)(addr - page), n = PAGE - off < len ? PAGE - off : (size_t)len;
         uint32_t span = span_of(l, page);
-        if (!p || p == UNREADABLE || off < ps_span_lo(span) || off + n > ps_span_hi(span))
+        if (!p || p == UNREADABLE || !ps_span_covers(span, off, n))
             return 0;
         addr += n;
         len -= n;
@@ -400,13 +399,28 @@ static size_t count_pieces(uint64_t addr, uint64_t len)
     return len && addr + len > addr ? (size_t)((addr + len - 1) / PAGE - addr / PAGE + 1) : 0;
 }
 
+/* The index of PAGE in the (sorted) plan, or NPLAN. */
+static size_t plan_index(const struct ps_live *l, uint64_t page)
+{
+    size_t lo = 0, hi = l->nplan;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (l->plan[mid] < page)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < l->nplan && l->plan[lo] == page ? lo : l->nplan;
+}
+
 /* The pages of a set of spans to read whole: not cached, or cached in part (a plan's
  * page), with where each one's copy goes. */
 struct wants {
     uint64_t *page;
     unsigned char **dst;
     uint8_t *ok;
-    uint8_t *had;  /* cached in part: its copy goes where it is */
+    size_t *slot;  /* where it is in the freeze's one copy: a page cached in part is a plan's
+                      page, its index in the plan (< nplan); the others are added after it */
     size_t n;
 };
 
@@ -415,7 +429,7 @@ static void wants_free(struct wants *w)
     free(w->page);
     free(w->dst);
     free(w->ok);
-    free(w->had);
+    free(w->slot);
 }
 
 static int wants_collect(struct ps_live *l, const struct ps_live_span *spans, size_t nspans,
@@ -450,16 +464,16 @@ static int wants_collect(struct ps_live *l, const struct ps_live_span *spans, si
         return PS_OK; /* nothing to read (w->n stays 0) */
     w->dst = malloc(u * sizeof *w->dst);
     w->ok = malloc(u);
-    w->had = malloc(u);
+    w->slot = malloc(u * sizeof *w->slot);
     /* The reserve first, fresh memory for what it cannot hold. */
     struct slab *r = l->reserve;
     size_t from_reserve = r ? (r->cap - r->used < fresh ? r->cap - r->used : fresh) : 0;
     unsigned char *buf = fresh > from_reserve ? slab_new(l, fresh - from_reserve) : NULL;
-    if (!w->dst || !w->ok || !w->had || (!buf && fresh > from_reserve))
+    if (!w->dst || !w->ok || !w->slot || (!buf && fresh > from_reserve))
         return PS_NOMEM;
     for (size_t i = 0, k = 0; i < u; i++) {
         unsigned char *have = ps_u64map_get(&l->pages, w->page[i] + 1);
-        w->had[i] = have != NULL;
+        w->slot[i] = have ? plan_index(l, w->page[i]) : l->nplan;
         w->dst[i] = have ? have
                          : k < from_reserve ? r->data + PAGE * (r->used + k++)
                                             : buf + PAGE * (k++ - from_reserve);
@@ -478,9 +492,10 @@ static int wants_finish(struct ps_live *l, const struct wants *w)
 {
     int rc = PS_OK;
     for (size_t i = 0; i < w->n && !rc; i++) {
-        if (w->had[i] && w->ok[i])
+        int had = w->slot[i] < l->nplan;
+        if (had && w->ok[i])
             rc = span_set(l, w->page[i], PS_SPAN_FULL);
-        else if (!w->had[i]) /* a page cached in part is the plan's: unreadable with it */
+        else if (!had) /* a page cached in part is the plan's: unreadable with it */
             rc = cache_put(l, w->page[i], w->ok[i] ? w->dst[i] : UNREADABLE);
     }
     l->last_data = NULL;
@@ -509,20 +524,6 @@ static int record_ranges(struct ps_live *l, const struct ps_live_span *spans, si
     return rc;
 }
 
-/* The index of PAGE in the (sorted) plan, or NPLAN. */
-static size_t plan_index(const struct ps_live *l, uint64_t page)
-{
-    size_t lo = 0, hi = l->nplan;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (l->plan[mid] < page)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < l->nplan && l->plan[lo] == page ? lo : l->nplan;
-}
-
 int ps_live_copy_frozen(struct ps_live *l, const struct ps_live_span *spans, size_t nspans)
 {
     /* One copy of the plan and of the spans' pages that it does not hold whole, shared by
@@ -547,21 +548,19 @@ int ps_live_copy_frozen(struct ps_live *l, const struct ps_live_span *spans, siz
         memcpy(dst, l->plan_dst, l->nplan * sizeof *dst);
         size_t m = l->nplan;
         for (size_t i = 0; i < w.n; i++) {
-            size_t k = w.had[i] ? plan_index(l, w.page[i]) : l->nplan;
-            if (k < l->nplan) {
-                span[k] = PS_SPAN_FULL;
+            if (w.slot[i] < l->nplan) { /* a plan's page: copied whole */
+                span[w.slot[i]] = PS_SPAN_FULL;
                 continue;
             }
             pages[m] = w.page[i];
             span[m] = PS_SPAN_FULL;
-            dst[m++] = w.dst[i];
+            dst[m] = w.dst[i];
+            w.slot[i] = m++;
         }
         copy_pages(l, pages, span, m, dst, ok);
         memcpy(l->plan_ok, ok, l->nplan);
-        for (size_t i = 0, j = l->nplan; i < w.n; i++) {
-            size_t k = w.had[i] ? plan_index(l, w.page[i]) : l->nplan;
-            w.ok[i] = k < l->nplan ? ok[k] : ok[j++];
-        }
+        for (size_t i = 0; i < w.n; i++)
+            w.ok[i] = ok[w.slot[i]];
     }
     for (size_t i = 0; i < l->nplan; i++)
         if (!l->plan_ok[i]) { /* unmapped since the plan: as unreadable as in a live walk */
@@ -770,7 +769,7 @@ size_t ps_live_plan_bytes(const struct ps_live *l)
 {
     size_t total = 0;
     for (size_t i = 0; i < l->nplan; i++)
-        total += ps_span_hi(l->plan_span[i]) - ps_span_lo(l->plan_span[i]);
+        total += ps_span_len(l->plan_span[i]);
     return total;
 }
 

@@ -51,7 +51,7 @@ static void read_chunk(struct job *j, struct iovec *iov, const uint64_t *pages,
             uint32_t sp = spans ? spans[x] : PS_SPAN_FULL;
             unsigned char *to = dst[x] + ps_span_lo(sp);
             uint64_t from = pages[x] + ps_span_lo(sp);
-            size_t len = ps_span_hi(sp) - ps_span_lo(sp);
+            size_t len = ps_span_len(sp);
             if (nr && (uint64_t)(uintptr_t)remote[nr - 1].iov_base + remote[nr - 1].iov_len == from)
                 remote[nr - 1].iov_len += len;
             else
@@ -74,8 +74,7 @@ static void read_chunk(struct job *j, struct iovec *iov, const uint64_t *pages,
          * were copied whole. */
         size_t got = r > 0 ? (size_t)r : 0;
         for (; i < k; i++) {
-            uint32_t sp = spans ? spans[i] : PS_SPAN_FULL;
-            size_t len = ps_span_hi(sp) - ps_span_lo(sp);
+            size_t len = ps_span_len(spans ? spans[i] : PS_SPAN_FULL);
             if (len > got)
                 break;
             got -= len;

@@ -35,6 +35,17 @@ static inline unsigned ps_span_hi(uint32_t span)
     return span & 0xffffu;
 }
 
+static inline size_t ps_span_len(uint32_t span)
+{
+    return ps_span_hi(span) - ps_span_lo(span);
+}
+
+/* Whether SPAN holds the bytes [OFF, OFF+LEN) of its page. */
+static inline int ps_span_covers(uint32_t span, size_t off, size_t len)
+{
+    return off >= ps_span_lo(span) && off + len <= ps_span_hi(span);
+}
+
 struct ps_pagecopy;
 
 /* A copier of PID's pages; the second reader is started when there is a second CPU (on

@@ -11,20 +11,13 @@
 # run costs nothing, a change to any of them rebuilds. Needs: cmake, gcc, dpkg-dev, network once.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-cache=${PYSNAP_CACHE:-$HOME/.cache/pysnap}/capstone
+. "$here"/scripts/cache-prefix.sh
 for t in cmake cc dpkg-source; do
   command -v $t >/dev/null || { echo "build-capstone: $t not found (scripts/install-deps.sh)" >&2; exit 3; }
 done
 dsc=$("$here"/scripts/debian-source.sh capstone)
 key=$( (cat "$0"; basename "$dsc"; cc --version | head -1; cmake --version | head -1) | sha256sum | cut -c1-12)
-prefix=$cache/prefix-$key
-if [ -f "$prefix/.done" ]; then echo "$prefix"; exit 0; fi
-mkdir -p "$cache"
-exec 9>"$cache/.lock"; flock 9 # several builds at once wait for one another
-if [ -f "$prefix/.done" ]; then echo "$prefix"; exit 0; fi
-
-work=$(mktemp -d "$cache/build.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+cache_enter "${PYSNAP_CACHE:-$HOME/.cache/pysnap}/capstone" "$key"
 "$here"/scripts/debian-source.sh -x "$work" capstone >/dev/null
 echo "build-capstone: $(basename "$dsc" .dsc), x86 only" >&2
 # Release: -O3, as Debian builds it. CAPSTONE_USE_DEFAULT_ALLOC (on): malloc and vsnprintf, as
@@ -38,16 +31,11 @@ cmake -S "$work/capstone" -B "$work/build" -DCMAKE_BUILD_TYPE=Release \
 nice cmake --build "$work/build" --target capstone-static -j "$(nproc)" >"$work/build.log" 2>&1 ||
   { cat "$work/build.log" >&2; exit 1; }
 
-P=$prefix.tmp
-rm -rf "$P"; mkdir -p "$P"/{lib/pkgconfig,include/capstone}
+mkdir -p "$P"/{lib/pkgconfig,include/capstone}
 cp "$work/build/libcapstone.a" "$P/lib/"
 cp "$work/capstone/include/capstone/"*.h "$P/include/capstone/"
 version=$(basename "$dsc" .dsc); version=${version#capstone_}; version=${version%%-*}
 # Cflags as Debian's capstone.pc: both <capstone/capstone.h> and <capstone.h> work
 printf 'prefix=%s\nName: capstone\nDescription: capstone, x86 only (pysnap)\nVersion: %s\nLibs: -L${prefix}/lib -lcapstone\nCflags: -I${prefix}/include -I${prefix}/include/capstone\n' \
   "$prefix" "$version" > "$P/lib/pkgconfig/capstone.pc"
-rm -rf "$prefix"; mv "$P" "$prefix"; touch "$prefix/.done"
-for old in "$cache"/prefix-*; do # earlier keys' libraries
-  [ "$old" = "$prefix" ] || [ "${old%.tmp}" != "$old" ] || rm -rf "$old"
-done
-echo "$prefix"
+cache_publish

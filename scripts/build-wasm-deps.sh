@@ -10,19 +10,12 @@
 # Needs: emscripten, dpkg-dev, network once (deb.debian.org).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-cache=${PYSNAP_CACHE:-$HOME/.cache/pysnap}/wasm
+. "$here"/scripts/cache-prefix.sh
 export NODE_PATH=${NODE_PATH:-/usr/share/nodejs} # Debian's emcc imports node-acorn from there
 command -v emcc >/dev/null || { echo "build-wasm-deps: emcc not found (apt-get install emscripten)" >&2; exit 3; }
 emcc_version=$(emcc --version) # whole: emcc dies of a broken pipe under `| head`
 key=$( (cat "$0" "$here"/tools/wasm/patches/* 2>/dev/null; echo "${emcc_version%%$'\n'*}") | sha256sum | cut -c1-12)
-prefix=$cache/prefix-$key
-if [ -f "$prefix/.done" ]; then echo "$prefix"; exit 0; fi
-mkdir -p "$cache"
-exec 9>"$cache/.lock"; flock 9 # several builds at once wait for one another
-if [ -f "$prefix/.done" ]; then echo "$prefix"; exit 0; fi
-
-work=$(mktemp -d "$cache/build.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+cache_enter "${PYSNAP_CACHE:-$HOME/.cache/pysnap}/wasm" "$key"
 "$here"/scripts/debian-source.sh -x "$work" elfutils capstone libzstd zlib >/dev/null
 # Ours, if ever needed: tools/wasm/patches/PKG-WHAT.patch (-p1, its reason at its top). None is
 # today: the four build for wasm as Debian ships them.
@@ -32,8 +25,7 @@ for f in "$here"/tools/wasm/patches/*.patch; do
   patch -s -d "$work/$p" -p1 < "$f"
 done
 
-rm -rf "$prefix.tmp"; mkdir -p "$prefix.tmp"/{lib/pkgconfig,include}
-P=$prefix.tmp
+mkdir -p "$P"/{lib/pkgconfig,include}
 CFLAGS=(-O2 -g0 -w) # their code, their warnings: not ours to read here
 # One static library from sources; objects named after their directory and file (unique).
 archive() {
@@ -103,8 +95,4 @@ pc zlib "$(ver zlib)" "-lz"
 # tools/wasm/emscripten.cross)
 printf "# made by scripts/build-wasm-deps.sh: where the wasm libraries are\n[properties]\npkg_config_libdir = ['%s/lib/pkgconfig']\n" \
   "$prefix" > "$P/meson.cross"
-rm -rf "$prefix"; mv "$P" "$prefix"; touch "$prefix/.done"
-for old in "$cache"/prefix-*; do # earlier keys' libraries
-  [ "$old" = "$prefix" ] || [ "${old%.tmp}" != "$old" ] || rm -rf "$old"
-done
-echo "$prefix"
+cache_publish
